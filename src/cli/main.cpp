@@ -1,0 +1,28 @@
+// hearth: run small language models on your own machine. One binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <vector>
+
+#include "cli/commands.h"
+
+#ifndef HEARTH_VERSION
+#define HEARTH_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+    CLI::App app{"hearth: run small language models locally (GGUF, CPU)", "hearth"};
+    app.set_version_flag("--version", HEARTH_VERSION);
+    app.require_subcommand(1);
+    std::vector<hearth::cli::Runner> runners;
+    runners.push_back(hearth::cli::add_inspect_command(app));
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);  // prints usage or the parse error; 0 for --help, nonzero otherwise
+    }
+    for (auto& run : runners) {
+        const int rc = run();
+        if (rc >= 0) return rc;
+    }
+    return 2;
+}

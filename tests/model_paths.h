@@ -1,0 +1,34 @@
+// tests/model_paths.h: where tests find the fixture models fetched by scripts/fetch-models.
+// A missing model is a test failure with a message saying how to get it, never a silent skip.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace hearth::test {
+
+inline std::string models_dir() {
+    if (const char* env = std::getenv("HEARTH_MODELS"); env && *env) return env;
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "/root") + "/.cache/hearth/models";
+}
+
+inline std::string model_path(const std::string& file) { return models_dir() + "/" + file; }
+
+inline std::string missing_model_message(const std::string& path) {
+    return "fixture model " + path + " is missing: run scripts/fetch-models";
+}
+
+// The fixture models: {short name, file name}.
+struct FixtureModel {
+    const char* name;
+    const char* file;
+};
+inline constexpr FixtureModel kFixtureModels[] = {
+    {"smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"},
+    {"gemma3-270m", "gemma-3-270m-q4_k_m.gguf"},
+    {"qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"},
+};
+
+}  // namespace hearth::test

@@ -54,6 +54,11 @@ from gguf import GGMLQuantizationType as T
 
 QK_K = 256
 
+# (block size, bytes per block). gguf 0.19's table gives Q8_1 40 bytes (float d and s), but ggml's
+# block_q8_1 has half d and s: 36 bytes, which is what from_float_ref writes (checked in ggml_quantize).
+SIZES = dict(gguf.GGML_QUANT_SIZES)
+SIZES[T.Q8_1] = (32, 36)
+
 NAMES = {
     T.F32: "f32", T.F16: "f16", T.BF16: "bf16", T.Q4_0: "q4_0", T.Q4_1: "q4_1", T.Q5_0: "q5_0",
     T.Q5_1: "q5_1", T.Q8_0: "q8_0", T.Q8_1: "q8_1", T.Q2_K: "q2_K", T.Q3_K: "q3_K", T.Q4_K: "q4_K",
@@ -110,7 +115,7 @@ class Records:
 
     def add(self, name: str, qtype: T, n_per_row: int, data: np.ndarray) -> None:
         raw = np.ascontiguousarray(data).view(np.uint8).tobytes()
-        block, tsize = gguf.GGML_QUANT_SIZES[qtype]
+        block, tsize = SIZES[qtype]
         assert n_per_row % block == 0
         row_bytes = n_per_row // block * tsize
         assert len(raw) % row_bytes == 0, (name, len(raw), row_bytes)
@@ -129,7 +134,7 @@ class Records:
 
 def random_blocks(rng: np.random.Generator, qtype: T, n_elems: int) -> np.ndarray:
     """Random bytes for n_elems of qtype with finite, reasonably sized scales."""
-    block, tsize = gguf.GGML_QUANT_SIZES[qtype]
+    block, tsize = SIZES[qtype]
     nb = n_elems // block
     if qtype == T.F16:
         return (rng.standard_normal(n_elems) * 3).astype(np.float16).view(np.uint8)
@@ -186,7 +191,8 @@ def ggml_quantize(lib, qt: T, x: np.ndarray) -> np.ndarray:
     fn = lib.ggml_get_type_traits(int(qt)).contents.from_float_ref
     if not fn:
         fn = ctypes.cast(getattr(lib, f"quantize_row_{NAMES[qt]}_ref"), ctypes.c_void_p).value
-    block, tsize = gguf.GGML_QUANT_SIZES[qt]
+    block, tsize = SIZES[qt]
+    assert lib.ggml_get_type_traits(int(qt)).contents.type_size == tsize, qt
     x = np.ascontiguousarray(x, dtype=np.float32)
     out = np.zeros(x.size // block * tsize, dtype=np.uint8)
     ROW_FN(fn)(x.ctypes.data, out.ctypes.data, x.size)
@@ -241,7 +247,7 @@ def make_llama_cpp(rng: np.random.Generator, quant_in: np.ndarray, blocks: dict)
         rec.add(f"ggml/quant/{NAMES[qt]}", qt, n, ggml_quantize(lib, qt, quant_in))
     for qt in GGML_DEQUANT_TYPES:
         raw = blocks[qt]
-        n_el = raw.size // gguf.GGML_QUANT_SIZES[qt][1] * gguf.GGML_QUANT_SIZES[qt][0]
+        n_el = raw.size // SIZES[qt][1] * SIZES[qt][0]
         rec.add(f"dequant/{NAMES[qt]}/in", qt, n_el, raw)
         rec.add(f"dequant/{NAMES[qt]}/out", T.F32, n_el, ggml_dequantize(lib, qt, raw, n_el))
 

@@ -249,7 +249,8 @@ typedef struct {
 HEARTH_BLOCK_SIZE_ASSERT(BlockMXFP4, 17);
 
 /* The IQ4_NL / IQ4_XS codebook (ggml's kvalues_iq4nl), ascending. */
-#define HEARTH_IQ4NL_VALUES_INIT {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+#define HEARTH_IQ4NL_VALUES_INIT                                                                                       \
+    { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 }
 #ifdef __cplusplus
 inline constexpr int8_t kIq4NlValues[16] = HEARTH_IQ4NL_VALUES_INIT;
 } /* namespace hearth */

@@ -1,0 +1,80 @@
+#include "base/cpu_features.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace hearth {
+
+std::string CpuFeatures::summary() const {
+    std::string s;
+    auto add = [&](bool on, const char* name) {
+        if (!on) return;
+        if (!s.empty()) s += ' ';
+        s += name;
+    };
+    add(avx2, "AVX2");
+    add(fma, "FMA");
+    add(f16c, "F16C");
+    add(avx512f, "AVX512F");
+    add(avx512bw, "AVX512BW");
+    add(avx512vl, "AVX512VL");
+    add(avx512vnni, "AVX512_VNNI");
+    add(avx512bf16, "AVX512_BF16");
+    add(avxvnni, "AVX_VNNI");
+    add(amx_int8, "AMX_INT8");
+    return s.empty() ? "scalar" : s;
+}
+
+CpuFeatures detect_cpu_features() {
+    CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+    const bool osxsave = c & (1u << 27);
+    const bool avx = c & (1u << 28);
+    f.fma = c & (1u << 12);
+    f.f16c = c & (1u << 29);
+    uint64_t xcr0 = 0;
+    if (osxsave) {
+        uint32_t lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = (uint64_t(hi) << 32) | lo;
+    }
+    const bool os_avx = (xcr0 & 0x6) == 0x6;            // XMM and YMM state
+    const bool os_avx512 = (xcr0 & 0xe6) == 0xe6;       // + opmask, ZMM_Hi256, Hi16_ZMM
+    const bool os_amx = (xcr0 & (3ull << 17)) == (3ull << 17);  // XTILECFG, XTILEDATA
+    if (!(avx && os_avx)) {
+        f.fma = f.f16c = false;
+        return f;
+    }
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+        f.avx2 = b & (1u << 5);
+        if (os_avx512) {
+            f.avx512f = b & (1u << 16);
+            f.avx512bw = b & (1u << 30);
+            f.avx512vl = b & (1u << 31);
+            f.avx512vnni = c & (1u << 11);
+        }
+        f.amx_int8 = os_amx && (d & (1u << 25));
+    }
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+        f.avxvnni = a & (1u << 4);
+        f.avx512bf16 = os_avx512 && (a & (1u << 5));
+    }
+#endif
+    if (const char* cap = std::getenv("HEARTH_CPU")) {
+        if (std::strcmp(cap, "scalar") == 0) {
+            f = CpuFeatures{};
+        } else if (std::strcmp(cap, "avx2") == 0) {
+            f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = f.avx512bf16 = f.amx_int8 = false;
+        }
+    }
+    return f;
+}
+
+}  // namespace hearth

@@ -1,31 +1,44 @@
 // gguf/gguf.cpp: Value helpers and File's accessors. Parsing lives in parser.cpp.
 #include "gguf/gguf.h"
 
-#include <cstring>
-#include <limits>
-#include <utility>
-
 #include "base/check.h"
 #include "base/mmap_file.h"
 #include "gguf/parser.h"
+
+#include <cstring>
+#include <limits>
+#include <utility>
 
 namespace hearth::gguf {
 
 std::string_view value_type_name(ValueType t) {
     switch (t) {
-    case ValueType::U8: return "u8";
-    case ValueType::I8: return "i8";
-    case ValueType::U16: return "u16";
-    case ValueType::I16: return "i16";
-    case ValueType::U32: return "u32";
-    case ValueType::I32: return "i32";
-    case ValueType::F32: return "f32";
-    case ValueType::BOOL: return "bool";
-    case ValueType::STRING: return "string";
-    case ValueType::ARRAY: return "array";
-    case ValueType::U64: return "u64";
-    case ValueType::I64: return "i64";
-    case ValueType::F64: return "f64";
+    case ValueType::U8:
+        return "u8";
+    case ValueType::I8:
+        return "i8";
+    case ValueType::U16:
+        return "u16";
+    case ValueType::I16:
+        return "i16";
+    case ValueType::U32:
+        return "u32";
+    case ValueType::I32:
+        return "i32";
+    case ValueType::F32:
+        return "f32";
+    case ValueType::BOOL:
+        return "bool";
+    case ValueType::STRING:
+        return "string";
+    case ValueType::ARRAY:
+        return "array";
+    case ValueType::U64:
+        return "u64";
+    case ValueType::I64:
+        return "i64";
+    case ValueType::F64:
+        return "f64";
     }
     return "invalid";
 }
@@ -39,8 +52,10 @@ bool value_type_is_integer(ValueType t) {
     case ValueType::U32:
     case ValueType::I32:
     case ValueType::U64:
-    case ValueType::I64: return true;
-    default: return false;
+    case ValueType::I64:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -64,17 +79,35 @@ Value make_signed(ValueType t, int64_t v) {
     return out;
 }
 
-}  // namespace
+} // namespace
 
-Value Value::make_u8(uint8_t v) { return make_unsigned(ValueType::U8, v); }
-Value Value::make_i8(int8_t v) { return make_signed(ValueType::I8, v); }
-Value Value::make_u16(uint16_t v) { return make_unsigned(ValueType::U16, v); }
-Value Value::make_i16(int16_t v) { return make_signed(ValueType::I16, v); }
-Value Value::make_u32(uint32_t v) { return make_unsigned(ValueType::U32, v); }
-Value Value::make_i32(int32_t v) { return make_signed(ValueType::I32, v); }
-Value Value::make_u64(uint64_t v) { return make_unsigned(ValueType::U64, v); }
-Value Value::make_i64(int64_t v) { return make_signed(ValueType::I64, v); }
-Value Value::make_bool(bool v) { return make_unsigned(ValueType::BOOL, v ? 1 : 0); }
+Value Value::make_u8(uint8_t v) {
+    return make_unsigned(ValueType::U8, v);
+}
+Value Value::make_i8(int8_t v) {
+    return make_signed(ValueType::I8, v);
+}
+Value Value::make_u16(uint16_t v) {
+    return make_unsigned(ValueType::U16, v);
+}
+Value Value::make_i16(int16_t v) {
+    return make_signed(ValueType::I16, v);
+}
+Value Value::make_u32(uint32_t v) {
+    return make_unsigned(ValueType::U32, v);
+}
+Value Value::make_i32(int32_t v) {
+    return make_signed(ValueType::I32, v);
+}
+Value Value::make_u64(uint64_t v) {
+    return make_unsigned(ValueType::U64, v);
+}
+Value Value::make_i64(int64_t v) {
+    return make_signed(ValueType::I64, v);
+}
+Value Value::make_bool(bool v) {
+    return make_unsigned(ValueType::BOOL, v ? 1 : 0);
+}
 
 Value Value::make_f32(float v) {
     Value out;
@@ -98,7 +131,8 @@ Value Value::make_string(std::string v) {
 }
 
 Value Value::make_array(ValueType elem_type, std::vector<Value> items) {
-    for (const Value& item : items) HEARTH_CHECK(item.type == elem_type, "array item type differs from elem_type");
+    for (const Value& item : items)
+        HEARTH_CHECK(item.type == elem_type, "array item type differs from elem_type");
     Value out;
     out.type = ValueType::ARRAY;
     out.elem_type = elem_type;
@@ -109,13 +143,18 @@ Value Value::make_array(ValueType elem_type, std::vector<Value> items) {
 Value Value::make_string_array(const std::vector<std::string>& items) {
     std::vector<Value> values;
     values.reserve(items.size());
-    for (const std::string& s : items) values.push_back(make_string(s));
+    for (const std::string& s : items)
+        values.push_back(make_string(s));
     return make_array(ValueType::STRING, std::move(values));
 }
 
 std::string Value::type_name() const {
     std::string name(value_type_name(type));
-    if (type == ValueType::ARRAY) name += "[" + std::string(value_type_name(elem_type)) + "]";
+    if (type == ValueType::ARRAY) {
+        name += '[';
+        name += value_type_name(elem_type);
+        name += ']';
+    }
     return name;
 }
 
@@ -123,10 +162,14 @@ bool operator==(const Value& a, const Value& b) {
     if (a.type != b.type) return false;
     switch (a.type) {
     case ValueType::F32:
-    case ValueType::F64: return std::memcmp(&a.f, &b.f, sizeof(double)) == 0;
-    case ValueType::STRING: return a.str == b.str;
-    case ValueType::ARRAY: return a.elem_type == b.elem_type && a.arr == b.arr;
-    default: return is_signed(a.type) ? a.i == b.i : a.u == b.u;
+    case ValueType::F64:
+        return std::memcmp(&a.f, &b.f, sizeof(double)) == 0;
+    case ValueType::STRING:
+        return a.str == b.str;
+    case ValueType::ARRAY:
+        return a.elem_type == b.elem_type && a.arr == b.arr;
+    default:
+        return is_signed(a.type) ? a.i == b.i : a.u == b.u;
     }
 }
 
@@ -136,6 +179,7 @@ struct File::Mapping {
     MmapFile file;
 };
 
+File::File() = default;
 File::File(File&&) noexcept = default;
 File& File::operator=(File&&) noexcept = default;
 File::~File() = default;
@@ -146,7 +190,7 @@ Result<File> File::open(const std::string& path, const ParseLimits& limits) {
     auto mapping = std::make_unique<Mapping>(Mapping{std::move(mapped).value()});
     auto file = Parser::parse(mapping->file.bytes(), limits);
     if (!file) return error(path + ": " + file.message());
-    file->map_ = std::move(mapping);  // the mapped bytes do not move with the MmapFile object
+    file->map_ = std::move(mapping); // the mapped bytes do not move with the MmapFile object
     return file;
 }
 
@@ -178,22 +222,28 @@ std::span<const uint8_t> File::tensor_data(const TensorInfo& t) const {
 
 namespace {
 
-std::string quoted(std::string_view key) { return "'" + std::string(key) + "'"; }
+std::string quoted(std::string_view key) {
+    std::string out = "'"; // built by appending: GCC 12 warns falsely on "literal" + std::string&&
+    out += key;
+    out += '\'';
+    return out;
+}
 
 Status type_error(std::string_view key, const Value& v, std::string_view expected) {
     return error("gguf: key " + quoted(key) + " has type " + v.type_name() + ", expected " + std::string(expected));
 }
 
 // Integer value as a signed 128-bit quantity so that every range check is one comparison.
-__int128 int_value(const Value& v) { return is_signed(v.type) ? static_cast<__int128>(v.i) : v.u; }
+__int128 int_value(const Value& v) {
+    return is_signed(v.type) ? static_cast<__int128>(v.i) : v.u;
+}
 
 std::string int_string(__int128 x) {
-    if (x < 0) return "-" + std::to_string(static_cast<uint64_t>(-x));
+    if (x < 0) return std::string("-").append(std::to_string(static_cast<uint64_t>(-x)));
     return std::to_string(static_cast<uint64_t>(x));
 }
 
-template <typename T>
-Result<T> get_int(const File& f, std::string_view key, std::string_view want) {
+template <typename T> Result<T> get_int(const File& f, std::string_view key, std::string_view want) {
     const Value* v = f.find(key);
     if (!v) return error("gguf: key " + quoted(key) + " not found");
     if (!value_type_is_integer(v->type)) return type_error(key, *v, "an integer (" + std::string(want) + ")");
@@ -220,7 +270,7 @@ Result<const Value*> find_array(const File& f, std::string_view key, bool (*elem
     return v;
 }
 
-}  // namespace
+} // namespace
 
 Result<std::string> File::get_string(std::string_view key) const {
     auto v = find_typed(*this, key, ValueType::STRING);
@@ -228,9 +278,15 @@ Result<std::string> File::get_string(std::string_view key) const {
     return (*v)->str;
 }
 
-Result<uint64_t> File::get_u64(std::string_view key) const { return get_int<uint64_t>(*this, key, "u64"); }
-Result<uint32_t> File::get_u32(std::string_view key) const { return get_int<uint32_t>(*this, key, "u32"); }
-Result<int64_t> File::get_i64(std::string_view key) const { return get_int<int64_t>(*this, key, "i64"); }
+Result<uint64_t> File::get_u64(std::string_view key) const {
+    return get_int<uint64_t>(*this, key, "u64");
+}
+Result<uint32_t> File::get_u32(std::string_view key) const {
+    return get_int<uint32_t>(*this, key, "u32");
+}
+Result<int64_t> File::get_i64(std::string_view key) const {
+    return get_int<int64_t>(*this, key, "i64");
+}
 
 Result<double> File::get_f64(std::string_view key) const {
     const Value* v = find(key);
@@ -257,7 +313,8 @@ Result<std::vector<std::string>> File::get_string_array(std::string_view key) co
     if (!v) return v.status();
     std::vector<std::string> out;
     out.reserve((*v)->arr.size());
-    for (const Value& item : (*v)->arr) out.push_back(item.str);
+    for (const Value& item : (*v)->arr)
+        out.push_back(item.str);
     return out;
 }
 
@@ -279,12 +336,12 @@ Result<std::vector<int64_t>> File::get_int_array(std::string_view key) const {
 
 Result<std::vector<float>> File::get_f32_array(std::string_view key) const {
     auto v = find_array(
-        *this, key, [](ValueType t) { return t == ValueType::F32 || t == ValueType::F64; },
-        "array[f32] or array[f64]");
+        *this, key, [](ValueType t) { return t == ValueType::F32 || t == ValueType::F64; }, "array[f32] or array[f64]");
     if (!v) return v.status();
     std::vector<float> out;
     out.reserve((*v)->arr.size());
-    for (const Value& item : (*v)->arr) out.push_back(static_cast<float>(item.f));
+    for (const Value& item : (*v)->arr)
+        out.push_back(static_cast<float>(item.f));
     return out;
 }
 
@@ -295,4 +352,4 @@ Result<uint64_t> File::get_array_size(std::string_view key) const {
     return static_cast<uint64_t>(v->arr.size());
 }
 
-}  // namespace hearth::gguf
+} // namespace hearth::gguf

@@ -37,6 +37,9 @@
 // allocation larger than the file.
 #pragma once
 
+#include "base/status.h"
+#include "tensor/dtype.h"
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -44,12 +47,9 @@
 #include <string_view>
 #include <vector>
 
-#include "base/status.h"
-#include "tensor/dtype.h"
-
 namespace hearth::gguf {
 
-inline constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as little-endian u32
+inline constexpr uint32_t kMagic = 0x46554747; // "GGUF" read as little-endian u32
 inline constexpr uint32_t kDefaultAlignment = 32;
 inline constexpr int kMaxDims = 4;
 
@@ -77,12 +77,12 @@ bool value_type_is_integer(ValueType t);
 // One metadata value. Scalars live in the matching field; arrays keep their element type and items.
 struct Value {
     ValueType type = ValueType::U8;
-    uint64_t u = 0;        // U8, U16, U32, U64, BOOL (0/1)
-    int64_t i = 0;         // I8, I16, I32, I64
-    double f = 0;          // F32, F64
-    std::string str;       // STRING
-    ValueType elem_type = ValueType::U8;  // ARRAY
-    std::vector<Value> arr;               // ARRAY
+    uint64_t u = 0;                      // U8, U16, U32, U64, BOOL (0/1)
+    int64_t i = 0;                       // I8, I16, I32, I64
+    double f = 0;                        // F32, F64
+    std::string str;                     // STRING
+    ValueType elem_type = ValueType::U8; // ARRAY
+    std::vector<Value> arr;              // ARRAY
 
     static Value make_u8(uint8_t v);
     static Value make_i8(int8_t v);
@@ -104,7 +104,7 @@ struct Value {
     std::string type_name() const;
 };
 
-bool operator==(const Value& a, const Value& b);  // same type and contents (F32/F64 bitwise via double)
+bool operator==(const Value& a, const Value& b); // same type and contents (F32/F64 bitwise via double)
 
 struct KeyValue {
     std::string key;
@@ -113,17 +113,17 @@ struct KeyValue {
 
 struct TensorInfo {
     std::string name;
-    std::vector<uint64_t> ne;  // (n_dims) ne[0] fastest-moving
+    std::vector<uint64_t> ne; // (n_dims) ne[0] fastest-moving
     DType type = DType::F32;
-    uint64_t offset = 0;       // relative to the data section
+    uint64_t offset = 0; // relative to the data section
     uint64_t n_elements = 0;
     uint64_t n_bytes = 0;
 };
 
 // Limits beyond the file-size checks, for callers that parse untrusted files in a constrained process.
 struct ParseLimits {
-    int max_array_depth = 8;                    // arrays of arrays nest at most this deep
-    uint64_t max_metadata_bytes = 4ull << 30;   // memory for parsed metadata (Values + string bytes)
+    int max_array_depth = 8;                  // arrays of arrays nest at most this deep
+    uint64_t max_metadata_bytes = 1ull << 30; // memory for parsed metadata (Values + string bytes)
 };
 
 // An open GGUF file. Tensor data is memory-mapped (or borrowed, for from_memory) and stays valid
@@ -168,10 +168,10 @@ public:
     std::span<const uint8_t> tensor_data(const TensorInfo& t) const;
 
 private:
-    File() = default;
+    File();
     struct Mapping;
-    std::unique_ptr<Mapping> map_;      // null for from_memory
-    std::span<const uint8_t> bytes_;    // the whole file
+    std::unique_ptr<Mapping> map_;   // null for from_memory
+    std::span<const uint8_t> bytes_; // the whole file
     uint32_t version_ = 0;
     uint64_t alignment_ = kDefaultAlignment;
     uint64_t data_offset_ = 0;
@@ -180,4 +180,4 @@ private:
     friend class Parser;
 };
 
-}  // namespace hearth::gguf
+} // namespace hearth::gguf

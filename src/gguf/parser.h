@@ -1,11 +1,11 @@
 // gguf/parser.h: internal to hearth_gguf. Turns bytes into a File, checking every field (see gguf.h).
 #pragma once
 
-#include <cstdint>
-#include <span>
-
 #include "base/status.h"
 #include "gguf/gguf.h"
+
+#include <cstdint>
+#include <span>
 
 namespace hearth::gguf {
 
@@ -15,4 +15,4 @@ public:
     static Result<File> parse(std::span<const uint8_t> bytes, const ParseLimits& limits);
 };
 
-}  // namespace hearth::gguf
+} // namespace hearth::gguf

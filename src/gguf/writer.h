@@ -1,13 +1,18 @@
 // gguf/writer.h: GGUF v3 writer (metadata + aligned tensor data), the inverse of File (gguf.h).
+//
+// Output: header, kvs in first-insertion order, tensor infos in add order, zero padding to the
+// alignment, then each tensor's bytes followed by zero padding to the alignment, so every tensor
+// offset is a multiple of `general.alignment` (default 32). Keys, values and alignment that the
+// reader would reject are programming errors here (HEARTH_CHECK); add_tensor checks its inputs.
 #pragma once
+
+#include "base/status.h"
+#include "gguf/gguf.h"
 
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
-
-#include "base/status.h"
-#include "gguf/gguf.h"
 
 namespace hearth::gguf {
 
@@ -32,4 +37,4 @@ private:
     std::vector<PendingTensor> tensors_;
 };
 
-}  // namespace hearth::gguf
+} // namespace hearth::gguf

@@ -60,7 +60,9 @@ TEST(CpuFeatures, CapByEnvironment) {
     EXPECT_EQ(f.summary(), "scalar");
     unsetenv("HEARTH_CPU");
     CpuFeatures g = detect_cpu_features();
-    if (g.avx512f) EXPECT_TRUE(g.avx2);  // every AVX-512 CPU has AVX2
+    if (g.avx512f) {
+        EXPECT_TRUE(g.avx2);  // every AVX-512 CPU has AVX2
+    }
 }
 
 }  // namespace

@@ -79,9 +79,13 @@ TEST_P(InspectFixture, MatchesGgufPythonPackage) {
     EXPECT_EQ(r.tokenizer_pre, tok["pre"].is_null() ? "" : tok["pre"].get<std::string>());
     EXPECT_EQ(r.vocab_size, tok["vocab_size"].get<uint64_t>());
     EXPECT_EQ(r.add_bos.has_value(), !tok["add_bos"].is_null());
-    if (r.add_bos) EXPECT_EQ(*r.add_bos, tok["add_bos"].get<bool>());
+    if (r.add_bos) {
+        EXPECT_EQ(*r.add_bos, tok["add_bos"].get<bool>());
+    }
     EXPECT_EQ(r.add_eos.has_value(), !tok["add_eos"].is_null());
-    if (r.add_eos) EXPECT_EQ(*r.add_eos, tok["add_eos"].get<bool>());
+    if (r.add_eos) {
+        EXPECT_EQ(*r.add_eos, tok["add_eos"].get<bool>());
+    }
 
     ASSERT_EQ(r.special_tokens.size(), g["special_tokens"].size());
     for (const auto& s : r.special_tokens) {

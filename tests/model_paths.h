@@ -14,7 +14,9 @@ inline std::string models_dir() {
     return std::string(home ? home : "/root") + "/.cache/hearth/models";
 }
 
-inline std::string model_path(const std::string& file) { return models_dir() + "/" + file; }
+inline std::string model_path(const std::string& file) {
+    return models_dir() + "/" + file;
+}
 
 inline std::string missing_model_message(const std::string& path) {
     return "fixture model " + path + " is missing: run scripts/fetch-models";
@@ -31,4 +33,4 @@ inline constexpr FixtureModel kFixtureModels[] = {
     {"qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"},
 };
 
-}  // namespace hearth::test
+} // namespace hearth::test

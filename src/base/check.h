@@ -11,9 +11,9 @@ namespace hearth::detail {
                  msg[0] ? ": " : "", msg);
     std::abort();
 }
-}  // namespace hearth::detail
+} // namespace hearth::detail
 
-#define HEARTH_CHECK(cond, ...)                                                                  \
-    do {                                                                                         \
-        if (!(cond)) ::hearth::detail::check_failed(__FILE__, __LINE__, #cond, "" __VA_ARGS__); \
+#define HEARTH_CHECK(cond, ...)                                                                                        \
+    do {                                                                                                               \
+        if (!(cond)) ::hearth::detail::check_failed(__FILE__, __LINE__, #cond, "" __VA_ARGS__);                        \
     } while (0)

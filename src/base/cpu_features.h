@@ -17,11 +17,11 @@ struct CpuFeatures {
     bool avx512bf16 = false;
     bool avxvnni = false;
     bool amx_int8 = false;
-    std::string summary() const;  // e.g. "AVX2 FMA F16C AVX512F ..."
+    std::string summary() const; // e.g. "AVX2 FMA F16C AVX512F ..."
 };
 
 // Detects what this CPU and OS support (OS support of the AVX/AVX-512 register state is checked).
 // Setting HEARTH_CPU=scalar|avx2 in the environment caps the result (for tests and comparisons).
 CpuFeatures detect_cpu_features();
 
-}  // namespace hearth
+} // namespace hearth

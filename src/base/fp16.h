@@ -37,14 +37,14 @@ inline uint16_t f32_to_fp16(float f) {
     const uint32_t x = f32_to_bits(f);
     const uint32_t sign = (x >> 16) & 0x8000u;
     const uint32_t absx = x & 0x7fffffffu;
-    if (absx > 0x7f800000u) return uint16_t(sign | 0x7e00u | ((absx >> 13) & 0x3ffu));  // NaN
-    if (absx >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // overflow (incl. inf) after rounding
+    if (absx > 0x7f800000u) return uint16_t(sign | 0x7e00u | ((absx >> 13) & 0x3ffu)); // NaN
+    if (absx >= 0x477ff000u) return uint16_t(sign | 0x7c00u); // overflow (incl. inf) after rounding
     if (absx < 0x38800000u) {
         // Result is subnormal or zero: shift the full significand and round to nearest even.
-        if (absx < 0x33000000u) return uint16_t(sign);  // < 2^-25 rounds to zero
+        if (absx < 0x33000000u) return uint16_t(sign); // < 2^-25 rounds to zero
         const uint32_t e = absx >> 23;
         const uint32_t m = (absx & 0x7fffffu) | 0x800000u;
-        const uint32_t shift = 126u - e;  // 14..24
+        const uint32_t shift = 126u - e; // 14..24
         uint32_t r = m >> shift;
         const uint32_t rem = m & ((1u << shift) - 1u);
         const uint32_t half = 1u << (shift - 1u);
@@ -57,7 +57,9 @@ inline uint16_t f32_to_fp16(float f) {
     return uint16_t(sign | r);
 }
 
-inline float bf16_to_f32(uint16_t b) { return f32_from_bits(uint32_t(b) << 16); }
+inline float bf16_to_f32(uint16_t b) {
+    return f32_from_bits(uint32_t(b) << 16);
+}
 
 // binary32 -> bfloat16, round-to-nearest-even; NaN stays NaN (quiet).
 inline uint16_t f32_to_bf16(float f) {
@@ -67,4 +69,4 @@ inline uint16_t f32_to_bf16(float f) {
     return uint16_t(x >> 16);
 }
 
-}  // namespace hearth
+} // namespace hearth

@@ -1,12 +1,11 @@
 #include "base/mmap_file.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 namespace hearth {
 
@@ -34,7 +33,7 @@ Result<MmapFile> MmapFile::open(const std::string& path) {
         }
         f.data_ = static_cast<const uint8_t*>(p);
     }
-    ::close(fd);  // the mapping keeps its own reference
+    ::close(fd); // the mapping keeps its own reference
     return f;
 }
 
@@ -58,4 +57,4 @@ MmapFile::~MmapFile() {
     if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
-}  // namespace hearth
+} // namespace hearth

@@ -2,11 +2,11 @@
 // reads weights from it; it is never written.
 #pragma once
 
+#include "base/status.h"
+
 #include <cstdint>
 #include <span>
 #include <string>
-
-#include "base/status.h"
 
 namespace hearth {
 
@@ -30,4 +30,4 @@ private:
     uint64_t size_ = 0;
 };
 
-}  // namespace hearth
+} // namespace hearth

@@ -30,13 +30,14 @@ private:
     std::string msg_;
 };
 
-inline Status error(std::string msg) { return Status::error(std::move(msg)); }
+inline Status error(std::string msg) {
+    return Status::error(std::move(msg));
+}
 
-template <typename T>
-class Result {
+template <typename T> class Result {
 public:
-    Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
-    Result(Status st) : v_(std::move(st)) {}   // NOLINT: must be an error
+    Result(T value) : v_(std::move(value)) {} // NOLINT: implicit by design
+    Result(Status st) : v_(std::move(st)) {}  // NOLINT: must be an error
     bool is_ok() const { return v_.index() == 0; }
     explicit operator bool() const { return is_ok(); }
     T& value() & { return std::get<0>(v_); }
@@ -56,11 +57,11 @@ private:
     std::variant<T, Status> v_;
 };
 
-}  // namespace hearth
+} // namespace hearth
 
 // Propagate an error Status from an expression returning Status.
-#define HEARTH_TRY(expr)                              \
-    do {                                              \
-        ::hearth::Status hearth_st_ = (expr);         \
-        if (!hearth_st_.is_ok()) return hearth_st_;   \
+#define HEARTH_TRY(expr)                                                                                               \
+    do {                                                                                                               \
+        ::hearth::Status hearth_st_ = (expr);                                                                          \
+        if (!hearth_st_.is_ok()) return hearth_st_;                                                                    \
     } while (0)

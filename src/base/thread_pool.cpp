@@ -10,12 +10,13 @@
 namespace hearth {
 
 namespace {
-constexpr int kSpinIterations = 1 << 14;  // ~50-100 us of spinning before sleeping
+constexpr int kSpinIterations = 1 << 14; // ~50-100 us of spinning before sleeping
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
     threads_.reserve(static_cast<size_t>(n_threads_ - 1));
-    for (int i = 1; i < n_threads_; ++i) threads_.emplace_back([this, i] { worker(i); });
+    for (int i = 1; i < n_threads_; ++i)
+        threads_.emplace_back([this, i] { worker(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -25,7 +26,8 @@ ThreadPool::~ThreadPool() {
         generation_.fetch_add(1, std::memory_order_acq_rel);
     }
     cv_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+        t.join();
 }
 
 void ThreadPool::run(const Job& fn) {
@@ -43,7 +45,8 @@ void ThreadPool::run(const Job& fn) {
     }
     if (sleepers_.load(std::memory_order_acquire) > 0) cv_.notify_all();
     fn(0, n_threads_);
-    while (pending_.load(std::memory_order_acquire) != 0) HEARTH_CPU_RELAX();
+    while (pending_.load(std::memory_order_acquire) != 0)
+        HEARTH_CPU_RELAX();
     job_ = nullptr;
 }
 
@@ -69,4 +72,4 @@ void ThreadPool::worker(int ith) {
     }
 }
 
-}  // namespace hearth
+} // namespace hearth

@@ -20,7 +20,7 @@ class ThreadPool {
 public:
     using Job = std::function<void(int ith, int nth)>;
 
-    explicit ThreadPool(int n_threads);  // n_threads >= 1 (clamped)
+    explicit ThreadPool(int n_threads); // n_threads >= 1 (clamped)
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;
@@ -49,4 +49,4 @@ private:
     std::atomic<int> sleepers_{0};
 };
 
-}  // namespace hearth
+} // namespace hearth

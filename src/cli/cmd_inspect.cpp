@@ -1,8 +1,8 @@
-#include <cstdio>
-#include <memory>
-
 #include "cli/commands.h"
 #include "cli/inspect.h"
+
+#include <cstdio>
+#include <memory>
 
 namespace hearth::cli {
 
@@ -42,4 +42,4 @@ Runner add_inspect_command(CLI::App& app) {
     };
 }
 
-}  // namespace hearth::cli
+} // namespace hearth::cli

@@ -15,7 +15,8 @@ Result<std::optional<uint64_t>> arch_count(const gguf::File& f, const std::strin
         auto arr = f.get_int_array(key);
         if (!arr) return arr.status();
         int64_t mx = 0;
-        for (int64_t x : *arr) mx = std::max(mx, x);
+        for (int64_t x : *arr)
+            mx = std::max(mx, x);
         return std::optional<uint64_t>(static_cast<uint64_t>(mx));
     }
     auto u = f.get_u64(key);
@@ -26,20 +27,28 @@ Result<std::optional<uint64_t>> arch_count(const gguf::File& f, const std::strin
 std::string human_bytes(uint64_t n) {
     char buf[64];
     const double d = static_cast<double>(n);
-    if (n >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", d / (1ull << 30));
-    else if (n >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", d / (1ull << 20));
-    else if (n >= (1ull << 10)) std::snprintf(buf, sizeof buf, "%.2f KiB", d / (1ull << 10));
-    else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
+    if (n >= (1ull << 30))
+        std::snprintf(buf, sizeof buf, "%.2f GiB", d / (1ull << 30));
+    else if (n >= (1ull << 20))
+        std::snprintf(buf, sizeof buf, "%.2f MiB", d / (1ull << 20));
+    else if (n >= (1ull << 10))
+        std::snprintf(buf, sizeof buf, "%.2f KiB", d / (1ull << 10));
+    else
+        std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
     return buf;
 }
 
 std::string human_count(uint64_t n) {
     char buf[64];
     const double d = static_cast<double>(n);
-    if (n >= 1000000000ull) std::snprintf(buf, sizeof buf, "%.2fB", d / 1e9);
-    else if (n >= 1000000ull) std::snprintf(buf, sizeof buf, "%.2fM", d / 1e6);
-    else if (n >= 1000ull) std::snprintf(buf, sizeof buf, "%.2fK", d / 1e3);
-    else std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n));
+    if (n >= 1000000000ull)
+        std::snprintf(buf, sizeof buf, "%.2fB", d / 1e9);
+    else if (n >= 1000000ull)
+        std::snprintf(buf, sizeof buf, "%.2fM", d / 1e6);
+    else if (n >= 1000ull)
+        std::snprintf(buf, sizeof buf, "%.2fK", d / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n));
     return buf;
 }
 
@@ -68,20 +77,20 @@ std::string printable(const std::string& s) {
     return out;
 }
 
-constexpr const char* kSpecialRoles[] = {"bos",     "eos",     "eot",     "eom",     "unknown", "separator",
-                                         "padding", "mask",    "cls",     "fim_pre", "fim_suf", "fim_mid",
-                                         "fim_pad", "fim_rep", "fim_sep"};
+constexpr const char* kSpecialRoles[] = {"bos",       "eos",     "eot",     "eom",     "unknown",
+                                         "separator", "padding", "mask",    "cls",     "fim_pre",
+                                         "fim_suf",   "fim_mid", "fim_pad", "fim_rep", "fim_sep"};
 
-}  // namespace
+} // namespace
 
 std::string llama_ftype_name(uint64_t ftype) {
     static const std::map<uint64_t, const char*> names = {
-        {0, "F32"},      {1, "F16"},      {2, "Q4_0"},     {3, "Q4_1"},     {7, "Q8_0"},      {8, "Q5_0"},
-        {9, "Q5_1"},     {10, "Q2_K"},    {11, "Q3_K_S"},  {12, "Q3_K_M"},  {13, "Q3_K_L"},   {14, "Q4_K_S"},
-        {15, "Q4_K_M"},  {16, "Q5_K_S"},  {17, "Q5_K_M"},  {18, "Q6_K"},    {19, "IQ2_XXS"},  {20, "IQ2_XS"},
-        {21, "Q2_K_S"},  {22, "IQ3_XS"},  {23, "IQ3_XXS"}, {24, "IQ1_S"},   {25, "IQ4_NL"},   {26, "IQ3_S"},
-        {27, "IQ3_M"},   {28, "IQ2_S"},   {29, "IQ2_M"},   {30, "IQ4_XS"},  {31, "IQ1_M"},    {32, "BF16"},
-        {36, "TQ1_0"},   {37, "TQ2_0"},   {38, "MXFP4_MOE"}};
+        {0, "F32"},     {1, "F16"},     {2, "Q4_0"},      {3, "Q4_1"},    {7, "Q8_0"},     {8, "Q5_0"},
+        {9, "Q5_1"},    {10, "Q2_K"},   {11, "Q3_K_S"},   {12, "Q3_K_M"}, {13, "Q3_K_L"},  {14, "Q4_K_S"},
+        {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"},   {18, "Q6_K"},   {19, "IQ2_XXS"}, {20, "IQ2_XS"},
+        {21, "Q2_K_S"}, {22, "IQ3_XS"}, {23, "IQ3_XXS"},  {24, "IQ1_S"},  {25, "IQ4_NL"},  {26, "IQ3_S"},
+        {27, "IQ3_M"},  {28, "IQ2_S"},  {29, "IQ2_M"},    {30, "IQ4_XS"}, {31, "IQ1_M"},   {32, "BF16"},
+        {36, "TQ1_0"},  {37, "TQ2_0"},  {38, "MXFP4_MOE"}};
     auto it = names.find(ftype);
     return it == names.end() ? "unknown(" + std::to_string(ftype) + ")" : it->second;
 }
@@ -118,7 +127,8 @@ Result<InspectReport> inspect(const gguf::File& f, const std::string& path) {
         row.n_elements += t.n_elements;
         row.n_bytes += t.n_bytes;
     }
-    for (auto& [_, row] : mix) r.quant_mix.push_back(row);
+    for (auto& [_, row] : mix)
+        r.quant_mix.push_back(row);
     std::sort(r.quant_mix.begin(), r.quant_mix.end(), [](const QuantMixRow& a, const QuantMixRow& b) {
         return a.n_bytes != b.n_bytes ? a.n_bytes > b.n_bytes : a.type < b.type;
     });
@@ -128,12 +138,9 @@ Result<InspectReport> inspect(const gguf::File& f, const std::string& path) {
     struct {
         const char* suffix;
         std::optional<uint64_t>* dst;
-    } counts[] = {{"context_length", &r.context_length},
-                  {"embedding_length", &r.embedding_length},
-                  {"block_count", &r.block_count},
-                  {"feed_forward_length", &r.feed_forward_length},
-                  {"attention.head_count", &r.head_count},
-                  {"attention.head_count_kv", &r.head_count_kv},
+    } counts[] = {{"context_length", &r.context_length},   {"embedding_length", &r.embedding_length},
+                  {"block_count", &r.block_count},         {"feed_forward_length", &r.feed_forward_length},
+                  {"attention.head_count", &r.head_count}, {"attention.head_count_kv", &r.head_count_kv},
                   {"vocab_size", &r.vocab_size_key}};
     for (auto& c : counts) {
         auto v = arch_count(f, a + c.suffix);
@@ -141,8 +148,8 @@ Result<InspectReport> inspect(const gguf::File& f, const std::string& path) {
         *c.dst = *v;
     }
 
-    for (auto [key, dst] : {std::pair{"tokenizer.ggml.model", &r.tokenizer_model},
-                            std::pair{"tokenizer.ggml.pre", &r.tokenizer_pre}}) {
+    for (auto [key, dst] :
+         {std::pair{"tokenizer.ggml.model", &r.tokenizer_model}, std::pair{"tokenizer.ggml.pre", &r.tokenizer_pre}}) {
         if (!f.find(key)) continue;
         auto s = f.get_string(key);
         if (!s) return s.status();
@@ -254,8 +261,10 @@ std::string to_text(const InspectReport& r, bool with_tensors) {
     line("feed-forward length", opt(r.feed_forward_length));
     line("attention heads", opt(r.head_count));
     line("kv heads", opt(r.head_count_kv));
-    line("tokenizer", r.tokenizer_model.empty() ? "-" : printable(r.tokenizer_model) +
-                                                           (r.tokenizer_pre.empty() ? "" : " (pre: " + printable(r.tokenizer_pre) + ")"));
+    line("tokenizer", r.tokenizer_model.empty()
+                          ? "-"
+                          : printable(r.tokenizer_model) +
+                                (r.tokenizer_pre.empty() ? "" : " (pre: " + printable(r.tokenizer_pre) + ")"));
     line("vocabulary size", std::to_string(r.vocab_size));
     for (const auto& s : r.special_tokens) {
         line((s.role + " token").c_str(), std::to_string(s.id) + " '" + printable(s.text) + "'");
@@ -282,4 +291,4 @@ std::string to_text(const InspectReport& r, bool with_tensors) {
     return out;
 }
 
-}  // namespace hearth::cli
+} // namespace hearth::cli

@@ -1,30 +1,46 @@
 #include "tensor/dtype.h"
 
-#include <cctype>
-
 #include "base/check.h"
+
+#include <cctype>
 
 namespace hearth {
 namespace {
 
 // Block layouts: see tensor/quant_blocks.h for the byte layout of each quantized type.
 constexpr DTypeInfo kTypes[] = {
-    {DType::F32, "f32", 1, 4, false},           {DType::F16, "f16", 1, 2, false},
-    {DType::Q4_0, "q4_0", 32, 18, true},        {DType::Q4_1, "q4_1", 32, 20, true},
-    {DType::Q5_0, "q5_0", 32, 22, true},        {DType::Q5_1, "q5_1", 32, 24, true},
-    {DType::Q8_0, "q8_0", 32, 34, true},        {DType::Q8_1, "q8_1", 32, 36, true},
-    {DType::Q2_K, "q2_K", 256, 84, true},       {DType::Q3_K, "q3_K", 256, 110, true},
-    {DType::Q4_K, "q4_K", 256, 144, true},      {DType::Q5_K, "q5_K", 256, 176, true},
-    {DType::Q6_K, "q6_K", 256, 210, true},      {DType::Q8_K, "q8_K", 256, 292, true},
-    {DType::IQ2_XXS, "iq2_xxs", 256, 66, true}, {DType::IQ2_XS, "iq2_xs", 256, 74, true},
-    {DType::IQ3_XXS, "iq3_xxs", 256, 98, true}, {DType::IQ1_S, "iq1_s", 256, 50, true},
-    {DType::IQ4_NL, "iq4_nl", 32, 18, true},    {DType::IQ3_S, "iq3_s", 256, 110, true},
-    {DType::IQ2_S, "iq2_s", 256, 82, true},     {DType::IQ4_XS, "iq4_xs", 256, 136, true},
-    {DType::I8, "i8", 1, 1, false},             {DType::I16, "i16", 1, 2, false},
-    {DType::I32, "i32", 1, 4, false},           {DType::I64, "i64", 1, 8, false},
-    {DType::F64, "f64", 1, 8, false},           {DType::IQ1_M, "iq1_m", 256, 56, true},
-    {DType::BF16, "bf16", 1, 2, false},         {DType::TQ1_0, "tq1_0", 256, 54, true},
-    {DType::TQ2_0, "tq2_0", 256, 66, true},     {DType::MXFP4, "mxfp4", 32, 17, true},
+    {DType::F32, "f32", 1, 4, false},
+    {DType::F16, "f16", 1, 2, false},
+    {DType::Q4_0, "q4_0", 32, 18, true},
+    {DType::Q4_1, "q4_1", 32, 20, true},
+    {DType::Q5_0, "q5_0", 32, 22, true},
+    {DType::Q5_1, "q5_1", 32, 24, true},
+    {DType::Q8_0, "q8_0", 32, 34, true},
+    {DType::Q8_1, "q8_1", 32, 36, true},
+    {DType::Q2_K, "q2_K", 256, 84, true},
+    {DType::Q3_K, "q3_K", 256, 110, true},
+    {DType::Q4_K, "q4_K", 256, 144, true},
+    {DType::Q5_K, "q5_K", 256, 176, true},
+    {DType::Q6_K, "q6_K", 256, 210, true},
+    {DType::Q8_K, "q8_K", 256, 292, true},
+    {DType::IQ2_XXS, "iq2_xxs", 256, 66, true},
+    {DType::IQ2_XS, "iq2_xs", 256, 74, true},
+    {DType::IQ3_XXS, "iq3_xxs", 256, 98, true},
+    {DType::IQ1_S, "iq1_s", 256, 50, true},
+    {DType::IQ4_NL, "iq4_nl", 32, 18, true},
+    {DType::IQ3_S, "iq3_s", 256, 110, true},
+    {DType::IQ2_S, "iq2_s", 256, 82, true},
+    {DType::IQ4_XS, "iq4_xs", 256, 136, true},
+    {DType::I8, "i8", 1, 1, false},
+    {DType::I16, "i16", 1, 2, false},
+    {DType::I32, "i32", 1, 4, false},
+    {DType::I64, "i64", 1, 8, false},
+    {DType::F64, "f64", 1, 8, false},
+    {DType::IQ1_M, "iq1_m", 256, 56, true},
+    {DType::BF16, "bf16", 1, 2, false},
+    {DType::TQ1_0, "tq1_0", 256, 54, true},
+    {DType::TQ2_0, "tq2_0", 256, 66, true},
+    {DType::MXFP4, "mxfp4", 32, 17, true},
 };
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -36,7 +52,7 @@ bool iequal(std::string_view a, std::string_view b) {
     return true;
 }
 
-}  // namespace
+} // namespace
 
 std::optional<DTypeInfo> dtype_info(uint32_t id) {
     for (const auto& t : kTypes) {
@@ -52,7 +68,9 @@ const DTypeInfo& dtype_info(DType type) {
     HEARTH_CHECK(false, "invalid DType enumerator");
 }
 
-std::string_view dtype_name(DType t) { return dtype_info(t).name; }
+std::string_view dtype_name(DType t) {
+    return dtype_info(t).name;
+}
 
 std::optional<DType> dtype_from_name(std::string_view name) {
     for (const auto& t : kTypes) {
@@ -72,4 +90,4 @@ const DTypeInfo* dtype_all(size_t* count) {
     return kTypes;
 }
 
-}  // namespace hearth
+} // namespace hearth

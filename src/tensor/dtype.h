@@ -49,15 +49,15 @@ enum class DType : uint32_t {
 
 struct DTypeInfo {
     DType type;
-    std::string_view name;  // as llama.cpp prints it: "q4_K", "f16", ...
-    uint32_t block_size;    // elements per block
-    uint32_t type_size;     // bytes per block
+    std::string_view name; // as llama.cpp prints it: "q4_K", "f16", ...
+    uint32_t block_size;   // elements per block
+    uint32_t type_size;    // bytes per block
     bool quantized;
 };
 
 // Info for a known type id, or nullopt for an id that is not a valid GGUF tensor type.
 std::optional<DTypeInfo> dtype_info(uint32_t id);
-const DTypeInfo& dtype_info(DType t);  // t must be a valid enumerator
+const DTypeInfo& dtype_info(DType t); // t must be a valid enumerator
 std::string_view dtype_name(DType t);
 // Parses a name case-insensitively ("Q4_K", "q4_k", "f16").
 std::optional<DType> dtype_from_name(std::string_view name);
@@ -68,4 +68,4 @@ std::optional<uint64_t> dtype_row_bytes(DType t, uint64_t n);
 // All valid types in id order (for tables and tests).
 const DTypeInfo* dtype_all(size_t* count);
 
-}  // namespace hearth
+} // namespace hearth

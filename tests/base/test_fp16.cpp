@@ -1,9 +1,8 @@
-#include <gtest/gtest.h>
+#include "base/fp16.h"
 
 #include <cmath>
+#include <gtest/gtest.h>
 #include <limits>
-
-#include "base/fp16.h"
 
 namespace hearth {
 namespace {
@@ -25,9 +24,9 @@ TEST(Fp16, KnownValues) {
     EXPECT_EQ(fp16_to_f32(0x3c00), 1.0f);
     EXPECT_EQ(fp16_to_f32(0xc000), -2.0f);
     EXPECT_EQ(fp16_to_f32(0x7bff), 65504.0f);
-    EXPECT_EQ(fp16_to_f32(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
+    EXPECT_EQ(fp16_to_f32(0x0001), std::ldexp(1.0f, -24)); // smallest subnormal
     EXPECT_TRUE(std::isinf(fp16_to_f32(0x7c00)));
-    EXPECT_EQ(f32_to_fp16(65520.0f), 0x7c00);  // rounds up to inf
+    EXPECT_EQ(f32_to_fp16(65520.0f), 0x7c00); // rounds up to inf
     EXPECT_EQ(f32_to_fp16(65519.0f), 0x7bff);
     EXPECT_EQ(f32_to_fp16(1e-9f), 0x0000);
     EXPECT_EQ(f32_to_fp16(-0.0f), 0x8000);
@@ -39,7 +38,7 @@ TEST(Fp16, RoundsToNearestEven) {
         const double lo = fp16_to_f32(static_cast<uint16_t>(h));
         const double hi = fp16_to_f32(static_cast<uint16_t>(h + 1));
         const float mid = static_cast<float>((lo + hi) / 2);
-        if (static_cast<double>(mid) != (lo + hi) / 2) continue;  // midpoint not representable in f32
+        if (static_cast<double>(mid) != (lo + hi) / 2) continue; // midpoint not representable in f32
         const uint16_t expect = (h & 1) ? static_cast<uint16_t>(h + 1) : static_cast<uint16_t>(h);
         ASSERT_EQ(f32_to_fp16(mid), expect) << "between 0x" << std::hex << h << " and 0x" << h + 1;
         ASSERT_EQ(f32_to_fp16(std::nextafter(mid, 0.0f)), h);
@@ -53,10 +52,10 @@ TEST(Bf16, RoundTripAndRounding) {
         if (std::isnan(f)) continue;
         EXPECT_EQ(f32_to_bf16(f), b);
     }
-    EXPECT_EQ(f32_to_bf16(f32_from_bits(0x3f808000u)), 0x3f80);  // tie -> even
-    EXPECT_EQ(f32_to_bf16(f32_from_bits(0x3f818000u)), 0x3f82);  // tie -> even (up)
+    EXPECT_EQ(f32_to_bf16(f32_from_bits(0x3f808000u)), 0x3f80); // tie -> even
+    EXPECT_EQ(f32_to_bf16(f32_from_bits(0x3f818000u)), 0x3f82); // tie -> even (up)
     EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
 }
 
-}  // namespace
-}  // namespace hearth
+} // namespace
+} // namespace hearth

@@ -1,10 +1,9 @@
-#include <gtest/gtest.h>
+#include "base/mmap_file.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include "base/mmap_file.h"
+#include <gtest/gtest.h>
 
 namespace hearth {
 namespace {
@@ -42,5 +41,5 @@ TEST(MmapFile, ClearErrors) {
     EXPECT_NE(dir.message().find("not a regular file"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace hearth
+} // namespace
+} // namespace hearth

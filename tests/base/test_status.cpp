@@ -1,8 +1,7 @@
-#include <gtest/gtest.h>
-
-#include <memory>
-
 #include "base/status.h"
+
+#include <gtest/gtest.h>
+#include <memory>
 
 namespace hearth {
 namespace {
@@ -42,5 +41,5 @@ TEST(Result, MoveOnlyValue) {
     EXPECT_EQ(*p, 7);
 }
 
-}  // namespace
-}  // namespace hearth
+} // namespace
+} // namespace hearth

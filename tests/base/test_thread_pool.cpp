@@ -1,11 +1,10 @@
-#include <gtest/gtest.h>
-
-#include <atomic>
-#include <numeric>
-#include <vector>
-
 #include "base/cpu_features.h"
 #include "base/thread_pool.h"
+
+#include <atomic>
+#include <gtest/gtest.h>
+#include <numeric>
+#include <vector>
 
 namespace hearth {
 namespace {
@@ -20,7 +19,8 @@ TEST(ThreadPool, EveryThreadRunsEachJobOnce) {
                 ASSERT_EQ(nth, n);
                 hits[static_cast<size_t>(ith)].fetch_add(1);
             });
-            for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+            for (auto& h : hits)
+                ASSERT_EQ(h.load(), 1);
         }
     }
 }
@@ -47,7 +47,8 @@ TEST(ThreadPool, ParallelSumMatchesSerial) {
     std::vector<int64_t> partial(4, 0);
     pool.run([&](int ith, int nth) {
         auto [b, e] = ThreadPool::split(static_cast<int64_t>(v.size()), ith, nth);
-        for (int64_t i = b; i < e; ++i) partial[static_cast<size_t>(ith)] += v[static_cast<size_t>(i)];
+        for (int64_t i = b; i < e; ++i)
+            partial[static_cast<size_t>(ith)] += v[static_cast<size_t>(i)];
     });
     EXPECT_EQ(std::accumulate(partial.begin(), partial.end(), int64_t{0}), int64_t{100000} * 100001 / 2);
 }
@@ -61,9 +62,9 @@ TEST(CpuFeatures, CapByEnvironment) {
     unsetenv("HEARTH_CPU");
     CpuFeatures g = detect_cpu_features();
     if (g.avx512f) {
-        EXPECT_TRUE(g.avx2);  // every AVX-512 CPU has AVX2
+        EXPECT_TRUE(g.avx2); // every AVX-512 CPU has AVX2
     }
 }
 
-}  // namespace
-}  // namespace hearth
+} // namespace
+} // namespace hearth

@@ -1,14 +1,13 @@
 // `hearth inspect` against what the `gguf` PyPI package reads from the same files
 // (golden JSON made by tools/make-inspect-golden.py).
-#include <gtest/gtest.h>
+#include "cli/inspect.h"
+#include "model_paths.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
-
-#include "cli/inspect.h"
-#include "model_paths.h"
 
 namespace hearth::cli {
 namespace {
@@ -66,7 +65,8 @@ TEST_P(InspectFixture, MatchesGgufPythonPackage) {
     ASSERT_EQ(r.quant_mix.size(), g["quant_mix"].size());
     for (const auto& q : r.quant_mix) {
         std::string lower = q.type;
-        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char& c : lower)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         ASSERT_TRUE(g["quant_mix"].contains(lower)) << q.type;
         const json& e = g["quant_mix"][lower];
         EXPECT_EQ(q.n_tensors, e["n_tensors"].get<uint64_t>()) << q.type;
@@ -102,7 +102,8 @@ TEST_P(InspectFixture, MatchesGgufPythonPackage) {
         const auto& t = r.tensors[i];
         EXPECT_EQ(t.name, gt[i][0].get<std::string>());
         std::string type(dtype_name(t.type));
-        for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char& c : type)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         EXPECT_EQ(type, gt[i][1].get<std::string>()) << t.name;
         EXPECT_EQ(t.ne, gt[i][2].get<std::vector<uint64_t>>()) << t.name;
         EXPECT_EQ(file->data_offset() + t.offset, gt[i][3].get<uint64_t>()) << t.name;
@@ -110,13 +111,12 @@ TEST_P(InspectFixture, MatchesGgufPythonPackage) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, InspectFixture, ::testing::ValuesIn(test::kFixtureModels),
-                         [](const auto& info) {
-                             std::string n = info.param.name;
-                             for (char& c : n)
-                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                             return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Fixtures, InspectFixture, ::testing::ValuesIn(test::kFixtureModels), [](const auto& info) {
+    std::string n = info.param.name;
+    for (char& c : n)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    return n;
+});
 
 // Runs the real binary; returns exit code and stdout.
 std::pair<int, std::string> run_hearth(const std::string& args, bool with_stderr = false) {
@@ -125,7 +125,8 @@ std::pair<int, std::string> run_hearth(const std::string& args, bool with_stderr
     std::string out;
     char buf[4096];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        out.append(buf, n);
     const int status = pclose(p);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
@@ -170,10 +171,10 @@ TEST(InspectCommand, BadInputIsAClearError) {
     auto [rc2, err2] = run_hearth("inspect /nonexistent/model.gguf", true);
     EXPECT_EQ(rc2, 1);
     EXPECT_NE(err2.find("/nonexistent/model.gguf"), std::string::npos) << err2;
-    auto [rc3, out3] = run_hearth("inspect");  // missing argument: usage error
+    auto [rc3, out3] = run_hearth("inspect"); // missing argument: usage error
     EXPECT_NE(rc3, 0);
     std::filesystem::remove(junk);
 }
 
-}  // namespace
-}  // namespace hearth::cli
+} // namespace
+} // namespace hearth::cli

@@ -1,8 +1,7 @@
-#include <gtest/gtest.h>
-
-#include <set>
-
 #include "tensor/dtype.h"
+
+#include <gtest/gtest.h>
+#include <set>
 
 namespace hearth {
 namespace {
@@ -33,12 +32,12 @@ TEST(DType, KnownSizes) {
     EXPECT_EQ(dtype_row_bytes(DType::Q6_K, 256), 210u);
     EXPECT_EQ(dtype_row_bytes(DType::IQ4_XS, 256), 136u);
     EXPECT_FALSE(dtype_row_bytes(DType::Q4_K, 100).has_value());
-    EXPECT_FALSE(dtype_info(4u).has_value());   // retired Q4_2
-    EXPECT_FALSE(dtype_info(31u).has_value());  // retired Q4_0_4_4
+    EXPECT_FALSE(dtype_info(4u).has_value());  // retired Q4_2
+    EXPECT_FALSE(dtype_info(31u).has_value()); // retired Q4_0_4_4
     EXPECT_FALSE(dtype_info(1000u).has_value());
     EXPECT_EQ(dtype_from_name("Q4_K"), DType::Q4_K);
     EXPECT_FALSE(dtype_from_name("q4_k_m").has_value());
 }
 
-}  // namespace
-}  // namespace hearth
+} // namespace
+} // namespace hearth

@@ -11,5 +11,7 @@ using Runner = std::function<int()>;
 
 // Adds `inspect` to `app`; the returned runner executes it after parsing.
 Runner add_inspect_command(CLI::App& app);
+Runner add_generate_command(CLI::App& app);
+Runner add_bench_command(CLI::App& app);
 
-}  // namespace hearth::cli
+} // namespace hearth::cli

@@ -1,9 +1,9 @@
 // hearth: run small language models on your own machine. One binary, one subcommand per job.
+#include "cli/commands.h"
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <vector>
-
-#include "cli/commands.h"
 
 #ifndef HEARTH_VERSION
 #define HEARTH_VERSION "0.0.0"
@@ -15,10 +15,12 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     std::vector<hearth::cli::Runner> runners;
     runners.push_back(hearth::cli::add_inspect_command(app));
+    runners.push_back(hearth::cli::add_generate_command(app));
+    runners.push_back(hearth::cli::add_bench_command(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);  // prints usage or the parse error; 0 for --help, nonzero otherwise
+        return app.exit(e); // prints usage or the parse error; 0 for --help, nonzero otherwise
     }
     for (auto& run : runners) {
         const int rc = run();

@@ -1,0 +1,115 @@
+// bench/bench_kernels.cpp: decode-shaped matmul (n_tokens = 1) per weight type and ISA table, in GB/s of weight
+// bytes streamed. Two variants:
+//   hot:    one weight matrix, reused every iteration (cache resident when it fits: kernel throughput);
+//   stream: a ring of copies totalling >= 256 MiB, one per iteration (DRAM bandwidth, as in real decode).
+// Run: bench_kernels [--benchmark_filter=q4_K] ; HEARTH_BENCH_THREADS=n sets the pool size (default 1).
+#include "base/cpu_features.h"
+#include "base/fp16.h"
+#include "base/thread_pool.h"
+#include "kernels/cpu/ops.h"
+#include "kernels/ref/quant.h"
+
+#include <benchmark/benchmark.h>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace hearth;
+
+struct Shape {
+    int64_t n_in, n_out;
+};
+
+// One (n_out, n_in) matrix of type t: random floats through the reference quantizer; types without one
+// (IQ4_NL / IQ4_XS) get random bytes with a small positive half scale at the block start.
+std::vector<uint8_t> make_matrix(DType t, Shape s) {
+    const size_t row_bytes = size_t(*dtype_row_bytes(t, uint64_t(s.n_in)));
+    std::vector<uint8_t> w(row_bytes * size_t(s.n_out));
+    std::mt19937 rng(42);
+    if (ref::ref_can_quantize(t)) {
+        std::normal_distribution<float> normal(0.0f, 0.02f);
+        std::vector<float> row(static_cast<size_t>(s.n_in));
+        for (int64_t r = 0; r < s.n_out; ++r) {
+            for (auto& v : row)
+                v = normal(rng);
+            ref::ref_quantize_row(t, row.data(), w.data() + size_t(r) * row_bytes, s.n_in);
+        }
+        return w;
+    }
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (auto& b : w)
+        b = uint8_t(byte(rng));
+    const DTypeInfo& info = dtype_info(t);
+    const uint16_t d = f32_to_fp16(0.01f);
+    for (size_t off = 0; off < w.size(); off += info.type_size)
+        std::memcpy(w.data() + off, &d, 2);
+    return w;
+}
+
+void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool stream) {
+    CpuFeatures f = detect_cpu_features();
+    if (isa == "avx2") f.avx512f = false;
+    const cpu::KernelTable table = isa == "scalar" ? cpu::make_scalar_table() : cpu::make_kernel_table(f);
+    const char* env = std::getenv("HEARTH_BENCH_THREADS");
+    ThreadPool pool(env ? std::atoi(env) : 1);
+
+    const std::vector<uint8_t> one = make_matrix(t, s);
+    const size_t copies = stream ? std::max<size_t>(2, (size_t(256) << 20) / one.size() + 1) : 1;
+    std::vector<uint8_t> ring(one.size() * copies);
+    for (size_t c = 0; c < copies; ++c)
+        std::memcpy(ring.data() + c * one.size(), one.data(), one.size());
+    std::vector<float> x(static_cast<size_t>(s.n_in)), y(static_cast<size_t>(s.n_out));
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (auto& v : x)
+        v = normal(rng);
+    std::vector<uint8_t> scratch(cpu::act_scratch_bytes(table, t, 1, s.n_in) + 1);
+
+    size_t c = 0;
+    for (auto _ : state) {
+        cpu::matmul(table, pool, t, ring.data() + c * one.size(), s.n_out, s.n_in, x.data(), 1, y.data(),
+                    scratch.data());
+        benchmark::DoNotOptimize(y.data());
+        c = (c + 1) % copies;
+    }
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(one.size()));
+    state.counters["MB"] = double(one.size()) / 1e6;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const std::string best = hearth::cpu::make_kernel_table(hearth::detect_cpu_features()).isa;
+    std::vector<std::string> isas = {"scalar"};
+    if (best == "avx2" || best == "avx512") isas.push_back("avx2");
+    if (best == "avx512") isas.push_back("avx512");
+    const hearth::DType types[] = {
+        hearth::DType::Q4_0,   hearth::DType::Q4_1,   hearth::DType::Q5_0, hearth::DType::Q5_1, hearth::DType::Q8_0,
+        hearth::DType::Q2_K,   hearth::DType::Q3_K,   hearth::DType::Q4_K, hearth::DType::Q5_K, hearth::DType::Q6_K,
+        hearth::DType::IQ4_NL, hearth::DType::IQ4_XS, hearth::DType::F16,  hearth::DType::BF16, hearth::DType::F32,
+    };
+    const Shape shapes[] = {{896, 4864}, {4864, 896}};
+    for (bool stream : {false, true}) {
+        for (const Shape& s : shapes) {
+            for (hearth::DType t : types) {
+                if (s.n_in % hearth::dtype_info(t).block_size != 0) continue; // 896 is not a K-quant row
+                for (const auto& isa : isas) {
+                    const std::string name = std::string("matmul_decode/") + std::string(hearth::dtype_name(t)) + "/" +
+                                             isa + "/" + std::to_string(s.n_in) + "x" + std::to_string(s.n_out) +
+                                             (stream ? "/stream" : "/hot");
+                    benchmark::RegisterBenchmark(name.c_str(), bm_matmul, isa, t, s, stream)
+                        ->Unit(benchmark::kMicrosecond);
+                }
+            }
+        }
+    }
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

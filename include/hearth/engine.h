@@ -1,0 +1,84 @@
+// hearth/engine.h: the library API the CLI, server and router build on.
+//
+// An Engine loads one model once (weights memory-mapped, shared); it creates any number of
+// independent Sessions, each with its own KV cache and scratch sized at creation. Engine and its
+// sessions are used from one inference thread; Session::cancel() may be called from any thread.
+#pragma once
+
+#include "base/status.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace hearth {
+
+struct EngineOptions {
+    int n_threads = 0; // 0 = all cores
+};
+
+struct SessionOptions {
+    int32_t n_ctx = 0;     // 0 = the model's training context, clamped to 4096
+    int32_t n_batch = 256; // prompt tokens per forward pass
+};
+
+struct ModelInfo {
+    std::string arch;
+    std::string name;
+    int32_t n_vocab = 0;
+    int32_t n_ctx_train = 0;
+    int32_t n_embd = 0;
+    int32_t n_layer = 0;
+    uint64_t n_params = 0;
+    uint64_t weight_bytes = 0;
+};
+
+struct Model;
+struct ForwardBuffers;
+class Engine;
+
+class Session {
+public:
+    ~Session();
+    // Runs tokens through the model after what was fed before (prefill in batches of n_batch).
+    // Errors (nothing is changed): a token outside [0, n_vocab), or the context would overflow
+    // ("context full: N + M tokens > n_ctx"), or the session was cancelled.
+    Status feed(std::span<const int32_t> tokens);
+    // Logits after the last fed token: (n_vocab).
+    std::span<const float> logits() const;
+    int32_t n_past() const { return n_past_; }
+    int32_t n_ctx() const;
+    void reset(); // forget everything fed (the cache is reused)
+    // Asks a running feed() to stop between batches; it then returns an error. Thread-safe.
+    void cancel() { cancelled_.store(true); }
+
+private:
+    friend class Engine;
+    Session() = default;
+    const Engine* engine_ = nullptr;
+    std::unique_ptr<ForwardBuffers> buf_;
+    int32_t n_past_ = 0;
+    std::atomic<bool> cancelled_{false};
+};
+
+class Engine {
+public:
+    static Result<std::unique_ptr<Engine>> load(const std::string& path, const EngineOptions& opts = {});
+    ~Engine();
+    const ModelInfo& info() const;
+    const std::string& kernel_isa() const;
+    int n_threads() const;
+    Result<std::unique_ptr<Session>> create_session(const SessionOptions& opts = {}) const;
+
+private:
+    friend class Session;
+    Engine();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace hearth

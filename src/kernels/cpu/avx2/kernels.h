@@ -1,0 +1,34 @@
+// kernels/cpu/avx2/kernels.h: the AVX2 + FMA + F16C kernels (signatures of ops.h's VecDotFn / QuantizeRowFn).
+// Each computes the same integer block sums as its scalar twin in scalar_dot.h; only the float accumulation
+// order differs. Callable only on CPUs with those features.
+#pragma once
+
+#include <cstdint>
+
+namespace hearth::cpu::avx2 {
+
+float dot_q4_0_q8_0(int64_t n, const void* w, const void* a);
+float dot_q4_1_q8_1(int64_t n, const void* w, const void* a);
+float dot_q5_0_q8_0(int64_t n, const void* w, const void* a);
+float dot_q5_1_q8_1(int64_t n, const void* w, const void* a);
+float dot_q8_0_q8_0(int64_t n, const void* w, const void* a);
+float dot_iq4_nl_q8_0(int64_t n, const void* w, const void* a);
+
+float dot_q2_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_q3_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_q4_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_q5_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_q6_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_iq4_xs_q8_k(int64_t n, const void* w, const void* a);
+
+float dot_f32(int64_t n, const void* w, const void* a);
+float dot_f16(int64_t n, const void* w, const void* a);
+float dot_bf16(int64_t n, const void* w, const void* a);
+
+// Byte-identical to the scalar (kernels/ref) quantizers.
+void quantize_q8_0(const float* x, void* y, int64_t n);
+void quantize_q8_1(const float* x, void* y, int64_t n);
+void quantize_q8_k(const float* x, void* y, int64_t n);
+void quantize_f16(const float* x, void* y, int64_t n);
+
+} // namespace hearth::cpu::avx2

@@ -1,0 +1,67 @@
+// kernels/cpu/avx512/util.h: AVX-512 (F, BW, VL, VNNI) building blocks for the avx512/ translation units.
+//
+// Internal linkage only (see k_scales.h). Only included from files compiled with the AVX-512 flags.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <immintrin.h>
+
+namespace hearth::cpu::avx512 {
+namespace {
+
+inline float half_to_f32(uint16_t h) {
+    return _cvtsh_ss(h);
+}
+
+inline __m512i loadu512(const void* p) {
+    return _mm512_loadu_si512(p);
+}
+inline __m256i loadu256(const void* p) {
+    return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+inline __m128i loadu128(const void* p) {
+    return _mm_loadu_si128(static_cast<const __m128i*>(p));
+}
+
+// Shift counts for _mm512_srlv_epi16 (one count per 16-bit lane): c0..c3 for the four 128-bit lanes.
+inline __m512i shift16_by_lane(int64_t c0, int64_t c1, int64_t c2, int64_t c3) {
+    constexpr int64_t kRep = 0x0001000100010001; // the count in each of the four 16-bit lanes of a 64-bit lane
+    return _mm512_set_epi64(c3 * kRep, c3 * kRep, c2 * kRep, c2 * kRep, c1 * kRep, c1 * kRep, c0 * kRep, c0 * kRep);
+}
+
+// Two 32-byte halves (e.g. the quants of two consecutive legacy blocks) in one register.
+inline __m512i join256(const void* lo, const void* hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(loadu256(lo)), loadu256(hi), 1);
+}
+
+// The nibbles of two 16-byte quant arrays as bytes in block order: [lo(a) | hi(a) | lo(b) | hi(b)].
+inline __m512i unpack_nibbles_2x32(const uint8_t* a, const uint8_t* b) {
+    __m512i v = _mm512_castsi128_si512(loadu128(a));
+    v = _mm512_inserti32x4(v, loadu128(a), 1);
+    v = _mm512_inserti32x4(v, loadu128(b), 2);
+    v = _mm512_inserti32x4(v, loadu128(b), 3);
+    return _mm512_and_si512(_mm512_srlv_epi16(v, shift16_by_lane(0, 4, 0, 4)), _mm512_set1_epi8(0x0F));
+}
+
+// Bits of two little-endian 32-bit words -> 64 bytes, 0xFF where set.
+inline __m512i expand_bits_2x32(const uint8_t* a, const uint8_t* b) {
+    uint32_t lo, hi;
+    std::memcpy(&lo, a, 4);
+    std::memcpy(&hi, b, 4);
+    return _mm512_movm_epi8(__mmask64(lo) | (__mmask64(hi) << 32));
+}
+
+// 16 int32 lanes, each the sum of 4 products u8 x i8 (VNNI, exact).
+inline __m512i dot_u8_i8(__m512i u, __m512i s) {
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s);
+}
+
+// Signed x signed: |x| times y negated where x < 0. y must not hold -128 (activations never do).
+inline __m512i dot_i8_i8(__m512i x, __m512i y) {
+    const __mmask64 neg = _mm512_movepi8_mask(x);
+    return dot_u8_i8(_mm512_abs_epi8(x), _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y));
+}
+
+} // namespace
+} // namespace hearth::cpu::avx512

@@ -1,0 +1,65 @@
+// kernels/cpu/ops.h: CPU matrix products with quantized weights, dispatched through a per-type kernel table.
+//
+// As in llama.cpp, a weight type W is multiplied by activations quantized on the fly to W's `vec_dot_type`
+// (Q4_0/Q5_0/Q8_0/IQ4_NL -> Q8_0, Q4_1/Q5_1 -> Q8_1, K-quants/IQ4_XS -> Q8_K, F16 -> F16, BF16 -> BF16,
+// F32 -> F32), and each dot product sums integer products block by block, times the block scales. The
+// scalar table (scalar_dot.h) computes exactly like ggml's ggml_vec_dot_*_generic and is the oracle; SIMD
+// tables (avx2/, avx512/) give the same integer block sums and differ only in float accumulation order.
+//
+// Invariants:
+//   - a table is a value filled once at start-up (make_kernel_table); kernels hold no state;
+//   - vec_dot(n, w, a): n is a multiple of W's block size (and of vec_dot_type's); rows are byte-addressed
+//     (no alignment needed) and hold n elements;
+//   - matmul allocates nothing: activations are quantized into the caller's act_scratch;
+//   - results do not depend on the thread count (every output element is one vec_dot call).
+#pragma once
+
+#include "base/cpu_features.h"
+#include "base/thread_pool.h"
+#include "tensor/dtype.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace hearth::cpu {
+
+// x: (n) floats -> y: n elements of the activation type, n a multiple of its block size.
+using QuantizeRowFn = void (*)(const float* x, void* y, int64_t n);
+// Dot product of a weight row (n elements of W) with an activation row (n elements of W's vec_dot_type).
+using VecDotFn = float (*)(int64_t n, const void* w_row, const void* act_row);
+
+struct TypeTraits {
+    DType vec_dot_type = DType::F32;
+    QuantizeRowFn quantize_act = nullptr; // nullptr when vec_dot_type is F32: matmul reads x directly
+    VecDotFn vec_dot = nullptr;           // nullptr: weight type not supported
+};
+
+inline constexpr int kMaxDTypeId = 64;
+
+struct KernelTable {
+    const char* isa = "scalar";       // "scalar", "avx2", "avx512"
+    TypeTraits traits[kMaxDTypeId]{}; // indexed by the DType id
+
+    bool supports(DType t) const;
+    const TypeTraits& at(DType t) const; // t must be supported
+};
+
+// The best table this CPU runs (scalar is always available; HEARTH_CPU=scalar|avx2 caps detection).
+// Types without a SIMD kernel keep the scalar one.
+KernelTable make_kernel_table(const CpuFeatures& f);
+KernelTable make_scalar_table();
+
+// Bytes of act_scratch matmul needs: n_tokens rows of n_in elements of w_type's vec_dot_type (0 for F32).
+size_t act_scratch_bytes(const KernelTable& table, DType w_type, int64_t n_tokens, int64_t n_in);
+
+// y = x . W^T with quantized weights.
+//   w:  (n_out, n_in) of w_type, rows contiguous (row stride = dtype_row_bytes(w_type, n_in))
+//   x:  (n_tokens, n_in) floats
+//   y:  (n_tokens, n_out) floats
+//   act_scratch: act_scratch_bytes(...) bytes, no alignment needed; clobbered
+// n_in must be a multiple of w_type's block size. Two pool runs at most: quantize x, then the dot products
+// (each thread a contiguous slice of output rows, tiled over tokens so weight rows are reused from cache).
+void matmul(const KernelTable& table, ThreadPool& pool, DType w_type, const void* w, int64_t n_out, int64_t n_in,
+            const float* x, int64_t n_tokens, float* y, void* act_scratch);
+
+} // namespace hearth::cpu

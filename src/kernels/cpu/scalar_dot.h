@@ -1,0 +1,41 @@
+// kernels/cpu/scalar_dot.h: scalar dot products and activation quantizers (internal to kernels/cpu).
+//
+// These are the oracle for the SIMD kernels: each computes exactly like ggml's ggml_vec_dot_<w>_<act>_generic
+// (ggml-cpu/quants.c and vec.cpp): integer sums per block, times the block scales, same float operation
+// order (the library is built with -ffp-contract=off). Signatures are those of ops.h (VecDotFn,
+// QuantizeRowFn); n is a count of elements.
+#pragma once
+
+#include <cstdint>
+
+namespace hearth::cpu::scalar {
+
+// Legacy 32-element blocks and IQ4_NL (scalar_dot_legacy.cpp).
+float dot_q4_0_q8_0(int64_t n, const void* w, const void* a);
+float dot_q4_1_q8_1(int64_t n, const void* w, const void* a);
+float dot_q5_0_q8_0(int64_t n, const void* w, const void* a);
+float dot_q5_1_q8_1(int64_t n, const void* w, const void* a);
+float dot_q8_0_q8_0(int64_t n, const void* w, const void* a);
+float dot_iq4_nl_q8_0(int64_t n, const void* w, const void* a);
+
+// K-quants and IQ4_XS against Q8_K (scalar_dot_k.cpp).
+float dot_q2_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_q3_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_q4_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_q5_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_q6_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_iq4_xs_q8_k(int64_t n, const void* w, const void* a);
+
+// Float rows, accumulated in double like ggml's ggml_vec_dot_f32/f16/bf16 (scalar_dot_float.cpp).
+float dot_f32(int64_t n, const void* w, const void* a);
+float dot_f16(int64_t n, const void* w, const void* a);
+float dot_bf16(int64_t n, const void* w, const void* a);
+
+// Activation quantizers: kernels/ref's quantize_row for Q8_0, Q8_1, Q8_K, F16, BF16.
+void quantize_q8_0(const float* x, void* y, int64_t n);
+void quantize_q8_1(const float* x, void* y, int64_t n);
+void quantize_q8_k(const float* x, void* y, int64_t n);
+void quantize_f16(const float* x, void* y, int64_t n);
+void quantize_bf16(const float* x, void* y, int64_t n);
+
+} // namespace hearth::cpu::scalar

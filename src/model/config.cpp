@@ -1,0 +1,153 @@
+#include "model/config.h"
+
+#include <cmath>
+
+namespace hearth {
+namespace {
+
+struct Reader {
+    const gguf::File& f;
+    std::string prefix;
+
+    Status u32(const std::string& key, int32_t* out, bool required, int64_t min_value = 1) const {
+        const std::string k = prefix + key;
+        if (!f.find(k)) return required ? error("model: missing required key '" + k + "'") : Status::ok();
+        auto v = f.get_u64(k);
+        if (!v) return v.status();
+        if (*v > 1u << 30 || static_cast<int64_t>(*v) < min_value)
+            return error("model: key '" + k + "' = " + std::to_string(*v) + " is out of range");
+        *out = static_cast<int32_t>(*v);
+        return Status::ok();
+    }
+    Status f32(const std::string& key, float* out) const {
+        const std::string k = prefix + key;
+        if (!f.find(k)) return Status::ok();
+        auto v = f.get_f32(k);
+        if (!v) return v.status();
+        if (!std::isfinite(*v)) return error("model: key '" + k + "' is not finite");
+        *out = *v;
+        return Status::ok();
+    }
+};
+
+} // namespace
+
+const char* arch_name(Arch a) {
+    switch (a) {
+    case Arch::Llama:
+        return "llama";
+    case Arch::Qwen2:
+        return "qwen2";
+    case Arch::Qwen3:
+        return "qwen3";
+    case Arch::Gemma3:
+        return "gemma3";
+    case Arch::Phi3:
+        return "phi3";
+    }
+    return "?";
+}
+
+Result<ModelConfig> read_model_config(const gguf::File& f) {
+    ModelConfig c;
+    auto arch = f.get_string("general.architecture");
+    if (!arch) return arch.status();
+    c.arch_name = *arch;
+    if (*arch == "llama")
+        c.arch = Arch::Llama;
+    else if (*arch == "qwen2")
+        c.arch = Arch::Qwen2;
+    else if (*arch == "qwen3")
+        c.arch = Arch::Qwen3;
+    else if (*arch == "gemma3")
+        c.arch = Arch::Gemma3;
+    else if (*arch == "phi3")
+        c.arch = Arch::Phi3;
+    else
+        return error("model: unsupported architecture '" + *arch + "' (supported: llama, qwen2, qwen3, gemma3, phi3)");
+
+    Reader r{f, *arch + "."};
+    HEARTH_TRY(r.u32("embedding_length", &c.n_embd, true));
+    HEARTH_TRY(r.u32("block_count", &c.n_layer, true));
+    HEARTH_TRY(r.u32("feed_forward_length", &c.n_ff, true));
+    HEARTH_TRY(r.u32("attention.head_count", &c.n_head, true));
+    c.n_head_kv = c.n_head;
+    HEARTH_TRY(r.u32("attention.head_count_kv", &c.n_head_kv, false));
+    HEARTH_TRY(r.u32("context_length", &c.n_ctx_train, true));
+    if (c.n_embd % c.n_head != 0 && !f.find(r.prefix + "attention.key_length"))
+        return error("model: embedding_length is not a multiple of head_count and no key_length is given");
+    if (c.n_head % c.n_head_kv != 0) return error("model: head_count is not a multiple of head_count_kv");
+    c.head_dim_k = c.n_embd / c.n_head;
+    HEARTH_TRY(r.u32("attention.key_length", &c.head_dim_k, false));
+    c.head_dim_v = c.head_dim_k;
+    HEARTH_TRY(r.u32("attention.value_length", &c.head_dim_v, false));
+    c.rope_dim = c.head_dim_k;
+    HEARTH_TRY(r.u32("rope.dimension_count", &c.rope_dim, false));
+    if (c.rope_dim > c.head_dim_k || c.rope_dim % 2 != 0)
+        return error("model: rope.dimension_count must be even and at most the head size");
+    HEARTH_TRY(r.f32("attention.layer_norm_rms_epsilon", &c.rms_eps));
+    HEARTH_TRY(r.f32("rope.freq_base", &c.rope_base));
+    if (f.find(r.prefix + "rope.scaling.type")) {
+        auto type = f.get_string(r.prefix + "rope.scaling.type");
+        if (!type) return type.status();
+        if (*type == "linear") {
+            HEARTH_TRY(r.f32("rope.scaling.factor", &c.rope_scale));
+            if (!(c.rope_scale > 0)) return error("model: rope.scaling.factor must be positive");
+        } else if (*type != "none" && *type != "llama3") {
+            return error("model: unsupported rope.scaling.type '" + *type + "'");
+        }
+    }
+
+    auto vocab = f.get_array_size("tokenizer.ggml.tokens");
+    if (vocab) c.n_vocab = static_cast<int32_t>(std::min<uint64_t>(*vocab, 1u << 30));
+    HEARTH_TRY(r.u32("vocab_size", &c.n_vocab, false));
+    if (c.n_vocab <= 0) return error("model: vocabulary size unknown (no tokenizer.ggml.tokens or vocab_size)");
+
+    c.swa_layer.assign(static_cast<size_t>(c.n_layer), false);
+    if (f.find_tensor("rope_freqs.weight")) c.rope_freqs_tensor = "rope_freqs.weight";
+    switch (c.arch) {
+    case Arch::Llama:
+        break;
+    case Arch::Qwen2:
+        c.rope_style = RopeStyle::Neox;
+        c.qkv_bias = true;
+        break;
+    case Arch::Qwen3:
+        c.rope_style = RopeStyle::Neox;
+        c.qk_norm = true;
+        break;
+    case Arch::Phi3:
+        c.rope_style = RopeStyle::Neox;
+        c.fused_qkv = f.find_tensor("blk.0.attn_qkv.weight") != nullptr;
+        c.fused_gate_up = f.find_tensor("blk.0.ffn_gate.weight") == nullptr;
+        c.scale_q = true;
+        // phi3.attention.sliding_window is ignored, as llama.cpp does (its Phi-3 SWA is disabled).
+        if (f.find_tensor("rope_factors_short.weight")) {
+            // LongRoPE: the short factors hold up to the original context; the long ones (beyond it)
+            // are not supported yet, so sessions are capped there.
+            c.rope_freqs_tensor = "rope_factors_short.weight";
+            HEARTH_TRY(r.u32("rope.scaling.original_context_length", &c.n_ctx_max, true));
+            HEARTH_TRY(r.f32("rope.scaling.attn_factor", &c.rope_attn_factor));
+        }
+        break;
+    case Arch::Gemma3: {
+        c.rope_style = RopeStyle::Neox;
+        c.qk_norm = true;
+        c.post_norms = true;
+        c.embed_scale = true;
+        c.act = FfnAct::GeluTanh;
+        c.scale_q = true;
+        c.rope_base_local = 10000.0f; // Gemma 3 local layers use base 10k (not stored in GGUF)
+        HEARTH_TRY(r.f32("rope.freq_base_swa", &c.rope_base_local));
+        HEARTH_TRY(r.u32("attention.sliding_window", &c.sliding_window, true));
+        // Five local (sliding-window) layers, then one global layer.
+        for (int32_t il = 0; il < c.n_layer; ++il)
+            c.swa_layer[static_cast<size_t>(il)] = (il % 6) != 5;
+        HEARTH_TRY(r.f32("final_logit_softcapping", &c.final_logit_softcap));
+        break;
+    }
+    }
+    return c;
+}
+
+} // namespace hearth

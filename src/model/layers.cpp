@@ -1,0 +1,154 @@
+#include "model/layers.h"
+
+#include "base/check.h"
+#include "base/fp16.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace hearth {
+
+void matmul(const ComputeCtx& c, const Matrix& w, const float* x, int64_t n_tokens, float* y) {
+    cpu::matmul(c.kt, c.pool, w.type, w.data, w.rows, w.cols, x, n_tokens, y, c.act_scratch);
+}
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const float* xr = x + r * n;
+        float* yr = y + r * n;
+        double sum = 0;
+        for (int64_t i = 0; i < n; ++i)
+            sum += static_cast<double>(xr[i] * xr[i]);
+        const float mean = static_cast<float>(sum / static_cast<double>(n));
+        const float scale = 1.0f / std::sqrt(mean + eps);
+        for (int64_t i = 0; i < n; ++i)
+            yr[i] = (xr[i] * scale) * w[i];
+    }
+}
+
+void add_bias(float* x, const float* b, int64_t n_rows, int64_t n) {
+    for (int64_t r = 0; r < n_rows; ++r)
+        for (int64_t i = 0; i < n; ++i)
+            x[r * n + i] += b[i];
+}
+
+void scale_inplace(float* x, int64_t n, float s) {
+    for (int64_t i = 0; i < n; ++i)
+        x[i] *= s;
+}
+
+void add_inplace(float* x, const float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        x[i] += y[i];
+}
+
+void rope(float* x, int64_t n_tokens, int32_t n_heads, int32_t head_dim, const int32_t* pos, const RopeParams& p) {
+    const int32_t half = p.n_dims / 2;
+    const float theta_scale = std::pow(p.base, -2.0f / static_cast<float>(p.n_dims));
+    std::vector<float> cs(static_cast<size_t>(p.n_dims)); // (half, 2) cos, sin
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        float theta = static_cast<float>(pos[t]) * p.freq_scale;
+        for (int32_t i = 0; i < half; ++i) {
+            const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
+            const float th = theta / ff;
+            cs[2 * i] = std::cos(th) * p.attn_factor;
+            cs[2 * i + 1] = std::sin(th) * p.attn_factor;
+            theta *= theta_scale;
+        }
+        for (int32_t h = 0; h < n_heads; ++h) {
+            float* v = x + (t * n_heads + h) * head_dim;
+            for (int32_t i = 0; i < half; ++i) {
+                const int32_t a = p.style == RopeStyle::Neox ? i : 2 * i;
+                const int32_t b = p.style == RopeStyle::Neox ? i + half : 2 * i + 1;
+                const float x0 = v[a], x1 = v[b];
+                v[a] = x0 * cs[2 * i] - x1 * cs[2 * i + 1];
+                v[b] = x0 * cs[2 * i + 1] + x1 * cs[2 * i];
+            }
+        }
+    }
+}
+
+void glu(float* gate, const float* up, int64_t n, FfnAct act) {
+    if (act == FfnAct::Silu) {
+        for (int64_t i = 0; i < n; ++i) {
+            const float g = gate[i];
+            gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+        }
+    } else {
+        // GELU, tanh approximation; ggml evaluates it on the f16-rounded input through an f16 table.
+        constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+        constexpr float kCoef = 0.044715f;
+        for (int64_t i = 0; i < n; ++i) {
+            float g = gate[i];
+            if (g <= -10.0f) {
+                g = 0.0f;
+            } else if (g < 10.0f) {
+                const float xh = fp16_to_f32(f32_to_fp16(g));
+                const float r = 0.5f * xh * (1.0f + std::tanh(kSqrt2OverPi * xh * (1.0f + kCoef * xh * xh)));
+                g = fp16_to_f32(f32_to_fp16(r));
+            }
+            gate[i] = g * up[i];
+        }
+    }
+}
+
+void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const float* k, const float* v,
+               const int32_t* pos, int64_t n_tokens, LayerKv kv, float* scores, float* out) {
+    const int64_t k_row = int64_t{p.n_head_kv} * p.head_dim_k;
+    const int64_t v_row = int64_t{p.n_head_kv} * p.head_dim_v;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        uint16_t* kd = kv.k + pos[t] * k_row;
+        uint16_t* vd = kv.v + pos[t] * v_row;
+        for (int64_t i = 0; i < k_row; ++i)
+            kd[i] = f32_to_fp16(k[t * k_row + i]);
+        for (int64_t i = 0; i < v_row; ++i)
+            vd[i] = f32_to_fp16(v[t * v_row + i]);
+    }
+    const int32_t group = p.n_head / p.n_head_kv;
+    const int64_t n_work = n_tokens * p.n_head;
+    c.pool.run([&](int ith, int nth) {
+        float* sc = scores + static_cast<int64_t>(ith) * p.n_ctx;
+        std::vector<uint16_t> qh(static_cast<size_t>(p.head_dim_k));
+        std::vector<float> acc(static_cast<size_t>(p.head_dim_v));
+        auto [w0, w1] = ThreadPool::split(n_work, ith, nth);
+        for (int64_t w = w0; w < w1; ++w) {
+            const int64_t t = w / p.n_head;
+            const int32_t h = static_cast<int32_t>(w % p.n_head);
+            const int32_t hk = h / group;
+            const float* qr = q + (t * p.n_head + h) * p.head_dim_k;
+            for (int32_t i = 0; i < p.head_dim_k; ++i)
+                qh[static_cast<size_t>(i)] = f32_to_fp16(qr[i]);
+            const int32_t qp = pos[t];
+            const int32_t j0 = p.window > 0 ? std::max(0, qp - p.window + 1) : 0;
+            float mx = -INFINITY;
+            for (int32_t j = j0; j <= qp; ++j) {
+                const uint16_t* kr = kv.k + j * k_row + int64_t{hk} * p.head_dim_k;
+                float s = 0;
+                for (int32_t i = 0; i < p.head_dim_k; ++i)
+                    s += fp16_to_f32(kr[i]) * fp16_to_f32(qh[static_cast<size_t>(i)]);
+                s *= p.scale;
+                sc[j] = s;
+                mx = std::max(mx, s);
+            }
+            double sum = 0;
+            for (int32_t j = j0; j <= qp; ++j) {
+                const float e = std::exp(sc[j] - mx);
+                sc[j] = e;
+                sum += e;
+            }
+            const float inv = static_cast<float>(1.0 / sum);
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int32_t j = j0; j <= qp; ++j) {
+                const float pj = fp16_to_f32(f32_to_fp16(sc[j] * inv));
+                const uint16_t* vr = kv.v + j * v_row + int64_t{hk} * p.head_dim_v;
+                for (int32_t i = 0; i < p.head_dim_v; ++i)
+                    acc[static_cast<size_t>(i)] += pj * fp16_to_f32(vr[i]);
+            }
+            float* o = out + (t * p.n_head + h) * p.head_dim_v;
+            std::copy(acc.begin(), acc.end(), o);
+        }
+    });
+}
+
+} // namespace hearth

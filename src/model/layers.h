@@ -1,0 +1,74 @@
+// model/layers.h: the blocks every architecture shares, written once (CPU).
+//
+// Numerics follow llama.cpp's CPU path where it matters for agreement: RMSNorm sums squares in
+// double; RoPE advances theta by repeated multiplication in float; attention rounds q to f16
+// before the dot product with the f16 K cache and rounds softmax weights to f16 before the
+// product with the f16 V cache (what ggml's f16 mat-mul does to its f32 operand).
+#pragma once
+
+#include "base/thread_pool.h"
+#include "kernels/cpu/ops.h"
+#include "model/config.h"
+#include "model/weights.h"
+
+#include <cstdint>
+
+namespace hearth {
+
+// What a forward pass computes with: the kernel table, the pool, and activation scratch for matmul.
+struct ComputeCtx {
+    const cpu::KernelTable& kt;
+    ThreadPool& pool;
+    void* act_scratch; // >= act_scratch_bytes for the largest matmul of the batch
+};
+
+// y (n_tokens, W.rows) = x (n_tokens, W.cols) · Wᵀ
+void matmul(const ComputeCtx& c, const Matrix& w, const float* x, int64_t n_tokens, float* y);
+
+// y = x / rms(x) * w, row by row; y may alias x. x, y: (n_rows, n)
+void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
+
+// x (n_rows, n) += b (n) for every row.
+void add_bias(float* x, const float* b, int64_t n_rows, int64_t n);
+
+// x (n) *= s
+void scale_inplace(float* x, int64_t n, float s);
+
+// x (n_rows, n) += y (n_rows, n)
+void add_inplace(float* x, const float* y, int64_t n);
+
+struct RopeParams {
+    RopeStyle style = RopeStyle::Normal;
+    int32_t n_dims = 0; // rotated dims per head
+    float base = 10000.0f;
+    float freq_scale = 1.0f;             // 1 / linear scaling factor
+    const float* freq_factors = nullptr; // (n_dims / 2) divisors of theta, or null
+    float attn_factor = 1.0f;            // multiplies cos and sin
+};
+
+// Rotates each head of x (n_tokens, n_heads, head_dim) in place; token t has position pos[t].
+void rope(float* x, int64_t n_tokens, int32_t n_heads, int32_t head_dim, const int32_t* pos, const RopeParams& p);
+
+// a (n) = act(gate) * up, elementwise; gate and up (n_tokens, n_ff) rows, result written to gate.
+void glu(float* gate, const float* up, int64_t n, FfnAct act);
+
+// The KV cache of one layer: f16, position-major.
+struct LayerKv {
+    uint16_t* k; // (n_ctx, n_head_kv * head_dim_k)
+    uint16_t* v; // (n_ctx, n_head_kv * head_dim_v)
+};
+
+struct AttnParams {
+    int32_t n_head = 0, n_head_kv = 0, head_dim_k = 0, head_dim_v = 0;
+    float scale = 1.0f;
+    int32_t window = 0; // > 0: attend only to keys with q_pos - k_pos < window
+    int32_t n_ctx = 0;  // cache length; also the row stride of `scores`
+};
+
+// Stores k, v (n_tokens, n_head_kv * hd) at positions pos[t] of the layer's cache, then computes
+// out (n_tokens, n_head * hd_v) = softmax(q kᵀ * scale + causal/window mask) v for every token and head.
+// scores: (pool.size(), p.n_ctx) floats of scratch.
+void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const float* k, const float* v,
+               const int32_t* pos, int64_t n_tokens, LayerKv kv, float* scores, float* out);
+
+} // namespace hearth

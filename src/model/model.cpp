@@ -1,0 +1,127 @@
+#include "model/model.h"
+
+#include "kernels/ref/quant.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hearth {
+
+Result<std::unique_ptr<Model>> load_model(const std::string& path) {
+    auto file = gguf::File::open(path);
+    if (!file) return file.status();
+    auto cfg = read_model_config(*file);
+    if (!cfg) return error(path + ": " + cfg.message());
+    auto w = bind_weights(*file, *cfg);
+    if (!w) return error(path + ": " + w.message());
+    auto m = std::make_unique<Model>(Model{std::move(*file), std::move(*cfg), std::move(*w)});
+    return m;
+}
+
+namespace {
+struct Sizes {
+    size_t kv_k, kv_v, q, k, v, attn, ff;
+};
+Sizes sizes(const ModelConfig& c, int32_t n_ctx) {
+    Sizes s{};
+    s.kv_k = size_t(c.n_layer) * size_t(n_ctx) * size_t(c.n_head_kv) * size_t(c.head_dim_k);
+    s.kv_v = size_t(c.n_layer) * size_t(n_ctx) * size_t(c.n_head_kv) * size_t(c.head_dim_v);
+    s.q = size_t(c.n_head) * size_t(c.head_dim_k);
+    s.k = size_t(c.n_head_kv) * size_t(c.head_dim_k);
+    s.v = size_t(c.n_head_kv) * size_t(c.head_dim_v);
+    s.attn = size_t(c.n_head) * size_t(c.head_dim_v);
+    s.ff = size_t(c.n_ff);
+    return s;
+}
+} // namespace
+
+uint64_t forward_buffer_bytes(const ModelConfig& c, int32_t n_ctx, int32_t n_batch, int n_threads) {
+    const Sizes s = sizes(c, n_ctx);
+    const uint64_t nb = static_cast<uint64_t>(n_batch);
+    uint64_t floats = nb * (2 * uint64_t(c.n_embd) + s.q + s.k + s.v + (s.q + s.k + s.v) + s.attn + 3 * s.ff) +
+                      uint64_t(n_threads) * uint64_t(n_ctx) + uint64_t(c.n_vocab);
+    // Activation scratch: at most ~1.1 bytes per element of the widest input (Q8 blocks), generous.
+    const uint64_t act = nb * std::max<uint64_t>(uint64_t(c.n_ff) * 2, uint64_t(c.n_embd)) * 4;
+    return 2 * (s.kv_k + s.kv_v) + 4 * floats + act;
+}
+
+ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
+                                    int n_threads) {
+    const ModelConfig& c = m.cfg;
+    const Sizes s = sizes(c, n_ctx);
+    ForwardBuffers b;
+    b.n_ctx = n_ctx;
+    b.n_batch = n_batch;
+    const size_t nb = static_cast<size_t>(n_batch);
+    b.k_cache.assign(s.kv_k, 0);
+    b.v_cache.assign(s.kv_v, 0);
+    b.x.resize(nb * size_t(c.n_embd));
+    b.h.resize(nb * size_t(c.n_embd));
+    b.q.resize(nb * s.q);
+    b.k.resize(nb * s.k);
+    b.v.resize(nb * s.v);
+    if (c.fused_qkv) b.qkv.resize(nb * (s.q + s.k + s.v));
+    b.attn.resize(nb * s.attn);
+    b.gate.resize(nb * 2 * s.ff);
+    b.up.resize(nb * s.ff);
+    b.scores.resize(size_t(n_threads) * size_t(n_ctx));
+    b.logits.resize(size_t(c.n_vocab));
+    b.pos.resize(nb);
+    // Activation scratch for the widest matmul input of every weight in the model.
+    size_t act = 0;
+    auto need = [&](const Matrix& w) {
+        if (w.present()) act = std::max(act, cpu::act_scratch_bytes(kt, w.type, n_batch, w.cols));
+    };
+    need(m.w.output);
+    for (const auto& L : m.w.layers) {
+        for (const Matrix* w : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down})
+            need(*w);
+    }
+    b.act.resize(act);
+    return b;
+}
+
+void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x) {
+    const Matrix& e = m.w.token_embd;
+    for (int32_t t = 0; t < n_tokens; ++t) {
+        ref::ref_dequantize_row(e.type, e.data + size_t(tokens[t]) * e.row_bytes, x + int64_t{t} * e.cols, e.cols);
+    }
+}
+
+void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& b, int32_t n_tokens) {
+    const int64_t n_embd = m.cfg.n_embd;
+    float* last = b.x.data() + int64_t{n_tokens - 1} * n_embd;
+    rms_norm(last, m.w.output_norm, b.h.data(), 1, n_embd, m.cfg.rms_eps);
+    matmul(c, m.w.output, b.h.data(), 1, b.logits.data());
+    if (m.cfg.final_logit_softcap > 0) {
+        const float cap = m.cfg.final_logit_softcap;
+        for (float& l : b.logits)
+            l = std::tanh(l / cap) * cap;
+    }
+}
+
+LayerKv layer_kv(const Model& m, ForwardBuffers& b, int32_t il) {
+    const ModelConfig& c = m.cfg;
+    const size_t k_layer = size_t(b.n_ctx) * size_t(c.n_head_kv) * size_t(c.head_dim_k);
+    const size_t v_layer = size_t(b.n_ctx) * size_t(c.n_head_kv) * size_t(c.head_dim_v);
+    return LayerKv{b.k_cache.data() + size_t(il) * k_layer, b.v_cache.data() + size_t(il) * v_layer};
+}
+
+void forward(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens,
+             int32_t n_past) {
+    for (int32_t t = 0; t < n_tokens; ++t)
+        b.pos[size_t(t)] = n_past + t;
+    switch (m.cfg.arch) {
+    case Arch::Gemma3:
+        forward_gemma3(m, c, b, tokens, n_tokens);
+        break;
+    case Arch::Llama:
+    case Arch::Qwen2:
+    case Arch::Qwen3:
+    case Arch::Phi3:
+        forward_llama(m, c, b, tokens, n_tokens);
+        break;
+    }
+}
+
+} // namespace hearth

@@ -1,0 +1,69 @@
+// model/model.h: a loaded model (mapped file + config + bound weights) and the forward pass.
+//
+// A Model is immutable after load and shared by every session; each session owns its
+// ForwardBuffers (KV cache and scratch, sized once at creation: nothing is allocated per token).
+#pragma once
+
+#include "base/status.h"
+#include "gguf/gguf.h"
+#include "model/config.h"
+#include "model/layers.h"
+#include "model/weights.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hearth {
+
+struct Model {
+    gguf::File file;
+    ModelConfig cfg;
+    ModelWeights w;
+};
+
+Result<std::unique_ptr<Model>> load_model(const std::string& path);
+
+// Per-session state of the forward pass.
+struct ForwardBuffers {
+    int32_t n_ctx = 0;             // KV cache positions
+    int32_t n_batch = 0;           // most tokens per forward call
+    std::vector<uint16_t> k_cache; // (n_layer, n_ctx, n_head_kv * head_dim_k) f16
+    std::vector<uint16_t> v_cache; // (n_layer, n_ctx, n_head_kv * head_dim_v) f16
+    std::vector<float> x;          // (n_batch, n_embd) residual stream
+    std::vector<float> h;          // (n_batch, n_embd) normed input / block output
+    std::vector<float> q;          // (n_batch, n_head * head_dim_k)
+    std::vector<float> k;          // (n_batch, n_head_kv * head_dim_k)
+    std::vector<float> v;          // (n_batch, n_head_kv * head_dim_v)
+    std::vector<float> qkv;        // (n_batch, q + k + v) for fused projections
+    std::vector<float> attn;       // (n_batch, n_head * head_dim_v)
+    std::vector<float> gate;       // (n_batch, 2 * n_ff) (room for fused gate+up)
+    std::vector<float> up;         // (n_batch, n_ff)
+    std::vector<float> scores;     // (n_threads, n_ctx)
+    std::vector<float> logits;     // (n_vocab) of the last token
+    std::vector<int32_t> pos;      // (n_batch)
+    std::vector<uint8_t> act;      // activation quantization scratch for matmul
+};
+
+ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
+                                    int n_threads);
+// Bytes make_forward_buffers would allocate (for the memory check before load).
+uint64_t forward_buffer_bytes(const ModelConfig& cfg, int32_t n_ctx, int32_t n_batch, int n_threads);
+
+// Runs tokens (n_tokens <= n_batch) at positions n_past .. n_past + n_tokens - 1 through the model,
+// appending to the KV cache, and writes the last token's logits to b.logits.
+// Preconditions (checked by the session): n_past + n_tokens <= n_ctx, every token < n_vocab.
+void forward(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens,
+             int32_t n_past);
+
+// Architecture forwards (archs/*.cpp), selected by forward().
+void forward_llama(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens);
+void forward_gemma3(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens);
+
+// Shared pieces of the architecture forwards (model.cpp).
+void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x);
+void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& b, int32_t n_tokens);
+LayerKv layer_kv(const Model& m, ForwardBuffers& b, int32_t il);
+
+} // namespace hearth

@@ -1,0 +1,55 @@
+// model/weights.h: the model's tensors bound by name, as non-owning views into the mapped file.
+//
+// Matrices stay in their file type (quantized) and are used in place, never dequantized whole.
+// Vectors (norm weights, biases, RoPE factors) are small: they are converted to f32 once at load
+// and owned by ModelWeights, so kernels only ever see f32 vectors.
+#pragma once
+
+#include "base/status.h"
+#include "gguf/gguf.h"
+#include "model/config.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hearth {
+
+// A 2-D weight matrix: `rows` rows of `cols` elements of `type`, row-major, rows contiguous.
+struct Matrix {
+    DType type = DType::F32;
+    const uint8_t* data = nullptr; // (rows, row_bytes)
+    int64_t rows = 0;              // output features
+    int64_t cols = 0;              // input features
+    size_t row_bytes = 0;
+    bool present() const { return data != nullptr; }
+};
+
+struct LayerWeights {
+    const float* attn_norm = nullptr;      // (n_embd)
+    Matrix wq, wk, wv, wqkv, wo;           // wq: (n_head*hd_k, n_embd) ... wo: (n_embd, n_head*hd_v)
+    const float* bq = nullptr;             // (n_head*hd_k) Qwen 2
+    const float* bk = nullptr;             // (n_head_kv*hd_k)
+    const float* bv = nullptr;             // (n_head_kv*hd_v)
+    const float* q_norm = nullptr;         // (hd_k) Qwen 3, Gemma 3
+    const float* k_norm = nullptr;         // (hd_k)
+    const float* attn_post_norm = nullptr; // (n_embd) Gemma 3
+    const float* ffn_norm = nullptr;       // (n_embd)
+    Matrix ffn_gate, ffn_up, ffn_down;     // gate/up: (n_ff, n_embd), down: (n_embd, n_ff)
+    const float* ffn_post_norm = nullptr;  // (n_embd) Gemma 3
+};
+
+struct ModelWeights {
+    Matrix token_embd;                     // (n_vocab, n_embd)
+    const float* output_norm = nullptr;    // (n_embd)
+    Matrix output;                         // (n_vocab, n_embd); token_embd when tied
+    const float* rope_freqs = nullptr;     // (rope_dim/2) or null
+    std::vector<LayerWeights> layers;      // (n_layer)
+    std::vector<std::vector<float>> owned; // f32 copies of vector tensors
+};
+
+// Binds every tensor the architecture needs, checking presence, type support and shape. A missing
+// tensor, a wrong shape or an unsupported type is an error naming the tensor.
+Result<ModelWeights> bind_weights(const gguf::File& file, const ModelConfig& cfg);
+
+} // namespace hearth

@@ -1,0 +1,121 @@
+#include "hearth/engine.h"
+
+#include "base/cpu_features.h"
+#include "base/thread_pool.h"
+#include "kernels/cpu/ops.h"
+#include "model/model.h"
+
+#include <algorithm>
+#include <thread>
+
+namespace hearth {
+
+struct Engine::Impl {
+    std::unique_ptr<Model> model;
+    cpu::KernelTable kt;
+    std::unique_ptr<ThreadPool> pool;
+    ModelInfo info;
+    std::string isa;
+};
+
+Engine::Engine() : impl_(std::make_unique<Impl>()) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const EngineOptions& opts) {
+    auto model = load_model(path);
+    if (!model) return model.status();
+    std::unique_ptr<Engine> e(new Engine());
+    Impl& im = *e->impl_;
+    im.model = std::move(*model);
+    im.kt = cpu::make_kernel_table(detect_cpu_features());
+    im.isa = im.kt.isa;
+    for (const auto& t : im.model->file.tensors()) {
+        if (t.ne.size() >= 2 && t.name != "token_embd.weight" && !im.kt.supports(t.type))
+            return error(path + ": tensor '" + t.name + "' has type " + std::string(dtype_name(t.type)) +
+                         ", which hearth cannot compute with yet");
+    }
+    int n = opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    im.pool = std::make_unique<ThreadPool>(n);
+    const ModelConfig& c = im.model->cfg;
+    im.info.arch = c.arch_name;
+    if (auto name = im.model->file.get_string("general.name")) im.info.name = *name;
+    im.info.n_vocab = c.n_vocab;
+    im.info.n_ctx_train = c.n_ctx_train;
+    im.info.n_embd = c.n_embd;
+    im.info.n_layer = c.n_layer;
+    for (const auto& t : im.model->file.tensors()) {
+        im.info.n_params += t.n_elements;
+        im.info.weight_bytes += t.n_bytes;
+    }
+    return e;
+}
+
+const ModelInfo& Engine::info() const {
+    return impl_->info;
+}
+const std::string& Engine::kernel_isa() const {
+    return impl_->isa;
+}
+int Engine::n_threads() const {
+    return impl_->pool->size();
+}
+
+Result<std::unique_ptr<Session>> Engine::create_session(const SessionOptions& opts) const {
+    const ModelConfig& c = impl_->model->cfg;
+    int32_t n_ctx = opts.n_ctx > 0 ? opts.n_ctx : std::min<int32_t>(c.n_ctx_train, 4096);
+    if (n_ctx > c.n_ctx_train)
+        return error("context " + std::to_string(n_ctx) + " exceeds the model's training context " +
+                     std::to_string(c.n_ctx_train));
+    if (c.n_ctx_max > 0 && n_ctx > c.n_ctx_max) {
+        if (opts.n_ctx > 0)
+            return error("context " + std::to_string(n_ctx) + " exceeds " + std::to_string(c.n_ctx_max) +
+                         ", the longest this model supports in hearth (LongRoPE long factors are not supported yet)");
+        n_ctx = c.n_ctx_max;
+    }
+    if (opts.n_batch <= 0 || opts.n_batch > 8192) return error("n_batch must be in 1..8192");
+    std::unique_ptr<Session> s(new Session());
+    s->engine_ = this;
+    s->buf_ = std::make_unique<ForwardBuffers>(
+        make_forward_buffers(*impl_->model, impl_->kt, n_ctx, std::min(opts.n_batch, n_ctx), impl_->pool->size()));
+    return s;
+}
+
+Session::~Session() = default;
+
+int32_t Session::n_ctx() const {
+    return buf_->n_ctx;
+}
+
+std::span<const float> Session::logits() const {
+    return buf_->logits;
+}
+
+void Session::reset() {
+    n_past_ = 0;
+    cancelled_.store(false);
+}
+
+Status Session::feed(std::span<const int32_t> tokens) {
+    const Engine::Impl& im = *engine_->impl_;
+    const int32_t n_vocab = im.model->cfg.n_vocab;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        if (tokens[i] < 0 || tokens[i] >= n_vocab)
+            return error("token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
+                         " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
+    }
+    if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > buf_->n_ctx)
+        return error("context full: " + std::to_string(n_past_) + " + " + std::to_string(tokens.size()) +
+                     " tokens > context size " + std::to_string(buf_->n_ctx));
+    ComputeCtx c{im.kt, *im.pool, buf_->act.data()};
+    size_t done = 0;
+    while (done < tokens.size()) {
+        if (cancelled_.exchange(false)) return error("cancelled");
+        const int32_t n = static_cast<int32_t>(std::min<size_t>(tokens.size() - done, size_t(buf_->n_batch)));
+        forward(*im.model, c, *buf_, tokens.data() + done, n, n_past_);
+        n_past_ += n;
+        done += size_t(n);
+    }
+    return Status::ok();
+}
+
+} // namespace hearth

@@ -1,0 +1,41 @@
+// tests/kernels_cpu/kernels_cpu_util.h: random weights and activations, the ISA tables this CPU runs, and the
+// double-precision oracle shared by the kernels/cpu tests.
+#pragma once
+
+#include "kernels/cpu/ops.h"
+#include "tensor/dtype.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hearth::cpu::test {
+
+// Weight types with a CPU kernel, and the ISAs this CPU can run ("scalar" always, then "avx2", "avx512").
+const std::vector<DType>& weight_types();
+std::vector<std::string> available_isas();
+KernelTable table_for(const std::string& isa);
+
+bool is_k_type(DType t);     // 256-element super-blocks
+bool is_float_type(DType t); // F32, F16, BF16
+
+enum class WeightFill {
+    quantized, // random floats through the reference quantizer (what model files hold)
+    raw_bytes  // random bytes with sane scale fields: every bit pattern of the quants, extreme scales
+};
+
+// (n_out, n_in) rows of type t. IQ4_NL / IQ4_XS have no reference quantizer and always use raw bytes.
+std::vector<uint8_t> make_weights(DType t, int64_t n_out, int64_t n_in, uint64_t seed, WeightFill fill);
+
+// (n) activations: unit normal with 2% outliers (x8), plus structured blocks (zeros, exact rounding ties).
+std::vector<float> make_activations(int64_t n, uint64_t seed);
+
+// Rows of type t dequantized with kernels/ref: (n_rows, n) floats.
+std::vector<float> dequantize_rows(DType t, const void* data, int64_t n_rows, int64_t n);
+
+// sum_i |err_i| bound of activation quantization to vec_dot_type for x[i] (see test_matmul.cpp), per element.
+std::vector<double> act_quant_error_bound(DType vec_dot_type, const float* x, int64_t n);
+
+std::string case_name(const std::string& isa, DType t);
+
+} // namespace hearth::cpu::test

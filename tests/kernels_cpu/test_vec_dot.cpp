@@ -1,0 +1,90 @@
+// vec_dot of every ISA table vs the scalar oracle (scalar_dot.h), on the same activation bytes: integer block
+// sums are exact in both, so only float accumulation order may differ.
+#include "kernels/cpu/ops.h"
+#include "kernels_cpu_util.h"
+
+#include <cmath>
+#include <gtest/gtest.h>
+#include <ostream>
+
+namespace hearth::cpu::test {
+namespace {
+
+struct DotCase {
+    std::string isa;
+    DType type;
+    int64_t n_in;
+    WeightFill fill;
+};
+
+void PrintTo(const DotCase& c, std::ostream* os) {
+    *os << c.isa << " " << dtype_name(c.type) << " n_in=" << c.n_in;
+}
+
+std::vector<DotCase> dot_cases() {
+    std::vector<DotCase> cases;
+    for (const auto& isa : available_isas()) {
+        for (DType t : weight_types()) {
+            std::vector<int64_t> sizes = {32, 64, 288, 2304};
+            if (is_k_type(t)) sizes = {256, 768, 2304};
+            if (is_float_type(t)) sizes = {1, 7, 33, 288, 2304};
+            for (int64_t n : sizes) {
+                cases.push_back({isa, t, n, WeightFill::quantized});
+                if (!is_float_type(t)) cases.push_back({isa, t, n, WeightFill::raw_bytes});
+            }
+        }
+    }
+    return cases;
+}
+
+class VecDot : public ::testing::TestWithParam<DotCase> {};
+
+TEST_P(VecDot, MatchesScalarOracle) {
+    const DotCase& c = GetParam();
+    const KernelTable table = table_for(c.isa);
+    const KernelTable scalar = make_scalar_table();
+    ASSERT_TRUE(table.supports(c.type));
+    const TypeTraits& tt = table.at(c.type);
+    const TypeTraits& st = scalar.at(c.type);
+    ASSERT_EQ(tt.vec_dot_type, st.vec_dot_type);
+
+    constexpr int64_t kRows = 5;
+    const auto w = make_weights(c.type, kRows, c.n_in, 1234 + uint64_t(c.n_in), c.fill);
+    const auto x = make_activations(c.n_in, 99 + uint64_t(c.n_in));
+    // The same activation bytes (from the scalar quantizer) for both tables.
+    std::vector<uint8_t> act(std::max<size_t>(act_scratch_bytes(scalar, c.type, 1, c.n_in), 1));
+    const void* act_row = x.data();
+    if (st.quantize_act != nullptr) {
+        st.quantize_act(x.data(), act.data(), c.n_in);
+        act_row = act.data();
+    }
+    const auto w_dq = dequantize_rows(c.type, w.data(), kRows, c.n_in);
+    const auto a_dq = dequantize_rows(st.vec_dot_type, act_row, 1, c.n_in);
+    const size_t row_bytes = w.size() / kRows;
+    for (int64_t r = 0; r < kRows; ++r) {
+        const uint8_t* w_row = w.data() + size_t(r) * row_bytes;
+        const float want = st.vec_dot(c.n_in, w_row, act_row);
+        const float got = tt.vec_dot(c.n_in, w_row, act_row);
+        double magnitude = 0; // sum |w_i a_i|: the scale of the float rounding of any summation order
+        for (int64_t i = 0; i < c.n_in; ++i)
+            magnitude += std::fabs(double(w_dq[size_t(r * c.n_in + i)]) * double(a_dq[size_t(i)]));
+        ASSERT_TRUE(std::isfinite(got)) << "row " << r;
+        if (c.isa == "scalar") {
+            EXPECT_EQ(got, want) << "row " << r;
+        } else {
+            EXPECT_LE(std::fabs(double(got) - double(want)), 1e-5 * magnitude + 1e-30)
+                << "row " << r << " got " << got << " want " << want << " magnitude " << magnitude;
+        }
+    }
+}
+
+std::string dot_case_name(const ::testing::TestParamInfo<DotCase>& info) {
+    const DotCase& c = info.param;
+    return case_name(c.isa, c.type) + "_n" + std::to_string(c.n_in) +
+           (c.fill == WeightFill::raw_bytes ? "_raw" : "_quantized");
+}
+
+INSTANTIATE_TEST_SUITE_P(KernelsCpu, VecDot, ::testing::ValuesIn(dot_cases()), dot_case_name);
+
+} // namespace
+} // namespace hearth::cpu::test

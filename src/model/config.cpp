@@ -83,7 +83,7 @@ Result<ModelConfig> read_model_config(const gguf::File& f) {
     HEARTH_TRY(r.u32("attention.value_length", &c.head_dim_v, false));
     c.rope_dim = c.head_dim_k;
     HEARTH_TRY(r.u32("rope.dimension_count", &c.rope_dim, false));
-    if (c.rope_dim > c.head_dim_k || c.rope_dim % 2 != 0)
+    if (c.rope_dim > c.head_dim_k || c.rope_dim % 2 != 0 || c.rope_dim > 1024)
         return error("model: rope.dimension_count must be even and at most the head size");
     HEARTH_TRY(r.f32("attention.layer_norm_rms_epsilon", &c.rms_eps));
     HEARTH_TRY(r.f32("rope.freq_base", &c.rope_base));

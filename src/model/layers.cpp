@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 namespace hearth {
 
@@ -93,41 +92,40 @@ void glu(float* gate, const float* up, int64_t n, FfnAct act) {
     }
 }
 
+size_t attention_scratch_floats(const AttnParams& p) {
+    // scores (n_ctx) + q as halves (head_dim_k / 2 floats, rounded up) + accumulator (head_dim_v), padded.
+    return size_t(p.n_ctx) + size_t(p.head_dim_k + 1) / 2 + size_t(p.head_dim_v) + 16;
+}
+
 void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const float* k, const float* v,
-               const int32_t* pos, int64_t n_tokens, LayerKv kv, float* scores, float* out) {
+               const int32_t* pos, int64_t n_tokens, LayerKv kv, float* scratch, float* out) {
     const int64_t k_row = int64_t{p.n_head_kv} * p.head_dim_k;
     const int64_t v_row = int64_t{p.n_head_kv} * p.head_dim_v;
+    const cpu::TypeTraits& f16 = c.kt.at(DType::F16);
     for (int64_t t = 0; t < n_tokens; ++t) {
-        uint16_t* kd = kv.k + pos[t] * k_row;
-        uint16_t* vd = kv.v + pos[t] * v_row;
-        for (int64_t i = 0; i < k_row; ++i)
-            kd[i] = f32_to_fp16(k[t * k_row + i]);
-        for (int64_t i = 0; i < v_row; ++i)
-            vd[i] = f32_to_fp16(v[t * v_row + i]);
+        f16.quantize_act(k + t * k_row, kv.k + pos[t] * k_row, k_row);
+        f16.quantize_act(v + t * v_row, kv.v + pos[t] * v_row, v_row);
     }
     const int32_t group = p.n_head / p.n_head_kv;
     const int64_t n_work = n_tokens * p.n_head;
+    const size_t stride = attention_scratch_floats(p);
     c.pool.run([&](int ith, int nth) {
-        float* sc = scores + static_cast<int64_t>(ith) * p.n_ctx;
-        std::vector<uint16_t> qh(static_cast<size_t>(p.head_dim_k));
-        std::vector<float> acc(static_cast<size_t>(p.head_dim_v));
+        float* sc = scratch + size_t(ith) * stride;           // (n_ctx)
+        auto* qh = reinterpret_cast<uint16_t*>(sc + p.n_ctx); // (head_dim_k) halves
+        float* acc = sc + p.n_ctx + (p.head_dim_k + 1) / 2;   // (head_dim_v)
         auto [w0, w1] = ThreadPool::split(n_work, ith, nth);
         for (int64_t w = w0; w < w1; ++w) {
             const int64_t t = w / p.n_head;
             const int32_t h = static_cast<int32_t>(w % p.n_head);
             const int32_t hk = h / group;
-            const float* qr = q + (t * p.n_head + h) * p.head_dim_k;
-            for (int32_t i = 0; i < p.head_dim_k; ++i)
-                qh[static_cast<size_t>(i)] = f32_to_fp16(qr[i]);
+            // As ggml's f16 mat-mul: q is rounded to f16, then dotted with the f16 keys.
+            f16.quantize_act(q + (t * p.n_head + h) * p.head_dim_k, qh, p.head_dim_k);
             const int32_t qp = pos[t];
             const int32_t j0 = p.window > 0 ? std::max(0, qp - p.window + 1) : 0;
             float mx = -INFINITY;
             for (int32_t j = j0; j <= qp; ++j) {
                 const uint16_t* kr = kv.k + j * k_row + int64_t{hk} * p.head_dim_k;
-                float s = 0;
-                for (int32_t i = 0; i < p.head_dim_k; ++i)
-                    s += fp16_to_f32(kr[i]) * fp16_to_f32(qh[static_cast<size_t>(i)]);
-                s *= p.scale;
+                const float s = f16.vec_dot(p.head_dim_k, kr, qh) * p.scale;
                 sc[j] = s;
                 mx = std::max(mx, s);
             }
@@ -138,15 +136,13 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
                 sum += e;
             }
             const float inv = static_cast<float>(1.0 / sum);
-            std::fill(acc.begin(), acc.end(), 0.0f);
+            std::fill(acc, acc + p.head_dim_v, 0.0f);
             for (int32_t j = j0; j <= qp; ++j) {
+                // The softmax weights are rounded to f16 too (ggml's f16 mat-mul with the V cache).
                 const float pj = fp16_to_f32(f32_to_fp16(sc[j] * inv));
-                const uint16_t* vr = kv.v + j * v_row + int64_t{hk} * p.head_dim_v;
-                for (int32_t i = 0; i < p.head_dim_v; ++i)
-                    acc[static_cast<size_t>(i)] += pj * fp16_to_f32(vr[i]);
+                c.kt.axpy_f16(p.head_dim_v, pj, kv.v + j * v_row + int64_t{hk} * p.head_dim_v, acc);
             }
-            float* o = out + (t * p.n_head + h) * p.head_dim_v;
-            std::copy(acc.begin(), acc.end(), o);
+            std::copy(acc, acc + p.head_dim_v, out + (t * p.n_head + h) * p.head_dim_v);
         }
     });
 }

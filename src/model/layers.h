@@ -37,6 +37,8 @@ void scale_inplace(float* x, int64_t n, float s);
 // x (n_rows, n) += y (n_rows, n)
 void add_inplace(float* x, const float* y, int64_t n);
 
+inline constexpr int32_t kMaxRopeHalf = 512; // rotated dims per head up to 1024 (config.cpp checks)
+
 struct RopeParams {
     RopeStyle style = RopeStyle::Normal;
     int32_t n_dims = 0; // rotated dims per head
@@ -62,13 +64,14 @@ struct AttnParams {
     int32_t n_head = 0, n_head_kv = 0, head_dim_k = 0, head_dim_v = 0;
     float scale = 1.0f;
     int32_t window = 0; // > 0: attend only to keys with q_pos - k_pos < window
-    int32_t n_ctx = 0;  // cache length; also the row stride of `scores`
+    int32_t n_ctx = 0;  // cache length
 };
 
 // Stores k, v (n_tokens, n_head_kv * hd) at positions pos[t] of the layer's cache, then computes
 // out (n_tokens, n_head * hd_v) = softmax(q kᵀ * scale + causal/window mask) v for every token and head.
-// scores: (pool.size(), p.n_ctx) floats of scratch.
+// scratch: (pool.size(), attention_scratch_floats(p)) floats.
 void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const float* k, const float* v,
-               const int32_t* pos, int64_t n_tokens, LayerKv kv, float* scores, float* out);
+               const int32_t* pos, int64_t n_tokens, LayerKv kv, float* scratch, float* out);
+size_t attention_scratch_floats(const AttnParams& p);
 
 } // namespace hearth

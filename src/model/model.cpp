@@ -39,7 +39,8 @@ uint64_t forward_buffer_bytes(const ModelConfig& c, int32_t n_ctx, int32_t n_bat
     const Sizes s = sizes(c, n_ctx);
     const uint64_t nb = static_cast<uint64_t>(n_batch);
     uint64_t floats = nb * (2 * uint64_t(c.n_embd) + s.q + s.k + s.v + (s.q + s.k + s.v) + s.attn + 3 * s.ff) +
-                      uint64_t(n_threads) * uint64_t(n_ctx) + uint64_t(c.n_vocab);
+                      uint64_t(n_threads) * (uint64_t(n_ctx) + uint64_t(c.head_dim_k + c.head_dim_v) + 16) +
+                      uint64_t(c.n_vocab);
     // Activation scratch: at most ~1.1 bytes per element of the widest input (Q8 blocks), generous.
     const uint64_t act = nb * std::max<uint64_t>(uint64_t(c.n_ff) * 2, uint64_t(c.n_embd)) * 4;
     return 2 * (s.kv_k + s.kv_v) + 4 * floats + act;
@@ -64,7 +65,11 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     b.attn.resize(nb * s.attn);
     b.gate.resize(nb * 2 * s.ff);
     b.up.resize(nb * s.ff);
-    b.scores.resize(size_t(n_threads) * size_t(n_ctx));
+    AttnParams ap{};
+    ap.n_ctx = n_ctx;
+    ap.head_dim_k = c.head_dim_k;
+    ap.head_dim_v = c.head_dim_v;
+    b.scores.resize(size_t(n_threads) * attention_scratch_floats(ap));
     b.logits.resize(size_t(c.n_vocab));
     b.pos.resize(nb);
     // Activation scratch for the widest matmul input of every weight in the model.

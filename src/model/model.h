@@ -40,7 +40,7 @@ struct ForwardBuffers {
     std::vector<float> attn;       // (n_batch, n_head * head_dim_v)
     std::vector<float> gate;       // (n_batch, 2 * n_ff) (room for fused gate+up)
     std::vector<float> up;         // (n_batch, n_ff)
-    std::vector<float> scores;     // (n_threads, n_ctx)
+    std::vector<float> scores;     // (n_threads, attention_scratch_floats) attention scratch
     std::vector<float> logits;     // (n_vocab) of the last token
     std::vector<int32_t> pos;      // (n_batch)
     std::vector<uint8_t> act;      // activation quantization scratch for matmul

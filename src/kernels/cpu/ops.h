@@ -28,6 +28,9 @@ using QuantizeRowFn = void (*)(const float* x, void* y, int64_t n);
 // Dot product of a weight row (n elements of W) with an activation row (n elements of W's vec_dot_type).
 using VecDotFn = float (*)(int64_t n, const void* w_row, const void* act_row);
 
+// y (n) += a * x (n halves): the attention's weighted sum over the f16 V cache.
+using AxpyF16Fn = void (*)(int64_t n, float a, const uint16_t* x, float* y);
+
 struct TypeTraits {
     DType vec_dot_type = DType::F32;
     QuantizeRowFn quantize_act = nullptr; // nullptr when vec_dot_type is F32: matmul reads x directly
@@ -39,6 +42,7 @@ inline constexpr int kMaxDTypeId = 64;
 struct KernelTable {
     const char* isa = "scalar";       // "scalar", "avx2", "avx512"
     TypeTraits traits[kMaxDTypeId]{}; // indexed by the DType id
+    AxpyF16Fn axpy_f16 = nullptr;     // always set by the table makers
 
     bool supports(DType t) const;
     const TypeTraits& at(DType t) const; // t must be supported

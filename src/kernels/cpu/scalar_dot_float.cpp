@@ -16,6 +16,11 @@ float dot_f32(int64_t n, const void* w, const void* a) {
     return float(sum);
 }
 
+void axpy_f16(int64_t n, float a, const uint16_t* x, float* y) {
+    for (int64_t i = 0; i < n; ++i)
+        y[i] += a * fp16_to_f32(x[i]);
+}
+
 float dot_f16(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const uint16_t*>(w);
     const auto* y = static_cast<const uint16_t*>(a);

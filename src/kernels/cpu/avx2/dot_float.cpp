@@ -51,6 +51,15 @@ float dot_f32(int64_t n, const void* w, const void* a) {
     return dot_rows<float, load_f32, scalar_f32>(n, static_cast<const float*>(w), static_cast<const float*>(a));
 }
 
+void axpy_f16(int64_t n, float a, const uint16_t* x, float* y) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, load_f16(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i)
+        y[i] += a * scalar_f16(x + i);
+}
+
 float dot_f16(int64_t n, const void* w, const void* a) {
     return dot_rows<uint16_t, load_f16, scalar_f16>(n, static_cast<const uint16_t*>(w),
                                                     static_cast<const uint16_t*>(a));

@@ -23,6 +23,7 @@ float dot_iq4_xs_q8_k(int64_t n, const void* w, const void* a);
 
 float dot_f32(int64_t n, const void* w, const void* a);
 float dot_f16(int64_t n, const void* w, const void* a);
+void axpy_f16(int64_t n, float a, const uint16_t* x, float* y);
 float dot_bf16(int64_t n, const void* w, const void* a);
 
 // Byte-identical to the scalar (kernels/ref) quantizers.

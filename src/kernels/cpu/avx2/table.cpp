@@ -9,6 +9,7 @@ namespace hearth::cpu {
 void fill_avx2_table(KernelTable& t) {
     using namespace avx2;
     t.isa = "avx2";
+    t.axpy_f16 = axpy_f16;
     set_traits(t, DType::F32, DType::F32, nullptr, dot_f32);
     set_traits(t, DType::F16, DType::F16, quantize_f16, dot_f16);
     set_traits(t, DType::BF16, DType::BF16, scalar::quantize_bf16, dot_bf16);

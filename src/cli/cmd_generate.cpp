@@ -2,6 +2,7 @@
 // `hearth bench`: prompt-processing and generation tokens/s, like llama-bench.
 #include "cli/commands.h"
 #include "hearth/engine.h"
+#include "runtime/generate.h"
 #include "sampling/sampling.h"
 
 #include <algorithm>
@@ -93,41 +94,28 @@ Runner add_generate_command(CLI::App& app) {
             std::fprintf(stderr, "hearth: error: %s\n", session.message().c_str());
             return 1;
         }
-        Session& s = **session;
-        const auto t_prompt = Clock::now();
-        if (Status st = s.feed(*prompt); !st) {
-            std::fprintf(stderr, "hearth: error: %s\n", st.message().c_str());
+        int printed = 0;
+        auto stats = generate(**session, *prompt, *sampler, GenerateOptions{o->n_predict, {}}, [&](int32_t tok) {
+            std::printf("%s%d", printed++ ? " " : "", tok);
+            std::fflush(stdout);
+            return true;
+        });
+        std::printf("\n");
+        if (!stats) {
+            std::fprintf(stderr, "hearth: error: %s\n", stats.message().c_str());
             return 1;
         }
-        const double prompt_s = seconds_since(t_prompt);
-        sampler->accept(*prompt);
-        std::vector<float> logits(s.logits().begin(), s.logits().end());
-        const auto t_gen = Clock::now();
-        int generated = 0;
-        for (int i = 0; i < o->n_predict; ++i) {
-            std::copy(s.logits().begin(), s.logits().end(), logits.begin());
-            const int32_t tok = sampler->sample(logits);
-            sampler->accept(tok);
-            std::printf("%s%d", i ? " " : "", tok);
-            std::fflush(stdout);
-            ++generated;
-            if (i + 1 == o->n_predict) break;
-            const int32_t one[1] = {tok};
-            if (Status st = s.feed(one); !st) {
-                std::fprintf(stderr, "\nhearth: error: %s\n", st.message().c_str());
-                return 1;
-            }
-        }
-        std::printf("\n");
-        const double gen_s = seconds_since(t_gen);
         if (o->verbose) {
-            std::fprintf(stderr, "model: %s (%s), kernels: %s, threads: %d\n", (*engine)->info().arch.c_str(),
-                         (*engine)->info().name.c_str(), (*engine)->kernel_isa().c_str(), (*engine)->n_threads());
+            const auto& info = (*engine)->info();
+            std::fprintf(stderr, "model: %s (%s), kernels: %s, threads: %d\n", info.arch.c_str(), info.name.c_str(),
+                         (*engine)->kernel_isa().c_str(), (*engine)->n_threads());
             std::fprintf(stderr, "load: %.3f s\n", load_s);
-            std::fprintf(stderr, "prompt: %zu tokens in %.3f s (%.2f tokens/s)\n", prompt->size(), prompt_s,
-                         double(prompt->size()) / prompt_s);
-            std::fprintf(stderr, "generation: %d tokens in %.3f s (%.2f tokens/s)\n", generated, gen_s,
-                         generated > 1 ? double(generated - 1) / gen_s : 0.0);
+            std::fprintf(stderr, "prompt: %d tokens in %.3f s (%.2f tokens/s)\n", stats->n_prompt, stats->prompt_s,
+                         stats->n_prompt / stats->prompt_s);
+            std::fprintf(stderr, "time to first token: %.3f s\n", stats->first_token_s);
+            std::fprintf(stderr, "generation: %d tokens in %.3f s (%.2f tokens/s)\n", stats->n_generated,
+                         stats->generate_s,
+                         stats->n_generated > 1 ? (stats->n_generated - 1) / stats->generate_s : 0.0);
         }
         return 0;
     };

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Builds the `fuzz` preset and runs the GGUF fuzz target for a short while on the seed corpus.
-# Usage: tests/fuzz/run-smoke.sh [seconds]   (default 30). Exits non-zero on any crash or leak.
+# Builds the `fuzz` preset and runs each fuzz target for a short while on its seed corpus:
+# fuzz_gguf (tests/data/gguf/) and fuzz_template (the chat templates in ../shared/fixtures/templates).
+# Usage: tests/fuzz/run-smoke.sh [seconds per target]   (default 30). Exits non-zero on any crash or leak.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-30}"
 cmake --preset fuzz >/dev/null
-cmake --build build/fuzz -j2 --target fuzz_gguf
-# New inputs go to a scratch corpus so the checked-in seeds stay as they are.
+cmake --build build/fuzz -j2 --target fuzz_gguf fuzz_template
+# New inputs go to scratch corpora so the checked-in seeds stay as they are.
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$scratch/gguf" "$scratch/template"
 build/fuzz/tests/fuzz/fuzz_gguf -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$scratch" tests/data/gguf/
+    -print_final_stats=1 "$scratch/gguf" tests/data/gguf/
+templates=../shared/fixtures/templates
+[ -d "$templates" ] || templates=tests/data/templates
+build/fuzz/tests/fuzz/fuzz_template -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 \
+    -print_final_stats=1 "$scratch/template" "$templates" tests/data/templates/

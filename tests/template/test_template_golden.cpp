@@ -1,0 +1,84 @@
+// Renders every fixture chat template for every golden conversation and compares with Python jinja2
+// (tests/data/templates/golden.json, made by tools/make-template-golden.py).
+#include "template/chat_template.h"
+
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sstream>
+
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+std::string template_path(const std::string& key) {
+    // key: "fixtures/<file>" (shared fixtures, read in place) or "data/<file>" (tests/data/templates).
+    if (key.rfind("fixtures/", 0) == 0)
+        return std::string(HEARTH_SOURCE_DIR) + "/../shared/fixtures/templates/" + key.substr(9);
+    return std::string(HEARTH_TEST_DATA) + "/templates/" + key.substr(5);
+}
+
+hearth::TemplateOptions golden_options() {
+    hearth::TemplateOptions o;
+    o.now = [] {
+        std::tm tm{}; // 2025-01-15 10:30:00, a Wednesday: the golden script's fixed clock
+        tm.tm_year = 2025 - 1900;
+        tm.tm_mon = 0;
+        tm.tm_mday = 15;
+        tm.tm_hour = 10;
+        tm.tm_min = 30;
+        tm.tm_wday = 3;
+        tm.tm_yday = 14;
+        return tm;
+    };
+    return o;
+}
+
+TEST(TemplateGolden, MatchesJinja2ByteForByte) {
+    std::string text = read_file(std::string(HEARTH_TEST_DATA) + "/templates/golden.json");
+    ASSERT_FALSE(text.empty()) << "missing golden.json";
+    ordered_json golden = ordered_json::parse(text);
+    std::map<std::string, ordered_json> contexts;
+    for (const auto& c : golden["conversations"])
+        contexts[c["name"].get<std::string>()] = c["context"];
+    int n_templates = 0, n_cases = 0, n_ok = 0;
+    for (auto it = golden["results"].begin(); it != golden["results"].end(); ++it) {
+        std::string source = read_file(template_path(it.key()));
+        ASSERT_FALSE(source.empty()) << "missing template " << it.key();
+        auto compiled = hearth::CompiledTemplate::compile(source);
+        ASSERT_TRUE(compiled.is_ok()) << it.key() << ": " << compiled.message();
+        ++n_templates;
+        for (auto r = it.value().begin(); r != it.value().end(); ++r) {
+            ++n_cases;
+            auto out = compiled->render(contexts.at(r.key()), golden_options());
+            const ordered_json& want = r.value();
+            if (want.contains("output")) {
+                if (!out.is_ok()) {
+                    ADD_FAILURE() << it.key() << " / " << r.key() << ": unexpected error: " << out.message();
+                    continue;
+                }
+                EXPECT_EQ(*out, want["output"].get<std::string>()) << it.key() << " / " << r.key();
+                n_ok += *out == want["output"].get<std::string>();
+            } else {
+                std::string err = want["error"].get<std::string>();
+                EXPECT_FALSE(out.is_ok()) << it.key() << " / " << r.key() << ": expected error " << err;
+                if (out.is_ok()) continue;
+                // raise_exception messages must come through verbatim.
+                if (err.rfind("TemplateError: ", 0) == 0) {
+                    EXPECT_NE(out.message().find(err), std::string::npos) << out.message() << " vs " << err;
+                }
+                ++n_ok;
+            }
+        }
+    }
+    EXPECT_GE(n_templates, 19);
+    std::printf("golden: %d templates, %d cases, %d match\n", n_templates, n_cases, n_ok);
+}
+
+} // namespace

@@ -13,5 +13,8 @@ using Runner = std::function<int()>;
 Runner add_inspect_command(CLI::App& app);
 Runner add_generate_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
+Runner add_tokenize_command(CLI::App& app);
+Runner add_detokenize_command(CLI::App& app);
+Runner add_template_command(CLI::App& app);
 
 } // namespace hearth::cli

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
     runners.push_back(hearth::cli::add_inspect_command(app));
     runners.push_back(hearth::cli::add_generate_command(app));
     runners.push_back(hearth::cli::add_bench_command(app));
+    runners.push_back(hearth::cli::add_tokenize_command(app));
+    runners.push_back(hearth::cli::add_detokenize_command(app));
+    runners.push_back(hearth::cli::add_template_command(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -45,8 +45,9 @@ class Session {
 public:
     ~Session();
     // Runs tokens through the model after what was fed before (prefill in batches of n_batch).
-    // Errors (nothing is changed): a token outside [0, n_vocab), or the context would overflow
-    // ("context full: N + M tokens > n_ctx"), or the session was cancelled.
+    // Errors, checked before anything runs (nothing is changed): a token outside [0, n_vocab), or the
+    // context would overflow ("context full: N + M tokens > context size C"). A cancel() stops the feed
+    // between batches with the error "cancelled": batches already done stay in the cache (n_past()).
     Status feed(std::span<const int32_t> tokens);
     // Logits after the last fed token: (n_vocab).
     std::span<const float> logits() const;

@@ -3,10 +3,13 @@
 #include "base/cpu_features.h"
 #include "base/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/ref/quant.h"
 #include "model/model.h"
 
 #include <algorithm>
 #include <thread>
+
+#include <unistd.h>
 
 namespace hearth {
 
@@ -29,10 +32,20 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const Engi
     im.model = std::move(*model);
     im.kt = cpu::make_kernel_table(detect_cpu_features());
     im.isa = im.kt.isa;
-    for (const auto& t : im.model->file.tensors()) {
-        if (t.ne.size() >= 2 && t.name != "token_embd.weight" && !im.kt.supports(t.type))
-            return error(path + ": tensor '" + t.name + "' has type " + std::string(dtype_name(t.type)) +
-                         ", which hearth cannot compute with yet");
+    // Matrices go through the kernel table; embedding rows are dequantized by the reference code.
+    const ModelWeights& w = im.model->w;
+    auto unsupported = [&](const std::string& name, DType t) {
+        return error(path + ": tensor '" + name + "' has type " + std::string(dtype_name(t)) +
+                     ", which hearth cannot compute with yet");
+    };
+    if (!ref::ref_can_dequantize(w.token_embd.type)) return unsupported("token_embd.weight", w.token_embd.type);
+    if (!im.kt.supports(w.output.type)) return unsupported("output.weight", w.output.type);
+    for (size_t il = 0; il < w.layers.size(); ++il) {
+        const LayerWeights& L = w.layers[il];
+        for (const Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) {
+            if (m->present() && !im.kt.supports(m->type))
+                return unsupported("a matrix of layer " + std::to_string(il), m->type);
+        }
     }
     int n = opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     im.pool = std::make_unique<ThreadPool>(n);
@@ -73,10 +86,17 @@ Result<std::unique_ptr<Session>> Engine::create_session(const SessionOptions& op
         n_ctx = c.n_ctx_max;
     }
     if (opts.n_batch <= 0 || opts.n_batch > 8192) return error("n_batch must be in 1..8192");
+    const int32_t n_batch = std::min(opts.n_batch, n_ctx);
+    const uint64_t need = forward_buffer_bytes(c, n_ctx, n_batch, impl_->pool->size());
+    const uint64_t phys = uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGE_SIZE));
+    if (phys > 0 && need > phys)
+        return error("a session with context " + std::to_string(n_ctx) + " needs " + std::to_string(need >> 20) +
+                     " MiB for its KV cache and scratch, more than this machine's " + std::to_string(phys >> 20) +
+                     " MiB; use a smaller context");
     std::unique_ptr<Session> s(new Session());
     s->engine_ = this;
     s->buf_ = std::make_unique<ForwardBuffers>(
-        make_forward_buffers(*impl_->model, impl_->kt, n_ctx, std::min(opts.n_batch, n_ctx), impl_->pool->size()));
+        make_forward_buffers(*impl_->model, impl_->kt, n_ctx, n_batch, impl_->pool->size()));
     return s;
 }
 

@@ -71,11 +71,19 @@ struct Bigram {
     }
 };
 
+// SPM's characters, split as llama.cpp's unicode_len_utf8 does: by the lead byte's high nibble alone (so
+// F8..FF start 4-byte "characters" too, and continuation bytes are not checked). This matters only for
+// invalid UTF-8, whose characters end up as byte tokens, but it decides which bytes may still merge.
+size_t spm_char_len(uint8_t lead) {
+    static constexpr uint8_t kLen[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    return kLen[lead >> 4];
+}
+
 std::vector<Symbol> split_chars(std::string_view text) {
     std::vector<Symbol> syms;
     syms.reserve(text.size());
     for (size_t pos = 0; pos < text.size();) {
-        const size_t len = std::min(tok::utf8_len(uint8_t(text[pos])), text.size() - pos);
+        const size_t len = std::min(spm_char_len(uint8_t(text[pos])), text.size() - pos);
         Symbol s;
         s.prev = int32_t(syms.size()) - 1;
         s.next = pos + len == text.size() ? -1 : int32_t(syms.size()) + 1;
@@ -223,11 +231,36 @@ void encode_bpe_word(const Tokenizer& t, std::string_view word, BpeScratch& s, s
     }
 }
 
+// The bytes llama.cpp's byte-level BPE works on: the text decoded by unicode_cpts_from_utf8 and encoded
+// again (tok::utf8_decode_lenient): invalid sequences become U+FFFD, overlong forms their shortest form,
+// surrogates stay. Valid UTF-8 comes back unchanged. *regex_text: the same with every surrogate replaced
+// by U+E000 (same length, same class for llama.cpp: both are "control" code points in its tables), since
+// PCRE2 cannot match text holding surrogates; empty when there are none.
+std::string bpe_normalize(std::string_view raw, std::string* regex_text) {
+    std::string text;
+    text.reserve(raw.size());
+    regex_text->clear();
+    for (size_t pos = 0; pos < raw.size();) {
+        size_t n = 0;
+        const uint32_t cp = tok::utf8_decode_lenient(raw, pos, &n);
+        if (cp >= 0xD800 && cp <= 0xDFFF) {
+            if (regex_text->empty()) *regex_text = text;
+            tok::utf8_append(*regex_text, 0xE000);
+        } else if (!regex_text->empty()) {
+            tok::utf8_append(*regex_text, cp);
+        }
+        tok::utf8_append(text, cp);
+        pos += n;
+    }
+    return text;
+}
+
 void encode_bpe(const Tokenizer& t, std::string_view raw, std::vector<int32_t>& out) {
-    const std::string text = tok::utf8_sanitize(raw); // invalid bytes -> U+FFFD, as llama.cpp
+    std::string regex_text;
+    const std::string text = bpe_normalize(raw, &regex_text);
     BpeScratch scratch;
     // A float priority holds ranks exactly up to 2^24 merges; larger merge lists would need another key.
-    for (const tok::Piece& p : t.pre_tokenizer.split(text)) {
+    for (const tok::Piece& p : t.pre_tokenizer.split(regex_text.empty() ? text : regex_text)) {
         encode_bpe_word(t, std::string_view(text).substr(p.offset, p.length), scratch, out);
     }
 }

@@ -127,47 +127,114 @@ void read_special_ids(const gguf::File& f, Tokenizer& t) {
     flag("tokenizer.ggml.add_space_prefix", t.add_space_prefix);
 }
 
-// EOT/EOM by text when the file names none, and the end-of-generation set (llama.cpp's list).
-void find_eog(Tokenizer& t) {
-    static constexpr std::string_view kEot[] = {
-        "<|eot_id|>",      "<|im_end|>", "<|end|>", "<end_of_turn>",         "<|endoftext|>",
-        "<|end_of_text|>", "<EOT>",      "_<EOT>",  "<｜end▁of▁sentence｜>", "<end_of_utterance>"};
-    static constexpr std::string_view kEog[] = {"<|eot_id|>", "<|im_end|>",    "<|end|>",         "<|return|>",
-                                                "<|call|>",   "<end_of_turn>", "<|endoftext|>",   "<|eom_id|>",
-                                                "<EOT>",      "_<EOT>",        "<|end_of_text|>", "<end_of_utterance>"};
+// Special tokens recognised by their text, as llama.cpp's llama_vocab::impl::load does it (llama-vocab.cpp):
+// EOT, EOM and the FIM tokens when the file names none, then the end-of-generation set. A token found this
+// way that is not a control token becomes one (so its text is no longer matched without parse_special,
+// e.g. Gemma 3's "</s>", a UserDefined token that llama.cpp treats as an EOG control token).
+void find_eog(const gguf::File& f, Tokenizer& t) {
+    static constexpr std::string_view kEot[] = {"<|eot_id|>",    "<|im_end|>",        "<|end|>", "<end_of_turn>",
+                                                "<|endoftext|>", "<|end_of_text|>",   "<EOT>",   "_<EOT>",
+                                                "[EOT]",         "<end_of_utterance>"};
+    static constexpr std::string_view kFimPre[] = {"<|fim_prefix|>", "<fim-prefix>",    "<fim_prefix>",
+                                                   "<PRE>",          "<|code_prefix|>", "<|prefix|>"};
+    static constexpr std::string_view kFimSuf[] = {"<|fim_suffix|>", "<fim-suffix>",    "<fim_suffix>",
+                                                   "<SUF>",          "<|code_suffix|>", "<|suffix|>"};
+    static constexpr std::string_view kFimMid[] = {"<|fim_middle|>", "<fim-middle>",    "<fim_middle>",
+                                                   "<MID>",          "<|code_middle|>", "<|middle|>"};
+    static constexpr std::string_view kFimPad[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"};
+    static constexpr std::string_view kFimRep[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
+                                                   "<reponame>"};
+    static constexpr std::string_view kFimSep[] = {"<|file_sep|>"};
+    static constexpr std::string_view kEog[] = {"<|eot_id|>",
+                                                "<|im_end|>",
+                                                "<|end|>",
+                                                "<|return|>",
+                                                "<|call|>",
+                                                "<|flush|>",
+                                                "<|calls|>",
+                                                "<end_of_turn>",
+                                                "<|endoftext|>",
+                                                "</s>",
+                                                "<|eom_id|>",
+                                                "<EOT>",
+                                                "_<EOT>",
+                                                "[EOT]",
+                                                "[EOS]",
+                                                "<|end_of_text|>",
+                                                "<end_of_utterance>",
+                                                "<eos>",
+                                                "<turn|>",
+                                                "<|tool_response>"};
     auto lookup = [&](std::string_view text) {
         auto it = t.piece_to_id.find(text);
         return it == t.piece_to_id.end() ? kNoToken : it->second;
     };
     auto mark_control = [&](int32_t id) {
-        if (id != kNoToken && t.types[id] != TokenType::Control) t.types[id] = TokenType::Control;
+        if (id != kNoToken) t.types[id] = TokenType::Control;
     };
-    if (t.eot == kNoToken) {
-        for (auto s : kEot) {
-            if (int32_t id = lookup(s); id != kNoToken) {
-                t.eot = id;
-                break;
+    // An id from the file (if in range), else the first token whose text is on the list, made a control token.
+    auto by_key_or_text = [&](std::initializer_list<const char*> keys, std::span<const std::string_view> texts,
+                              int32_t id) {
+        for (const char* key : keys) {
+            if (!f.find(key)) continue;
+            if (auto v = f.get_u64(key); v && *v < uint64_t(t.n_vocab())) id = int32_t(*v);
+        }
+        if (id != kNoToken) return id;
+        for (auto s : texts) {
+            if (int32_t found = lookup(s); found != kNoToken) {
+                mark_control(found);
+                return found;
             }
         }
+        return kNoToken;
+    };
+    t.eot = by_key_or_text({}, kEot, t.eot);
+    static constexpr std::string_view kEom[] = {"<|eom_id|>"};
+    t.eom = by_key_or_text({}, kEom, t.eom);
+    by_key_or_text({"tokenizer.ggml.prefix_token_id", "tokenizer.ggml.fim_pre_token_id"}, kFimPre, kNoToken);
+    by_key_or_text({"tokenizer.ggml.suffix_token_id", "tokenizer.ggml.fim_suf_token_id"}, kFimSuf, kNoToken);
+    by_key_or_text({"tokenizer.ggml.middle_token_id", "tokenizer.ggml.fim_mid_token_id"}, kFimMid, kNoToken);
+    const int32_t fim_pad = by_key_or_text({"tokenizer.ggml.fim_pad_token_id"}, kFimPad, kNoToken);
+    const int32_t fim_rep = by_key_or_text({"tokenizer.ggml.fim_rep_token_id"}, kFimRep, kNoToken);
+    const int32_t fim_sep = by_key_or_text({"tokenizer.ggml.fim_sep_token_id"}, kFimSep, kNoToken);
+
+    t.eog.clear();
+    for (int32_t id : {fim_pad, fim_rep, fim_sep}) {
+        if (id != kNoToken) t.eog.push_back(id);
     }
-    if (t.eom == kNoToken) t.eom = lookup("<|eom_id|>");
     for (auto s : kEog) {
-        if (int32_t id = lookup(s); id != kNoToken) t.eog.push_back(id);
+        if (int32_t id = lookup(s); id != kNoToken) {
+            t.eog.push_back(id);
+            mark_control(id);
+        }
+    }
+    // gpt-oss: these are always rendered.
+    for (std::string_view s : {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}) {
+        if (int32_t id = lookup(s); id != kNoToken) t.types[id] = TokenType::UserDefined;
     }
     for (int32_t id : {t.eos, t.eot, t.eom}) {
         if (id != kNoToken) t.eog.push_back(id);
     }
-    // gpt-oss: with <|return|> and <|call|> present, <|end|> ends a message, not the generation.
-    if (lookup("<|return|>") != kNoToken && lookup("<|call|>") != kNoToken) {
-        const int32_t end = lookup("<|end|>");
-        std::erase(t.eog, end);
-    }
     std::sort(t.eog.begin(), t.eog.end());
     t.eog.erase(std::unique(t.eog.begin(), t.eog.end()), t.eog.end());
-    for (int32_t id : t.eog)
-        mark_control(id);
-    mark_control(t.eot);
-    mark_control(t.eom);
+    auto eog_has = [&](std::string_view text) {
+        const int32_t id = lookup(text);
+        return id != kNoToken && std::binary_search(t.eog.begin(), t.eog.end(), id);
+    };
+    // gpt-oss (<|return|> + <|call|>) and solar-open (<|calls|> + <|flush|>): <|end|> ends a message, not the
+    // generation.
+    const bool has_call = eog_has("<|call|>") || eog_has("<|calls|>");
+    if (eog_has("<|end|>") && has_call && (eog_has("<|return|>") || eog_has("<|flush|>"))) {
+        const int32_t end = lookup("<|end|>");
+        std::erase(t.eog, end);
+        t.types[end] = TokenType::UserDefined;
+    }
+    // Gemma 4 (has <|tool_response>): "</s>" is ordinary text there.
+    if (eog_has("<|tool_response>") && eog_has("</s>")) {
+        const int32_t s = lookup("</s>");
+        std::erase(t.eog, s);
+        t.types[s] = TokenType::Normal;
+    }
 }
 
 void build_special_trie(Tokenizer& t) {
@@ -246,7 +313,7 @@ Result<Tokenizer> load_tokenizer(const gguf::File& f) {
     if (t.add_sep && t.sep == kNoToken) {
         return Status::error("tokenizer: tokenizer.ggml.add_sep_token is true but there is no separator token id");
     }
-    find_eog(t);
+    find_eog(f, t);
     build_special_trie(t);
     build_byte_tables(t);
     return t;

@@ -12,12 +12,15 @@
 //
 // Special tokens: tokens of type Control (3), UserDefined (4) and Unknown (2) are matched in the raw text
 // before the algorithm runs; Control/Unknown ones only when parse_special is set, UserDefined ones always
-// (as HF tokenizers do). is_eog() covers EOS, EOT, EOM and the end-of-turn tokens llama.cpp recognises
-// by text ("<|im_end|>", "<end_of_turn>", ...).
+// (as HF tokenizers do). is_eog() covers EOS, EOT, EOM and the end-of-turn and FIM tokens llama.cpp
+// recognises by text ("<|im_end|>", "<end_of_turn>", "</s>", "<|file_sep|>", ...); like llama.cpp, a token
+// recognised that way becomes a Control token even if the file says otherwise (Gemma 3's "</s>").
 //
-// Robustness: any byte string is accepted. Invalid UTF-8 becomes U+FFFD for BPE and WPM (as llama.cpp
-// does) and byte tokens for SPM; NUL bytes are ordinary characters. Merging uses a priority queue over a
-// linked list of symbols, O(n log n) in the length of a word, so long or pathological inputs stay fast.
+// Robustness: any byte string is accepted. Invalid UTF-8 is handled as llama.cpp handles it: for BPE and
+// WPM its lenient decoder (overlong forms and surrogates decode, other bad bytes become U+FFFD), for SPM
+// byte tokens over llama.cpp's lead-byte character split; NUL bytes are ordinary characters. Merging uses
+// a priority queue over a linked list of symbols, O(n log n) in the length of a word, so long or
+// pathological inputs stay fast.
 //
 // A Tokenizer is immutable after load_tokenizer() and may be shared by threads; it is movable, not copyable.
 #pragma once

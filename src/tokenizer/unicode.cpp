@@ -21,6 +21,23 @@ uint32_t utf8_decode(std::string_view text, size_t pos, size_t* n) {
     return cp;
 }
 
+uint32_t utf8_decode_lenient(std::string_view text, size_t pos, size_t* n) {
+    const auto* s = reinterpret_cast<const uint8_t*>(text.data()) + pos;
+    const size_t avail = text.size() - pos;
+    *n = 1;
+    if (s[0] < 0x80) return s[0];
+    const size_t len = s[0] < 0xC0 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : s[0] < 0xF8 ? 4 : 0;
+    if (len == 0 || avail < len) return kReplacementChar;
+    uint32_t cp = s[0] & (0x7F >> len);
+    for (size_t i = 1; i < len; ++i) {
+        if ((s[i] & 0xC0) != 0x80) return kReplacementChar;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp > 0x10FFFF) return kReplacementChar;
+    *n = len;
+    return cp;
+}
+
 void utf8_append(std::string& out, uint32_t cp) {
     if (cp < 0x80) {
         out += char(cp);

@@ -24,6 +24,14 @@ inline size_t utf8_len(uint8_t lead) {
 
 // Decodes one code point at text[pos]; sets *n to the bytes consumed (>= 1). Invalid: U+FFFD, *n = 1.
 uint32_t utf8_decode(std::string_view text, size_t pos, size_t* n);
+// llama.cpp's decoder (unicode_cpt_from_utf8 as used by unicode_cpts_from_utf8), which byte-level BPE must
+// copy to give the same tokens for invalid UTF-8: the lead byte alone sets the length (C0..DF: 2, E0..EF: 3,
+// F0..F7: 4) and only the continuation bytes are checked, so overlong forms (C0 80 -> U+0000) and
+// surrogates (ED A0 80 -> U+D800) decode. Anything else is U+FFFD, *n = 1. A value past U+10FFFF (F4 90..,
+// F5..F7) also gives U+FFFD, *n = 1: llama.cpp throws on those (its process aborts), so there is nothing to
+// agree with.
+uint32_t utf8_decode_lenient(std::string_view text, size_t pos, size_t* n);
+// Appends the UTF-8 form of cp (no checks: a surrogate gets its 3-byte form, as in llama.cpp).
 void utf8_append(std::string& out, uint32_t cp);
 // The text with every invalid or truncated sequence replaced by U+FFFD (valid input is returned as is).
 std::string utf8_sanitize(std::string_view text);

@@ -42,7 +42,7 @@ std::vector<std::string> bert_words(const Tokenizer& t, std::string_view text) {
     cps.reserve(text.size());
     for (size_t pos = 0; pos < text.size();) {
         size_t n = 0;
-        const uint32_t cp = utf8_decode(text, pos, &n);
+        const uint32_t cp = utf8_decode_lenient(text, pos, &n); // as llama.cpp decodes invalid UTF-8
         pos += n;
         if (t.strip_accents) {
             append_nfd(nfd, cp, cps);

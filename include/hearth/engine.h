@@ -24,7 +24,19 @@ struct EngineOptions {
 struct SessionOptions {
     int32_t n_ctx = 0;     // 0 = the model's training context, clamped to 4096
     int32_t n_batch = 256; // prompt tokens per forward pass
+    bool check_memory = true;
 };
+
+// Memory a session would need, and what the machine has (see Engine::estimate_memory).
+struct MemoryEstimate {
+    int32_t n_ctx = 0;
+    uint64_t weight_bytes = 0;  // the model's tensors (memory-mapped; resident once read)
+    uint64_t session_bytes = 0; // KV cache + scratch for n_ctx
+    uint64_t available = 0;     // MemAvailable from /proc/meminfo (else physical memory); 0 = unknown
+    uint64_t needed() const { return weight_bytes + session_bytes; }
+};
+// ok, or an error saying how much is needed, how much is available and what to try.
+Status check_memory(const MemoryEstimate& m);
 
 struct ModelInfo {
     std::string arch;
@@ -54,6 +66,9 @@ public:
     int32_t n_past() const { return n_past_; }
     int32_t n_ctx() const;
     void reset(); // forget everything fed (the cache is reused)
+    // Keeps the first n_keep fed tokens and forgets the rest (0 <= n_keep <= n_past()), so a caller can
+    // reuse a shared prefix (e.g. a chat's history). logits() is stale until the next feed().
+    Status truncate(int32_t n_keep);
     // Asks a running feed() to stop between batches; it then returns an error. Thread-safe.
     void cancel() { cancelled_.store(true); }
 
@@ -73,7 +88,11 @@ public:
     const ModelInfo& info() const;
     const std::string& kernel_isa() const;
     int n_threads() const;
+    // Errors: a context the model cannot take, or a session that does not fit in available memory
+    // (check_memory; SessionOptions::check_memory = false skips that check).
     Result<std::unique_ptr<Session>> create_session(const SessionOptions& opts = {}) const;
+    // What create_session(opts) would need, without allocating it.
+    Result<MemoryEstimate> estimate_memory(const SessionOptions& opts = {}) const;
 
 private:
     friend class Session;

@@ -16,5 +16,16 @@ Runner add_bench_command(CLI::App& app);
 Runner add_tokenize_command(CLI::App& app);
 Runner add_detokenize_command(CLI::App& app);
 Runner add_template_command(CLI::App& app);
+// cmd_run.cpp
+Runner add_run_command(CLI::App& app);
+// cmd_store.cpp: the model store
+Runner add_list_command(CLI::App& app);
+Runner add_show_command(CLI::App& app);
+Runner add_rm_command(CLI::App& app);
+Runner add_cp_command(CLI::App& app);
+Runner add_import_command(CLI::App& app);
+Runner add_create_command(CLI::App& app);
+// cmd_pull.cpp
+Runner add_pull_command(CLI::App& app);
 
 } // namespace hearth::cli

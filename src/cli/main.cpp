@@ -20,6 +20,14 @@ int main(int argc, char** argv) {
     runners.push_back(hearth::cli::add_tokenize_command(app));
     runners.push_back(hearth::cli::add_detokenize_command(app));
     runners.push_back(hearth::cli::add_template_command(app));
+    runners.push_back(hearth::cli::add_run_command(app));
+    runners.push_back(hearth::cli::add_pull_command(app));
+    runners.push_back(hearth::cli::add_list_command(app));
+    runners.push_back(hearth::cli::add_show_command(app));
+    runners.push_back(hearth::cli::add_rm_command(app));
+    runners.push_back(hearth::cli::add_cp_command(app));
+    runners.push_back(hearth::cli::add_import_command(app));
+    runners.push_back(hearth::cli::add_create_command(app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -7,8 +7,8 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <thread>
-
 #include <unistd.h>
 
 namespace hearth {
@@ -73,8 +73,10 @@ int Engine::n_threads() const {
     return impl_->pool->size();
 }
 
-Result<std::unique_ptr<Session>> Engine::create_session(const SessionOptions& opts) const {
-    const ModelConfig& c = impl_->model->cfg;
+namespace {
+
+// The context a session gets: the model's training context (at most 4096) unless asked for.
+Result<int32_t> session_ctx(const ModelConfig& c, const SessionOptions& opts) {
     int32_t n_ctx = opts.n_ctx > 0 ? opts.n_ctx : std::min<int32_t>(c.n_ctx_train, 4096);
     if (n_ctx > c.n_ctx_train)
         return error("context " + std::to_string(n_ctx) + " exceeds the model's training context " +
@@ -86,13 +88,60 @@ Result<std::unique_ptr<Session>> Engine::create_session(const SessionOptions& op
         n_ctx = c.n_ctx_max;
     }
     if (opts.n_batch <= 0 || opts.n_batch > 8192) return error("n_batch must be in 1..8192");
+    return n_ctx;
+}
+
+// MemAvailable (the kernel's estimate of memory that can be had without swapping), else physical memory.
+uint64_t available_memory() {
+    if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
+        char line[256];
+        unsigned long long kb = 0;
+        bool found = false;
+        while (std::fgets(line, sizeof line, f))
+            if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+                found = true;
+                break;
+            }
+        std::fclose(f);
+        if (found) return uint64_t(kb) * 1024;
+    }
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+}
+
+std::string mib(uint64_t bytes) {
+    return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
+}
+
+} // namespace
+
+Status check_memory(const MemoryEstimate& m) {
+    if (m.available == 0 || m.needed() <= m.available) return Status::ok();
+    return error("not enough memory: the model needs " + mib(m.needed()) + " (weights " + mib(m.weight_bytes) +
+                 " + KV cache and scratch " + mib(m.session_bytes) + " for a context of " + std::to_string(m.n_ctx) +
+                 " tokens) but only " + mib(m.available) +
+                 " is available; try a smaller context (--ctx-size), a smaller or more quantized model, or "
+                 "closing other programs");
+}
+
+Result<MemoryEstimate> Engine::estimate_memory(const SessionOptions& opts) const {
+    const ModelConfig& c = impl_->model->cfg;
+    auto n_ctx = session_ctx(c, opts);
+    if (!n_ctx) return n_ctx.status();
+    MemoryEstimate m;
+    m.n_ctx = *n_ctx;
+    m.weight_bytes = impl_->info.weight_bytes;
+    m.session_bytes = forward_buffer_bytes(c, *n_ctx, std::min(opts.n_batch, *n_ctx), impl_->pool->size());
+    m.available = available_memory();
+    return m;
+}
+
+Result<std::unique_ptr<Session>> Engine::create_session(const SessionOptions& opts) const {
+    auto est = estimate_memory(opts);
+    if (!est) return est.status();
+    if (opts.check_memory) HEARTH_TRY(check_memory(*est));
+    const int32_t n_ctx = est->n_ctx;
     const int32_t n_batch = std::min(opts.n_batch, n_ctx);
-    const uint64_t need = forward_buffer_bytes(c, n_ctx, n_batch, impl_->pool->size());
-    const uint64_t phys = uint64_t(sysconf(_SC_PHYS_PAGES)) * uint64_t(sysconf(_SC_PAGE_SIZE));
-    if (phys > 0 && need > phys)
-        return error("a session with context " + std::to_string(n_ctx) + " needs " + std::to_string(need >> 20) +
-                     " MiB for its KV cache and scratch, more than this machine's " + std::to_string(phys >> 20) +
-                     " MiB; use a smaller context");
     std::unique_ptr<Session> s(new Session());
     s->engine_ = this;
     s->buf_ = std::make_unique<ForwardBuffers>(
@@ -108,6 +157,13 @@ int32_t Session::n_ctx() const {
 
 std::span<const float> Session::logits() const {
     return buf_->logits;
+}
+
+Status Session::truncate(int32_t n_keep) {
+    if (n_keep < 0 || n_keep > n_past_)
+        return error("truncate: " + std::to_string(n_keep) + " is outside [0, " + std::to_string(n_past_) + "]");
+    n_past_ = n_keep;
+    return Status::ok();
 }
 
 void Session::reset() {

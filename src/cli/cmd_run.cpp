@@ -1,0 +1,195 @@
+// `hearth run MODEL [PROMPT]`: with a prompt (or text on a non-terminal stdin), answer and exit; without,
+// an interactive chat in the terminal (line editing and history, multi-line input with """, /commands,
+// Ctrl-C stops the current answer).
+#include "cli/commands.h"
+#include "cli/model_ref.h"
+#include "cli/run_params.h"
+#include "cli/run_repl.h"
+#include "gguf/gguf.h"
+#include "hearth/engine.h"
+#include "runtime/chat.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+namespace hearth::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The only state a signal handler may touch: set by SIGINT, polled by the generation loop.
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) {
+    g_interrupted.store(true);
+}
+
+int fail(const std::string& msg, int code = 1) {
+    std::fprintf(stderr, "hearth: error: %s\n", msg.c_str());
+    return code;
+}
+
+struct Flags {
+    std::string model, template_file, system, overflow = "error";
+    std::vector<std::string> prompt, stop;
+    bool verbose = false;
+    // Command-line parameters (applied over the model's PARAMETERs); unset ones stay as they are.
+    std::optional<float> temp, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
+    std::optional<int> top_k, repeat_last_n, ctx, n_predict, threads;
+    std::optional<uint64_t> seed;
+};
+
+Status apply_flags(RunParams& p, const Flags& f) {
+    auto num = [](auto v) {
+        std::ostringstream o;
+        o.precision(9);
+        o << v;
+        return o.str();
+    };
+    auto set = [&](const char* name, const auto& opt) -> Status {
+        return opt ? set_parameter(p, name, num(*opt)) : Status::ok();
+    };
+    HEARTH_TRY(set("temperature", f.temp));
+    HEARTH_TRY(set("top_p", f.top_p));
+    HEARTH_TRY(set("min_p", f.min_p));
+    HEARTH_TRY(set("repeat_penalty", f.repeat_penalty));
+    HEARTH_TRY(set("presence_penalty", f.presence_penalty));
+    HEARTH_TRY(set("frequency_penalty", f.frequency_penalty));
+    HEARTH_TRY(set("top_k", f.top_k));
+    HEARTH_TRY(set("repeat_last_n", f.repeat_last_n));
+    HEARTH_TRY(set("num_ctx", f.ctx));
+    HEARTH_TRY(set("num_predict", f.n_predict));
+    HEARTH_TRY(set("num_thread", f.threads));
+    HEARTH_TRY(set("seed", f.seed));
+    for (const auto& s : f.stop)
+        HEARTH_TRY(set_parameter(p, "stop", s));
+    return Status::ok();
+}
+
+std::string read_all(std::istream& in) {
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int run(const Flags& f) {
+    auto src = find_model(f.model);
+    if (!src) return fail(src.message());
+    RunParams params;
+    if (src->stored) {
+        if (Status s = apply_parameters(params, src->stored->params); !s) return fail(s.message());
+    }
+    if (Status s = apply_flags(params, f); !s) return fail(s.message(), 2);
+    if (!params.seed_set) params.sampling.seed = std::random_device{}();
+
+    const auto t_load = Clock::now();
+    auto engine = Engine::load(src->path, EngineOptions{params.num_thread});
+    if (!engine) return fail(engine.message());
+    auto file = gguf::File::open(src->path);
+    if (!file) return fail(file.message());
+    auto tok = load_tokenizer(*file);
+    if (!tok) return fail(tok.message());
+    auto session = (*engine)->create_session(SessionOptions{params.num_ctx, 256});
+    if (!session) return fail(session.message());
+    const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();
+
+    std::optional<std::string> model_tmpl, override_tmpl;
+    std::string override_origin;
+    if (file->find("tokenizer.chat_template")) {
+        auto t = file->get_string("tokenizer.chat_template");
+        if (!t) return fail(t.message());
+        model_tmpl = *t;
+    }
+    if (!f.template_file.empty()) {
+        std::ifstream in(f.template_file, std::ios::binary);
+        if (!in) return fail("cannot read template file '" + f.template_file + "'", 2);
+        override_tmpl = read_all(in);
+        override_origin = f.template_file;
+    } else if (src->stored && src->stored->template_text) {
+        override_tmpl = src->stored->template_text;
+        override_origin = "Modelfile TEMPLATE";
+    }
+    ChatFormat fmt = chat_format_for(*tok, model_tmpl, override_tmpl, override_origin);
+
+    ChatOptions copts;
+    copts.overflow = f.overflow == "drop-oldest" ? Overflow::DropOldest : Overflow::Error;
+    copts.n_predict = params.num_predict;
+    copts.stop = params.stop;
+    Chat chat(**session, *tok, fmt, copts);
+    std::string system = f.system;
+    if (system.empty() && src->stored && src->stored->system) system = *src->stored->system;
+    chat.set_system(system);
+    if (src->stored)
+        for (const auto& m : src->stored->messages)
+            if (m.is_object() && m.value("role", "") != "" && m.contains("content") && m["content"].is_string())
+                chat.add_history({m["role"].get<std::string>(), m["content"].get<std::string>()});
+
+    ReplContext ctx{*src, **engine, **session, *tok, chat, params, f.verbose, load_s, &g_interrupted};
+
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; // no SA_RESTART: a blocked read returns, so the prompt can react to Ctrl-C
+    struct sigaction old {};
+    sigaction(SIGINT, &sa, &old);
+
+    int rc;
+    std::string prompt;
+    for (size_t i = 0; i < f.prompt.size(); ++i)
+        prompt += (i ? " " : "") + f.prompt[i];
+    if (!prompt.empty() || !isatty(0)) {
+        if (prompt.empty())
+            prompt = read_all(std::cin);
+        else if (!isatty(0)) {
+            const std::string more = read_all(std::cin); // `cat file | hearth run m "summarize"` appends stdin
+            if (!more.empty()) prompt += "\n\n" + more;
+        }
+        rc = answer_once(ctx, prompt);
+    } else {
+        rc = interactive(ctx);
+    }
+    sigaction(SIGINT, &old, nullptr);
+    return rc;
+}
+
+} // namespace
+
+Runner add_run_command(CLI::App& app) {
+    auto f = std::make_shared<Flags>();
+    CLI::App* cmd = app.add_subcommand("run", "Chat with a model, or answer one prompt and exit");
+    cmd->add_option("model", f->model,
+                    "a store name (smollm2, smollm2:135m-q4_1), a path to a .gguf, or a Hugging Face reference "
+                    "(hf.co/ORG/REPO[:QUANT])")
+        ->required();
+    cmd->add_option("prompt", f->prompt, "the prompt; without one, an interactive chat starts");
+    cmd->add_option("--system", f->system, "system prompt (overrides the model's SYSTEM)");
+    cmd->add_option("--template", f->template_file, "a chat template file (Jinja2 or Ollama Go template)");
+    cmd->add_option("-c,--ctx-size", f->ctx, "context size in tokens (0 = the model's, at most 4096)");
+    cmd->add_option("-n,--num-predict", f->n_predict, "most tokens per answer (-1 = until the end of the turn)");
+    cmd->add_option("-t,--threads", f->threads, "threads (0 = all cores)");
+    cmd->add_option("--temp,--temperature", f->temp, "temperature (0 = greedy)");
+    cmd->add_option("--top-k", f->top_k, "top-k (0 = off)");
+    cmd->add_option("--top-p", f->top_p, "top-p (1 = off)");
+    cmd->add_option("--min-p", f->min_p, "min-p (0 = off)");
+    cmd->add_option("--repeat-penalty", f->repeat_penalty, "repetition penalty (1 = off)");
+    cmd->add_option("--repeat-last-n", f->repeat_last_n, "tokens the penalties look back on");
+    cmd->add_option("--presence-penalty", f->presence_penalty, "presence penalty");
+    cmd->add_option("--frequency-penalty", f->frequency_penalty, "frequency penalty");
+    cmd->add_option("--seed", f->seed, "sampling seed (default: random)");
+    cmd->add_option("--stop", f->stop, "stop string (repeatable)");
+    cmd->add_option("--overflow", f->overflow,
+                    "when the conversation outgrows the context: error (default) or drop-oldest")
+        ->check(CLI::IsMember({"error", "drop-oldest"}));
+    cmd->add_flag("--verbose", f->verbose, "print load time, prompt and generation tokens/s, time to first token");
+    return [cmd, f]() -> int {
+        if (!cmd->parsed()) return -1;
+        return run(*f);
+    };
+}
+
+} // namespace hearth::cli

@@ -1,0 +1,143 @@
+#include "cli/model_ref.h"
+
+#include "store/pull/pull.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
+
+namespace hearth::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The fixture models (scripts/fetch-models), by the store names they get. The first is the default.
+constexpr BuiltinModel kBuiltins[] = {
+    {"smollm2:135m-q4_1", "SmolLM2-135M-Instruct.Q4_1.gguf",
+     "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},
+    {"gemma3:270m-q4_k_m", "gemma-3-270m-q4_k_m.gguf",
+     "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"},
+    {"qwen2.5-coder:0.5b-q4_k_m", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+     "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"},
+};
+
+std::string models_cache() {
+    if (const char* env = std::getenv("HEARTH_MODELS"); env && *env) return env;
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + "/.cache/hearth/models";
+}
+
+bool looks_like_path(const std::string& arg) {
+    return arg.ends_with(".gguf") || arg.starts_with("/") || arg.starts_with("./") || arg.starts_with("../") ||
+           arg.starts_with("~/");
+}
+
+Result<ModelSource> from_store(const store::Store& st, const store::ModelName& name) {
+    auto r = store::resolve(st, name);
+    if (!r) return r.status();
+    ModelSource src;
+    src.path = r->model_path.string();
+    src.display = name.display();
+    src.stored = std::move(*r);
+    return src;
+}
+
+} // namespace
+
+std::optional<BuiltinModel> builtin_model(const store::ModelName& name) {
+    if (name.host != "local" || name.ns != "library") return std::nullopt;
+    for (const auto& b : kBuiltins) {
+        const std::string full = b.name;
+        const std::string model = full.substr(0, full.find(':'));
+        const std::string tag = full.substr(full.find(':') + 1);
+        // "smollm2", "smollm2:latest", "smollm2:135m" and "smollm2:135m-q4_1" all name the first build.
+        if (name.model == model && (name.tag == "latest" || name.tag == tag || tag.starts_with(name.tag + "-")))
+            return b;
+    }
+    return std::nullopt;
+}
+
+Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) {
+    if (arg.empty()) return error("no model given");
+    if (looks_like_path(arg) || (arg.find('/') != std::string::npos && fs::is_regular_file(arg))) {
+        std::string path = arg;
+        if (path.starts_with("~/"))
+            if (const char* home = std::getenv("HOME")) path = std::string(home) + path.substr(1);
+        std::error_code ec;
+        if (!fs::is_regular_file(path, ec)) return error("model file '" + arg + "' does not exist");
+        return ModelSource{path, fs::path(path).filename().string(), std::nullopt};
+    }
+    auto st = store::open_store();
+    if (!st) return st.status();
+
+    const bool is_url = arg.starts_with("https://") || arg.starts_with("http://");
+    if (!is_url) {
+        auto name = store::parse_name(arg);
+        if (name) {
+            if (auto src = from_store(*st, *name)) return src;
+            if (auto b = builtin_model(*name)) {
+                // First use of a built-in model: import it from the fixture cache (hard link, verified).
+                const std::string file = models_cache() + "/" + b->file;
+                if (!fs::is_regular_file(file))
+                    return error("model '" + arg + "' is not in the store and its file " + file +
+                                 " is missing; run scripts/fetch-models");
+                if (!opts.quiet) std::fprintf(stderr, "importing %s from %s\n", b->name, file.c_str());
+                auto bname = store::parse_name(b->name);
+                if (!bname) return bname.status();
+                auto m = store::import_gguf(*st, file, *bname);
+                if (!m) return m.status();
+                auto src = from_store(*st, *bname);
+                if (!src) return src;
+                if (src->stored->model_digest != std::string("sha256:") + b->sha256) {
+                    (void)store::remove_model(*st, *bname);
+                    return error(file + " does not have the pinned sha256 " + b->sha256 +
+                                 "; run scripts/fetch-models again");
+                }
+                if (!(*name == *bname)) {
+                    if (Status cs = store::copy_model(*st, *bname, *name); !cs) return cs;
+                    return from_store(*st, *name);
+                }
+                return src;
+            }
+            const bool hub = name->host == "hf.co" || name->host == "huggingface.co" ||
+                             (name->host == "local" && name->ns != "library");
+            if (hub) {
+                // "org/repo[:quant]" names what `hearth pull org/repo` stored as hf.co/org/repo:<quant>.
+                store::ModelName hf = *name;
+                hf.host = "hf.co";
+                if (auto src = from_store(*st, hf)) return src;
+                if (name->tag == "latest")
+                    if (auto all = store::list_models(*st))
+                        for (const auto& e : *all)
+                            if (e.name.host == "hf.co" && e.name.ns == hf.ns && e.name.model == hf.model)
+                                return from_store(*st, e.name);
+            }
+            if (!hub || !opts.allow_pull)
+                return error("model '" + arg + "' is not in the store (" + st->root.string() +
+                             "); `hearth list` shows what is there, `hearth pull ORG/REPO` gets a model from "
+                             "Hugging Face");
+        } else if (!opts.allow_pull || arg.find('/') == std::string::npos) {
+            return name.status();
+        }
+    }
+    if (!opts.allow_pull) return error("model '" + arg + "' is not in the store");
+    store::PullOptions po;
+    const bool tty = isatty(2);
+    if (!opts.quiet)
+        po.on_progress = [tty](const store::Progress& p) {
+            if (!tty) return;
+            if (p.total > 0)
+                std::fprintf(stderr, "\rpulling: %5.1f%% %8.1f MB / %.1f MB %6.1f MB/s ",
+                             100.0 * double(p.done) / double(p.total), double(p.done) / 1e6, double(p.total) / 1e6,
+                             p.rate / 1e6);
+            else
+                std::fprintf(stderr, "\rpulling: %8.1f MB %6.1f MB/s ", double(p.done) / 1e6, p.rate / 1e6);
+        };
+    auto pulled = store::pull(*st, arg, po);
+    if (tty && !opts.quiet) std::fprintf(stderr, "\n");
+    if (!pulled) return pulled.status();
+    return from_store(*st, *pulled);
+}
+
+} // namespace hearth::cli

@@ -1,0 +1,36 @@
+// cli/model_ref.h: what a MODEL argument names. A path to a .gguf file, a model in the store
+// ("smollm2", "smollm2:135m-q4_1", "hf.co/org/repo:q4_k_m"), one of the built-in fixture models
+// (imported into the store from the fixture cache on first use), or a Hugging Face / HTTPS reference
+// that is pulled into the store.
+#pragma once
+
+#include "base/status.h"
+#include "store/store.h"
+
+#include <optional>
+#include <string>
+
+namespace hearth::cli {
+
+struct ModelSource {
+    std::string path;                           // the GGUF file to load
+    std::string display;                        // how to name it to the user
+    std::optional<store::ResolvedModel> stored; // set when it came from the store
+};
+
+struct FindOptions {
+    bool allow_pull = true; // pull a Hugging Face / URL reference that is not in the store yet
+    bool quiet = false;     // no progress output
+};
+
+// A built-in model: a store name whose file scripts/fetch-models puts in the fixture cache.
+struct BuiltinModel {
+    const char* name; // store name (model:tag)
+    const char* file; // in $HEARTH_MODELS (default ~/.cache/hearth/models)
+    const char* sha256;
+};
+std::optional<BuiltinModel> builtin_model(const store::ModelName& name);
+
+Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts = {});
+
+} // namespace hearth::cli

@@ -1,0 +1,295 @@
+#include "runtime/chat.h"
+
+#include "template/gotmpl.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace hearth {
+namespace {
+
+// Gemma's turn format (as in Gemma's own template: a system prompt goes in front of the first user turn).
+constexpr std::string_view kGemmaTemplate =
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{% set first_user_prefix = messages[0]['content'] + "
+    "'\\n\\n' %}{% set loop_messages = messages[1:] %}{% else %}{% set first_user_prefix = '' %}{% set "
+    "loop_messages = messages %}{% endif %}{% for message in loop_messages %}{% if message['role'] == 'assistant' "
+    "%}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + "
+    "'\\n' + (first_user_prefix if loop.first else '') + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor "
+    "%}{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}";
+
+bool has_piece(const Tokenizer& tok, std::string_view piece) {
+    return std::find(tok.pieces.begin(), tok.pieces.end(), piece) != tok.pieces.end();
+}
+
+using Clock = std::chrono::steady_clock;
+double secs(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+// Ollama's template data are Go structs whose nested values print as JSON (tool definitions, arguments).
+GoTemplateOptions go_options() {
+    GoTemplateOptions o;
+    o.objects_as_json = true;
+    return o;
+}
+
+Result<std::string> render_go(const ChatFormat& fmt, const std::vector<ChatMessage>& messages,
+                              bool add_generation_prompt) {
+    std::string system;
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (const auto& m : messages) {
+        if (m.role == "system") system = m.content;
+        all.push_back({{"Role", m.role}, {"Content", m.content}});
+    }
+    if (fmt.source.find(".Messages") != std::string::npos) {
+        // Ollama's current form: the whole conversation at once; the template opens the assistant turn.
+        return render_go_template(fmt.source,
+                                  {{"System", system}, {"Messages", all}, {"Prompt", ""}, {"Response", ""}});
+    }
+    // The legacy form: one rendering per (prompt, response) turn, the system prompt with the first one; the
+    // last turn is cut where its response would start.
+    std::string out;
+    std::vector<std::pair<std::string, std::string>> turns; // (user, assistant)
+    for (const auto& m : messages) {
+        if (m.role == "user")
+            turns.emplace_back(m.content, "");
+        else if (m.role == "assistant") {
+            if (turns.empty() || !turns.back().second.empty()) turns.emplace_back("", "");
+            turns.back().second = m.content;
+        }
+    }
+    const std::string sentinel = "\x01hearth-response\x01";
+    for (size_t i = 0; i < turns.size(); ++i) {
+        const bool last = i + 1 == turns.size() && add_generation_prompt && turns[i].second.empty();
+        nlohmann::ordered_json data = {{"System", i == 0 ? system : ""},
+                                       {"Prompt", turns[i].first},
+                                       {"Response", last ? sentinel : turns[i].second},
+                                       {"Messages", nlohmann::ordered_json::array()}};
+        auto r = render_go_template(fmt.source, data, go_options());
+        if (!r) return r;
+        if (last) {
+            const size_t at = r->find(sentinel);
+            if (at != std::string::npos) r->resize(at);
+        }
+        out += *r;
+    }
+    return out;
+}
+
+} // namespace
+
+const char* turn_end_name(TurnStats::End e) {
+    switch (e) {
+    case TurnStats::End::EndOfTurn:
+        return "end of turn";
+    case TurnStats::End::Length:
+        return "length limit";
+    case TurnStats::End::ContextFull:
+        return "context full";
+    case TurnStats::End::Stop:
+        return "stop string";
+    case TurnStats::End::Cancelled:
+        return "cancelled";
+    }
+    return "?";
+}
+
+ChatFormat chat_format_for(const Tokenizer& tok, const std::optional<std::string>& model_template,
+                           const std::optional<std::string>& override_source, const std::string& override_origin) {
+    ChatFormat f;
+    f.bos_token = tok.bos >= 0 ? token_to_piece(tok, tok.bos, true) : "";
+    f.eos_token = tok.eos >= 0 ? token_to_piece(tok, tok.eos, true) : "";
+    f.add_bos = tok.add_bos && tok.bos >= 0;
+    if (override_source && !override_source->empty()) {
+        f.source = *override_source;
+        f.origin = override_origin;
+        f.kind = looks_like_go_template(f.source) ? ChatFormat::Kind::Go : ChatFormat::Kind::Jinja;
+    } else if (model_template && !model_template->empty()) {
+        f.source = *model_template;
+        f.origin = "model";
+    } else if (has_piece(tok, "<start_of_turn>") && has_piece(tok, "<end_of_turn>")) {
+        f.source = std::string(kGemmaTemplate);
+        f.origin = "Gemma default (the model has no template)";
+    } else {
+        f.source = std::string(kChatMlTemplate);
+        f.origin = "ChatML default (the model has no template)";
+    }
+    return f;
+}
+
+Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMessage>& messages,
+                                bool add_generation_prompt) {
+    if (fmt.kind == ChatFormat::Kind::Go) return render_go(fmt, messages, add_generation_prompt);
+    nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+    for (const auto& m : messages)
+        msgs.push_back({{"role", m.role}, {"content", m.content}});
+    nlohmann::ordered_json ctx = {{"messages", msgs},
+                                  {"add_generation_prompt", add_generation_prompt},
+                                  {"bos_token", fmt.bos_token},
+                                  {"eos_token", fmt.eos_token}};
+    auto r = render_chat_template(fmt.source, ctx, TemplateOptions{});
+    if (!r) return error("chat template (" + fmt.origin + "): " + r.message());
+    return r;
+}
+
+Chat::Chat(Session& session, const Tokenizer& tok, ChatFormat fmt, ChatOptions opts)
+    : session_(session), tok_(tok), fmt_(std::move(fmt)), opts_(std::move(opts)) {}
+
+void Chat::set_system(const std::string& text) {
+    if (!messages_.empty() && messages_.front().role == "system") messages_.erase(messages_.begin());
+    if (!text.empty()) messages_.insert(messages_.begin(), ChatMessage{"system", text});
+}
+
+void Chat::clear() {
+    std::erase_if(messages_, [](const ChatMessage& m) { return m.role != "system"; });
+}
+
+Result<std::vector<int32_t>> Chat::prompt_tokens(const std::vector<ChatMessage>& messages) const {
+    auto text = render_chat(fmt_, messages, true);
+    if (!text) return text.status();
+    const bool starts_with_bos = !fmt_.bos_token.empty() && text->starts_with(fmt_.bos_token);
+    std::vector<int32_t> toks = tokenize(tok_, *text, /*add_special=*/false, /*parse_special=*/true);
+    if (fmt_.add_bos && !starts_with_bos) toks.insert(toks.begin(), tok_.bos);
+    return toks;
+}
+
+Result<int32_t> Chat::count_tokens(const std::string& user) const {
+    auto msgs = messages_;
+    msgs.push_back({"user", user});
+    auto t = prompt_tokens(msgs);
+    if (!t) return t.status();
+    return int32_t(t->size());
+}
+
+Result<TurnStats> Chat::respond(const std::string& user, Sampler& sampler,
+                                const std::function<bool(const std::string&)>& on_text,
+                                const std::atomic<bool>* cancel) {
+    const auto t0 = Clock::now();
+    TurnStats st;
+    const int32_t n_ctx = session_.n_ctx();
+    const int32_t budget = std::max<int32_t>(1, n_ctx - std::max<int32_t>(0, opts_.reserve));
+
+    std::vector<ChatMessage> msgs = messages_;
+    msgs.push_back({"user", user});
+    auto toks = prompt_tokens(msgs);
+    if (!toks) return toks.status();
+    while (int32_t(toks->size()) > budget) {
+        if (opts_.overflow == Overflow::Error)
+            return error("the conversation takes " + std::to_string(toks->size()) + " tokens but the context holds " +
+                         std::to_string(n_ctx) + " (" + std::to_string(opts_.reserve) +
+                         " kept for the answer); use /clear, a larger --ctx-size, or --overflow drop-oldest");
+        // Drop the oldest message after the system prompt (a user turn, and the answer that followed it).
+        auto first = std::find_if(msgs.begin(), msgs.end(), [](const ChatMessage& m) { return m.role != "system"; });
+        if (first == msgs.end() || first + 1 == msgs.end())
+            return error("the message alone takes " + std::to_string(toks->size()) +
+                         " tokens, more than the context of " + std::to_string(n_ctx) +
+                         " tokens allows; shorten it or use a larger --ctx-size");
+        auto last = first + 1;
+        if (first->role == "user" && last != msgs.end() - 1 && last->role == "assistant") ++last;
+        st.n_dropped += int32_t(last - first);
+        msgs.erase(first, last);
+        toks = prompt_tokens(msgs);
+        if (!toks) return toks.status();
+    }
+    st.n_prompt = int32_t(toks->size());
+
+    // Reuse the longest prefix already in the cache; feed at least one token so the logits are fresh.
+    size_t keep = 0;
+    while (keep < cached_.size() && keep < toks->size() && cached_[keep] == (*toks)[keep])
+        ++keep;
+    keep = std::min(keep, toks->size() - 1);
+    keep = std::min<size_t>(keep, size_t(session_.n_past()));
+    HEARTH_TRY(session_.truncate(int32_t(keep)));
+    cached_.resize(keep);
+    const int32_t chunk = 256;
+    for (size_t at = keep; at < toks->size(); at += chunk) {
+        if (cancel && cancel->load()) {
+            st.end = TurnStats::End::Cancelled;
+            return st; // nothing answered, nothing added
+        }
+        const size_t n = std::min<size_t>(chunk, toks->size() - at);
+        HEARTH_TRY(session_.feed(std::span<const int32_t>(toks->data() + at, n)));
+        cached_.insert(cached_.end(), toks->begin() + long(at), toks->begin() + long(at + n));
+        st.n_fed += int32_t(n);
+    }
+    const auto t_prompt = Clock::now();
+    st.prompt_s = secs(t0, t_prompt);
+
+    // Generate.
+    messages_ = msgs;
+    sampler.reset();
+    sampler.accept(*toks);
+    Detokenizer detok(tok_);
+    std::string answer, held; // held: text that may be the start of a stop string
+    std::vector<float> logits(session_.logits().size());
+    Clock::time_point t_first = t_prompt;
+    auto emit = [&](const std::string& text) -> bool { return text.empty() || on_text(text); };
+    bool go_on = true;
+    for (int32_t i = 0; opts_.n_predict < 0 || i < opts_.n_predict; ++i) {
+        if (cancel && cancel->load()) {
+            st.end = TurnStats::End::Cancelled;
+            break;
+        }
+        std::copy(session_.logits().begin(), session_.logits().end(), logits.begin());
+        const int32_t tok = sampler.sample(logits);
+        if (sampler.degenerate()) return error("every token has probability zero (all banned or NaN logits)");
+        sampler.accept(tok);
+        if (i == 0) {
+            t_first = Clock::now();
+            st.first_token_s = secs(t0, t_first);
+        }
+        st.n_generated += 1;
+        if (is_eog(tok_, tok)) {
+            st.end = TurnStats::End::EndOfTurn;
+            break;
+        }
+        held += detok.push(tok);
+        // Stop strings: cut at the first full match; hold back a tail that could still become one.
+        size_t cut = std::string::npos, hold = 0;
+        for (const auto& s : opts_.stop) {
+            if (s.empty()) continue;
+            if (size_t at = held.find(s); at != std::string::npos) cut = std::min(cut, at);
+            for (size_t k = std::min(s.size() - 1, held.size()); k > 0; --k)
+                if (held.compare(held.size() - k, k, s, 0, k) == 0) {
+                    hold = std::max(hold, k);
+                    break;
+                }
+        }
+        if (cut != std::string::npos) {
+            held.resize(cut);
+            answer += held;
+            emit(held);
+            held.clear();
+            st.end = TurnStats::End::Stop;
+            go_on = false;
+        } else {
+            const std::string out = held.substr(0, held.size() - hold);
+            held.erase(0, out.size());
+            answer += out;
+            go_on = emit(out);
+            if (!go_on) st.end = TurnStats::End::Cancelled;
+        }
+        if (!go_on) break;
+        if (opts_.n_predict >= 0 && i + 1 == opts_.n_predict) {
+            st.end = TurnStats::End::Length;
+            break;
+        }
+        if (session_.n_past() >= n_ctx) {
+            st.end = TurnStats::End::ContextFull;
+            break;
+        }
+        const int32_t one[1] = {tok};
+        HEARTH_TRY(session_.feed(one));
+        cached_.push_back(tok);
+    }
+    if (st.end != TurnStats::End::Stop) {
+        held += detok.flush();
+        answer += held;
+        emit(held);
+    }
+    st.generate_s = secs(t_first, Clock::now());
+    messages_.push_back({"assistant", answer});
+    return st;
+}
+
+} // namespace hearth

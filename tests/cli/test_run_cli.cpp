@@ -1,0 +1,298 @@
+// `hearth run` driven as a user drives it: one-shot prompts through a pipe, and the interactive chat
+// through a pseudo-terminal (type a question, get an answer, /set, multi-line input, Ctrl-C in the
+// middle of an answer, /bye). Each test has its own store ($HEARTH_HOME in a temp dir); the default
+// model is imported from the fixture cache on first use.
+#include "model_paths.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempHome {
+    fs::path dir;
+    TempHome() {
+        char tmpl[] = "/tmp/hearth-run-test-XXXXXX";
+        dir = mkdtemp(tmpl);
+    }
+    ~TempHome() {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+};
+
+struct Ran {
+    int rc;
+    std::string out, err;
+};
+
+Ran run(const TempHome& home, const std::string& args, const std::string& stdin_text = "") {
+    const fs::path in = home.dir / "stdin.txt", err = home.dir / "stderr.txt";
+    std::ofstream(in) << stdin_text;
+    const std::string cmd = "HEARTH_HOME='" + home.dir.string() + "' " + HEARTH_BIN + " " + args + " <'" + in.string() +
+                            "' 2>'" + err.string() + "'";
+    FILE* p = popen(cmd.c_str(), "r");
+    Ran r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        r.out.append(buf, n);
+    const int status = pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream e(err);
+    r.err.assign(std::istreambuf_iterator<char>(e), {});
+    return r;
+}
+
+void expect_default_model() {
+    const std::string path = hearth::test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+    ASSERT_TRUE(fs::exists(path)) << hearth::test::missing_model_message(path);
+}
+
+TEST(RunCommand, OneShotAnswersAndImportsTheDefaultModel) {
+    expect_default_model();
+    TempHome home;
+    auto r = run(home, "run smollm2 --temp 0 -n 24 'What is the capital of France?'");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_GT(r.out.size(), 2u) << r.out;
+    EXPECT_NE(r.err.find("importing smollm2:135m-q4_1"), std::string::npos) << r.err;
+    // Imported once, content-addressed: one blob under its sha256, manifests for both names.
+    EXPECT_TRUE(
+        fs::exists(home.dir / "blobs" / "sha256-b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"));
+    // The second run finds it in the store (no import) and, greedy, answers the same.
+    auto r2 = run(home, "run smollm2 --temp 0 -n 24 'What is the capital of France?'");
+    ASSERT_EQ(r2.rc, 0) << r2.err;
+    EXPECT_EQ(r2.err.find("importing"), std::string::npos) << r2.err;
+    EXPECT_EQ(r2.out, r.out);
+}
+
+TEST(RunCommand, SameSeedSameAnswer) {
+    expect_default_model();
+    TempHome home;
+    auto a = run(home, "run smollm2 --temp 0.9 --seed 7 -n 24 'Tell me about cats.'");
+    auto b = run(home, "run smollm2 --temp 0.9 --seed 7 -n 24 'Tell me about cats.'");
+    auto c = run(home, "run smollm2 --temp 0.9 --seed 8 -n 24 'Tell me about cats.'");
+    ASSERT_EQ(a.rc, 0) << a.err;
+    EXPECT_EQ(a.out, b.out);
+    EXPECT_NE(a.out, c.out); // 24 tokens at temperature 0.9: a different seed gives a different answer
+}
+
+TEST(RunCommand, PromptFromStdinAndVerboseTimings) {
+    expect_default_model();
+    TempHome home;
+    auto r = run(home, "run smollm2 --temp 0 -n 8 --verbose", "Say hello.");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_FALSE(r.out.empty());
+    for (const char* k : {"load time:", "prompt:", "tokens/s", "time to first token:", "generation:"})
+        EXPECT_NE(r.err.find(k), std::string::npos) << k << "\n" << r.err;
+}
+
+TEST(RunCommand, ContextOverflowIsAnErrorWithTheNumbers) {
+    expect_default_model();
+    TempHome home;
+    std::string long_prompt;
+    for (int i = 0; i < 60; ++i)
+        long_prompt += "The quick brown fox jumps over the lazy dog. ";
+    auto r = run(home, "run smollm2 -c 64 '" + long_prompt + "'");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("context holds 64"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.find_first_not_of("\n") == std::string::npos) << r.out; // no answer at all
+}
+
+TEST(RunCommand, BadArgumentsAreClearErrors) {
+    TempHome home;
+    auto r1 = run(home, "run no-such-model 'hi'");
+    EXPECT_EQ(r1.rc, 1);
+    EXPECT_NE(r1.err.find("not in the store"), std::string::npos) << r1.err;
+    auto r2 = run(home, "run ../../etc/passwd 'hi'");
+    EXPECT_NE(r2.rc, 0);
+    auto r3 = run(home, "run smollm2 --temp -1 'hi'");
+    EXPECT_EQ(r3.rc, 2);
+    EXPECT_NE(r3.err.find("temperature"), std::string::npos) << r3.err;
+    auto r4 = run(home, "run /nonexistent/model.gguf 'hi'");
+    EXPECT_EQ(r4.rc, 1);
+    EXPECT_NE(r4.err.find("does not exist"), std::string::npos) << r4.err;
+}
+
+// ---- the interactive chat, through a pseudo-terminal -------------------------------------------
+
+class Terminal {
+public:
+    Terminal(const TempHome& home, const std::vector<std::string>& args) {
+        struct winsize ws {};
+        ws.ws_row = 50;
+        ws.ws_col = 200;
+        pid_ = forkpty(&fd_, nullptr, nullptr, &ws);
+        if (pid_ == 0) {
+            setenv("HEARTH_HOME", home.dir.c_str(), 1);
+            setenv("TERM", "dumb", 1);
+            std::vector<char*> argv;
+            argv.push_back(const_cast<char*>(HEARTH_BIN));
+            for (const auto& a : args)
+                argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            execv(HEARTH_BIN, argv.data());
+            _exit(127);
+        }
+    }
+    ~Terminal() {
+        if (pid_ > 0 && !exited_) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+        if (fd_ >= 0) close(fd_);
+    }
+    bool ok() const { return pid_ > 0 && fd_ >= 0; }
+    void type(const std::string& keys) { ASSERT_EQ(write(fd_, keys.data(), keys.size()), ssize_t(keys.size())); }
+    // Reads until `needle` appears after offset `from`; returns its position or npos on timeout/exit.
+    size_t wait_for(const std::string& needle, size_t from, double timeout_s = 120) {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+        for (;;) {
+            if (size_t at = out_.find(needle, from); at != std::string::npos) return at;
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return std::string::npos;
+            struct pollfd p {
+                fd_, POLLIN, 0
+            };
+            if (poll(&p, 1, int(std::min<long>(left.count(), 1000))) <= 0) continue;
+            char buf[4096];
+            const ssize_t n = read(fd_, buf, sizeof buf);
+            if (n <= 0) return out_.find(needle, from); // the program ended
+            out_.append(buf, size_t(n));
+        }
+    }
+    int wait_exit(double timeout_s = 30) {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+        while (std::chrono::steady_clock::now() < end) {
+            wait_for("\x01never\x01", out_.size(), 0.2); // drain output so the child never blocks on it
+            int status = 0;
+            if (waitpid(pid_, &status, WNOHANG) == pid_) {
+                exited_ = true;
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            }
+        }
+        return -1;
+    }
+    bool alive() { return waitpid(pid_, nullptr, WNOHANG) == 0; }
+    const std::string& out() const { return out_; }
+
+private:
+    pid_t pid_ = -1;
+    int fd_ = -1;
+    bool exited_ = false;
+    std::string out_;
+};
+
+TEST(RunCommand, InteractiveChatThroughATerminal) {
+    expect_default_model();
+    TempHome home;
+    Terminal t(home, {"run", "smollm2", "--temp", "0", "-n", "48"});
+    ASSERT_TRUE(t.ok());
+    size_t at = t.wait_for(">>> ", 0);
+    ASSERT_NE(at, std::string::npos) << t.out();
+
+    // A question, an answer, and the prompt again.
+    t.type("What is the capital of France?\r");
+    size_t q = t.wait_for("France?", at);
+    ASSERT_NE(q, std::string::npos) << t.out();
+    size_t next = t.wait_for(">>> ", q);
+    ASSERT_NE(next, std::string::npos) << t.out();
+    const std::string answer = t.out().substr(q + 7, next - q - 7);
+    EXPECT_NE(answer.find_first_not_of(" \r\n"), std::string::npos) << "empty answer: " << t.out();
+
+    // /set parameter and /show.
+    t.type("/set parameter temperature 0.2\r");
+    at = t.wait_for("Set parameter 'temperature' to '0.2'", next);
+    ASSERT_NE(at, std::string::npos) << t.out();
+    t.type("/set parameter temperature hot\r");
+    at = t.wait_for("is not a number", at);
+    ASSERT_NE(at, std::string::npos) << t.out();
+    t.type("/show info\r");
+    at = t.wait_for("architecture   llama", at);
+    ASSERT_NE(at, std::string::npos) << t.out();
+    t.type("/show parameters\r");
+    at = t.wait_for("temperature       0.2", at);
+    ASSERT_NE(at, std::string::npos) << t.out();
+
+    // A multi-line message.
+    t.type("\"\"\"\rFirst line.\rSecond line.\"\"\"\r");
+    at = t.wait_for("Second line.", at);
+    ASSERT_NE(at, std::string::npos) << t.out();
+    at = t.wait_for(">>> ", at);
+    ASSERT_NE(at, std::string::npos) << t.out();
+    t.type("/show context\r");
+    at = t.wait_for("(4 messages)", at); // two questions and their answers, no system prompt
+    ASSERT_NE(at, std::string::npos) << t.out();
+
+    // Ctrl-C in the middle of a long answer stops the answer, not the program.
+    t.type("/set parameter num_predict 4000\r");
+    at = t.wait_for("Set parameter 'num_predict'", at);
+    ASSERT_NE(at, std::string::npos) << t.out();
+    t.type("/clear\r");
+    at = t.wait_for("Cleared", at);
+    t.type("Write a very long story about a dragon who learns to cook. Make it at least ten paragraphs.\r");
+    at = t.wait_for("paragraphs.", at);
+    ASSERT_NE(at, std::string::npos) << t.out();
+    // Wait for part of the answer, then interrupt.
+    const size_t answer_start = at + 11;
+    while (t.out().size() < answer_start + 60 && t.wait_for("\x01never\x01", 0, 0.2) == std::string::npos &&
+           t.alive()) {
+    }
+    ASSERT_GE(t.out().size(), answer_start + 60) << "no answer streamed: " << t.out();
+    t.type("\x03");
+    const auto t_int = std::chrono::steady_clock::now();
+    at = t.wait_for(">>> ", answer_start, 30);
+    ASSERT_NE(at, std::string::npos) << "no prompt after Ctrl-C: " << t.out();
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t_int).count(), 30);
+    EXPECT_TRUE(t.alive());
+    t.type("/show context\r");
+    at = t.wait_for("tokens in use", at);
+    ASSERT_NE(at, std::string::npos) << t.out();
+
+    t.type("/bye\r");
+    EXPECT_EQ(t.wait_exit(), 0) << t.out();
+    EXPECT_TRUE(fs::exists(home.dir / "history"));
+}
+
+TEST(RunCommand, CtrlCAtThePromptDoesNotQuitAndCtrlDDoes) {
+    expect_default_model();
+    TempHome home;
+    Terminal t(home, {"run", "smollm2"});
+    ASSERT_TRUE(t.ok());
+    size_t at = t.wait_for(">>> ", 0);
+    ASSERT_NE(at, std::string::npos) << t.out();
+    // (As with Ctrl-D below, a key that arrives while the line editor sets up the terminal can be lost:
+    // press again if nothing happened. The program must still be running either way.)
+    size_t hint = std::string::npos;
+    for (int i = 0; i < 5 && hint == std::string::npos && t.alive(); ++i) {
+        t.type("\x03");
+        hint = t.wait_for("Use Ctrl + d or /bye to exit.", at, 5);
+    }
+    ASSERT_NE(hint, std::string::npos) << t.out();
+    at = hint;
+    at = t.wait_for(">>> ", at);
+    ASSERT_NE(at, std::string::npos) << t.out();
+    EXPECT_TRUE(t.alive());
+    // Ctrl-D on an empty line leaves. (A key typed while the line editor is still switching the terminal
+    // mode can be discarded by the terminal, so press it again until the program is gone.)
+    int rc = -1;
+    for (int i = 0; i < 20 && rc == -1; ++i) {
+        t.type("\x04");
+        rc = t.wait_exit(1.5);
+    }
+    EXPECT_EQ(rc, 0) << t.out();
+}
+
+} // namespace

@@ -148,5 +148,37 @@ TEST(Generate, StreamsStopsAndIsSeeded) {
     EXPECT_NE(over.message().find("context full"), std::string::npos);
 }
 
+TEST(Memory, CheckSaysWhatIsNeededWhatIsAvailableAndWhatToTry) {
+    MemoryEstimate m;
+    m.n_ctx = 8192;
+    m.weight_bytes = 3000ull << 20;
+    m.session_bytes = 1000ull << 20;
+    m.available = 8000ull << 20;
+    EXPECT_TRUE(check_memory(m).is_ok());
+    m.available = 3500ull << 20;
+    const Status s = check_memory(m);
+    ASSERT_FALSE(s.is_ok());
+    for (const char* part : {"4000 MiB", "weights 3000 MiB", "1000 MiB", "8192 tokens", "only 3500 MiB", "--ctx-size"})
+        EXPECT_NE(s.message().find(part), std::string::npos) << part << " in: " << s.message();
+    m.available = 0; // unknown: no refusal
+    EXPECT_TRUE(check_memory(m).is_ok());
+}
+
+TEST(Memory, EstimateGrowsWithTheContextAndCountsTheWeights) {
+    const std::string path = test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+    auto e = Engine::load(path, EngineOptions{1});
+    ASSERT_TRUE(e.is_ok()) << e.message() << "\n" << test::missing_model_message(path);
+    auto small = (*e)->estimate_memory(SessionOptions{512, 64});
+    auto large = (*e)->estimate_memory(SessionOptions{8192, 64});
+    ASSERT_TRUE(small.is_ok() && large.is_ok());
+    EXPECT_EQ(small->weight_bytes, (*e)->info().weight_bytes);
+    EXPECT_GT(small->weight_bytes, 50u << 20);
+    // f16 K and V: 2 * n_layer * n_ctx * n_embd_kv * 2 bytes at least; 30 layers, 3 KV heads of 64.
+    EXPECT_GE(large->session_bytes - small->session_bytes, uint64_t(2 * 30 * (8192 - 512) * 192 * 2));
+    EXPECT_GT(large->available, 0u); // /proc/meminfo is readable here
+    // A context the model cannot take is an error, not an estimate.
+    EXPECT_FALSE((*e)->estimate_memory(SessionOptions{1 << 20, 64}).is_ok());
+}
+
 } // namespace
 } // namespace hearth

@@ -284,5 +284,29 @@ TEST_F(PullTest, PlainHttpNeedsInsecure) {
     EXPECT_EQ(server_.requests(), 0u);
 }
 
+TEST_F(PullTest, ConfiguredEndpointIsTrustedButItsRedirectsAreNot) {
+    // The user set HF_ENDPOINT (here: plain http on loopback): its own host needs no --insecure /
+    // --allow-private. A redirect from it to another loopback host is still refused.
+    serve_hub("org/repo", {{"model-Q4_K_M.gguf", &q4km_}, {"model-Q8_0.gguf", &q8_}});
+    server_.srv().Get("/org/away/resolve/main/model-Q8_0.gguf",
+                      [this](const httplib::Request&, httplib::Response& res) {
+                          res.set_redirect("http://localhost:" + std::to_string(server_.port()) +
+                                           "/org/repo/resolve/main/model-Q8_0.gguf");
+                      });
+    nlohmann::json away = nlohmann::json::array({entry("model-Q8_0.gguf", q8_)});
+    server_.srv().Get("/api/models/org/away/tree/main", [away](const httplib::Request&, httplib::Response& res) {
+        res.set_content(away.dump(), "application/json");
+    });
+    start();
+    opts_.allow_insecure = false;
+    opts_.allow_private = false;
+    auto name = pull(store_, "org/repo", opts_);
+    ASSERT_TRUE(name) << name.message();
+    EXPECT_EQ(name->display(), "hf.co/org/repo:q4_k_m");
+    auto refused = pull(store_, "org/away", opts_);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.message().find("refusing redirect"), std::string::npos) << refused.message();
+}
+
 } // namespace
 } // namespace hearth::store

@@ -204,9 +204,13 @@ Result<ModelName> pull_hf(const Store& store, const PullRef& ref, const PullOpti
     std::string endpoint = env_or(opts.hf_endpoint, "HF_ENDPOINT", kDefaultEndpoint);
     while (!endpoint.empty() && endpoint.back() == '/')
         endpoint.pop_back();
-    auto ep = parse_url(endpoint, opts.allow_insecure);
+    // An endpoint the user configured (HF_ENDPOINT, a local mirror) is trusted like --insecure/--allow-private
+    // for its own host; redirects from it to other hosts are checked as usual.
+    const bool configured = endpoint != kDefaultEndpoint;
+    auto ep = parse_url(endpoint, opts.allow_insecure || configured);
     if (!ep) return error("Hugging Face endpoint: " + ep.message());
     DownloadOptions dopts = download_options(opts);
+    if (configured) dopts.trusted_hosts.push_back(ep->host);
     dopts.auth_host = ep->host;
     dopts.bearer_token = env_or(opts.hf_token, "HF_TOKEN", "");
     for (char c : dopts.bearer_token)

@@ -290,6 +290,8 @@ int run_create(const std::string& name_text, const std::string& modelfile) {
     if (!arg.name) return arg.rc;
     auto mf = store::read_modelfile(modelfile);
     if (!mf) return fail(mf.message());
+    for (const auto& w : mf->warnings)
+        std::fprintf(stderr, "hearth: warning: %s\n", w.c_str());
     auto st = store::open_store();
     if (!st) return fail(st.message());
     fs::path base = fs::path(modelfile).parent_path();

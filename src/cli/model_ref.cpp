@@ -1,5 +1,6 @@
 #include "cli/model_ref.h"
 
+#include "cli/progress.h"
 #include "store/pull/pull.h"
 
 #include <cstdio>
@@ -117,25 +118,20 @@ Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) 
                 return error("model '" + arg + "' is not in the store (" + st->root.string() +
                              "); `hearth list` shows what is there, `hearth pull ORG/REPO` gets a model from "
                              "Hugging Face");
-        } else if (!opts.allow_pull || arg.find('/') == std::string::npos) {
+        } else if (!opts.allow_pull || arg.find('/') == std::string::npos || !store::parse_pull_ref(arg)) {
+            // Neither a valid store name nor a Hugging Face reference: say what is wrong with the name.
             return name.status();
         }
     }
     if (!opts.allow_pull) return error("model '" + arg + "' is not in the store");
     store::PullOptions po;
-    const bool tty = isatty(2);
-    if (!opts.quiet)
-        po.on_progress = [tty](const store::Progress& p) {
-            if (!tty) return;
-            if (p.total > 0)
-                std::fprintf(stderr, "\rpulling: %5.1f%% %8.1f MB / %.1f MB %6.1f MB/s ",
-                             100.0 * double(p.done) / double(p.total), double(p.done) / 1e6, double(p.total) / 1e6,
-                             p.rate / 1e6);
-            else
-                std::fprintf(stderr, "\rpulling: %8.1f MB %6.1f MB/s ", double(p.done) / 1e6, p.rate / 1e6);
-        };
+    ProgressPrinter progress(isatty(2));
+    if (!opts.quiet) {
+        std::fprintf(stderr, "pulling %s\n", arg.c_str());
+        po.on_progress = [&progress](const store::Progress& p) { progress.update(p); };
+    }
     auto pulled = store::pull(*st, arg, po);
-    if (tty && !opts.quiet) std::fprintf(stderr, "\n");
+    progress.finish();
     if (!pulled) return pulled.status();
     return from_store(*st, *pulled);
 }

@@ -1,85 +1,55 @@
 #include "cli/run_params.h"
 
-#include <cerrno>
-#include <cmath>
-#include <cstdlib>
+#include "store/modelfile.h"
+
 #include <sstream>
 
 namespace hearth::cli {
-namespace {
-
-Result<double> to_number(const std::string& name, const std::string& v) {
-    errno = 0;
-    char* end = nullptr;
-    const double d = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end != '\0' || errno != 0 || !std::isfinite(d))
-        return error("parameter '" + name + "': '" + v + "' is not a number");
-    return d;
-}
-
-Result<int64_t> to_int(const std::string& name, const std::string& v, int64_t lo, int64_t hi) {
-    errno = 0;
-    char* end = nullptr;
-    const long long x = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || errno != 0)
-        return error("parameter '" + name + "': '" + v + "' is not an integer");
-    if (x < lo || x > hi)
-        return error("parameter '" + name + "': " + v + " is outside [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "]");
-    return int64_t(x);
-}
-
-Result<float> to_float(const std::string& name, const std::string& v, double lo, double hi) {
-    auto d = to_number(name, v);
-    if (!d) return d.status();
-    if (*d < lo || *d > hi)
-        return error("parameter '" + name + "': " + v + " is outside [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "]");
-    return float(*d);
-}
-
-} // namespace
-
 Status set_parameter(RunParams& p, const std::string& name, const std::string& value) {
-    auto set_f = [&](float& dst, double lo, double hi) -> Status {
-        auto v = to_float(name, value, lo, hi);
-        if (!v) return v.status();
-        dst = *v;
-        return Status::ok();
-    };
-    auto set_i = [&](auto& dst, int64_t lo, int64_t hi) -> Status {
-        auto v = to_int(name, value, lo, hi);
-        if (!v) return v.status();
-        dst = static_cast<std::remove_reference_t<decltype(dst)>>(*v);
-        return Status::ok();
-    };
+    // One table of names, types and ranges for Modelfiles and for run (store/modelfile.h).
+    const store::ParameterKey* key = store::find_parameter_key(name);
+    if (!key) {
+        std::string known;
+        for (const auto& k : store::kParameterKeys)
+            known += (known.empty() ? "" : ", ") + std::string(k.name);
+        return error("unknown parameter '" + name + "' (known: " + known + ")");
+    }
+    auto v = store::parse_parameter(*key, value);
+    if (!v) return error("parameter '" + name + "': " + v.message());
     SamplingParams& s = p.sampling;
-    if (name == "temperature") return set_f(s.temperature, 0, kMaxTemperature);
-    if (name == "top_k") return set_i(s.top_k, 0, 1 << 30);
-    if (name == "top_p") return set_f(s.top_p, 1e-6, 1);
-    if (name == "min_p") return set_f(s.min_p, 0, 1);
-    if (name == "repeat_penalty") return set_f(s.repeat_penalty, 1e-6, kMaxRepeatPenalty);
-    if (name == "repeat_last_n") return set_i(s.penalty_last_n, 0, kMaxPenaltyLastN);
-    if (name == "presence_penalty") return set_f(s.presence_penalty, -kMaxPresenceFrequency, kMaxPresenceFrequency);
-    if (name == "frequency_penalty") return set_f(s.frequency_penalty, -kMaxPresenceFrequency, kMaxPresenceFrequency);
-    if (name == "num_ctx") return set_i(p.num_ctx, 0, 1 << 24);
-    if (name == "num_predict") return set_i(p.num_predict, -1, 1 << 24);
-    if (name == "num_thread") return set_i(p.num_thread, 0, 1024);
-    if (name == "seed") {
-        auto v = to_int(name, value, 0, INT64_MAX);
-        if (!v) return v.status();
-        s.seed = uint64_t(*v);
-        p.seed_set = true;
-        return Status::ok();
-    }
     if (name == "stop") {
-        if (value.empty()) return error("parameter 'stop': empty stop string");
-        p.stop.push_back(value);
+        p.stop.push_back(v->get<std::string>());
         return Status::ok();
     }
-    return error("unknown parameter '" + name +
-                 "' (known: temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n, presence_penalty, "
-                 "frequency_penalty, seed, stop, num_ctx, num_predict, num_thread)");
+    const double d = v->get<double>();
+    const auto i = v->is_number_integer() ? v->get<int64_t>() : int64_t(d);
+    if (name == "temperature")
+        s.temperature = float(d);
+    else if (name == "top_k")
+        s.top_k = int32_t(i);
+    else if (name == "top_p")
+        s.top_p = float(d);
+    else if (name == "min_p")
+        s.min_p = float(d);
+    else if (name == "repeat_penalty")
+        s.repeat_penalty = float(d);
+    else if (name == "repeat_last_n")
+        s.penalty_last_n = i < 0 ? kMaxPenaltyLastN : int32_t(i); // -1: all
+    else if (name == "presence_penalty")
+        s.presence_penalty = float(d);
+    else if (name == "frequency_penalty")
+        s.frequency_penalty = float(d);
+    else if (name == "num_ctx")
+        p.num_ctx = int32_t(i);
+    else if (name == "num_predict")
+        p.num_predict = i < 0 ? -1 : int32_t(i); // -1, -2: until the turn ends
+    else if (name == "num_thread")
+        p.num_thread = int(i);
+    else if (name == "seed") {
+        p.seed_set = i >= 0; // Ollama: a negative seed means a random one
+        if (i >= 0) s.seed = uint64_t(i);
+    }
+    return Status::ok();
 }
 
 Status apply_parameters(RunParams& p, const nlohmann::json& params) {
@@ -98,7 +68,7 @@ Status apply_parameters(RunParams& p, const nlohmann::json& params) {
             text = std::to_string(v.get<int64_t>());
         else if (v.is_number()) {
             std::ostringstream o;
-            o.precision(9);
+            o.precision(17);
             o << v.get<double>();
             text = o.str();
         } else if (v.is_string())

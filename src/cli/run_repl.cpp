@@ -123,6 +123,9 @@ bool command(ReplContext& ctx, const std::string& line) {
             std::printf("error: %s\n", s.message().c_str());
         } else {
             std::printf("Set parameter '%s' to '%s'\n", name.c_str(), value.c_str());
+            if (name == "num_ctx" || name == "num_thread")
+                std::printf("(%s applies when a model is loaded: start hearth run again with %s)\n", name.c_str(),
+                            name == "num_ctx" ? "--ctx-size" : "--threads");
         }
     } else if (cmd == "/set" && what == "system") {
         ctx.chat.set_system(unquote(rest));

@@ -1,36 +1,12 @@
 #include "model/config.h"
 
+#include "model/archs/archs.h"
+#include "model/config_keys.h"
+
 #include <cmath>
 
 namespace hearth {
-namespace {
-
-struct Reader {
-    const gguf::File& f;
-    std::string prefix;
-
-    Status u32(const std::string& key, int32_t* out, bool required, int64_t min_value = 1) const {
-        const std::string k = prefix + key;
-        if (!f.find(k)) return required ? error("model: missing required key '" + k + "'") : Status::ok();
-        auto v = f.get_u64(k);
-        if (!v) return v.status();
-        if (*v > 1u << 30 || static_cast<int64_t>(*v) < min_value)
-            return error("model: key '" + k + "' = " + std::to_string(*v) + " is out of range");
-        *out = static_cast<int32_t>(*v);
-        return Status::ok();
-    }
-    Status f32(const std::string& key, float* out) const {
-        const std::string k = prefix + key;
-        if (!f.find(k)) return Status::ok();
-        auto v = f.get_f32(k);
-        if (!v) return v.status();
-        if (!std::isfinite(*v)) return error("model: key '" + k + "' is not finite");
-        *out = *v;
-        return Status::ok();
-    }
-};
-
-} // namespace
+namespace {} // namespace
 
 const char* arch_name(Arch a) {
     switch (a) {
@@ -66,7 +42,7 @@ Result<ModelConfig> read_model_config(const gguf::File& f) {
     else
         return error("model: unsupported architecture '" + *arch + "' (supported: llama, qwen2, qwen3, gemma3, phi3)");
 
-    Reader r{f, *arch + "."};
+    KeyReader r{f, *arch + "."};
     HEARTH_TRY(r.u32("embedding_length", &c.n_embd, true));
     HEARTH_TRY(r.u32("block_count", &c.n_layer, true));
     HEARTH_TRY(r.u32("feed_forward_length", &c.n_ff, true));
@@ -107,45 +83,20 @@ Result<ModelConfig> read_model_config(const gguf::File& f) {
     if (f.find_tensor("rope_freqs.weight")) c.rope_freqs_tensor = "rope_freqs.weight";
     switch (c.arch) {
     case Arch::Llama:
+        HEARTH_TRY(configure_llama(f, r, c));
         break;
     case Arch::Qwen2:
-        c.rope_style = RopeStyle::Neox;
-        c.qkv_bias = true;
+        HEARTH_TRY(configure_qwen2(f, r, c));
         break;
     case Arch::Qwen3:
-        c.rope_style = RopeStyle::Neox;
-        c.qk_norm = true;
+        HEARTH_TRY(configure_qwen3(f, r, c));
         break;
     case Arch::Phi3:
-        c.rope_style = RopeStyle::Neox;
-        c.fused_qkv = f.find_tensor("blk.0.attn_qkv.weight") != nullptr;
-        c.fused_gate_up = f.find_tensor("blk.0.ffn_gate.weight") == nullptr;
-        c.scale_q = true;
-        // phi3.attention.sliding_window is ignored, as llama.cpp does (its Phi-3 SWA is disabled).
-        if (f.find_tensor("rope_factors_short.weight")) {
-            // LongRoPE: the short factors hold up to the original context; the long ones (beyond it)
-            // are not supported yet, so sessions are capped there.
-            c.rope_freqs_tensor = "rope_factors_short.weight";
-            HEARTH_TRY(r.u32("rope.scaling.original_context_length", &c.n_ctx_max, true));
-            HEARTH_TRY(r.f32("rope.scaling.attn_factor", &c.rope_attn_factor));
-        }
+        HEARTH_TRY(configure_phi3(f, r, c));
         break;
-    case Arch::Gemma3: {
-        c.rope_style = RopeStyle::Neox;
-        c.qk_norm = true;
-        c.post_norms = true;
-        c.embed_scale = true;
-        c.act = FfnAct::GeluTanh;
-        c.scale_q = true;
-        c.rope_base_local = 10000.0f; // Gemma 3 local layers use base 10k (not stored in GGUF)
-        HEARTH_TRY(r.f32("rope.freq_base_swa", &c.rope_base_local));
-        HEARTH_TRY(r.u32("attention.sliding_window", &c.sliding_window, true));
-        // Five local (sliding-window) layers, then one global layer.
-        for (int32_t il = 0; il < c.n_layer; ++il)
-            c.swa_layer[static_cast<size_t>(il)] = (il % 6) != 5;
-        HEARTH_TRY(r.f32("final_logit_softcapping", &c.final_logit_softcap));
+    case Arch::Gemma3:
+        HEARTH_TRY(configure_gemma3(f, r, c));
         break;
-    }
     }
     return c;
 }

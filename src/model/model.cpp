@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "kernels/ref/quant.h"
+#include "model/archs/archs.h"
 
 #include <algorithm>
 #include <cmath>
@@ -124,7 +125,7 @@ void forward(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32
     case Arch::Qwen2:
     case Arch::Qwen3:
     case Arch::Phi3:
-        forward_llama(m, c, b, tokens, n_tokens);
+        forward_decoder(m, c, b, tokens, n_tokens);
         break;
     }
 }

@@ -57,10 +57,6 @@ uint64_t forward_buffer_bytes(const ModelConfig& cfg, int32_t n_ctx, int32_t n_b
 void forward(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens,
              int32_t n_past);
 
-// Architecture forwards (archs/*.cpp), selected by forward().
-void forward_llama(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens);
-void forward_gemma3(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens);
-
 // Shared pieces of the architecture forwards (model.cpp).
 void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x);
 void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& b, int32_t n_tokens);

@@ -215,8 +215,7 @@ Result<TurnStats> Chat::respond(const std::string& user, Sampler& sampler,
     const auto t_prompt = Clock::now();
     st.prompt_s = secs(t0, t_prompt);
 
-    // Generate.
-    messages_ = msgs;
+    // Generate. The conversation changes only when the turn succeeds (or is cancelled with a partial answer).
     sampler.reset();
     sampler.accept(*toks);
     Detokenizer detok(tok_);
@@ -225,6 +224,7 @@ Result<TurnStats> Chat::respond(const std::string& user, Sampler& sampler,
     Clock::time_point t_first = t_prompt;
     auto emit = [&](const std::string& text) -> bool { return text.empty() || on_text(text); };
     bool go_on = true;
+    if (opts_.n_predict == 0) st.end = TurnStats::End::Length;
     for (int32_t i = 0; opts_.n_predict < 0 || i < opts_.n_predict; ++i) {
         if (cancel && cancel->load()) {
             st.end = TurnStats::End::Cancelled;
@@ -288,6 +288,7 @@ Result<TurnStats> Chat::respond(const std::string& user, Sampler& sampler,
         emit(held);
     }
     st.generate_s = secs(t_first, Clock::now());
+    messages_ = std::move(msgs);
     messages_.push_back({"assistant", answer});
     return st;
 }

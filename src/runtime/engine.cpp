@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -91,8 +92,33 @@ Result<int32_t> session_ctx(const ModelConfig& c, const SessionOptions& opts) {
     return n_ctx;
 }
 
-// MemAvailable (the kernel's estimate of memory that can be had without swapping), else physical memory.
+uint64_t host_available_memory();
+
+// Room left under this process's cgroup (v2) memory limit, if it has one (containers, systemd units).
+std::optional<uint64_t> cgroup_room() {
+    auto read_u64 = [](const char* path) -> std::optional<uint64_t> {
+        std::FILE* f = std::fopen(path, "r");
+        if (!f) return std::nullopt;
+        unsigned long long v = 0;
+        const bool ok = std::fscanf(f, "%llu", &v) == 1; // "max" (no limit) does not parse
+        std::fclose(f);
+        return ok ? std::optional<uint64_t>(v) : std::nullopt;
+    };
+    const auto limit = read_u64("/sys/fs/cgroup/memory.max");
+    if (!limit) return std::nullopt;
+    const uint64_t used = read_u64("/sys/fs/cgroup/memory.current").value_or(0);
+    return *limit > used ? *limit - used : 0;
+}
+
+// MemAvailable (the kernel's estimate of memory that can be had without swapping), else physical memory;
+// less if a cgroup limit leaves less room.
 uint64_t available_memory() {
+    const uint64_t host = host_available_memory();
+    const auto room = cgroup_room();
+    return room && (host == 0 || *room < host) ? *room : host;
+}
+
+uint64_t host_available_memory() {
     if (std::FILE* f = std::fopen("/proc/meminfo", "r")) {
         char line[256];
         unsigned long long kb = 0;

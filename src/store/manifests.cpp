@@ -257,6 +257,19 @@ Result<ResolvedModel> resolve(const Store& store, const ModelName& name) {
                 return error("model " + quoted(name) + ": its weights (blob " + l.digest + ") are " +
                              std::to_string(st.st_size) + " bytes, the manifest says " + std::to_string(l.size) +
                              "; remove the model and pull or import it again");
+            // A blob hard-linked to a user's file (hearth import) changes if that file is rewritten in
+            // place. Blobs are immutable, so a linked blob modified after its manifest was written is
+            // hashed again before it is trusted.
+            struct stat ms;
+            auto mp = manifest_path(store, name);
+            if (st.st_nlink > 1 && mp && ::stat(mp->c_str(), &ms) == 0 && st.st_mtime > ms.st_mtime) {
+                auto h = sha256_file(r.model_path);
+                if (!h) return h.status();
+                if (*h != l.digest)
+                    return error("model " + quoted(name) +
+                                 ": its weights changed after the import (the blob is a "
+                                 "hard link to a file that was modified); import the file again");
+            }
             continue;
         }
         auto text = read_layer_text(store, l, name);

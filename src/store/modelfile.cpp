@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -57,9 +58,8 @@ public:
         }
         return w;
     }
-    Status fail(int line, const std::string& msg) const {
-        return error(origin_ + ":" + std::to_string(line) + ": " + msg);
-    }
+    std::string where(int line) const { return origin_ + ":" + std::to_string(line) + ": "; }
+    Status fail(int line, const std::string& msg) const { return error(where(line) + msg); }
 
     // The value that ends an instruction: """verbatim""", "escaped", or the rest of the line, trimmed.
     Result<std::string> value(int line, const std::string& what) {
@@ -111,23 +111,42 @@ private:
     int line_ = 1;
 };
 
-Result<json> parameter_value(std::string_view type, const std::string& v) {
-    if (type == "int") {
+} // namespace
+
+const ParameterKey* find_parameter_key(std::string_view name) {
+    for (const auto& k : kParameterKeys)
+        if (k.name == name) return &k;
+    return nullptr;
+}
+
+Result<json> parse_parameter(const ParameterKey& key, const std::string& v) {
+    auto range = [&](double x) -> Status {
+        if (x >= key.min && x <= key.max) return Status::ok();
+        std::ostringstream o;
+        o << v << " is outside [" << key.min << ", " << key.max << "]";
+        return error(o.str());
+    };
+    if (key.type == "int") {
         int64_t x = 0;
         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
         if (ec != std::errc() || p != v.data() + v.size()) return error("'" + v + "' is not an integer");
+        HEARTH_TRY(range(double(x)));
         return json(x);
     }
-    if (type == "float") {
+    if (key.type == "float") {
         char* end = nullptr;
         const double x = std::strtod(v.c_str(), &end);
         if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x) ||
             std::isspace(static_cast<unsigned char>(v[0])))
             return error("'" + v + "' is not a number");
+        HEARTH_TRY(range(x));
         return json(x);
     }
+    if (v.empty()) return error("empty value");
     return json(v);
 }
+
+namespace {
 
 std::string known_keys() {
     std::string s;
@@ -149,13 +168,21 @@ Status parse_instruction(Reader& r, Modelfile& mf, const std::string& instr, int
         r.skip_blanks();
         const std::string key = lower(r.word());
         if (key.empty()) return r.fail(line, "PARAMETER needs a name and a value");
-        std::string_view type;
-        for (const auto& k : kParameterKeys)
-            if (k.name == key) type = k.type;
-        if (type.empty()) return r.fail(line, "unknown parameter '" + key + "' (known: " + known_keys() + ")");
+        const ParameterKey* pk = find_parameter_key(key);
+        if (!pk) {
+            for (std::string_view ignored : kIgnoredParameterKeys)
+                if (ignored == key) {
+                    auto v = r.value(line, "PARAMETER " + key);
+                    if (!v) return v.status();
+                    mf.warnings.push_back(r.where(line) + "PARAMETER " + key +
+                                          " is an Ollama parameter hearth does not use; ignored");
+                    return Status::ok();
+                }
+            return r.fail(line, "unknown parameter '" + key + "' (known: " + known_keys() + ")");
+        }
         auto v = r.value(line, "PARAMETER " + key);
         if (!v) return v.status();
-        auto typed = parameter_value(type, *v);
+        auto typed = parse_parameter(*pk, *v);
         if (!typed) return r.fail(line, "PARAMETER " + key + ": " + typed.message());
         if (key == "stop") {
             if (!mf.params.contains("stop")) mf.params["stop"] = json::array();
@@ -172,8 +199,8 @@ Status parse_instruction(Reader& r, Modelfile& mf, const std::string& instr, int
     } else if (op == "message") {
         r.skip_blanks();
         const std::string role = lower(r.word());
-        if (role != "system" && role != "user" && role != "assistant")
-            return r.fail(line, "MESSAGE role '" + role + "' is not one of system, user, assistant");
+        if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+            return r.fail(line, "MESSAGE role '" + role + "' is not one of system, user, assistant, tool");
         auto v = r.value(line, "MESSAGE " + role);
         if (!v) return v.status();
         mf.messages.push_back({{"role", role}, {"content", *v}});

@@ -36,28 +36,44 @@ struct Modelfile {
     std::optional<std::string> license;                // LICENSE instructions, joined
     nlohmann::json params = nlohmann::json::object();  // {"temperature": 0.2, "stop": ["a", "b"]}
     nlohmann::json messages = nlohmann::json::array(); // [{"role": "user", "content": "..."}]
+    std::vector<std::string> warnings;                 // "Modelfile:3: PARAMETER num_gpu is ignored ..."
 };
 
-// Parameter keys with their types: "int", "float" or "string" (stop: a list of strings).
+// Parameter keys with their types ("int", "float" or "string"; stop: a list of strings) and accepted
+// ranges — the one table `hearth create` and `hearth run` both check against. Ollama's special values are
+// in range: seed < 0 (random), num_predict -1 (no limit) and -2 (fill the context), repeat_last_n -1 (the
+// whole context).
 struct ParameterKey {
     std::string_view name;
     std::string_view type;
+    double min = 0, max = 0; // inclusive, for int and float
 };
 inline constexpr ParameterKey kParameterKeys[] = {
-    {"num_ctx", "int"},
-    {"num_predict", "int"},
-    {"temperature", "float"},
-    {"top_k", "int"},
-    {"top_p", "float"},
-    {"min_p", "float"},
-    {"repeat_penalty", "float"},
-    {"repeat_last_n", "int"},
-    {"presence_penalty", "float"},
-    {"frequency_penalty", "float"},
-    {"seed", "int"},
+    {"num_ctx", "int", 0, 1 << 24},
+    {"num_predict", "int", -2, 1 << 24},
+    {"temperature", "float", 0, 100},
+    {"top_k", "int", 0, 1 << 30},
+    {"top_p", "float", 1e-6, 1},
+    {"min_p", "float", 0, 1},
+    {"repeat_penalty", "float", 1e-6, 100},
+    {"repeat_last_n", "int", -1, 1 << 20},
+    {"presence_penalty", "float", -100, 100},
+    {"frequency_penalty", "float", -100, 100},
+    {"seed", "int", -9.2e18, 9.2e18},
     {"stop", "string"},
-    {"num_thread", "int"},
+    {"num_thread", "int", 0, 1024},
 };
+// Ollama parameters hearth accepts in Modelfiles so they keep working, but does not use (they tune
+// other samplers or GPU offload); `hearth create` warns about each.
+inline constexpr std::string_view kIgnoredParameterKeys[] = {
+    "num_keep",  "typical_p", "tfs_z",   "mirostat",   "mirostat_tau",   "mirostat_eta",        "penalize_newline",
+    "numa",      "num_batch", "num_gpu", "main_gpu",   "low_vram",       "vocab_only",          "use_mmap",
+    "use_mlock", "num_gqa",   "f16_kv",  "logits_all", "embedding_only", "rope_frequency_base", "rope_frequency_scale",
+};
+const ParameterKey* find_parameter_key(std::string_view name);
+// Parses `text` as the key's type and checks its range; errors say what is wrong ("'x' is not a number",
+// "2.5 is outside [0, 1]").
+Result<nlohmann::json> parse_parameter(const ParameterKey& key, const std::string& text);
 
 // Parses Modelfile text. `origin` names it in errors ("Modelfile" → "Modelfile:3: ...").
 Result<Modelfile> parse_modelfile(std::string_view text, std::string_view origin = "Modelfile");

@@ -115,14 +115,62 @@ TEST(RunCommand, BadArgumentsAreClearErrors) {
     auto r1 = run(home, "run no-such-model 'hi'");
     EXPECT_EQ(r1.rc, 1);
     EXPECT_NE(r1.err.find("not in the store"), std::string::npos) << r1.err;
-    auto r2 = run(home, "run ../../etc/passwd 'hi'");
-    EXPECT_NE(r2.rc, 0);
+    // A path is loaded as a file (and a non-GGUF one is refused); a name that tries to climb out of the
+    // store is refused by the name grammar before any path is built.
+    auto r2 = run(home, "run ../../../../etc/passwd 'hi'");
+    EXPECT_EQ(r2.rc, 1);
+    EXPECT_NE(r2.err.find("gguf"), std::string::npos) << r2.err;
+    auto r2b = run(home, "run 'library/../../secret' 'hi'");
+    EXPECT_NE(r2b.rc, 0);
+    EXPECT_NE(r2b.err.find("name"), std::string::npos) << r2b.err;
+    EXPECT_FALSE(fs::exists(home.dir / "secret"));
     auto r3 = run(home, "run smollm2 --temp -1 'hi'");
     EXPECT_EQ(r3.rc, 2);
     EXPECT_NE(r3.err.find("temperature"), std::string::npos) << r3.err;
     auto r4 = run(home, "run /nonexistent/model.gguf 'hi'");
     EXPECT_EQ(r4.rc, 1);
     EXPECT_NE(r4.err.find("does not exist"), std::string::npos) << r4.err;
+}
+
+TEST(RunCommand, ModelfileParametersSystemAndTemplateApply) {
+    expect_default_model();
+    TempHome home;
+    // An Ollama Modelfile as found in the wild: Ollama-only parameters (ignored with a warning), seed -1
+    // (random), a Go template, a system prompt, an inherited model.
+    std::ofstream(home.dir / "Modelfile") << "FROM smollm2\n"
+                                             "PARAMETER num_keep 24\n"
+                                             "PARAMETER seed -1\n"
+                                             "PARAMETER temperature 0\n"
+                                             "PARAMETER num_predict 5\n"
+                                             "SYSTEM \"\"\"You are a pirate.\"\"\"\n"
+                                             "TEMPLATE \"\"\"{{- if .System }}<|im_start|>system\n{{ .System }}"
+                                             "<|im_end|>\n{{ end }}{{ range .Messages }}<|im_start|>{{ .Role }}\n"
+                                             "{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n\"\"\"\n";
+    auto base = run(home, "run smollm2 --temp 0 -n 5 --verbose 'Hello'");
+    ASSERT_EQ(base.rc, 0) << base.err;
+    auto created = run(home, "create pirate -f '" + (home.dir / "Modelfile").string() + "'");
+    ASSERT_EQ(created.rc, 0) << created.err;
+    EXPECT_NE(created.err.find("num_keep is an Ollama parameter hearth does not use"), std::string::npos)
+        << created.err;
+    auto r = run(home, "run pirate --verbose 'Hello'");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_NE(r.err.find("generation:           5 tokens"), std::string::npos) << r.err; // num_predict 5
+    // The system prompt is in the prompt: "You are a pirate." instead of SmolLM2's default one.
+    auto prompt_tokens = [](const std::string& err) {
+        const size_t at = err.find("prompt:");
+        return at == std::string::npos ? -1 : std::atoi(err.c_str() + at + 7);
+    };
+    EXPECT_GT(prompt_tokens(r.err), 0);
+    EXPECT_NE(prompt_tokens(r.err), prompt_tokens(base.err));
+    // Flags beat the model's PARAMETERs.
+    auto r2 = run(home, "run pirate -n 3 --verbose 'Hello'");
+    ASSERT_EQ(r2.rc, 0) << r2.err;
+    EXPECT_NE(r2.err.find("generation:           3 tokens"), std::string::npos) << r2.err;
+    // A value out of range is refused by create with the line number, never stored to fail at run time.
+    std::ofstream(home.dir / "Bad") << "FROM smollm2\nPARAMETER top_p 7\n";
+    auto bad = run(home, "create bad -f '" + (home.dir / "Bad").string() + "'");
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.err.find(":2: PARAMETER top_p: 7 is outside [1e-06, 1]"), std::string::npos) << bad.err;
 }
 
 // ---- the interactive chat, through a pseudo-terminal -------------------------------------------
@@ -186,6 +234,26 @@ public:
         return -1;
     }
     bool alive() { return waitpid(pid_, nullptr, WNOHANG) == 0; }
+    // Waits until the chat shows its prompt (the output ends in ">>> " and nothing follows for a moment), so
+    // typed text reaches the line editor rather than the terminal's own echo.
+    bool wait_prompt(double timeout_s = 120) {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+        while (std::chrono::steady_clock::now() < end) {
+            const size_t before = out_.size();
+            wait_for("\x01never\x01", out_.size(), 0.1);
+            if (out_.size() == before && out_.ends_with(">>> ")) return true;
+            if (!alive()) return false;
+        }
+        return false;
+    }
+    // At the prompt, types `line` and Enter; returns the position just after the line editor's echo of it.
+    size_t say(const std::string& line) {
+        if (!wait_prompt()) return std::string::npos;
+        const size_t from = out_.size();
+        type(line + "\r");
+        const size_t at = wait_for(line + "\r\n", from);
+        return at == std::string::npos ? at : at + line.size() + 2;
+    }
     const std::string& out() const { return out_; }
 
 private:
@@ -200,68 +268,69 @@ TEST(RunCommand, InteractiveChatThroughATerminal) {
     TempHome home;
     Terminal t(home, {"run", "smollm2", "--temp", "0", "-n", "48"});
     ASSERT_TRUE(t.ok());
-    size_t at = t.wait_for(">>> ", 0);
-    ASSERT_NE(at, std::string::npos) << t.out();
+    constexpr size_t npos = std::string::npos;
 
     // A question, an answer, and the prompt again.
-    t.type("What is the capital of France?\r");
-    size_t q = t.wait_for("France?", at);
-    ASSERT_NE(q, std::string::npos) << t.out();
-    size_t next = t.wait_for(">>> ", q);
-    ASSERT_NE(next, std::string::npos) << t.out();
-    const std::string answer = t.out().substr(q + 7, next - q - 7);
-    EXPECT_NE(answer.find_first_not_of(" \r\n"), std::string::npos) << "empty answer: " << t.out();
+    size_t at = t.say("What is the capital of France?");
+    ASSERT_NE(at, npos) << t.out();
+    ASSERT_TRUE(t.wait_prompt()) << t.out();
+    const std::string answer = t.out().substr(at, t.out().size() - at - 4);
+    EXPECT_NE(answer.find_first_not_of(" \r\n"), npos) << "empty answer: " << t.out();
 
     // /set parameter and /show.
-    t.type("/set parameter temperature 0.2\r");
-    at = t.wait_for("Set parameter 'temperature' to '0.2'", next);
-    ASSERT_NE(at, std::string::npos) << t.out();
-    t.type("/set parameter temperature hot\r");
-    at = t.wait_for("is not a number", at);
-    ASSERT_NE(at, std::string::npos) << t.out();
-    t.type("/show info\r");
-    at = t.wait_for("architecture   llama", at);
-    ASSERT_NE(at, std::string::npos) << t.out();
-    t.type("/show parameters\r");
-    at = t.wait_for("temperature       0.2", at);
-    ASSERT_NE(at, std::string::npos) << t.out();
+    at = t.say("/set parameter temperature 0.2");
+    ASSERT_NE(t.wait_for("Set parameter 'temperature' to '0.2'", at), npos) << t.out();
+    at = t.say("/set parameter temperature hot");
+    ASSERT_NE(t.wait_for("is not a number", at), npos) << t.out();
+    at = t.say("/show info");
+    ASSERT_NE(t.wait_for("architecture   llama", at), npos) << t.out();
+    at = t.say("/show parameters");
+    ASSERT_NE(t.wait_for("temperature       0.2", at), npos) << t.out();
 
     // A multi-line message.
+    ASSERT_TRUE(t.wait_prompt()) << t.out();
     t.type("\"\"\"\rFirst line.\rSecond line.\"\"\"\r");
-    at = t.wait_for("Second line.", at);
-    ASSERT_NE(at, std::string::npos) << t.out();
-    at = t.wait_for(">>> ", at);
-    ASSERT_NE(at, std::string::npos) << t.out();
-    t.type("/show context\r");
-    at = t.wait_for("(4 messages)", at); // two questions and their answers, no system prompt
-    ASSERT_NE(at, std::string::npos) << t.out();
+    ASSERT_NE(t.wait_for("Second line.", at), npos) << t.out();
+    at = t.say("/show context");
+    ASSERT_NE(t.wait_for("(4 messages)", at), npos) << t.out(); // two questions and their answers
 
-    // Ctrl-C in the middle of a long answer stops the answer, not the program.
-    t.type("/set parameter num_predict 4000\r");
-    at = t.wait_for("Set parameter 'num_predict'", at);
-    ASSERT_NE(at, std::string::npos) << t.out();
-    t.type("/clear\r");
-    at = t.wait_for("Cleared", at);
-    t.type("Write a very long story about a dragon who learns to cook. Make it at least ten paragraphs.\r");
-    at = t.wait_for("paragraphs.", at);
-    ASSERT_NE(at, std::string::npos) << t.out();
-    // Wait for part of the answer, then interrupt.
-    const size_t answer_start = at + 11;
-    while (t.out().size() < answer_start + 60 && t.wait_for("\x01never\x01", 0, 0.2) == std::string::npos &&
-           t.alive()) {
-    }
+    // Ctrl-C in the middle of a long answer stops the answer, not the program. Greedy (the temperature
+    // was 0.2 above): this story runs past 600 tokens, so it is still being written when Ctrl-C comes.
+    at = t.say("/set parameter temperature 0");
+    ASSERT_NE(t.wait_for("Set parameter 'temperature' to '0'", at), npos) << t.out();
+    at = t.say("/set parameter num_predict 4000");
+    ASSERT_NE(t.wait_for("Set parameter 'num_predict'", at), npos) << t.out();
+    at = t.say("/clear");
+    ASSERT_NE(t.wait_for("Cleared", at), npos) << t.out();
+    at = t.say("/set verbose");
+    ASSERT_NE(t.wait_for("Set 'verbose' mode.", at), npos) << t.out();
+    const size_t answer_start =
+        t.say("Write a very long story about a dragon who learns to cook. Make it at least ten paragraphs.");
+    ASSERT_NE(answer_start, npos) << t.out();
+    while (t.out().size() < answer_start + 60 && t.alive())
+        t.wait_for("\x01never\x01", 0, 0.2);
     ASSERT_GE(t.out().size(), answer_start + 60) << "no answer streamed: " << t.out();
     t.type("\x03");
-    const auto t_int = std::chrono::steady_clock::now();
-    at = t.wait_for(">>> ", answer_start, 30);
-    ASSERT_NE(at, std::string::npos) << "no prompt after Ctrl-C: " << t.out();
-    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t_int).count(), 30);
+    const size_t stopped = t.wait_for("stopped by:           ", answer_start, 30);
+    ASSERT_NE(stopped, npos) << "no end of the answer after Ctrl-C: " << t.out();
+    ASSERT_TRUE(t.wait_prompt(30)) << "no prompt after Ctrl-C: " << t.out();
     EXPECT_TRUE(t.alive());
-    t.type("/show context\r");
-    at = t.wait_for("tokens in use", at);
-    ASSERT_NE(at, std::string::npos) << t.out();
+    // The answer was cut by the interrupt, not ended by the model.
+    EXPECT_EQ(t.out().compare(stopped + 22, 9, "cancelled"), 0) << t.out().substr(stopped);
+    at = t.say("/show context");
+    ASSERT_NE(t.wait_for("tokens in use", at), npos) << t.out();
 
-    t.type("/bye\r");
+    // /set system starts a new conversation with that system prompt; /set overflow.
+    at = t.say("/set system You answer in one word.");
+    ASSERT_NE(t.wait_for("Set system message.", at), npos) << t.out();
+    at = t.say("/show system");
+    ASSERT_NE(t.wait_for("You answer in one word.\r\n", at), npos) << t.out();
+    at = t.say("/show context");
+    ASSERT_NE(t.wait_for("(1 messages)", at), npos) << t.out();
+    at = t.say("/set overflow drop-oldest");
+    ASSERT_NE(t.wait_for("Set overflow to 'drop-oldest'", at), npos) << t.out();
+
+    ASSERT_NE(t.say("/bye"), npos) << t.out();
     EXPECT_EQ(t.wait_exit(), 0) << t.out();
     EXPECT_TRUE(fs::exists(home.dir / "history"));
 }
@@ -271,28 +340,15 @@ TEST(RunCommand, CtrlCAtThePromptDoesNotQuitAndCtrlDDoes) {
     TempHome home;
     Terminal t(home, {"run", "smollm2"});
     ASSERT_TRUE(t.ok());
-    size_t at = t.wait_for(">>> ", 0);
+    ASSERT_TRUE(t.wait_prompt()) << t.out();
+    size_t at = t.out().size();
+    t.type("\x03");
+    at = t.wait_for("Use Ctrl + d or /bye to exit.", at, 30);
     ASSERT_NE(at, std::string::npos) << t.out();
-    // (As with Ctrl-D below, a key that arrives while the line editor sets up the terminal can be lost:
-    // press again if nothing happened. The program must still be running either way.)
-    size_t hint = std::string::npos;
-    for (int i = 0; i < 5 && hint == std::string::npos && t.alive(); ++i) {
-        t.type("\x03");
-        hint = t.wait_for("Use Ctrl + d or /bye to exit.", at, 5);
-    }
-    ASSERT_NE(hint, std::string::npos) << t.out();
-    at = hint;
-    at = t.wait_for(">>> ", at);
-    ASSERT_NE(at, std::string::npos) << t.out();
+    ASSERT_TRUE(t.wait_prompt()) << t.out();
     EXPECT_TRUE(t.alive());
-    // Ctrl-D on an empty line leaves. (A key typed while the line editor is still switching the terminal
-    // mode can be discarded by the terminal, so press it again until the program is gone.)
-    int rc = -1;
-    for (int i = 0; i < 20 && rc == -1; ++i) {
-        t.type("\x04");
-        rc = t.wait_exit(1.5);
-    }
-    EXPECT_EQ(rc, 0) << t.out();
+    t.type("\x04"); // Ctrl-D on an empty line leaves
+    EXPECT_EQ(t.wait_exit(), 0) << t.out();
 }
 
 } // namespace

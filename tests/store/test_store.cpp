@@ -3,6 +3,8 @@
 #include "store/store.h"
 #include "store_test_util.h"
 
+#include <chrono>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -198,6 +200,28 @@ TEST_F(StoreTest, ImportDedupsAndRemoveCollectsGarbage) {
     auto again = remove_model(store_, name("a"));
     ASSERT_FALSE(again);
     EXPECT_NE(again.message().find("not found"), std::string::npos);
+}
+
+TEST_F(StoreTest, HardLinkedWeightsRewrittenInPlaceAreCaught) {
+    const fs::path src = local_copy("tiny-qwen2.gguf");
+    auto a = import_gguf(store_, src, name("linked"));
+    ASSERT_TRUE(a) << a.message();
+    ASSERT_TRUE(resolve(store_, name("linked")));
+    ASSERT_GT(fs::hard_link_count(src), 1u) << "the import did not hard-link (test needs the same filesystem)";
+    // The user rewrites their file in place (same size, other bytes, newer mtime): the linked blob changes.
+    std::string bytes = read_file(src);
+    bytes[bytes.size() - 1] ^= 0x55;
+    {
+        std::fstream f(src, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(0);
+        f.write(bytes.data(), std::streamsize(bytes.size()));
+    }
+    const auto later = fs::last_write_time(store_.root / "manifests" / "local" / "library" / "linked" / "latest") +
+                       std::chrono::seconds(5);
+    fs::last_write_time(src, later);
+    auto r = resolve(store_, name("linked"));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.message().find("changed after the import"), std::string::npos) << r.message();
 }
 
 TEST_F(StoreTest, GarbageCollectionSparesRecentOrphansButNotReleasedBlobs) {

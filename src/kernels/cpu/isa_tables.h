@@ -12,6 +12,9 @@ namespace hearth::cpu {
 void fill_avx2_table(KernelTable& table);
 // AVX-512 F/BW/VL (+ VNNI): applied over the AVX2 table.
 void fill_avx512_table(KernelTable& table);
+// AVX512_BF16 (VDPBF16PS) for BF16 weights: applied over the AVX-512 table (the isa string stays "avx512").
+// A no-op when the compiler lacks -mavx512bf16 (avx512/bf16_none.cpp is built instead).
+void fill_avx512bf16_table(KernelTable& table);
 
 // Internal linkage: this header is compiled with several ISAs' flags (see k_scales.h).
 namespace {

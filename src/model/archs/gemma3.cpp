@@ -7,11 +7,29 @@
 //               x += rmsnorm_post(attention(q, k, v, window if local) · Wo)
 //               h = rmsnorm(x) ; x += rmsnorm_post((gelu(h·Wgate) * h·Wup) · Wdown)
 //   logits = rmsnorm(x_last) · Wembdᵀ
+#include "model/archs/archs.h"
 #include "model/model.h"
 
 #include <cmath>
 
 namespace hearth {
+
+Status configure_gemma3(const gguf::File& /*f*/, const KeyReader& r, ModelConfig& c) {
+    c.rope_style = RopeStyle::Neox;
+    c.qk_norm = true;
+    c.post_norms = true;
+    c.embed_scale = true;
+    c.act = FfnAct::GeluTanh;
+    c.scale_q = true;
+    c.rope_base_local = 10000.0f; // Gemma 3 local layers use base 10k (not stored in GGUF)
+    HEARTH_TRY(r.f32("rope.freq_base_swa", &c.rope_base_local));
+    HEARTH_TRY(r.u32("attention.sliding_window", &c.sliding_window, true));
+    // Five local (sliding-window) layers, then one global layer.
+    for (int32_t il = 0; il < c.n_layer; ++il)
+        c.swa_layer[static_cast<size_t>(il)] = (il % 6) != 5;
+    HEARTH_TRY(r.f32("final_logit_softcapping", &c.final_logit_softcap));
+    return Status::ok();
+}
 
 void forward_gemma3(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n) {
     const ModelConfig& cfg = m.cfg;

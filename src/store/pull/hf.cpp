@@ -2,8 +2,8 @@
 #include "store/pull/hf.h"
 
 #include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 namespace hearth::store {
 namespace {
@@ -91,21 +91,53 @@ std::string list_files(const std::vector<const HfFile*>& files) {
 
 } // namespace
 
+// (Hand-written scanners: std::regex is slow, and GCC 12 warns inside it under the sanitizer build.)
 bool is_split_gguf(std::string_view path) {
-    static const std::regex split(R"(-[0-9]{5}-of-[0-9]{5}$)");
-    const std::string s(stem(path));
-    return std::regex_search(s, split);
+    // <stem>-NNNNN-of-NNNNN
+    const std::string_view s = stem(path);
+    constexpr std::string_view shape = "-00000-of-00000";
+    if (s.size() < shape.size()) return false;
+    const std::string_view tail = s.substr(s.size() - shape.size());
+    for (size_t i = 0; i < shape.size(); ++i) {
+        const bool digit = tail[i] >= '0' && tail[i] <= '9';
+        if (shape[i] == '0' ? !digit : tail[i] != shape[i]) return false;
+    }
+    return true;
 }
 
 std::string quant_of(std::string_view file_name) {
-    static const std::regex quant(
-        R"((?:^|[^A-Za-z0-9])((?:IQ|TQ|Q)[0-9](?:_[A-Za-z0-9]+)*|BF16|F16|F32|MXFP4)(?=$|[^A-Za-z0-9_]))",
-        std::regex::icase);
-    const std::string s(stem(file_name));
+    // The last token that reads as a quant type: (IQ|TQ|Q)<digit>(_<alnum>+)*, BF16, F16, F32 or MXFP4,
+    // case-insensitive, not inside a longer word.
+    const std::string s = upper(std::string(stem(file_name)));
+    auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
     std::string found;
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), quant); it != std::sregex_iterator(); ++it)
-        found = (*it)[1].str();
-    return upper(found);
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (i > 0 && alnum(s[i - 1])) continue;
+        size_t j = i;
+        if (s.compare(i, 2, "IQ") == 0 || s.compare(i, 2, "TQ") == 0)
+            j = i + 2;
+        else if (s[i] == 'Q')
+            j = i + 1;
+        if (j > i && j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {
+            ++j;
+            while (j + 1 < s.size() && s[j] == '_' && alnum(s[j + 1])) {
+                ++j;
+                while (j < s.size() && alnum(s[j]))
+                    ++j;
+            }
+        } else {
+            j = i;
+            for (std::string_view w : {"BF16", "F16", "F32", "MXFP4"})
+                if (s.compare(i, w.size(), w) == 0) {
+                    j = i + w.size();
+                    break;
+                }
+        }
+        if (j == i || (j < s.size() && (alnum(s[j]) || s[j] == '_'))) continue;
+        found = s.substr(i, j - i);
+        i = j - 1;
+    }
+    return found;
 }
 
 Result<std::vector<HfFile>> parse_hf_tree(std::string_view text) {

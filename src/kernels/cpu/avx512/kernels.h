@@ -1,5 +1,6 @@
 // kernels/cpu/avx512/kernels.h: AVX-512 F/BW/VL + VNNI kernels for the most used weight types (ops.h's
 // VecDotFn signature). Same integer block sums as the scalar oracle; float accumulation order differs.
+// dot_bf16_bf16 (dot_bf16.cpp) also needs AVX512_BF16 and flushes denormal inputs (see there).
 #pragma once
 
 #include <cstdint>
@@ -13,5 +14,6 @@ float dot_q5_1_q8_1(int64_t n, const void* w, const void* a);
 float dot_q8_0_q8_0(int64_t n, const void* w, const void* a);
 float dot_q4_k_q8_k(int64_t n, const void* w, const void* a);
 float dot_q6_k_q8_k(int64_t n, const void* w, const void* a);
+float dot_bf16_bf16(int64_t n, const void* w, const void* a);
 
 } // namespace hearth::cpu::avx512

@@ -1,0 +1,93 @@
+// model/decoder.cpp: the pre-norm decoder the Llama family shares (archs/llama.cpp, qwen2.cpp, qwen3.cpp,
+// phi3.cpp): each architecture's configure function sets the config flags this forward reads (q/k/v
+// biases, per-head q/k RMSNorm, fused qkv and gate/up, NeoX RoPE, q pre-scaling).
+//
+//   x = embed(tokens)
+//   per layer:  h = rmsnorm(x) ; q,k,v = h·Wq,Wk,Wv (+ bias) ; [qk norm] ; rope(q, k)
+//               x += attention(q, k, v) · Wo
+//               h = rmsnorm(x) ; x += (silu(h·Wgate) * h·Wup) · Wdown
+//   logits = rmsnorm(x_last) · Wout
+#include "model/archs/archs.h"
+#include "model/model.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace hearth {
+
+void forward_decoder(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n) {
+    const ModelConfig& cfg = m.cfg;
+    const int64_t n_embd = cfg.n_embd;
+    const int64_t q_dim = int64_t{cfg.n_head} * cfg.head_dim_k;
+    const int64_t k_dim = int64_t{cfg.n_head_kv} * cfg.head_dim_k;
+    const int64_t v_dim = int64_t{cfg.n_head_kv} * cfg.head_dim_v;
+    const int64_t n_ff = cfg.n_ff;
+
+    embed_tokens(m, tokens, n, b.x.data());
+
+    RopeParams rp{cfg.rope_style,        cfg.rope_dim,   cfg.rope_base,
+                  1.0f / cfg.rope_scale, m.w.rope_freqs, cfg.rope_attn_factor};
+    const float scale = cfg.attn_scale > 0 ? cfg.attn_scale : 1.0f / std::sqrt(float(cfg.head_dim_k));
+    AttnParams ap{};
+    ap.n_head = cfg.n_head;
+    ap.n_head_kv = cfg.n_head_kv;
+    ap.head_dim_k = cfg.head_dim_k;
+    ap.head_dim_v = cfg.head_dim_v;
+    ap.scale = cfg.scale_q ? 1.0f : scale; // scale_q: q is scaled before the dot product instead
+    ap.n_ctx = b.n_ctx;
+
+    for (int32_t il = 0; il < cfg.n_layer; ++il) {
+        const LayerWeights& L = m.w.layers[size_t(il)];
+        rms_norm(b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        if (cfg.fused_qkv) {
+            matmul(c, L.wqkv, b.h.data(), n, b.qkv.data());
+            const int64_t row = q_dim + k_dim + v_dim;
+            for (int64_t t = 0; t < n; ++t) {
+                const float* src = b.qkv.data() + t * row;
+                std::memcpy(b.q.data() + t * q_dim, src, sizeof(float) * size_t(q_dim));
+                std::memcpy(b.k.data() + t * k_dim, src + q_dim, sizeof(float) * size_t(k_dim));
+                std::memcpy(b.v.data() + t * v_dim, src + q_dim + k_dim, sizeof(float) * size_t(v_dim));
+            }
+        } else {
+            matmul(c, L.wq, b.h.data(), n, b.q.data());
+            matmul(c, L.wk, b.h.data(), n, b.k.data());
+            matmul(c, L.wv, b.h.data(), n, b.v.data());
+        }
+        if (L.bq) {
+            add_bias(b.q.data(), L.bq, n, q_dim);
+            add_bias(b.k.data(), L.bk, n, k_dim);
+            add_bias(b.v.data(), L.bv, n, v_dim);
+        }
+        if (L.q_norm) {
+            rms_norm(b.q.data(), L.q_norm, b.q.data(), n * cfg.n_head, cfg.head_dim_k, cfg.rms_eps);
+            rms_norm(b.k.data(), L.k_norm, b.k.data(), n * cfg.n_head_kv, cfg.head_dim_k, cfg.rms_eps);
+        }
+        rope(b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
+        rope(b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
+        if (cfg.scale_q) scale_inplace(b.q.data(), n * q_dim, scale);
+        ap.window = cfg.swa_layer[size_t(il)] ? cfg.sliding_window : 0;
+        attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv(m, b, il), b.scores.data(),
+                  b.attn.data());
+        matmul(c, L.wo, b.attn.data(), n, b.h.data());
+        add_inplace(b.x.data(), b.h.data(), n * n_embd);
+
+        rms_norm(b.x.data(), L.ffn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        if (cfg.fused_gate_up) {
+            // ffn_up yields (n, 2 * n_ff): gate in the first half of each row, up in the second.
+            matmul(c, L.ffn_up, b.h.data(), n, b.gate.data());
+            for (int64_t t = 0; t < n; ++t) {
+                std::memcpy(b.up.data() + t * n_ff, b.gate.data() + t * 2 * n_ff + n_ff, sizeof(float) * size_t(n_ff));
+                std::memmove(b.gate.data() + t * n_ff, b.gate.data() + t * 2 * n_ff, sizeof(float) * size_t(n_ff));
+            }
+        } else {
+            matmul(c, L.ffn_gate, b.h.data(), n, b.gate.data());
+            matmul(c, L.ffn_up, b.h.data(), n, b.up.data());
+        }
+        glu(b.gate.data(), b.up.data(), n * n_ff, cfg.act);
+        matmul(c, L.ffn_down, b.gate.data(), n, b.h.data());
+        add_inplace(b.x.data(), b.h.data(), n * n_embd);
+    }
+    output_logits(m, c, b, n);
+}
+
+} // namespace hearth

@@ -1,16 +1,20 @@
 // tests/store_pull/test_download.cpp: download() against a real local HTTP server: resume with Range,
-// starting over when Range is ignored, cuts, stalls, trickles, retries, checksums, size caps and the
+// starting over when Range is ignored, cuts, stalls, trickles, retries, checksums, size caps, If-Range
+// and the validator sidecar, the partial file's lock, symbolic links planted in its place, and the
 // redirect / address rules.
 #include "store/pull/download.h"
 #include "store/pull/pull.h"
 #include "test_server.h"
 
 #include <atomic>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <random>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace hearth::store {
 namespace {
@@ -256,6 +260,203 @@ TEST_F(DownloadTest, StallTriggersRetryAndResume) {
     const auto seen = server_.seen();
     ASSERT_EQ(seen.size(), 2u);
     EXPECT_EQ(seen[1].range, "bytes=100-");
+}
+
+// ---- the partial file: symbolic links, the lock, If-Range ------------------------------------------
+TEST_F(DownloadTest, SymlinkAtThePartialPathIsNotFollowed) {
+    serve_blob([](int) { return ServeOptions{}; });
+    server_.start();
+    const fs::path victim = dir_ / "victim";
+    write_file(victim, "precious");
+    fs::create_symlink(victim, dest_);
+    auto r = download(server_.url("/blob"), dest_, std::nullopt, opts_);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.message().find("symbolic link"), std::string::npos) << r.message();
+    EXPECT_EQ(read_file(victim), "precious");
+    EXPECT_EQ(server_.requests(), 0u);
+    // A dangling link must not create its target either.
+    fs::remove(dest_);
+    const fs::path absent = dir_ / "absent";
+    fs::create_symlink(absent, dest_);
+    ASSERT_FALSE(download(server_.url("/blob"), dest_, std::nullopt, opts_));
+    EXPECT_FALSE(fs::exists(absent));
+    EXPECT_TRUE(fs::is_symlink(dest_)); // refused, not removed
+}
+
+TEST_F(DownloadTest, HardLinkAtThePartialPathIsRefused) {
+    serve_blob([](int) { return ServeOptions{}; });
+    server_.start();
+    const fs::path victim = dir_ / "victim";
+    write_file(victim, "precious");
+    fs::create_hard_link(victim, dest_);
+    auto r = download(server_.url("/blob"), dest_, sha_, opts_);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.message().find("link"), std::string::npos) << r.message();
+    EXPECT_EQ(read_file(victim), "precious");
+}
+
+TEST_F(DownloadTest, ConcurrentDownloadOfTheSameFileIsRefused) {
+    serve_blob([](int) { return ServeOptions{}; });
+    server_.start();
+    const std::string prefix = data_.substr(0, 1000); // what the other pull has received so far
+    write_file(dest_, prefix);
+    const int held = ::open(dest_.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(held, 0);
+    ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0); // another pull holds the partial file
+    auto r = download(server_.url("/blob"), dest_, sha_, opts_);
+    ::close(held);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.message().find("another pull of this model is in progress"), std::string::npos) << r.message();
+    EXPECT_EQ(server_.requests(), 0u);
+    EXPECT_TRUE(read_file(dest_) == prefix);                      // the other pull's file is left alone
+    auto ok = download(server_.url("/blob"), dest_, sha_, opts_); // the lock is gone with its holder
+    ASSERT_TRUE(ok) << ok.message();
+    EXPECT_TRUE(ok->resumed);
+    EXPECT_EQ(ok->sha256, sha_);
+}
+
+TEST_F(DownloadTest, ChangedContentStartsOverInsteadOfSplicing) {
+    // Version 1 is cut half-way; then the server's file changes (same size, new ETag). The resume must
+    // not append version 2's second half to version 1's first half.
+    std::mt19937_64 rng(7);
+    std::string v2(data_.size(), '\0');
+    for (char& c : v2)
+        c = static_cast<char>(rng() & 0xff);
+    std::atomic<int> version{1};
+    const int64_t half = static_cast<int64_t>(data_.size() / 2);
+    server_.srv().Get("/blob", [&](const httplib::Request& req, httplib::Response& res) {
+        ServeOptions o;
+        if (version == 1) {
+            o.etag = "\"v1\"";
+            o.cut_after = half;
+            server_.serve(req, res, data_, o);
+        } else {
+            o.etag = "\"v2\"";
+            server_.serve(req, res, v2, o);
+        }
+    });
+    server_.start();
+    opts_.max_retries = 0;
+    ASSERT_FALSE(download(server_.url("/blob"), dest_, std::nullopt, opts_));
+    ASSERT_EQ(fs::file_size(dest_), static_cast<uintmax_t>(half));
+    version = 2;
+    auto r = download(server_.url("/blob"), dest_, std::nullopt, opts_);
+    ASSERT_TRUE(r) << r.message();
+    EXPECT_EQ(r->sha256, sha256_hex(v2));
+    EXPECT_TRUE(read_file(dest_) == v2); // (not EXPECT_EQ: 3 MiB of random bytes in a failure message)
+    EXPECT_FALSE(r->resumed);
+    const auto seen = server_.seen();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[1].range, "bytes=" + std::to_string(half) + "-");
+    EXPECT_EQ(seen[1].if_range, "\"v1\"");
+}
+
+TEST_F(DownloadTest, ResumeSendsIfRangeWithTheFirstResponsesValidator) {
+    const int64_t half = static_cast<int64_t>(data_.size() / 2);
+    serve_blob([half](int n) {
+        ServeOptions o;
+        o.etag = "\"abc\"";
+        if (n == 0) o.cut_after = half;
+        return o;
+    });
+    server_.start();
+    auto r = download(server_.url("/blob"), dest_, std::nullopt, opts_); // no expected sha256
+    ASSERT_TRUE(r) << r.message();
+    EXPECT_TRUE(r->resumed);
+    EXPECT_EQ(r->sha256, sha_);
+    const auto seen = server_.seen();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].if_range, "");
+    EXPECT_EQ(seen[1].range, "bytes=" + std::to_string(half) + "-");
+    EXPECT_EQ(seen[1].if_range, "\"abc\"");
+}
+
+TEST_F(DownloadTest, UnverifiedPartialWithoutValidatorStartsOver) {
+    // A partial file whose origin is unknown (no validator) and no sha256 to check the result against:
+    // resuming could splice two versions, so it starts over.
+    write_file(dest_, data_.substr(0, 1 << 20));
+    serve_blob([](int) { return ServeOptions{}; });
+    server_.start();
+    auto r = download(server_.url("/blob"), dest_, std::nullopt, opts_);
+    ASSERT_TRUE(r) << r.message();
+    EXPECT_FALSE(r->resumed);
+    EXPECT_EQ(r->sha256, sha_);
+    ASSERT_EQ(server_.seen().size(), 1u);
+    EXPECT_EQ(server_.seen()[0].range, "");
+}
+
+TEST_F(DownloadTest, RangeAnsweredWithANewValidatorStartsOver) {
+    // A server that ignores If-Range but names the new version's ETag on its 206.
+    std::string v2 = data_;
+    for (size_t i = 0; i < v2.size(); i += 4096)
+        v2[i] = static_cast<char>(v2[i] ^ 0x5a);
+    const int64_t half = static_cast<int64_t>(data_.size() / 2);
+    server_.srv().Get("/blob", [&, half](const httplib::Request& req, httplib::Response& res) {
+        ServeOptions o;
+        o.honor_if_range = false;
+        if (blob_requests_++ == 0) {
+            o.etag = "\"v1\"";
+            o.cut_after = half;
+            server_.serve(req, res, data_, o);
+        } else {
+            o.etag = "\"v2\"";
+            server_.serve(req, res, v2, o);
+        }
+    });
+    server_.start();
+    auto r = download(server_.url("/blob"), dest_, std::nullopt, opts_);
+    ASSERT_TRUE(r) << r.message();
+    EXPECT_EQ(r->sha256, sha256_hex(v2));
+    const auto seen = server_.seen();
+    ASSERT_EQ(seen.size(), 3u); // cut, the refused 206, the fresh 200
+    EXPECT_EQ(seen[1].if_range, "\"v1\"");
+    EXPECT_EQ(seen[2].range, "");
+}
+
+TEST_F(DownloadTest, ValidatorSidecarRecordsTheETagAndIsNeverALink) {
+    const fs::path victim = dir_ / "victim";
+    write_file(victim, "precious");
+    serve_blob([](int) {
+        ServeOptions o;
+        o.etag = "\"tag\"";
+        return o;
+    });
+    server_.start();
+    // A link at the sidecar's temporary name: replaced, never written through.
+    const fs::path sidecar_tmp = validator_path(dest_).string() + ".tmp";
+    fs::create_symlink(victim, sidecar_tmp);
+    {
+        auto r = download(server_.url("/blob"), dest_, std::nullopt, opts_);
+        ASSERT_TRUE(r) << r.message();
+        EXPECT_EQ(read_file(validator_path(dest_)), "\"tag\"\n");
+        EXPECT_FALSE(fs::is_symlink(validator_path(dest_)));
+        EXPECT_FALSE(fs::exists(sidecar_tmp));
+    }
+    EXPECT_EQ(read_file(victim), "precious");
+    // A link at the sidecar itself: refused.
+    remove_partial(dest_);
+    write_file(dest_, data_.substr(0, 1000));
+    fs::create_symlink(victim, validator_path(dest_));
+    auto r = download(server_.url("/blob"), dest_, std::nullopt, opts_);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.message().find("symbolic link"), std::string::npos) << r.message();
+    EXPECT_EQ(read_file(victim), "precious");
+    EXPECT_EQ(fs::file_size(dest_), 1000u);
+}
+
+TEST_F(DownloadTest, TheResultKeepsThePartialFileLocked) {
+    serve_blob([](int) { return ServeOptions{}; });
+    server_.start();
+    {
+        auto r = download(server_.url("/blob"), dest_, sha_, opts_);
+        ASSERT_TRUE(r) << r.message();
+        EXPECT_TRUE(r->lock.held());
+        auto again = download(server_.url("/blob"), dest_, sha_, opts_);
+        ASSERT_FALSE(again);
+        EXPECT_NE(again.message().find("another pull"), std::string::npos) << again.message();
+    }
+    auto later = download(server_.url("/blob"), dest_, sha_, opts_);
+    ASSERT_TRUE(later) << later.message();
 }
 
 TEST_F(DownloadTest, FetchTextCapsTheBody) {

@@ -1,16 +1,21 @@
 // tests/store_pull/test_pull.cpp: pull() end to end against a fake Hugging Face hub and a plain URL
-// server on 127.0.0.1: file choice, manifests, blobs, resume after an interrupted pull, checksum
-// failures, non-GGUF files, tokens and offline mode.
+// server on 127.0.0.1: file choice, manifests, blobs, resume after an interrupted pull, a file that
+// changed between attempts, the partial file's lock, symbolic links planted in tmp/, checksum failures,
+// non-GGUF files, tokens and offline mode.
+#include "store/pull/download.h"
 #include "store/pull/pull.h"
 #include "store/store.h"
 #include "test_server.h"
 
 #include <atomic>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <random>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace hearth::store {
 namespace {
@@ -196,6 +201,116 @@ TEST_F(PullTest, InterruptedPullLeavesOnlyAPartialAndResumes) {
     EXPECT_EQ(seen.back().range, "bytes=" + std::to_string(cut) + "-");
     EXPECT_EQ(slurp(blob_path(store_, "sha256:" + sha256_hex(q4km_))), q4km_);
     EXPECT_EQ(count_files(dir_ / "tmp"), 0u);
+}
+
+// ---- resume safety: a changed file, concurrent pulls, links planted in tmp/ ------------------------
+TEST_F(PullTest, FileChangedBetweenAttemptsIsDownloadedAnewNotSpliced) {
+    std::atomic<int> version{1};
+    const int64_t cut = static_cast<int64_t>(q4km_.size() / 2);
+    server_.srv().Get("/files/m.gguf", [&](const httplib::Request& req, httplib::Response& res) {
+        ServeOptions o;
+        o.chunk = 4096;
+        if (version == 1) {
+            o.etag = "\"one\"";
+            o.cut_after = cut;
+            server_.serve(req, res, q4km_, o);
+        } else {
+            o.etag = "\"two\"";
+            server_.serve(req, res, q8_, o);
+        }
+    });
+    start();
+    const std::string url = server_.url("/files/m.gguf");
+    opts_.max_retries = 0;
+    ASSERT_FALSE(pull(store_, url, opts_));
+    EXPECT_EQ(count_files(dir_ / "tmp"), 2u); // the partial file and its validator
+    version = 2;
+    opts_.max_retries = 2;
+    auto name = pull(store_, url, opts_);
+    ASSERT_TRUE(name) << name.message();
+    auto m = read_manifest(store_, *name);
+    ASSERT_TRUE(m) << m.message();
+    EXPECT_EQ(m->layers[0].digest, "sha256:" + sha256_hex(q8_));
+    EXPECT_EQ(slurp(blob_path(store_, m->layers[0].digest)), q8_);
+    EXPECT_EQ(count_files(dir_ / "blobs"), 1u);
+    EXPECT_EQ(count_files(dir_ / "tmp"), 0u);
+    const auto seen = server_.seen();
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[1].if_range, "\"one\"");
+}
+
+TEST_F(PullTest, UrlPullWithoutValidatorStartsOverAfterAnInterruption) {
+    const int64_t cut = static_cast<int64_t>(q4km_.size() / 2);
+    std::atomic<int> n{0};
+    server_.srv().Get("/files/m.gguf", [&](const httplib::Request& req, httplib::Response& res) {
+        ServeOptions o;
+        o.chunk = 4096;
+        if (n++ == 0) o.cut_after = cut;
+        server_.serve(req, res, q4km_, o); // no ETag, no Last-Modified
+    });
+    start();
+    opts_.max_retries = 0;
+    ASSERT_FALSE(pull(store_, server_.url("/files/m.gguf"), opts_));
+    ASSERT_EQ(count_files(dir_ / "tmp"), 1u);
+    auto name = pull(store_, server_.url("/files/m.gguf"), opts_);
+    ASSERT_TRUE(name) << name.message();
+    EXPECT_EQ(server_.seen().back().range, ""); // started over
+    EXPECT_EQ(read_manifest(store_, *name)->layers[0].digest, "sha256:" + sha256_hex(q4km_));
+}
+
+TEST_F(PullTest, ConcurrentPullOfTheSameModelIsRefused) {
+    server_.srv().Get("/files/m.gguf",
+                      [this](const httplib::Request& req, httplib::Response& res) { server_.serve(req, res, q4km_); });
+    start();
+    const std::string url = server_.url("/files/m.gguf");
+    const fs::path partial = partial_path(store_, "url:" + url);
+    {
+        std::ofstream f(partial, std::ios::binary);
+        f << "in progress";
+    }
+    const int held = ::open(partial.c_str(), O_RDWR | O_CLOEXEC); // the other pull
+    ASSERT_GE(held, 0);
+    ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
+    auto refused = pull(store_, url, opts_);
+    ::close(held);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.message().find("another pull of this model is in progress"), std::string::npos)
+        << refused.message();
+    EXPECT_EQ(server_.requests(), 0u);
+    EXPECT_EQ(slurp(partial), "in progress"); // not removed or truncated under the other pull
+    EXPECT_EQ(count_files(dir_ / "blobs"), 0u);
+    auto ok = pull(store_, url, opts_);
+    ASSERT_TRUE(ok) << ok.message();
+    EXPECT_EQ(count_files(dir_ / "tmp"), 0u);
+}
+
+TEST_F(PullTest, SymlinkPlantedAtThePartialPathIsRefused) {
+    server_.srv().Get("/files/m.gguf",
+                      [this](const httplib::Request& req, httplib::Response& res) { server_.serve(req, res, q4km_); });
+    start();
+    const std::string url = server_.url("/files/m.gguf");
+    const fs::path outside = fs::path(dir_.string() + "-outside");
+    fs::create_directories(outside);
+    const fs::path victim = outside / "victim";
+    {
+        std::ofstream f(victim, std::ios::binary);
+        f << "precious";
+    }
+    const fs::path partial = partial_path(store_, "url:" + url);
+    // A link at the partial file, then one at its validator sidecar.
+    for (const fs::path& planted : {partial, validator_path(partial)}) {
+        fs::create_symlink(victim, planted);
+        auto name = pull(store_, url, opts_);
+        ASSERT_FALSE(name) << planted;
+        EXPECT_NE(name.message().find("symbolic link"), std::string::npos) << name.message();
+        EXPECT_EQ(slurp(victim), "precious");
+        EXPECT_EQ(server_.requests(), 0u);
+        EXPECT_EQ(count_files(dir_ / "blobs"), 0u);
+        EXPECT_EQ(count_files(dir_ / "manifests"), 0u);
+        fs::remove(planted);
+    }
+    std::error_code ec;
+    fs::remove_all(outside, ec);
 }
 
 TEST_F(PullTest, SplitOnlyRepositoryIsRefused) {

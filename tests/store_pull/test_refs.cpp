@@ -4,7 +4,9 @@
 #include "store/pull/net_guard.h"
 #include "store/pull/pull.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 
 namespace hearth::store {
 namespace {
@@ -81,6 +83,42 @@ TEST(NetGuard, BlockedAddresses) {
         EXPECT_FALSE(is_blocked_address(a)) << a;
     }
     EXPECT_FALSE(is_blocked_address("not an address"));
+}
+
+// IPv6 forms that carry an IPv4 address: 6to4 (2002:V4ADDR::/48, RFC 3056) and NAT64 (64:ff9b::/96,
+// RFC 6052) are judged by the IPv4 address they embed; Teredo (2001:0::/32, RFC 4380) tunnels to an
+// address that cannot be checked here and the NAT64 local-use prefix (64:ff9b:1::/48, RFC 8215) has no
+// fixed place for it, so both are refused.
+TEST(NetGuard, EmbeddedIpv4Addresses) {
+    for (const char* a : {"2002:7f00:1::",          // 6to4 of 127.0.0.1
+                          "2002:7f00:0001:1234::5", // ... with a subnet and host part
+                          "2002:a9fe:a9fe::1",      // 169.254.169.254 (cloud metadata)
+                          "2002:c0a8:101::1",       // 192.168.1.1
+                          "2002:a00:1::",           // 10.0.0.1
+                          "2002::",                 // 0.0.0.0
+                          "2001::1",                // Teredo
+                          "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+                          "64:ff9b::7f00:1",                            // NAT64 of 127.0.0.1
+                          "64:ff9b::10.0.0.1", "64:ff9b:1::808:808"}) { // NAT64 local use
+        EXPECT_TRUE(is_blocked_address(a)) << a;
+    }
+    for (const char* a : {"2002:808:808::1",       // 6to4 of 8.8.8.8
+                          "2002:0101:0101:ffff::", // 1.1.1.1
+                          "64:ff9b::1.1.1.1",
+                          "2001:4860:4860::8888", // a public 2001:: address that is not Teredo
+                          "2001:1::1"}) {
+        EXPECT_FALSE(is_blocked_address(a)) << a;
+    }
+    for (const char* url : {"https://[2002:7f00:1::]/x", "https://[2001::1]/x", "https://[64:ff9b::a9fe:a9fe]/x"}) {
+        auto parts = parse_url(url, false);
+        ASSERT_TRUE(parts) << url;
+        EXPECT_FALSE(check_host(*parts, false)) << url;
+        EXPECT_TRUE(check_host(*parts, true)) << url; // allow_private: a trusted local setup
+    }
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    ASSERT_EQ(inet_pton(AF_INET6, "2002:a9fe:a9fe::1", &sa.sin6_addr), 1);
+    EXPECT_TRUE(blocked_sockaddr(reinterpret_cast<const sockaddr*>(&sa))); // the connect-time check too
 }
 
 TEST(NetGuard, ParseUrl) {

@@ -1,7 +1,8 @@
 // tests/store_pull/test_server.h: a real HTTP server on 127.0.0.1 (cpp-httplib, ephemeral port) for
 // the pull tests, with the misbehaviours downloads must survive: Range ignored, a connection cut
-// mid-body, a slow trickle, a stall, 5xx answers and redirects. It counts requests and records the
-// Range and Authorization headers it saw.
+// mid-body, a slow trickle, a stall, 5xx answers and redirects. It can send an ETag and honours
+// If-Range the way RFC 9110 says (a validator that does not match gets the whole body, 200). It counts
+// requests and records the Range, If-Range and Authorization headers it saw.
 #pragma once
 
 #include <atomic>
@@ -16,7 +17,7 @@
 namespace hearth::test {
 
 struct Seen {
-    std::string path, range, authorization;
+    std::string path, range, if_range, authorization;
 };
 
 struct ServeOptions {
@@ -26,6 +27,8 @@ struct ServeOptions {
     int delay_ms = 0;         // pause between writes (a trickle)
     int64_t stall_after = -1; // >= 0: after this many body bytes, stall for stall_ms
     int stall_ms = 0;
+    std::string etag;           // non-empty: sent as ETag, and a Range whose If-Range differs is ignored
+    bool honor_if_range = true; // false: a broken server that serves the range whatever If-Range says
 };
 
 class TestServer {
@@ -33,7 +36,8 @@ public:
     TestServer() {
         srv_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
             std::lock_guard<std::mutex> lock(mu_);
-            seen_.push_back({req.path, req.get_header_value("Range"), req.get_header_value("Authorization")});
+            seen_.push_back({req.path, req.get_header_value("Range"), req.get_header_value("If-Range"),
+                             req.get_header_value("Authorization")});
             return httplib::Server::HandlerResponse::Unhandled;
         });
     }
@@ -78,7 +82,11 @@ public:
         const_cast<httplib::Request&>(req).ranges.clear();
         size_t start = 0;
         const std::string range = req.get_header_value("Range");
-        if (o.honor_range && range.rfind("bytes=", 0) == 0 && range.back() == '-') {
+        // If-Range: serve the range only when the client's validator is the current one.
+        const bool if_range_ok =
+            !o.honor_if_range || !req.has_header("If-Range") || req.get_header_value("If-Range") == o.etag;
+        if (!o.etag.empty()) res.set_header("ETag", o.etag);
+        if (o.honor_range && if_range_ok && range.rfind("bytes=", 0) == 0 && range.back() == '-') {
             start = std::stoull(range.substr(6, range.size() - 7));
             if (start >= data.size()) {
                 res.status = 416;

@@ -3,6 +3,7 @@
 #include "store/pull/download.h"
 
 #include "store/pull/net_guard.h"
+#include "store/pull/partial_file.h"
 #include "store/pull/pull.h"
 
 #include <algorithm>
@@ -12,10 +13,7 @@
 #include <cstring>
 #include <curl/curl.h>
 #include <deque>
-#include <fcntl.h>
 #include <memory>
-#include <openssl/evp.h>
-#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -24,43 +22,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// ---- sha256 ------------------------------------------------------------------------------------
-class Sha256 {
-public:
-    Sha256() : ctx_(EVP_MD_CTX_new()) { reset(); }
-    void reset() { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
-    void update(const void* p, size_t n) { EVP_DigestUpdate(ctx_.get(), p, n); }
-    std::string hex() {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned len = 0;
-        EVP_DigestFinal_ex(ctx_.get(), md, &len);
-        static constexpr char digits[] = "0123456789abcdef";
-        std::string out;
-        for (unsigned i = 0; i < len; ++i) {
-            out += digits[md[i] >> 4];
-            out += digits[md[i] & 15];
-        }
-        return out;
-    }
-
-private:
-    struct Free {
-        void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-    };
-    std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
-
 // ---- one HTTP exchange, redirects followed by hand ----------------------------------------------
 struct Response {
     long status = 0;
     std::optional<uint64_t> content_length;
     std::string content_range;
     std::string retry_after;
+    std::string etag, last_modified; // the validators (If-Range)
 };
 
 // What a request does with the body of its final (non-redirect) response.
 struct Transfer {
     uint64_t range_start = 0;                         // > 0: send Range: bytes=N-
+    std::string if_range;                             // with a Range: send If-Range (a validator)
     std::function<bool(const Response&)> on_head;     // 2xx, before the first byte; false aborts
     std::function<bool(const char*, size_t)> on_data; // 2xx body bytes; false aborts
 
@@ -126,6 +100,10 @@ size_t header_cb(char* data, size_t size, size_t n, void* user) {
         t->resp.content_range = value;
     else if (iequals(name, "retry-after"))
         t->resp.retry_after = value;
+    else if (iequals(name, "etag"))
+        t->resp.etag = value;
+    else if (iequals(name, "last-modified"))
+        t->resp.last_modified = value;
     return size * n;
 }
 
@@ -240,6 +218,7 @@ Outcome perform(const std::string& start_url, const DownloadOptions& opts, Trans
         char errbuf[CURL_ERROR_SIZE] = {};
         Slist headers, resolve;
         if (t.range_start > 0) append(headers, "Range: bytes=" + std::to_string(t.range_start) + "-");
+        if (t.range_start > 0 && !t.if_range.empty()) append(headers, "If-Range: " + t.if_range);
         if (auth_ok) append(headers, "Authorization: Bearer " + opts.bearer_token);
         if (!pinned->empty()) {
             std::string entry = parts->host + ":" + std::to_string(parts->port) + ":";
@@ -364,77 +343,6 @@ private:
     uint64_t last_done_ = 0;
 };
 
-// ---- the partial file -------------------------------------------------------------------------
-class PartialFile {
-public:
-    ~PartialFile() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Status open(const std::filesystem::path& path) {
-        path_ = path;
-        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd_ < 0) return error("cannot open " + path.string() + ": " + std::strerror(errno));
-        return Status::ok();
-    }
-    // Makes the hash cover exactly the bytes on disk (re-reading them when they differ).
-    Status sync_hash() {
-        struct stat st {};
-        if (fstat(fd_, &st) != 0) return error("cannot stat " + path_.string() + ": " + std::strerror(errno));
-        const auto on_disk = static_cast<uint64_t>(st.st_size);
-        if (on_disk == size_ && hashed_) return Status::ok();
-        hash_.reset();
-        size_ = 0;
-        std::vector<char> buf(1 << 20);
-        while (size_ < on_disk) {
-            const ssize_t r = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(size_));
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) return error("cannot read " + path_.string() + ": " + std::strerror(errno));
-            hash_.update(buf.data(), static_cast<size_t>(r));
-            size_ += static_cast<uint64_t>(r);
-        }
-        hashed_ = true;
-        return Status::ok();
-    }
-    Status truncate() {
-        if (::ftruncate(fd_, 0) != 0) return error("cannot truncate " + path_.string() + ": " + std::strerror(errno));
-        hash_.reset();
-        size_ = 0;
-        hashed_ = true;
-        return Status::ok();
-    }
-    bool append(const char* p, size_t n) {
-        hash_.update(p, n);
-        size_ += n;
-        while (n > 0) {
-            const ssize_t w = ::write(fd_, p, n);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) {
-                write_error_ = std::strerror(errno);
-                hashed_ = false; // the disk and the hash disagree now: re-hash before going on
-                return false;
-            }
-            p += w;
-            n -= static_cast<size_t>(w);
-        }
-        return true;
-    }
-    Status fsync() {
-        if (::fsync(fd_) != 0) return error("cannot fsync " + path_.string() + ": " + std::strerror(errno));
-        return Status::ok();
-    }
-    uint64_t size() const { return size_; }
-    std::string finish_hash() { return hash_.hex(); }
-    const std::string& write_error() const { return write_error_; }
-
-private:
-    std::filesystem::path path_;
-    int fd_ = -1;
-    Sha256 hash_;
-    uint64_t size_ = 0;
-    bool hashed_ = false;
-    std::string write_error_;
-};
-
 // "bytes A-B/T" or "bytes */T": start A (nullopt for "*") and total T (nullopt for "*").
 struct ContentRange {
     std::optional<uint64_t> start, total;
@@ -505,6 +413,7 @@ struct BodyWriter {
 
     bool head(const Response& r) {
         std::optional<uint64_t> body_total;
+        const std::string validator = pick_validator(r.etag, r.last_modified);
         if (r.status == 206) {
             auto cr = parse_content_range(r.content_range);
             if (!cr || !cr->start || *cr->start != range_start) {
@@ -512,12 +421,20 @@ struct BodyWriter {
                           "' (expected bytes " + std::to_string(range_start) + "-); starting over";
                 return false;
             }
+            // A server that ignores If-Range but names a new validator: the bytes are another file's.
+            if (!file.validator().empty() && !validator.empty() && validator != file.validator()) {
+                restart =
+                    "the file changed on the server (" + file.validator() + " -> " + validator + "); starting over";
+                return false;
+            }
             body_total = cr->total;
         } else if (r.status == 200) {
-            if (range_start > 0) { // the server ignored Range: start over
+            if (range_start > 0) { // Range ignored, or If-Range said the file changed: start over
                 resumed = false;
                 if (Status st = file.truncate(); !st) return fail(st.message());
             }
+            // These bytes come from this response: remember its validator for a later resume.
+            if (Status st = file.set_validator(validator); !st) return fail(st.message());
             body_total = r.content_length;
         } else {
             return fail("unexpected HTTP " + std::to_string(r.status) + " from " + url);
@@ -550,20 +467,25 @@ struct BodyWriter {
     }
 };
 
-Attempt attempt_download(const std::string& url, PartialFile& file, const DownloadOptions& opts, ProgressMeter& meter,
-                         bool& resumed) {
+// `verified`: the caller checks the result against an expected sha256.
+Attempt attempt_download(const std::string& url, PartialFile& file, bool verified, const DownloadOptions& opts,
+                         ProgressMeter& meter, bool& resumed) {
     Attempt a;
     if (Status st = file.sync_hash(); !st) return attempt_fail(st.message());
-    const uint64_t start_size = file.size();
     const std::optional<uint64_t> want = opts.expected_size;
-    if ((want && file.size() > *want) || (opts.max_bytes && file.size() > opts.max_bytes)) {
+    // Without a validator (If-Range) or a sha256, nothing would notice the server's file having changed
+    // since these bytes came: resuming could splice two versions, so start over.
+    const bool unknown_origin = file.size() > 0 && file.validator().empty() && !verified;
+    if (unknown_origin || (want && file.size() > *want) || (opts.max_bytes && file.size() > opts.max_bytes)) {
         if (Status st = file.truncate(); !st) return attempt_fail(st.message());
     }
+    const uint64_t start_size = file.size();
     if (want && file.size() == *want && *want > 0) return attempt_done(); // complete already
     if (file.size() > 0) resumed = true;
 
     Transfer t;
     t.range_start = file.size();
+    t.if_range = file.validator();
     BodyWriter w{url, file, opts, meter, resumed, t.range_start, want.value_or(0), {}, {}};
     t.on_head = [&w](const Response& r) { return w.head(r); };
     t.on_data = [&w](const char* p, size_t n) { return w.data(p, n); };
@@ -620,35 +542,39 @@ Result<DownloadResult> download(const std::string& url, const std::filesystem::p
     if (auto parts = parse_url(url, /*allow_insecure=*/true); !parts)
         return parts.status(); // syntax; perform() checks the rest
     PartialFile file;
-    HEARTH_TRY(file.open(dest));
+    HEARTH_TRY(file.open(dest)); // refused (a link, or locked by another pull): nothing was touched
+    // The bytes received are kept for a resume; an empty file (and its sidecar) is only clutter.
+    auto failed = [&file](const std::string& msg) -> Status {
+        if (file.size_on_disk() == 0) file.remove();
+        return error(msg);
+    };
     ProgressMeter meter(opts);
     DownloadResult result;
     int failures = 0; // consecutive failed attempts that received nothing
     for (;;) {
-        Attempt a = attempt_download(url, file, opts, meter, result.resumed);
+        Attempt a = attempt_download(url, file, expected_sha256.has_value(), opts, meter, result.resumed);
         if (a.verdict == Verdict::Done) break;
-        if (a.verdict == Verdict::Fail) return error("download failed: " + a.message);
+        if (a.verdict == Verdict::Fail) return failed("download failed: " + a.message);
         ++result.retries;
         failures = a.progressed ? 1 : failures + 1;
         if (failures > opts.max_retries || result.retries > opts.max_retries + 1000)
-            return error("download failed after " + std::to_string(result.retries) + " attempts: " + a.message);
+            return failed("download failed after " + std::to_string(result.retries) + " attempts: " + a.message);
         sleep_s(backoff_s(opts, failures, a.retry_after));
     }
     result.size = file.size();
     meter.update(file.size(), opts.expected_size.value_or(file.size()), result.resumed, true);
     if (opts.expected_size && result.size != *opts.expected_size) {
-        std::error_code ec;
-        std::filesystem::remove(dest, ec);
+        file.remove();
         return error("download failed: " + size_mismatch(result.size, *opts.expected_size));
     }
     result.sha256 = file.finish_hash();
     if (expected_sha256 && result.sha256 != *expected_sha256) {
-        std::error_code ec;
-        std::filesystem::remove(dest, ec);
+        file.remove();
         return error("checksum mismatch for " + url + ": expected sha256 " + *expected_sha256 + ", got " +
                      result.sha256 + " (the partial download was deleted)");
     }
     HEARTH_TRY(file.fsync());
+    result.lock = file.release_lock();
     return result;
 }
 

@@ -44,9 +44,17 @@ bool blocked_v6(const uint8_t* b) {
     if (std::memcmp(b, zero, 12) == 0) return blocked_v4(v4_at_12());
     // ::ffff:a.b.c.d IPv4-mapped.
     if (std::memcmp(b, zero, 10) == 0 && b[10] == 0xff && b[11] == 0xff) return blocked_v4(v4_at_12());
-    // 64:ff9b::/96 NAT64 well-known prefix.
+    // 64:ff9b::/96 NAT64 well-known prefix (RFC 6052): the IPv4 address is the last 32 bits.
     static constexpr uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
     if (std::memcmp(b, nat64, 12) == 0) return blocked_v4(v4_at_12());
+    // 64:ff9b:1::/48 NAT64 local use (RFC 8215): the IPv4 part's place depends on the local prefix
+    // length, so it cannot be checked.
+    if (std::memcmp(b, nat64, 4) == 0 && b[4] == 0x00 && b[5] == 0x01) return true;
+    // 2002::/16 6to4 (RFC 3056): 2002:AABB:CCDD:: tunnels to the IPv4 address AA.BB.CC.DD.
+    if (b[0] == 0x20 && b[1] == 0x02)
+        return blocked_v4((uint32_t{b[2]} << 24) | (uint32_t{b[3]} << 16) | (uint32_t{b[4]} << 8) | uint32_t{b[5]});
+    // 2001:0::/32 Teredo (RFC 4380): tunnels through a relay to an obfuscated IPv4 client address.
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00) return true;
     if (b[0] == 0xff) return true;                                                 // ff00::/8 multicast
     if ((b[0] & 0xfe) == 0xfc) return true;                                        // fc00::/7 unique local
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;                        // fe80::/10 link-local

@@ -23,8 +23,10 @@ struct UrlParts {
 Result<UrlParts> parse_url(const std::string& url, bool allow_insecure);
 
 // Whether the address (sockaddr_in / sockaddr_in6) is loopback, private, link-local, CGNAT,
-// unspecified, multicast, broadcast or reserved, looking through IPv4-mapped, IPv4-compatible and
-// NAT64 (64:ff9b::/96) IPv6 forms.
+// unspecified, multicast, broadcast or reserved, looking through the IPv6 forms that embed an IPv4
+// address: IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96) and 6to4 (2002::/16). Teredo
+// (2001:0::/32) and NAT64 local-use (64:ff9b:1::/48) addresses, whose IPv4 part cannot be checked,
+// are always blocked.
 bool blocked_sockaddr(const sockaddr* addr);
 std::string sockaddr_text(const sockaddr* addr);
 // The same for an IPv4 or IPv6 literal (no brackets); false for text that is not an address.

@@ -6,6 +6,7 @@
 #include "store/pull/download.h"
 #include "store/pull/hf.h"
 #include "store/pull/net_guard.h"
+#include "store/store_fs.h"
 
 #include <algorithm>
 #include <cctype>
@@ -147,6 +148,16 @@ Result<nlohmann::json> gguf_info(const std::filesystem::path& path) {
     return info;
 }
 
+// The partial file of a download and its validator sidecar must be in the store's tmp/ and no link
+// (check_inside lstat's every component, the last included); download() also opens them O_NOFOLLOW.
+Status check_partial_path(const Store& store, const fs::path& partial) {
+    const fs::path p = partial.lexically_normal();
+    if (p.parent_path() != store.root / "tmp")
+        return error("internal: the partial download " + p.string() + " is not in " + (store.root / "tmp").string());
+    HEARTH_TRY(detail::check_inside(store, p));
+    return detail::check_inside(store, validator_path(p));
+}
+
 // Downloads `url` into tmp/, checks it is a GGUF, commits it as a blob. With `expected_sha256` (hex),
 // a blob already in the store is not downloaded again.
 Result<Fetched> fetch_blob(const Store& store, const std::string& url, const std::string& key,
@@ -163,26 +174,28 @@ Result<Fetched> fetch_blob(const Store& store, const std::string& url, const std
             return f;
         }
     }
-    const std::filesystem::path partial = partial_path(store, key);
+    const fs::path partial = partial_path(store, key);
+    HEARTH_TRY(check_partial_path(store, partial));
     std::optional<std::string> expect;
     if (!expected_sha256.empty()) expect = expected_sha256;
+    // On failure download() keeps the bytes for a resume (and leaves a file locked by another pull alone).
     auto got = download(url, partial, expect, dopts);
-    std::error_code ec;
-    if (!got) {
-        // Keep received bytes for a resume; an empty file is just clutter.
-        if (fs::exists(partial, ec) && fs::file_size(partial, ec) == 0) fs::remove(partial, ec);
-        return got.status();
-    }
+    if (!got) return got.status();
+    // got->lock keeps the partial file locked until it is committed or removed: another pull could
+    // otherwise take the name while the file is checked and renamed.
     auto info = gguf_info(partial);
     if (!info) {
-        std::filesystem::remove(partial, ec);
+        remove_partial(partial);
         return info.status();
     }
     f.digest = "sha256:" + got->sha256;
     f.size = got->size;
     f.gguf_info = std::move(*info);
+    // The sidecar goes while the name is still ours: once renamed, another pull may use the name.
+    std::error_code ec;
+    fs::remove(validator_path(partial), ec);
     if (Status st = commit_blob(store, partial, f.digest); !st) {
-        std::filesystem::remove(partial, ec);
+        remove_partial(partial);
         return st;
     }
     return f;

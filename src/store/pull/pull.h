@@ -1,6 +1,7 @@
 // store/pull/pull.h: fetch models into the store, from Hugging Face or any HTTPS URL to a .gguf.
 //
-// Downloads go to a partial file in the store's tmp/ (resumed with HTTP Range after an interruption),
+// Downloads go to a partial file in the store's tmp/ (resumed with HTTP Range and If-Range after an
+// interruption; locked against a concurrent pull of the same file; never a link: see download.h),
 // are verified against the expected sha256 (from the hub's LFS metadata when it gives one; always
 // computed and recorded), fsync'd and renamed atomically into blobs/. A killed or failed download never
 // leaves a file under a blob's final name; a checksum mismatch stores nothing.

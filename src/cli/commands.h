@@ -27,5 +27,7 @@ Runner add_import_command(CLI::App& app);
 Runner add_create_command(CLI::App& app);
 // cmd_pull.cpp
 Runner add_pull_command(CLI::App& app);
+// cmd_serve.cpp
+Runner add_serve_command(CLI::App& app);
 
 } // namespace hearth::cli

@@ -1,0 +1,246 @@
+// cli/cmd_serve.cpp: `hearth serve`: the OpenAI- and Ollama-compatible HTTP API over a LocalEngine.
+// Secure by default: it listens on 127.0.0.1:11435 (Ollama's port plus one, so both can run), checks the
+// Host header against DNS rebinding, and, with --api-key (or --api-key-file, or $HEARTH_API_KEY), needs
+// `Authorization: Bearer KEY` on every route but /health. Model names are store names (as `hearth list`
+// shows them); file paths only with --allow-model-paths. SIGINT/SIGTERM drain: new requests get 503,
+// in-flight ones finish (up to --drain-timeout), then it exits 0; a second signal exits at once.
+#include "cli/commands.h"
+#include "cli/model_ref.h"
+#include "engine/local_engine.h"
+#include "server/builtin.h"
+#include "server/ollama.h"
+#include "server/openai.h"
+#include "server/security.h"
+#include "server/server.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <pthread.h>
+#include <thread>
+
+#ifndef HEARTH_VERSION
+#define HEARTH_VERSION "0.1.0"
+#endif
+
+namespace hearth::cli {
+namespace {
+
+struct ServeOpts {
+    std::string host = "127.0.0.1";
+    int port = server::kDefaultPort;
+    std::string api_key, api_key_file, management_key;
+    std::vector<std::string> allow_hosts, cors_origins;
+    uint64_t max_body = uint64_t{8} << 20;
+    int http_threads = 32;
+    bool log_prompts = false;
+    bool allow_model_paths = false;
+    double keep_alive_s = 300;
+    int max_queue = 64;
+    int parallel = 4;
+    int threads = 0;
+    double drain_timeout_s = 30;
+};
+
+// A model name from a client must name a store model unless paths were allowed: a client must not make
+// the server open files of its choosing.
+bool looks_like_file(const std::string& name) {
+    if (name.starts_with("/") || name.starts_with(".") || name.starts_with("~") || name.ends_with(".gguf")) return true;
+    std::error_code ec;
+    return name.find('/') != std::string::npos && std::filesystem::exists(name, ec);
+}
+
+engine::Resolver make_resolver(bool allow_paths) {
+    return [allow_paths](const std::string& name) -> Result<engine::ModelSpec> {
+        if (!allow_paths && looks_like_file(name))
+            return error("model '" + name +
+                         "': name a model in the store (`hearth list`); file paths need "
+                         "`hearth serve --allow-model-paths`");
+        FindOptions fo;
+        fo.allow_pull = false;
+        fo.quiet = true;
+        auto src = find_model(name, fo);
+        if (!src) return src.status();
+        engine::ModelSpec spec;
+        spec.name = src->display;
+        spec.path = src->path;
+        if (src->stored) {
+            const store::ResolvedModel& m = *src->stored;
+            spec.template_text = m.template_text;
+            spec.system = m.system;
+            spec.params_json = m.params.dump();
+            for (const auto& msg : m.messages)
+                if (msg.is_object())
+                    spec.messages.push_back({msg.value("role", std::string()), msg.value("content", std::string())});
+        }
+        return spec;
+    };
+}
+
+// The API key from the flags or the environment; an error when both flags are given or the file is bad.
+Result<std::string> api_key(const ServeOpts& o) {
+    if (!o.api_key.empty() && !o.api_key_file.empty()) return error("give --api-key or --api-key-file, not both");
+    if (!o.api_key.empty()) return o.api_key;
+    if (!o.api_key_file.empty()) return server::read_key_file(o.api_key_file);
+    if (const char* env = std::getenv("HEARTH_API_KEY")) return std::string(env);
+    return std::string();
+}
+
+// Waits for SIGINT/SIGTERM (blocked in every thread, see run_serve) until `done`; the first signal runs
+// `drain` on a helper thread, a second one exits at once.
+void signal_loop(const std::function<void()>& drain, const std::atomic<bool>& done) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    std::thread stopper;
+    while (!done) {
+        timespec ts{0, 100'000'000};
+        const int sig = sigtimedwait(&set, nullptr, &ts);
+        if (sig < 0) continue;
+        if (stopper.joinable()) {
+            std::fprintf(stderr, "hearth: second signal, exiting now\n");
+            std::_Exit(1);
+        }
+        std::fprintf(stderr, "hearth: %s received, draining requests (again to exit at once)\n",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+        stopper = std::thread(drain);
+    }
+    if (stopper.joinable()) stopper.join();
+}
+
+int run_serve(const ServeOpts& o) {
+    auto key = api_key(o);
+    if (!key) {
+        std::fprintf(stderr, "hearth: error: %s\n", key.message().c_str());
+        return 2;
+    }
+    std::string management_key = o.management_key;
+    if (management_key.empty())
+        if (const char* env = std::getenv("HEARTH_MANAGEMENT_KEY")) management_key = env;
+
+    server::ServerOptions so;
+    so.host = o.host;
+    so.port = o.port;
+    so.security.api_key = *key;
+    so.security.management_key = management_key;
+    so.security.allow_hosts = o.allow_hosts;
+    so.security.cors_origins = o.cors_origins;
+    const bool loopback = server::is_loopback_address(o.host);
+    so.security.check_host = loopback || !o.allow_hosts.empty();
+    so.max_body_bytes = static_cast<size_t>(o.max_body);
+    so.http_threads = o.http_threads;
+    so.log_prompts = o.log_prompts;
+    so.drain_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.drain_timeout_s * 1000));
+    if (!loopback && key->empty())
+        std::fprintf(stderr,
+                     "hearth: warning: listening on %s without an API key: anyone who can reach this "
+                     "address can use the models (set --api-key or HEARTH_API_KEY)\n",
+                     o.host.c_str());
+
+    // Signals are taken by signal_loop; block them before any thread starts so every thread inherits it.
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+
+    auto st = store::open_store();
+    if (!st)
+        std::fprintf(stderr, "hearth: warning: no model store (%s); store routes answer 503\n", st.message().c_str());
+    engine::LocalEngineOptions eo;
+    eo.n_threads = o.threads;
+    eo.max_queue = o.max_queue;
+    eo.max_active = o.parallel;
+    eo.default_keep_alive_s = o.keep_alive_s;
+    eo.drain_timeout_s = o.drain_timeout_s;
+    engine::LocalEngine engine(make_resolver(o.allow_model_paths), eo);
+
+    server::HttpMetrics metrics;
+    so.metrics = &metrics;
+    server::ApiContext ctx{engine, st ? &*st : nullptr, HEARTH_VERSION, o.log_prompts, {}, 8};
+    std::vector<server::Route> routes = server::builtin_routes(engine, metrics);
+    for (auto* make : {&server::openai_routes, &server::ollama_routes})
+        for (auto& r : make(ctx))
+            routes.push_back(std::move(r));
+
+    server::Server srv(so, std::move(routes));
+    if (Status b = srv.bind(); !b) {
+        std::fprintf(stderr, "hearth: error: %s\n", b.message().c_str());
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        return 1;
+    }
+    const bool v6 = o.host.find(':') != std::string::npos;
+    std::fprintf(stderr, "hearth: listening on http://%s%s%s:%d (API key %s)\n", v6 ? "[" : "", o.host.c_str(),
+                 v6 ? "]" : "", srv.port(), key->empty() ? "off" : "required");
+    std::atomic<bool> done{false};
+    // The drain: new requests get 503 while in-flight ones finish (up to the timeout); then the engine
+    // cancels what is left, so handlers blocked in generate() return and listen() can end.
+    const auto drain = [&] {
+        srv.stop();
+        engine.drain(0);
+    };
+    std::thread signals([&] { signal_loop(drain, done); });
+    const Status served = srv.listen();
+    done = true;
+    signals.join();
+    engine.drain(o.drain_timeout_s);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (!served) {
+        std::fprintf(stderr, "hearth: error: %s\n", served.message().c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "hearth: stopped\n");
+    return 0;
+}
+
+} // namespace
+
+Runner add_serve_command(CLI::App& app) {
+    auto o = std::make_shared<ServeOpts>();
+    CLI::App* cmd = app.add_subcommand("serve", "Serve the OpenAI- and Ollama-compatible HTTP API (default "
+                                                "http://127.0.0.1:11435)");
+    cmd->add_option("--host", o->host, "address to listen on (0.0.0.0: every interface; set an API key then)")
+        ->capture_default_str();
+    cmd->add_option("--port", o->port, "TCP port (0: any free port)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 65535));
+    cmd->add_option("--api-key", o->api_key,
+                    "require `Authorization: Bearer KEY` (visible in `ps`: prefer --api-key-file or HEARTH_API_KEY)");
+    cmd->add_option("--api-key-file", o->api_key_file, "read the API key from the first line of this file");
+    cmd->add_option("--management-key", o->management_key,
+                    "key for pull/create/delete/copy (else they take the API key; env HEARTH_MANAGEMENT_KEY)");
+    cmd->add_option("--allow-host", o->allow_hosts, "also accept this Host name (repeatable; DNS-rebinding check)");
+    cmd->add_option("--cors-origin", o->cors_origins, "allow browser pages from this exact origin (repeatable)");
+    cmd->add_option("--max-body", o->max_body, "largest request body (bytes; 8M, 512k also work)")
+        ->transform(CLI::AsSizeValue(false))
+        ->capture_default_str();
+    cmd->add_option("--http-threads", o->http_threads, "HTTP worker threads (open connections served at once)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1024));
+    cmd->add_flag("--log-prompts", o->log_prompts, "put request bodies in the access log (off: never logged)");
+    cmd->add_flag("--allow-model-paths", o->allow_model_paths, "let clients name .gguf files by path");
+    cmd->add_option("--keep-alive", o->keep_alive_s, "seconds a model stays loaded after its last request")
+        ->capture_default_str();
+    cmd->add_option("--max-queue", o->max_queue, "requests that may wait for a slot; more get 503")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 100000));
+    cmd->add_option("--parallel", o->parallel, "requests decoded at once per model")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 256));
+    cmd->add_option("-t,--threads", o->threads, "compute threads per model (0: all cores)")->capture_default_str();
+    cmd->add_option("--drain-timeout", o->drain_timeout_s, "seconds in-flight requests may take after SIGTERM")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 3600.0));
+    return [cmd, o]() -> int {
+        if (!cmd->parsed()) return -1;
+        return run_serve(*o);
+    };
+}
+
+} // namespace hearth::cli

@@ -1,0 +1,119 @@
+// engine/engine.h: the Engine interface the server (and later the router) calls. A request names a model
+// and carries a conversation (or a raw prompt) and sampling settings; the engine streams token events
+// back and returns a summary. LocalEngine (local_engine.h) runs models on this machine; a CloudEngine
+// will implement the same interface over HTTP.
+//
+// Threading: generate() may be called from many threads at once (one per HTTP request); it blocks the
+// calling thread until the request is done, calling on_event on that thread as tokens arrive. All model
+// work happens on the engine's own inference thread.
+#pragma once
+
+#include "base/status.h"
+#include "sampling/sampling.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace hearth::engine {
+
+struct Message {
+    std::string role; // system, user, assistant, tool
+    std::string content;
+};
+
+struct Request {
+    std::string model;                 // store name, path to a .gguf, or HF reference (as `hearth run` takes)
+    std::vector<Message> messages;     // chat: rendered with the model's template (or `template_override`)
+    std::optional<std::string> prompt; // completion: this text instead of messages
+    bool raw = false;                  // completion: no template at all (else the prompt is one user turn)
+    std::optional<std::string> system; // replaces the model's SYSTEM (chat and templated prompts)
+    SamplingParams sampling;           // validated by the engine (errors name the field)
+    bool seed_set = false;             // else a random seed per request
+    int32_t max_tokens = -1;           // -1: until end of turn or a full context
+    std::vector<std::string> stop;     // at most kMaxStop strings
+    int32_t num_ctx = 0;               // 0: the model's PARAMETER num_ctx, else its training context (<= 4096)
+    double keep_alive_s = -1;          // < 0: the engine's default; 0: unload after this request; inf: never
+    bool add_generation_prompt = true;
+    // Ollama names of the sampling settings the client gave ("temperature", "top_k", "top_p", "min_p",
+    // "repeat_penalty", "repeat_last_n", "presence_penalty", "frequency_penalty"): the model's PARAMETER
+    // values (ModelSpec::params_json) replace the others. max_tokens < 0, num_ctx 0, an empty stop list
+    // and !seed_set likewise take the model's num_predict, num_ctx, stop and seed.
+    std::vector<std::string> sampling_set;
+};
+inline constexpr size_t kMaxStop = 16;
+
+struct TokenEvent {
+    std::string text; // valid UTF-8, possibly empty (a token that completes no character yet)
+    int32_t token = -1;
+    float logprob = 0;             // when sampling.logprobs
+    std::vector<TokenLogprob> top; // when sampling.top_logprobs > 0
+};
+
+enum class Finish { Stop, Length, Cancelled, ContextFull };
+const char* finish_name(Finish f); // "stop", "length", "cancelled", "length" (context full is a length stop)
+
+struct Completion {
+    std::string text;
+    int32_t prompt_tokens = 0, completion_tokens = 0;
+    Finish finish = Finish::Stop;
+    double load_s = 0, prompt_s = 0, generate_s = 0, first_token_s = 0, total_s = 0;
+};
+
+// Why a request failed, so transports can pick a status code.
+enum class ErrorKind { BadRequest, NotFound, Busy, TooLarge, Internal };
+struct Failure {
+    ErrorKind kind = ErrorKind::Internal;
+    std::string message;
+    std::string field; // the request field at fault, when there is one
+};
+
+// What a model name resolves to (the server builds this from the store; see cli/model_ref.h).
+struct ModelSpec {
+    std::string name; // display name
+    std::string path; // the GGUF file
+    std::optional<std::string> template_text, system;
+    std::string params_json = "{}"; // PARAMETER values (Ollama names)
+    std::vector<Message> messages;  // MESSAGE history
+};
+using Resolver = std::function<hearth::Result<ModelSpec>(const std::string& name)>;
+
+struct LoadedModel {
+    std::string name; // as requested
+    std::string path;
+    uint64_t size_bytes = 0; // weights + sessions
+    double expires_in_s = 0;
+};
+
+// Counters for /metrics (monotonic totals since start, plus current gauges).
+struct Stats {
+    uint64_t requests = 0, failures = 0, rejected_busy = 0;
+    uint64_t prompt_tokens = 0, completion_tokens = 0;
+    double prompt_seconds = 0, generate_seconds = 0;
+    std::vector<double> ttft_buckets_s = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}; // upper bounds
+    std::vector<uint64_t> ttft_counts;                                          // cumulative, one per bucket + inf
+    double ttft_sum_s = 0;
+    uint64_t ttft_count = 0;
+    int queue_depth = 0;       // waiting requests
+    int active = 0;            // requests being decoded
+    uint64_t memory_bytes = 0; // loaded models' weights + sessions
+};
+
+class Engine {
+public:
+    virtual ~Engine() = default;
+    // Runs one request; on_event returning false stops it (as does `cancel`). Returns the summary or why it
+    // failed. Thread-safe.
+    virtual std::variant<Completion, Failure> generate(const Request& req,
+                                                       const std::function<bool(const TokenEvent&)>& on_event,
+                                                       const std::atomic<bool>* cancel) = 0;
+    virtual std::vector<LoadedModel> loaded() const = 0;
+    virtual void unload(const std::string& model) = 0;
+    virtual Stats stats() const = 0;
+};
+
+} // namespace hearth::engine

@@ -1,0 +1,77 @@
+// engine/model_entry.h (internal to hearth_engine): what the inference thread keeps per loaded model (the
+// hearth::Engine, its tokenizer and template, a pool of idle sessions with their cached tokens, the active
+// slots) and per active request (Slot). Only the inference thread touches these.
+#pragma once
+
+#include "engine/scheduler.h"
+#include "hearth/engine.h"
+#include "sampling/sampling.h"
+#include "tokenizer/tokenizer.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hearth::engine {
+
+// A session and the tokens in its KV cache (cached.size() == session->n_past()).
+struct PooledSession {
+    std::unique_ptr<hearth::Session> session;
+    std::vector<int32_t> cached;
+    uint64_t bytes = 0; // KV cache + scratch
+    Clock::time_point last_used;
+};
+
+// One active request.
+struct Slot {
+    Slot(Sampler s, const Tokenizer& tok) : sampler(std::move(s)), detok(tok) {}
+
+    std::shared_ptr<Job> job;
+    std::unique_ptr<PooledSession> ps;
+    Sampler sampler; // this request's own: seeded from it, shared with nobody
+    std::vector<int32_t> prompt;
+    size_t n_fed = 0;           // prompt tokens in the cache (reused + fed)
+    int32_t pending = -1;       // sampled last step, fed next step
+    std::vector<int32_t> input; // this step's input (a prompt chunk or `pending`)
+    Detokenizer detok;
+    std::string held;  // text that may be the start of a stop string
+    std::string text;  // everything streamed so far
+    bool cut = false;  // ended by a stop string
+    bool done = false; // finished this step; removed after it
+    int32_t n_generated = 0;
+    double load_s = 0;
+    Clock::time_point t_admit, t_prompt, t_first, t_last;
+};
+
+struct ModelEntry {
+    // Loads the GGUF at `path`: the weights, the tokenizer and the chat template. Failures: NotFound when
+    // there is no such file, else Internal with the loader's message.
+    static std::unique_ptr<ModelEntry> load(const std::string& path, int n_threads, Failure& why);
+
+    // The job's prompt as tokens: a raw prompt as it is (BOS as the vocabulary asks), else the messages
+    // (or the prompt as one user turn) through the chat template. Failures are BadRequest.
+    std::optional<std::vector<int32_t>> prompt_tokens(const Job& job, Failure& why) const;
+
+    // An idle session of this context, the one sharing the longest prefix with `prompt`; null if none.
+    std::unique_ptr<PooledSession> take_session(int32_t n_ctx, const std::vector<int32_t>& prompt);
+    void drop_lru_idle();
+
+    uint64_t bytes() const; // weights + every session, idle or active
+    Clock::time_point expires_at() const;
+
+    std::string path;
+    std::string name; // the name of its latest request
+    std::unique_ptr<hearth::Engine> engine;
+    Tokenizer tok;
+    std::optional<std::string> model_template; // tokenizer.chat_template
+    uint64_t weight_bytes = 0;
+    std::vector<std::unique_ptr<PooledSession>> idle;
+    std::vector<std::unique_ptr<Slot>> active;
+    std::vector<float> logits; // (n_vocab) sampling scratch
+    Clock::time_point last_used;
+    double keep_alive_s = 0; // of its latest request; inf = never unload
+    bool unload_requested = false;
+};
+
+} // namespace hearth::engine

@@ -1,0 +1,228 @@
+// server/api.h: what the OpenAI and Ollama adapters share: the ApiContext they are built from, typed
+// reading of JSON request fields (errors name the field), engine failures as HTTP statuses, and
+// GenerationPump, which runs engine requests on a helper thread so a streaming handler can still answer
+// with a proper status (404, 503, 400) when the engine fails before the first token.
+#pragma once
+
+#include "engine/engine.h"
+#include "server/http.h"
+#include "store/store.h"
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+namespace hearth::server {
+
+struct ApiContext {
+    engine::Engine& engine;
+    const store::Store* store = nullptr; // null: no store (management routes answer 503, tags are empty)
+    std::string version;
+    bool log_prompts = false; // the adapters never log prompts or `user` themselves
+    // The text of a token of `model`, for the alternatives in logprobs (TokenEvent carries only their
+    // ids). Unset: alternatives other than the sampled token are reported with empty text.
+    std::function<std::string(const std::string& model, int32_t token)> token_text;
+    int max_n = 8; // OpenAI `n` cap
+};
+
+// A rejected request: the HTTP status, a message a user can act on, and the field at fault.
+struct ApiError {
+    int status = 400;
+    std::string message;
+    std::string field;
+};
+
+// Reads optional fields of one JSON object with type and range checks. A field that is absent or null
+// is "not given" (nullopt). The first error is kept; later reads return nullopt.
+class Fields {
+public:
+    Fields(const nlohmann::json& obj, std::string prefix = "") : obj_(obj), prefix_(std::move(prefix)) {}
+
+    const nlohmann::json* get(const std::string& name) const {
+        if (!obj_.is_object()) return nullptr;
+        auto it = obj_.find(name);
+        if (it == obj_.end() || it->is_null()) return nullptr;
+        return &*it;
+    }
+    std::optional<double> number(const std::string& name, double lo, double hi) {
+        const nlohmann::json* v = get(name);
+        if (!v || error_) return std::nullopt;
+        if (!v->is_number()) return fail(name, "must be a number"), std::nullopt;
+        const double x = v->get<double>();
+        if (!std::isfinite(x) || x < lo || x > hi)
+            return fail(name, "must be in [" + num(lo) + ", " + num(hi) + "], got " + v->dump()), std::nullopt;
+        return x;
+    }
+    // Integers only (5.0 is refused), checked against [lo, hi] without overflow.
+    std::optional<int64_t> integer(const std::string& name, int64_t lo, int64_t hi) {
+        const nlohmann::json* v = get(name);
+        if (!v || error_) return std::nullopt;
+        const std::string want = "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+        if (!v->is_number_integer()) return fail(name, want + ", got " + v->dump()), std::nullopt;
+        if (v->is_number_unsigned()) {
+            const uint64_t u = v->get<uint64_t>();
+            if (hi < 0 || u > static_cast<uint64_t>(hi) || (lo > 0 && u < static_cast<uint64_t>(lo)))
+                return fail(name, want + ", got " + v->dump()), std::nullopt;
+            return static_cast<int64_t>(u);
+        }
+        const int64_t x = v->get<int64_t>();
+        if (x < lo || x > hi) return fail(name, want + ", got " + v->dump()), std::nullopt;
+        return x;
+    }
+    std::optional<bool> boolean(const std::string& name) {
+        const nlohmann::json* v = get(name);
+        if (!v || error_) return std::nullopt;
+        if (!v->is_boolean()) return fail(name, "must be true or false"), std::nullopt;
+        return v->get<bool>();
+    }
+    std::optional<std::string> string(const std::string& name) {
+        const nlohmann::json* v = get(name);
+        if (!v || error_) return std::nullopt;
+        if (!v->is_string()) return fail(name, "must be a string"), std::nullopt;
+        return v->get<std::string>();
+    }
+
+    // Records an error about `name` (relative to the prefix): "<prefix><name> <what>".
+    void fail(const std::string& name, const std::string& what) {
+        if (error_) return;
+        error_ = ApiError{400, prefix_ + name + " " + what, prefix_ + name};
+    }
+    const std::optional<ApiError>& error() const { return error_; }
+    bool ok() const { return !error_; }
+
+private:
+    static std::string num(double x) {
+        nlohmann::json j = x;
+        return j.dump();
+    }
+    const nlohmann::json& obj_;
+    std::string prefix_;
+    std::optional<ApiError> error_;
+};
+
+// Parses a request body that must be a JSON object.
+inline std::optional<ApiError> parse_body(const std::string& body, nlohmann::json& out) {
+    out = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (out.is_discarded()) return ApiError{400, "the request body is not valid JSON", ""};
+    if (!out.is_object()) return ApiError{400, "the request body must be a JSON object", ""};
+    return std::nullopt;
+}
+
+inline int failure_status(engine::ErrorKind kind) {
+    switch (kind) {
+    case engine::ErrorKind::BadRequest:
+        return 400;
+    case engine::ErrorKind::NotFound:
+        return 404;
+    case engine::ErrorKind::Busy:
+        return 503;
+    case engine::ErrorKind::TooLarge:
+        return 413;
+    case engine::ErrorKind::Internal:
+        return 500;
+    }
+    return 500;
+}
+
+// Seconds after which a client may retry a request refused as Busy.
+inline constexpr const char* kRetryAfterSeconds = "1";
+
+inline const char* finish_reason(engine::Finish f) {
+    return f == engine::Finish::Length || f == engine::Finish::ContextFull ? "length" : "stop";
+}
+
+inline std::string dump_json(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Runs requests one after another on a helper thread and hands their events to the thread that writes
+// the response. The queue is bounded: a slow client slows generation instead of growing memory.
+class GenerationPump {
+public:
+    struct Item {
+        size_t index = 0;                                                     // which request
+        std::optional<engine::TokenEvent> event;                              // a token, or:
+        std::optional<std::variant<engine::Completion, engine::Failure>> end; // the request is done
+    };
+
+    GenerationPump(engine::Engine& engine, std::vector<engine::Request> reqs)
+        : engine_(engine), reqs_(std::move(reqs)), thread_([this] { run(); }) {}
+    GenerationPump(const GenerationPump&) = delete;
+    GenerationPump& operator=(const GenerationPump&) = delete;
+    ~GenerationPump() {
+        cancel();
+        thread_.join();
+    }
+
+    // Blocks until something is queued (or everything is done); returns the first item without taking it.
+    std::optional<Item> peek() {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || finished_; });
+        if (queue_.empty()) return std::nullopt;
+        return queue_.front();
+    }
+    // Blocks for the next item; nullopt when all requests are done and everything was taken.
+    std::optional<Item> next() {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || finished_; });
+        if (queue_.empty()) return std::nullopt;
+        Item it = std::move(queue_.front());
+        queue_.pop_front();
+        cv_.notify_all();
+        return it;
+    }
+    // Stops the running request (the engine sees the flag) and skips the rest.
+    void cancel() {
+        cancel_.store(true);
+        std::lock_guard lock(mu_);
+        cv_.notify_all();
+    }
+
+private:
+    static constexpr size_t kMaxQueued = 256;
+
+    void push(Item item) {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || cancel_.load(); });
+        if (cancel_.load() && !item.end) return;
+        queue_.push_back(std::move(item));
+        cv_.notify_all();
+    }
+    void run() {
+        for (size_t i = 0; i < reqs_.size() && !cancel_.load(); ++i) {
+            auto on_event = [&](const engine::TokenEvent& ev) {
+                push(Item{i, ev, std::nullopt});
+                return !cancel_.load();
+            };
+            auto result = engine_.generate(reqs_[i], on_event, &cancel_);
+            const bool failed = std::holds_alternative<engine::Failure>(result);
+            push(Item{i, std::nullopt, std::move(result)});
+            if (failed) break;
+        }
+        std::lock_guard lock(mu_);
+        finished_ = true;
+        cv_.notify_all();
+    }
+
+    engine::Engine& engine_;
+    std::vector<engine::Request> reqs_;
+    std::atomic<bool> cancel_{false};
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Item> queue_;
+    bool finished_ = false;
+    std::thread thread_; // last: starts after every other member is ready
+};
+
+} // namespace hearth::server

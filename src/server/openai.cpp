@@ -1,0 +1,569 @@
+// server/openai.cpp: the OpenAI-compatible API. Request fields are type- and range-checked (errors name
+// the field, as OpenAI's do) and mapped onto engine::Request; responses use OpenAI's exact object shapes
+// (chat.completion, chat.completion.chunk, text_completion, list/model) and SSE framing.
+#include "server/openai.h"
+
+#include "server/ollama.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <random>
+
+namespace hearth::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
+const char* error_type(int status) {
+    switch (status) {
+    case 400:
+    case 404:
+    case 413:
+        return "invalid_request_error";
+    case 401:
+        return "authentication_error";
+    case 503:
+        return "server_error";
+    default:
+        return "server_error";
+    }
+}
+
+json error_json(int status, const std::string& message, const std::string& param) {
+    json code = nullptr;
+    if (status == 404) code = "model_not_found";
+    if (status == 503) code = "server_busy";
+    if (status == 413) code = "context_length_exceeded";
+    return {{"error",
+             {{"message", message},
+              {"type", error_type(status)},
+              {"param", param.empty() ? json(nullptr) : json(param)},
+              {"code", code}}}};
+}
+
+HttpResponse json_response(int status, const json& j) {
+    HttpResponse r;
+    r.status = status;
+    r.body = dump_json(j);
+    return r;
+}
+
+HttpResponse error_response(const ApiError& e) {
+    HttpResponse r = json_response(e.status, error_json(e.status, e.message, e.field));
+    if (e.status == 503) r.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+    return r;
+}
+
+ApiError failure_error(const engine::Failure& f) {
+    return {failure_status(f.kind), f.message, f.field};
+}
+
+std::string sse(const json& j) {
+    return "data: " + dump_json(j) + "\n\n";
+}
+
+int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string random_id(const char* prefix) {
+    std::random_device rd;
+    std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+    static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std::string id = prefix;
+    for (int i = 0; i < 24; ++i)
+        id += kAlphabet[rng() % (sizeof kAlphabet - 1)];
+    return id;
+}
+
+// ---- requests -----------------------------------------------------------------------------------
+
+struct Parsed {
+    bool chat = true;
+    std::string model;
+    engine::Request base;             // every choice's request, before the per-choice seed
+    std::vector<std::string> prompts; // completions: one request per prompt (times n)
+    int n = 1;
+    bool stream = false;
+    bool include_usage = false;
+    bool logprobs = false;
+    int top_logprobs = 0;
+    bool echo = false;
+};
+
+std::optional<ApiError> parse_stop(Fields& f, std::vector<std::string>& out) {
+    const json* v = f.get("stop");
+    if (!v) return std::nullopt;
+    std::vector<std::string> stops;
+    if (v->is_string()) {
+        stops.push_back(v->get<std::string>());
+    } else if (v->is_array()) {
+        for (const auto& s : *v) {
+            if (!s.is_string()) return ApiError{400, "stop must be a string or a list of strings", "stop"};
+            stops.push_back(s.get<std::string>());
+        }
+    } else {
+        return ApiError{400, "stop must be a string or a list of strings", "stop"};
+    }
+    std::erase(stops, std::string());
+    if (stops.size() > engine::kMaxStop)
+        return ApiError{400,
+                        "stop has " + std::to_string(stops.size()) + " strings; at most " +
+                            std::to_string(engine::kMaxStop) + " are allowed",
+                        "stop"};
+    out = std::move(stops);
+    return std::nullopt;
+}
+
+std::optional<ApiError> parse_logit_bias(Fields& f, std::vector<std::pair<int32_t, float>>& out) {
+    const json* v = f.get("logit_bias");
+    if (!v) return std::nullopt;
+    if (!v->is_object()) return ApiError{400, "logit_bias must be an object of token id -> bias", "logit_bias"};
+    std::vector<std::pair<int32_t, float>> biases;
+    for (const auto& [k, b] : v->items()) {
+        int64_t id = -1;
+        const bool digits = !k.empty() && k.size() <= 10 &&
+                            std::all_of(k.begin(), k.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (digits) id = std::stoll(k);
+        if (!digits || id > kInt32Max) return ApiError{400, "logit_bias: '" + k + "' is not a token id", "logit_bias"};
+        if (!b.is_number() || !std::isfinite(b.get<double>()) || b.get<double>() < -100 || b.get<double>() > 100)
+            return ApiError{400, "logit_bias: the bias of token " + k + " must be a number in [-100, 100]",
+                            "logit_bias"};
+        biases.emplace_back(static_cast<int32_t>(id), b.get<float>());
+    }
+    out = std::move(biases);
+    return std::nullopt;
+}
+
+// Chat message content: a string, null, or a list of {"type": "text", "text": ...} parts.
+std::optional<ApiError> parse_content(const json& c, const std::string& at, std::string& out) {
+    if (c.is_null()) return std::nullopt;
+    if (c.is_string()) {
+        out = c.get<std::string>();
+        return std::nullopt;
+    }
+    if (!c.is_array()) return ApiError{400, at + " must be a string or a list of content parts", at};
+    for (size_t j = 0; j < c.size(); ++j) {
+        const std::string pat = at + "[" + std::to_string(j) + "]";
+        const json& part = c[j];
+        if (!part.is_object()) return ApiError{400, pat + " must be an object", pat};
+        Fields pf(part, pat + ".");
+        auto type = pf.string("type");
+        auto text = pf.string("text");
+        if (!pf.ok()) return pf.error();
+        if (!type) return ApiError{400, pat + ".type is required", pat + ".type"};
+        if (*type != "text")
+            return ApiError{400, pat + ".type '" + *type + "' is not supported (only text parts are)", pat + ".type"};
+        if (!text) return ApiError{400, pat + ".text is required", pat + ".text"};
+        out += *text;
+    }
+    return std::nullopt;
+}
+
+std::optional<ApiError> parse_messages(const json& body, std::vector<engine::Message>& out) {
+    auto it = body.find("messages");
+    if (it == body.end() || it->is_null()) return ApiError{400, "messages is required", "messages"};
+    if (!it->is_array() || it->empty()) return ApiError{400, "messages must be a non-empty list", "messages"};
+    for (size_t i = 0; i < it->size(); ++i) {
+        const std::string at = "messages[" + std::to_string(i) + "]";
+        const json& m = (*it)[i];
+        if (!m.is_object()) return ApiError{400, at + " must be an object", at};
+        Fields mf(m, at + ".");
+        auto role = mf.string("role");
+        if (!mf.ok()) return mf.error();
+        if (!role) return ApiError{400, at + ".role is required", at + ".role"};
+        if (*role == "developer") role = "system";
+        if (*role != "system" && *role != "user" && *role != "assistant" && *role != "tool")
+            return ApiError{400, at + ".role must be system, developer, user, assistant or tool, got '" + *role + "'",
+                            at + ".role"};
+        engine::Message msg{*role, ""};
+        if (auto c = m.find("content"); c != m.end())
+            if (auto e = parse_content(*c, at + ".content", msg.content)) return e;
+        out.push_back(std::move(msg));
+    }
+    return std::nullopt;
+}
+
+std::optional<ApiError> parse_prompts(const json& body, std::vector<std::string>& out) {
+    auto it = body.find("prompt");
+    if (it == body.end() || it->is_null()) return ApiError{400, "prompt is required", "prompt"};
+    if (it->is_string()) {
+        out.push_back(it->get<std::string>());
+        return std::nullopt;
+    }
+    if (it->is_array() && !it->empty()) {
+        for (const auto& p : *it) {
+            if (!p.is_string())
+                return ApiError{400, "prompt must be a string or a list of strings (token ids are not supported)",
+                                "prompt"};
+            out.push_back(p.get<std::string>());
+        }
+        return std::nullopt;
+    }
+    return ApiError{400, "prompt must be a string or a non-empty list of strings", "prompt"};
+}
+
+std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, bool chat, Parsed& p) {
+    p.chat = chat;
+    Fields f(body);
+    auto model = f.string("model");
+    if (!f.ok()) return f.error();
+    if (!model || model->empty()) return ApiError{400, "model is required", "model"};
+    p.model = *model;
+    engine::Request& req = p.base;
+    req.model = *model;
+    apply_model_defaults(ctx, req);
+    if (chat) {
+        if (auto e = parse_messages(body, req.messages)) return e;
+    } else {
+        if (auto e = parse_prompts(body, p.prompts)) return e;
+    }
+
+    auto max_tokens = f.integer("max_tokens", 1, kInt32Max);
+    if (chat)
+        if (auto m = f.integer("max_completion_tokens", 1, kInt32Max)) max_tokens = m;
+    auto temperature = f.number("temperature", 0, 2);
+    auto top_p = f.number("top_p", 0, 1);
+    auto seed = f.integer("seed", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+    auto n = f.integer("n", 1, ctx.max_n);
+    auto presence = f.number("presence_penalty", -2, 2);
+    auto frequency = f.number("frequency_penalty", -2, 2);
+    auto stream = f.boolean("stream");
+    auto user = f.string("user"); // accepted, never used or logged
+    (void)user;
+    std::optional<bool> logprobs;
+    std::optional<int64_t> top_logprobs;
+    if (chat) {
+        logprobs = f.boolean("logprobs");
+        top_logprobs = f.integer("top_logprobs", 0, kMaxLogprobs);
+    } else {
+        top_logprobs = f.integer("logprobs", 0, 5); // legacy: the number of alternatives
+        if (top_logprobs) logprobs = true;
+    }
+    std::optional<bool> echo;
+    std::optional<int64_t> best_of;
+    std::optional<std::string> suffix;
+    if (!chat) {
+        echo = f.boolean("echo");
+        best_of = f.integer("best_of", 1, ctx.max_n);
+        suffix = f.string("suffix");
+    }
+    if (!f.ok()) return f.error();
+    if (const json* so = f.get("stream_options")) {
+        if (!so->is_object()) return ApiError{400, "stream_options must be an object", "stream_options"};
+        Fields sf(*so, "stream_options.");
+        p.include_usage = sf.boolean("include_usage").value_or(false);
+        if (!sf.ok()) return sf.error();
+    }
+    if (const json* rf = f.get("response_format")) {
+        const bool text = rf->is_object() && rf->value("type", std::string()) == "text";
+        if (!text)
+            return ApiError{400, "response_format: only {\"type\": \"text\"} is supported yet", "response_format"};
+    }
+    if (const json* tools = f.get("tools"); tools && !(tools->is_array() && tools->empty()))
+        return ApiError{400, "tools are not supported yet", "tools"};
+    if (suffix && !suffix->empty()) return ApiError{400, "suffix is not supported yet", "suffix"};
+    if (auto e = parse_stop(f, req.stop)) return e;
+    if (auto e = parse_logit_bias(f, req.sampling.logit_bias)) return e;
+    if (top_logprobs && *top_logprobs > 0 && chat && !logprobs.value_or(false))
+        return ApiError{400, "top_logprobs requires logprobs to be true", "top_logprobs"};
+
+    if (max_tokens) req.max_tokens = static_cast<int32_t>(*max_tokens);
+    if (temperature) req.sampling.temperature = static_cast<float>(*temperature);
+    if (top_p) req.sampling.top_p = *top_p > 0 ? static_cast<float>(*top_p) : 1e-6f; // 0: only the top token
+    if (seed) {
+        req.seed_set = true;
+        req.sampling.seed = static_cast<uint64_t>(*seed);
+    }
+    if (presence) req.sampling.presence_penalty = static_cast<float>(*presence);
+    if (frequency) req.sampling.frequency_penalty = static_cast<float>(*frequency);
+    p.logprobs = logprobs.value_or(false);
+    p.top_logprobs = static_cast<int>(top_logprobs.value_or(0));
+    req.sampling.logprobs = p.logprobs;
+    req.sampling.top_logprobs = p.logprobs ? p.top_logprobs : 0;
+    p.n = static_cast<int>(n.value_or(1));
+    if (best_of && *best_of != p.n) return ApiError{400, "best_of other than n is not supported", "best_of"};
+    p.stream = stream.value_or(false);
+    p.echo = echo.value_or(false);
+    if (p.include_usage && !p.stream)
+        return ApiError{400, "stream_options is only allowed when stream is true", "stream_options"};
+    return std::nullopt;
+}
+
+// One engine request per choice: for completions, each prompt n times; choice i uses seed + i.
+std::vector<engine::Request> choice_requests(const Parsed& p) {
+    std::vector<engine::Request> out;
+    const size_t n_prompts = p.chat ? 1 : p.prompts.size();
+    for (size_t k = 0; k < n_prompts; ++k)
+        for (int i = 0; i < p.n; ++i) {
+            engine::Request r = p.base;
+            if (!p.chat) r.prompt = p.prompts[k];
+            if (r.seed_set) r.sampling.seed += static_cast<uint64_t>(out.size());
+            out.push_back(std::move(r));
+        }
+    return out;
+}
+
+// ---- responses ----------------------------------------------------------------------------------
+
+json bytes_of(const std::string& s) {
+    json b = json::array();
+    for (unsigned char c : s)
+        b.push_back(static_cast<int>(c));
+    return b;
+}
+
+std::string alt_text(const ApiContext& ctx, const std::string& model, const engine::TokenEvent& ev, int32_t token) {
+    if (token == ev.token) return ev.text;
+    return ctx.token_text ? ctx.token_text(model, token) : std::string();
+}
+
+// Chat: {"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}]}.
+json chat_logprob(const ApiContext& ctx, const std::string& model, const engine::TokenEvent& ev) {
+    json top = json::array();
+    for (const auto& t : ev.top) {
+        const std::string text = alt_text(ctx, model, ev, t.token);
+        top.push_back({{"token", text}, {"logprob", t.logprob}, {"bytes", bytes_of(text)}});
+    }
+    return {{"token", ev.text}, {"logprob", ev.logprob}, {"bytes", bytes_of(ev.text)}, {"top_logprobs", top}};
+}
+
+// Completions (legacy): parallel lists tokens / token_logprobs / top_logprobs / text_offset.
+struct LegacyLogprobs {
+    json tokens = json::array(), token_logprobs = json::array(), top = json::array(), offsets = json::array();
+    void add(const ApiContext& ctx, const std::string& model, const engine::TokenEvent& ev, size_t offset) {
+        tokens.push_back(ev.text);
+        token_logprobs.push_back(ev.logprob);
+        json alts = json::object();
+        for (const auto& t : ev.top)
+            alts[alt_text(ctx, model, ev, t.token)] = t.logprob;
+        top.push_back(alts);
+        offsets.push_back(offset);
+    }
+    json to_json() const {
+        return {
+            {"tokens", tokens}, {"token_logprobs", token_logprobs}, {"top_logprobs", top}, {"text_offset", offsets}};
+    }
+};
+
+json usage_json(int64_t prompt, int64_t completion) {
+    return {{"prompt_tokens", prompt}, {"completion_tokens", completion}, {"total_tokens", prompt + completion}};
+}
+
+// Accumulates one choice of a non-streamed answer.
+struct ChoiceState {
+    std::string text;
+    json chat_logprobs = json::array();
+    LegacyLogprobs legacy;
+};
+
+HttpResponse run_blocking(ApiContext& ctx, const Parsed& p) {
+    const auto reqs = choice_requests(p);
+    json choices = json::array();
+    int64_t prompt_tokens = 0, completion_tokens = 0;
+    for (size_t i = 0; i < reqs.size(); ++i) {
+        ChoiceState st;
+        const std::string prefix = p.echo && reqs[i].prompt ? *reqs[i].prompt : std::string();
+        auto on_event = [&](const engine::TokenEvent& ev) {
+            if (p.logprobs) {
+                if (p.chat)
+                    st.chat_logprobs.push_back(chat_logprob(ctx, p.model, ev));
+                else
+                    st.legacy.add(ctx, p.model, ev, prefix.size() + st.text.size());
+            }
+            st.text += ev.text;
+            return true;
+        };
+        auto r = ctx.engine.generate(reqs[i], on_event, nullptr);
+        if (auto* f = std::get_if<engine::Failure>(&r)) return error_response(failure_error(*f));
+        const auto& c = std::get<engine::Completion>(r);
+        if (i % static_cast<size_t>(p.n) == 0) prompt_tokens += c.prompt_tokens;
+        completion_tokens += c.completion_tokens;
+        json choice = {{"index", i}};
+        if (p.chat) {
+            choice["message"] = {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr}};
+            choice["logprobs"] = p.logprobs ? json{{"content", st.chat_logprobs}, {"refusal", nullptr}} : json(nullptr);
+        } else {
+            choice["text"] = prefix + c.text;
+            choice["logprobs"] = p.logprobs ? st.legacy.to_json() : json(nullptr);
+        }
+        choice["finish_reason"] = finish_reason(c.finish);
+        choices.push_back(std::move(choice));
+    }
+    json j = {{"id", random_id(p.chat ? "chatcmpl-" : "cmpl-")},
+              {"object", p.chat ? "chat.completion" : "text_completion"},
+              {"created", unix_now()},
+              {"model", p.model},
+              {"system_fingerprint", nullptr},
+              {"choices", choices},
+              {"usage", usage_json(prompt_tokens, completion_tokens)}};
+    return json_response(200, j);
+}
+
+// Streams chunks as SSE; every chunk of one response shares its id and created time.
+class ChunkWriter {
+public:
+    ChunkWriter(ApiContext& ctx, const Parsed& p)
+        : ctx_(ctx), p_(p), id_(random_id(p.chat ? "chatcmpl-" : "cmpl-")), created_(unix_now()) {}
+
+    json chunk(json choices) const {
+        json j = {{"id", id_},
+                  {"object", p_.chat ? "chat.completion.chunk" : "text_completion"},
+                  {"created", created_},
+                  {"model", p_.model},
+                  {"system_fingerprint", nullptr},
+                  {"choices", std::move(choices)}};
+        if (p_.include_usage) j["usage"] = nullptr;
+        return j;
+    }
+    // The first chunk of a chat choice: the role, no content yet.
+    std::string role(size_t index) const {
+        return sse(chunk(json::array({{{"index", index},
+                                       {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                       {"logprobs", nullptr},
+                                       {"finish_reason", nullptr}}})));
+    }
+    std::string token(size_t index, const engine::TokenEvent& ev, size_t offset) const {
+        json choice = {{"index", index}};
+        if (p_.chat) {
+            choice["delta"] = {{"content", ev.text}};
+            choice["logprobs"] =
+                p_.logprobs ? json{{"content", json::array({chat_logprob(ctx_, p_.model, ev)})}, {"refusal", nullptr}}
+                            : json(nullptr);
+        } else {
+            choice["text"] = ev.text;
+            LegacyLogprobs lp;
+            if (p_.logprobs) lp.add(ctx_, p_.model, ev, offset);
+            choice["logprobs"] = p_.logprobs ? lp.to_json() : json(nullptr);
+        }
+        choice["finish_reason"] = nullptr;
+        return sse(chunk(json::array({choice})));
+    }
+    std::string text(size_t index, const std::string& t) const { // completions: echoed prompt
+        return sse(
+            chunk(json::array({{{"index", index}, {"text", t}, {"logprobs", nullptr}, {"finish_reason", nullptr}}})));
+    }
+    std::string finish(size_t index, engine::Finish f) const {
+        json choice = {{"index", index}};
+        if (p_.chat)
+            choice["delta"] = json::object();
+        else
+            choice["text"] = "";
+        choice["logprobs"] = nullptr;
+        choice["finish_reason"] = finish_reason(f);
+        return sse(chunk(json::array({choice})));
+    }
+    std::string usage(int64_t prompt, int64_t completion) const {
+        json j = chunk(json::array());
+        j["usage"] = usage_json(prompt, completion);
+        return sse(j);
+    }
+
+private:
+    ApiContext& ctx_;
+    const Parsed& p_;
+    std::string id_;
+    int64_t created_;
+};
+
+HttpResponse run_streaming(ApiContext& ctx, Parsed p) {
+    auto reqs = choice_requests(p);
+    auto pump = std::make_shared<GenerationPump>(ctx.engine, std::move(reqs));
+    // A failure before the first token gets a real status (404, 503, 400), not an error inside a 200 stream.
+    if (auto first = pump->peek(); first && first->end)
+        if (auto* f = std::get_if<engine::Failure>(&*first->end)) return error_response(failure_error(*f));
+    HttpResponse r;
+    r.content_type = "text/event-stream";
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    auto parsed = std::make_shared<const Parsed>(std::move(p));
+    r.stream = [&ctx, pump, parsed](Stream& out) {
+        const Parsed& p = *parsed;
+        ChunkWriter w(ctx, p);
+        int64_t prompt_tokens = 0, completion_tokens = 0;
+        size_t started = SIZE_MAX; // the choice whose opening chunk was sent last
+        size_t offset = 0;         // completions: text offset within the current choice
+        auto send = [&](const std::string& s) {
+            if (out.write(s)) return true;
+            pump->cancel();
+            return false;
+        };
+        while (auto item = pump->next()) {
+            const size_t index = item->index;
+            if (started != index) {
+                started = index;
+                offset = 0;
+                if (p.chat && !send(w.role(index))) return;
+                if (!p.chat && p.echo && parsed->prompts.size() > index / static_cast<size_t>(p.n)) {
+                    const std::string& prompt = p.prompts[index / static_cast<size_t>(p.n)];
+                    offset = prompt.size();
+                    if (!send(w.text(index, prompt))) return;
+                }
+            }
+            if (item->event) {
+                if (item->event->text.empty() && !p.logprobs) continue;
+                if (!send(w.token(index, *item->event, offset))) return;
+                offset += item->event->text.size();
+            } else if (auto* f = std::get_if<engine::Failure>(&*item->end)) {
+                const ApiError e = failure_error(*f);
+                send(sse(error_json(e.status, e.message, e.field)));
+                return;
+            } else {
+                const auto& c = std::get<engine::Completion>(*item->end);
+                if (index % static_cast<size_t>(p.n) == 0) prompt_tokens += c.prompt_tokens;
+                completion_tokens += c.completion_tokens;
+                if (!send(w.finish(index, c.finish))) return;
+            }
+        }
+        if (p.include_usage && !send(w.usage(prompt_tokens, completion_tokens))) return;
+        send("data: [DONE]\n\n");
+    };
+    return r;
+}
+
+HttpResponse handle_completion(ApiContext& ctx, const HttpRequest& http, bool chat) {
+    json body;
+    if (auto e = parse_body(http.body, body)) return error_response(*e);
+    Parsed p;
+    if (auto e = parse_request(ctx, body, chat, p)) return error_response(*e);
+    if (!p.stream) return run_blocking(ctx, p);
+    return run_streaming(ctx, std::move(p));
+}
+
+HttpResponse handle_models(const ApiContext& ctx) {
+    json data = json::array();
+    std::vector<std::string> seen;
+    auto add = [&](const std::string& id, int64_t created) {
+        if (std::find(seen.begin(), seen.end(), id) != seen.end()) return;
+        seen.push_back(id);
+        data.push_back({{"id", id}, {"object", "model"}, {"created", created}, {"owned_by", "hearth"}});
+    };
+    if (ctx.store)
+        if (auto list = store::list_models(*ctx.store))
+            for (const auto& m : *list) {
+                const auto sys = std::chrono::file_clock::to_sys(m.modified);
+                add(m.name.display(), std::chrono::duration_cast<std::chrono::seconds>(sys.time_since_epoch()).count());
+            }
+    for (const auto& m : ctx.engine.loaded())
+        add(m.name, unix_now());
+    return json_response(200, {{"object", "list"}, {"data", data}});
+}
+
+} // namespace
+
+std::vector<Route> openai_routes(ApiContext& ctx) {
+    ApiContext* c = &ctx;
+    return {
+        {"POST", "/v1/chat/completions", Access::Inference,
+         [c](const HttpRequest& r) { return handle_completion(*c, r, true); }},
+        {"POST", "/v1/completions", Access::Inference,
+         [c](const HttpRequest& r) { return handle_completion(*c, r, false); }},
+        {"GET", "/v1/models", Access::Inference, [c](const HttpRequest&) { return handle_models(*c); }},
+    };
+}
+
+} // namespace hearth::server

@@ -1,0 +1,452 @@
+// tests/engine/test_local_engine.cpp: LocalEngine end to end on the SmolLM2 and Gemma fixture models:
+// chat and completion, determinism under concurrency, cancellation, the queue limit, request errors,
+// keep-alive, several models and LRU eviction under a memory budget, stop strings, logprobs, drain.
+#include "engine/local_engine.h"
+#include "gguf/gguf.h"
+#include "model_paths.h"
+#include "tokenizer/tokenizer.h"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <limits>
+#include <thread>
+
+namespace hearth::engine {
+namespace {
+
+const std::string kSmol = test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+const std::string kGemma = test::model_path("gemma-3-270m-q4_k_m.gguf");
+
+Resolver fixture_resolver() {
+    return [](const std::string& name) -> Result<ModelSpec> {
+        ModelSpec s;
+        s.name = name;
+        if (name == "smollm2" || name == "smollm2-params") {
+            s.path = kSmol;
+            if (name == "smollm2-params") {
+                s.params_json = R"({"num_predict": 3, "temperature": 0, "top_k": 1})";
+                s.system = "You answer in French.";
+            }
+        } else if (name == "gemma") {
+            s.path = kGemma;
+        } else {
+            return error("model '" + name + "' not found; pull it first");
+        }
+        return s;
+    };
+}
+
+LocalEngineOptions small_options() {
+    LocalEngineOptions o;
+    o.n_threads = 1; // the CI machine is small and shared: a second compute thread only adds waiting
+    o.max_active = 4;
+    return o;
+}
+
+Request greedy_chat(const std::string& model, const std::string& text, int32_t max_tokens) {
+    Request r;
+    r.model = model;
+    r.messages = {{"user", text}};
+    r.sampling.temperature = 0;
+    r.seed_set = true;
+    r.max_tokens = max_tokens;
+    r.num_ctx = 512;
+    return r;
+}
+
+struct Outcome {
+    std::variant<Completion, Failure> result;
+    std::vector<TokenEvent> events;
+    const Completion& done() const {
+        if (const auto* f = std::get_if<Failure>(&result)) ADD_FAILURE() << "failed: " << f->message;
+        static const Completion none;
+        const auto* c = std::get_if<Completion>(&result);
+        return c ? *c : none;
+    }
+    const Failure& failed() const {
+        static const Failure none{ErrorKind::Internal, "(it succeeded)", ""};
+        const auto* f = std::get_if<Failure>(&result);
+        EXPECT_NE(f, nullptr) << "the request succeeded";
+        return f ? *f : none;
+    }
+    std::vector<int32_t> tokens() const {
+        std::vector<int32_t> t;
+        for (const auto& e : events)
+            if (e.token >= 0) t.push_back(e.token);
+        return t;
+    }
+};
+
+Outcome run(Engine& e, const Request& r, const std::function<bool(const TokenEvent&)>& each = nullptr,
+            const std::atomic<bool>* cancel = nullptr) {
+    Outcome out;
+    out.result = e.generate(
+        r,
+        [&](const TokenEvent& ev) {
+            out.events.push_back(ev);
+            return each ? each(ev) : true;
+        },
+        cancel);
+    return out;
+}
+
+void require_models() {
+    ASSERT_TRUE(std::filesystem::exists(kSmol)) << test::missing_model_message(kSmol);
+    ASSERT_TRUE(std::filesystem::exists(kGemma)) << test::missing_model_message(kGemma);
+}
+
+// Bans every end-of-generation token, so a request runs until its limit or a cancel.
+void ban_eog(Request& r) {
+    auto file = gguf::File::open(kSmol);
+    ASSERT_TRUE(file) << file.message();
+    auto tok = load_tokenizer(*file);
+    ASSERT_TRUE(tok) << tok.message();
+    for (int32_t id : tok->eog)
+        r.sampling.logit_bias.emplace_back(id, -std::numeric_limits<float>::infinity());
+}
+
+TEST(LocalEngine, ChatAndCompletionProduceText) {
+    require_models();
+    LocalEngine e(fixture_resolver(), small_options());
+    Outcome chat = run(e, greedy_chat("smollm2", "What is the capital of France?", 8));
+    const Completion& c = chat.done();
+    EXPECT_FALSE(c.text.empty());
+    EXPECT_GT(c.prompt_tokens, 10); // the template and default system prompt around the question
+    EXPECT_GE(c.completion_tokens, 1);
+    EXPECT_LE(c.completion_tokens, 8);
+    std::string streamed;
+    for (const auto& ev : chat.events)
+        streamed += ev.text;
+    EXPECT_EQ(streamed, c.text);
+    EXPECT_TRUE(c.finish == Finish::Length || c.finish == Finish::Stop);
+    if (c.completion_tokens == 8) {
+        EXPECT_EQ(c.finish, Finish::Length);
+    }
+
+    Request raw = greedy_chat("smollm2", "", 6);
+    raw.messages.clear();
+    raw.prompt = "The capital of France is";
+    raw.raw = true;
+    Outcome r1 = run(e, raw);
+    EXPECT_FALSE(r1.done().text.empty());
+    EXPECT_EQ(r1.done().completion_tokens, 6);
+    EXPECT_EQ(r1.done().finish, Finish::Length);
+    EXPECT_GT(r1.done().prompt_tokens, 3);
+    EXPECT_LT(r1.done().prompt_tokens, 10);
+
+    Request templated = raw;
+    templated.raw = false;
+    Outcome r2 = run(e, templated);
+    EXPECT_GT(r2.done().prompt_tokens, r1.done().prompt_tokens + 5); // turn markers, system prompt
+
+    const Stats st = e.stats();
+    EXPECT_EQ(st.requests, 3u);
+    EXPECT_EQ(st.failures, 0u);
+    EXPECT_EQ(st.active, 0);
+    EXPECT_EQ(st.completion_tokens, uint64_t(c.completion_tokens + 6 + r2.done().completion_tokens));
+    EXPECT_EQ(st.ttft_count, 3u);
+    EXPECT_EQ(st.ttft_counts.back(), 3u);
+    EXPECT_GT(st.memory_bytes, 0u);
+}
+
+TEST(LocalEngine, GreedyIsTheSameAloneAndWithConcurrentRequests) {
+    require_models();
+    const std::vector<std::string> prompts = {
+        "Name a color.",    "What is 2 + 2?",        "Say hello.",      "Name a fruit.",
+        "What is the sun?", "Write one word: blue.", "Count to three.", "What do cats eat?",
+    };
+    std::vector<Outcome> alone;
+    {
+        LocalEngine e(fixture_resolver(), small_options());
+        for (const auto& p : prompts)
+            alone.push_back(run(e, greedy_chat("smollm2", p, 10)));
+    }
+    LocalEngine e(fixture_resolver(), small_options());
+    std::vector<Outcome> together(prompts.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < prompts.size(); ++i)
+        threads.emplace_back([&, i] { together[i] = run(e, greedy_chat("smollm2", prompts[i], 10)); });
+    for (auto& t : threads)
+        t.join();
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        EXPECT_EQ(together[i].done().text, alone[i].done().text) << prompts[i];
+        EXPECT_EQ(together[i].tokens(), alone[i].tokens()) << prompts[i];
+        EXPECT_EQ(together[i].done().completion_tokens, alone[i].done().completion_tokens);
+    }
+    // A seeded sampled request is reproducible too, next to others or not.
+    Request seeded = greedy_chat("smollm2", "Tell me a story.", 12);
+    seeded.sampling.temperature = 0.9f;
+    seeded.sampling.seed = 42;
+    const Outcome a = run(e, seeded);
+    Outcome b;
+    std::thread other([&] { run(e, greedy_chat("smollm2", "Name a fruit.", 12)); });
+    b = run(e, seeded);
+    other.join();
+    EXPECT_EQ(a.tokens(), b.tokens());
+    EXPECT_EQ(e.stats().active, 0);
+}
+
+TEST(LocalEngine, CancelFreesTheSlot) {
+    require_models();
+    LocalEngineOptions o = small_options();
+    o.max_active = 1;
+    LocalEngine e(fixture_resolver(), o);
+    Request r = greedy_chat("smollm2", "Tell me a long story.", 400);
+    ban_eog(r);
+    int seen = 0;
+    Outcome stopped = run(e, r, [&](const TokenEvent&) { return ++seen < 3; });
+    EXPECT_EQ(stopped.done().finish, Finish::Cancelled);
+    EXPECT_LT(stopped.done().completion_tokens, 400);
+    EXPECT_EQ(seen, 3); // no events after the one that said stop
+    EXPECT_EQ(e.stats().active, 0);
+
+    std::atomic<bool> cancel{false};
+    Outcome flagged = run(
+        e, r,
+        [&](const TokenEvent& ev) {
+            if (!ev.text.empty()) cancel.store(true);
+            return true;
+        },
+        &cancel);
+    EXPECT_EQ(flagged.done().finish, Finish::Cancelled);
+    EXPECT_LT(flagged.done().completion_tokens, 400);
+
+    Outcome next = run(e, greedy_chat("smollm2", "Say hello.", 4)); // the only slot is free again
+    EXPECT_GE(next.done().completion_tokens, 1);
+    EXPECT_EQ(e.stats().active, 0);
+    EXPECT_EQ(e.stats().queue_depth, 0);
+}
+
+TEST(LocalEngine, FullQueueIsBusy) {
+    require_models();
+    LocalEngineOptions o = small_options();
+    o.max_active = 1;
+    o.max_queue = 1;
+    LocalEngine e(fixture_resolver(), o);
+    Request endless = greedy_chat("smollm2", "Tell me a long story.", -1);
+    endless.num_ctx = 2048;
+    ban_eog(endless);
+    std::atomic<bool> cancel_a{false}, a_started{false};
+    Outcome a;
+    std::thread ta([&] {
+        a = run(
+            e, endless, [&](const TokenEvent&) { return a_started = true; }, &cancel_a);
+    });
+    while (!a_started.load())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    Outcome b;
+    std::thread tb([&] { b = run(e, greedy_chat("smollm2", "Say hello.", 3)); });
+    while (e.stats().queue_depth != 1)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    Outcome c = run(e, greedy_chat("smollm2", "Say hi.", 3));
+    EXPECT_EQ(c.failed().kind, ErrorKind::Busy);
+    EXPECT_EQ(e.stats().rejected_busy, 1u);
+    cancel_a = true;
+    ta.join();
+    tb.join();
+    EXPECT_EQ(a.done().finish, Finish::Cancelled);
+    EXPECT_GE(b.done().completion_tokens, 1);
+}
+
+TEST(LocalEngine, BadRequestsNameTheField) {
+    require_models();
+    LocalEngine e(fixture_resolver(), small_options());
+    auto field_of = [&](Request r) {
+        const Outcome x = run(e, r);
+        EXPECT_EQ(x.failed().kind, ErrorKind::BadRequest) << x.failed().message;
+        return x.failed().field;
+    };
+    Request r = greedy_chat("smollm2", "Hi", 4);
+    r.sampling.temperature = -1;
+    EXPECT_EQ(field_of(r), "temperature");
+    r = greedy_chat("smollm2", "Hi", 4);
+    r.sampling.top_p = 2;
+    EXPECT_EQ(field_of(r), "top_p");
+    r = greedy_chat("smollm2", "Hi", 4);
+    r.sampling.logprobs = true;
+    r.sampling.top_logprobs = 50;
+    EXPECT_EQ(field_of(r), "top_logprobs");
+    r = greedy_chat("smollm2", "Hi", 4);
+    r.stop.assign(kMaxStop + 1, "x");
+    EXPECT_EQ(field_of(r), "stop");
+    r = greedy_chat("smollm2", "Hi", 4);
+    r.messages.clear();
+    EXPECT_EQ(field_of(r), "messages");
+    r = greedy_chat("smollm2", "Hi", 4);
+    r.messages[0].role = "wizard";
+    EXPECT_EQ(field_of(r), "messages");
+    r = greedy_chat("smollm2", "Hi", 4);
+    r.sampling.logit_bias = {{1 << 30, 1.0f}}; // checked against the vocabulary once the model is loaded
+    EXPECT_EQ(field_of(r), "logit_bias");
+    r = greedy_chat("smollm2", "Hi", 4);
+    r.num_ctx = 1 << 24;
+    EXPECT_EQ(field_of(r), "num_ctx");
+
+    // A prompt longer than the context is refused with the numbers, not truncated.
+    r = greedy_chat("smollm2", "", 4);
+    r.messages.clear();
+    r.prompt = std::string(400, 'a') + " and more words to go past the small context";
+    for (int i = 0; i < 4; ++i)
+        *r.prompt += *r.prompt;
+    r.num_ctx = 64;
+    const Outcome longp = run(e, r);
+    EXPECT_EQ(longp.failed().kind, ErrorKind::BadRequest);
+    EXPECT_EQ(longp.failed().field, "prompt");
+    EXPECT_NE(longp.failed().message.find("64"), std::string::npos) << longp.failed().message;
+
+    const Outcome missing = run(e, greedy_chat("no-such-model", "Hi", 4));
+    EXPECT_EQ(missing.failed().kind, ErrorKind::NotFound);
+    EXPECT_NE(missing.failed().message.find("no-such-model"), std::string::npos);
+
+    EXPECT_EQ(e.stats().failures, 10u);
+    EXPECT_EQ(e.stats().active, 0);
+    Outcome ok = run(e, greedy_chat("smollm2", "Hi", 2)); // still serving
+    EXPECT_GE(ok.done().completion_tokens, 1);
+}
+
+TEST(LocalEngine, KeepAliveAndUnload) {
+    require_models();
+    LocalEngine e(fixture_resolver(), small_options());
+    Outcome a = run(e, greedy_chat("smollm2", "Hi", 2));
+    a.done();
+    auto l = e.loaded();
+    ASSERT_EQ(l.size(), 1u);
+    EXPECT_EQ(l[0].name, "smollm2");
+    EXPECT_EQ(l[0].path, kSmol);
+    EXPECT_GT(l[0].size_bytes, 50u << 20);
+    EXPECT_GT(l[0].expires_in_s, 200); // the default keep-alive of 300 s
+    EXPECT_LE(l[0].expires_in_s, 300);
+    e.unload("smollm2");
+    EXPECT_TRUE(e.loaded().empty());
+
+    Request once = greedy_chat("smollm2", "Hi", 2);
+    once.keep_alive_s = 0;
+    run(e, once).done();
+    EXPECT_TRUE(e.loaded().empty());
+    EXPECT_EQ(e.stats().memory_bytes, 0u);
+}
+
+TEST(LocalEngine, TwoModelsAndLruEvictionUnderABudget) {
+    require_models();
+    uint64_t smol = 0, gemma = 0;
+    {
+        LocalEngine e(fixture_resolver(), small_options());
+        run(e, greedy_chat("smollm2", "Hi", 2)).done();
+        run(e, greedy_chat("gemma", "Hi", 2)).done();
+        auto l = e.loaded();
+        ASSERT_EQ(l.size(), 2u);
+        for (const auto& m : l)
+            (m.name == "gemma" ? gemma : smol) = m.size_bytes;
+        ASSERT_GT(smol, 0u);
+        ASSERT_GT(gemma, 0u);
+        EXPECT_EQ(e.stats().memory_bytes, smol + gemma);
+    }
+    LocalEngineOptions o = small_options();
+    o.memory_budget_bytes = std::max(smol, gemma) + std::min(smol, gemma) / 2; // one fits, not both
+    LocalEngine e(fixture_resolver(), o);
+    run(e, greedy_chat("smollm2", "Hi", 2)).done();
+    ASSERT_EQ(e.loaded().size(), 1u);
+    run(e, greedy_chat("gemma", "Hi", 2)).done();
+    auto l = e.loaded();
+    ASSERT_EQ(l.size(), 1u);
+    EXPECT_EQ(l[0].name, "gemma");
+    run(e, greedy_chat("smollm2", "Hi", 2)).done();
+    l = e.loaded();
+    ASSERT_EQ(l.size(), 1u);
+    EXPECT_EQ(l[0].name, "smollm2");
+
+    o.memory_budget_bytes = 1 << 20; // nothing fits
+    LocalEngine tiny(fixture_resolver(), o);
+    const Outcome x = run(tiny, greedy_chat("smollm2", "Hi", 2));
+    EXPECT_EQ(x.failed().kind, ErrorKind::TooLarge);
+    EXPECT_NE(x.failed().message.find("MiB"), std::string::npos) << x.failed().message;
+    EXPECT_TRUE(tiny.loaded().empty());
+}
+
+TEST(LocalEngine, StopStringsAreNotEmitted) {
+    require_models();
+    LocalEngine e(fixture_resolver(), small_options());
+    Request r = greedy_chat("smollm2", "Write a sentence about the sea.", 16);
+    const Outcome full = run(e, r);
+    const std::string text = full.done().text;
+    ASSERT_GE(text.size(), 12u) << text;
+    const std::string stop = text.substr(6, 4);
+    r.stop = {stop, "never-seen-stop-string"};
+    const Outcome cut = run(e, r);
+    EXPECT_EQ(cut.done().finish, Finish::Stop);
+    EXPECT_EQ(cut.done().text, text.substr(0, text.find(stop)));
+    std::string streamed;
+    for (const auto& ev : cut.events)
+        streamed += ev.text;
+    EXPECT_EQ(streamed, cut.done().text);
+}
+
+TEST(LocalEngine, LogprobsAndModelParameters) {
+    require_models();
+    LocalEngine e(fixture_resolver(), small_options());
+    Request r = greedy_chat("smollm2", "Name a color.", 4);
+    r.sampling.logprobs = true;
+    r.sampling.top_logprobs = 3;
+    const Outcome x = run(e, r);
+    ASSERT_FALSE(x.tokens().empty());
+    for (const auto& ev : x.events) {
+        if (ev.token < 0) continue;
+        ASSERT_EQ(ev.top.size(), 3u);
+        EXPECT_EQ(ev.top[0].token, ev.token); // greedy picks the most likely token
+        EXPECT_LE(ev.logprob, 0.0f);
+        EXPECT_FLOAT_EQ(ev.logprob, ev.top[0].logprob);
+        EXPECT_GE(ev.top[0].logprob, ev.top[1].logprob);
+    }
+
+    // The model's PARAMETER num_predict 3 applies when the request gives no max_tokens; its SYSTEM is used.
+    Request p = greedy_chat("smollm2-params", "Tell me a long story.", -1);
+    ban_eog(p);
+    const Outcome withp = run(e, p);
+    EXPECT_EQ(withp.done().completion_tokens, 3);
+    Request plain = p;
+    plain.model = "smollm2";
+    plain.max_tokens = 3;
+    EXPECT_GT(withp.done().prompt_tokens, 0);
+    EXPECT_NE(withp.done().prompt_tokens, run(e, plain).done().prompt_tokens); // a different system prompt
+    p.max_tokens = 5;                                                          // the request wins
+    EXPECT_EQ(run(e, p).done().completion_tokens, 5);
+}
+
+TEST(LocalEngine, DrainRefusesNewRequests) {
+    require_models();
+    LocalEngine e(fixture_resolver(), small_options());
+    run(e, greedy_chat("smollm2", "Hi", 2)).done();
+    e.drain(5);
+    const Outcome x = run(e, greedy_chat("smollm2", "Hi", 2));
+    EXPECT_EQ(x.failed().kind, ErrorKind::Busy);
+    EXPECT_EQ(x.failed().message, "shutting down");
+    EXPECT_TRUE(e.loaded().empty());
+}
+
+TEST(LocalEngine, DrainCancelsWhatOutlastsTheTimeout) {
+    require_models();
+    LocalEngineOptions o = small_options();
+    o.max_active = 1;
+    LocalEngine e(fixture_resolver(), o);
+    Request endless = greedy_chat("smollm2", "Tell me a long story.", -1);
+    endless.num_ctx = 2048;
+    ban_eog(endless);
+    std::atomic<bool> started{false};
+    Outcome a, b;
+    std::thread ta([&] { a = run(e, endless, [&](const TokenEvent&) { return started = true; }); });
+    while (!started.load())
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::thread tb([&] { b = run(e, endless); }); // queued behind a
+    while (e.stats().queue_depth != 1)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    e.drain(0);
+    ta.join();
+    tb.join();
+    EXPECT_EQ(a.done().finish, Finish::Cancelled);
+    EXPECT_EQ(b.done().finish, Finish::Cancelled);
+    EXPECT_EQ(b.done().completion_tokens, 0);
+    EXPECT_TRUE(e.loaded().empty());
+}
+
+} // namespace
+} // namespace hearth::engine

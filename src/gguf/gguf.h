@@ -71,6 +71,8 @@ enum class ValueType : uint32_t {
 
 // "u8", "string", "array", ...; "invalid(N)" for an id outside the enum.
 std::string_view value_type_name(ValueType t);
+// llama.cpp's name for a general.file_type value (llama_ftype: "Q4_K_M", "Q8_0", ...); "" when unknown.
+std::string_view file_type_name(uint64_t ftype);
 // True for the integer types (U8..I64, not BOOL).
 bool value_type_is_integer(ValueType t);
 

@@ -17,8 +17,8 @@ struct HttpRequest {
     std::string path;                           // without the query
     std::map<std::string, std::string> headers; // names in lower case
     std::map<std::string, std::string> query;
-    std::string body;                           // at most the configured body limit
-    std::string remote;                         // peer address
+    std::string body;   // at most the configured body limit
+    std::string remote; // peer address
 };
 
 // A streamed body: chunks are sent as they are written (SSE or NDJSON). write() returns false once the

@@ -777,8 +777,9 @@ std::optional<ApiError> apply_ollama_options(const json& options, engine::Reques
 void apply_model_defaults(const ApiContext& ctx, engine::Request& req) {
     // The adapters merge the model's PARAMETERs here, before the client's own fields; the engine must not
     // apply them again over what the client sent, so every sampling setting counts as given.
-    req.sampling_set = {"temperature",    "top_k",         "top_p",            "min_p",
-                        "repeat_penalty", "repeat_last_n", "presence_penalty", "frequency_penalty"};
+    req.sampling_set = {
+        "temperature",      "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n", "presence_penalty",
+        "frequency_penalty"};
     if (!ctx.store) return;
     auto name = store::parse_name(req.model);
     if (!name) return;

@@ -1,5 +1,6 @@
 // template/gotmpl_funcs.cpp: value printing (fmt's %v and printf), Go's json.Marshal, and the builtin
 // functions of text/template plus Ollama's json/toJson/currentDate.
+#include "base/utf8.h"
 #include "template/gotmpl_value.h"
 
 #include <algorithm>
@@ -361,17 +362,7 @@ std::string go_quote(const std::string& s) {
 
 void append_rune(std::string& out, int64_t r) {
     if (r < 0 || r > 0x10FFFF || (r >= 0xD800 && r < 0xE000)) r = 0xFFFD;
-    auto u = static_cast<uint32_t>(r);
-    if (u < 0x80)
-        out += static_cast<char>(u);
-    else if (u < 0x800)
-        out += {static_cast<char>(0xC0 | (u >> 6)), static_cast<char>(0x80 | (u & 0x3F))};
-    else if (u < 0x10000)
-        out += {static_cast<char>(0xE0 | (u >> 12)), static_cast<char>(0x80 | ((u >> 6) & 0x3F)),
-                static_cast<char>(0x80 | (u & 0x3F))};
-    else
-        out += {static_cast<char>(0xF0 | (u >> 18)), static_cast<char>(0x80 | ((u >> 12) & 0x3F)),
-                static_cast<char>(0x80 | ((u >> 6) & 0x3F)), static_cast<char>(0x80 | (u & 0x3F))};
+    append_utf8(out, static_cast<uint32_t>(r));
 }
 
 std::string bad_verb(const Value& v, char verb, bool objects_as_json) {

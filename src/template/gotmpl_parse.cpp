@@ -4,6 +4,7 @@
 // included, since spaces separate operands); trim markers and comments are resolved here. The parser
 // builds the tree of gotmpl_ast.h and checks what Go checks at parse time: undefined variables and
 // functions, break/continue outside range, misplaced else/end, empty pipelines.
+#include "base/utf8.h"
 #include "template/gotmpl_ast.h"
 
 #include <algorithm>
@@ -346,24 +347,6 @@ int hex_val(char c) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
-}
-
-void append_utf8(std::string& out, uint32_t r) {
-    if (r < 0x80) {
-        out += static_cast<char>(r);
-    } else if (r < 0x800) {
-        out += static_cast<char>(0xC0 | (r >> 6));
-        out += static_cast<char>(0x80 | (r & 0x3F));
-    } else if (r < 0x10000) {
-        out += static_cast<char>(0xE0 | (r >> 12));
-        out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (r & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (r >> 18));
-        out += static_cast<char>(0x80 | ((r >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((r >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (r & 0x3F));
-    }
 }
 
 // Go's strconv.Unquote for "..." and '...' bodies (quotes stripped). Returns false on bad syntax.

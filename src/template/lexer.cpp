@@ -1,6 +1,8 @@
 // template/lexer.cpp: see lexer.h. Follows jinja2/lexer.py's rules and their order.
 #include "template/lexer.h"
 
+#include "base/utf8.h"
+
 #include <cstring>
 
 namespace hearth::tmpl {
@@ -15,24 +17,6 @@ bool is_name_start(char c) {
 }
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
-}
-
-void append_utf8(uint32_t cp, std::string& out) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xc0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xe0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-        out += static_cast<char>(0xf0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
 }
 
 int hex_value(char c) {
@@ -328,7 +312,7 @@ private:
                     cp = cp * 16 + static_cast<uint32_t>(h);
                 }
                 if (!ok || cp > 0x10ffff) return fail("invalid escape in string literal");
-                append_utf8(cp, out);
+                append_utf8(out, cp);
                 i += n;
                 break;
             }

@@ -1,5 +1,7 @@
 #include "tokenizer/unicode.h"
 
+#include "base/utf8.h"
+
 namespace hearth::tok {
 
 uint32_t utf8_decode(std::string_view text, size_t pos, size_t* n) {
@@ -39,21 +41,7 @@ uint32_t utf8_decode_lenient(std::string_view text, size_t pos, size_t* n) {
 }
 
 void utf8_append(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
+    append_utf8(out, cp);
 }
 
 std::string utf8_sanitize(std::string_view text) {

@@ -83,7 +83,7 @@ void forward_decoder(const Model& m, const ComputeCtx& c, ForwardBuffers& b, con
             matmul(c, L.ffn_gate, b.h.data(), n, b.gate.data());
             matmul(c, L.ffn_up, b.h.data(), n, b.up.data());
         }
-        glu(b.gate.data(), b.up.data(), n * n_ff, cfg.act);
+        glu(c, b.gate.data(), b.up.data(), n * n_ff, cfg.act);
         matmul(c, L.ffn_down, b.gate.data(), n, b.h.data());
         add_inplace(b.x.data(), b.h.data(), n * n_embd);
     }

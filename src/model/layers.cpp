@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace hearth {
 
@@ -68,28 +69,57 @@ void rope(float* x, int64_t n_tokens, int32_t n_heads, int32_t head_dim, const i
     }
 }
 
-void glu(float* gate, const float* up, int64_t n, FfnAct act) {
+namespace {
+
+// GELU (tanh approximation) as ggml evaluates it: on the f16-rounded input, the result rounded to f16. Every
+// f16 input has one answer, so the whole function is a 65536-entry table, built once and never written again.
+float gelu_f16_exact(uint16_t h) {
+    constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+    constexpr float kCoef = 0.044715f;
+    const float x = fp16_to_f32(h);
+    const float r = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoef * x * x)));
+    return fp16_to_f32(f32_to_fp16(r));
+}
+
+const float* gelu_table() {
+    static const std::vector<float> table = [] {
+        std::vector<float> t(65536);
+        for (uint32_t h = 0; h < 65536; ++h)
+            t[h] = gelu_f16_exact(uint16_t(h));
+        return t;
+    }();
+    return table.data();
+}
+
+void glu_range(float* gate, const float* up, int64_t i0, int64_t i1, FfnAct act, const float* gelu) {
     if (act == FfnAct::Silu) {
-        for (int64_t i = 0; i < n; ++i) {
+        for (int64_t i = i0; i < i1; ++i) {
             const float g = gate[i];
             gate[i] = g / (1.0f + std::exp(-g)) * up[i];
         }
-    } else {
-        // GELU, tanh approximation; ggml evaluates it on the f16-rounded input through an f16 table.
-        constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
-        constexpr float kCoef = 0.044715f;
-        for (int64_t i = 0; i < n; ++i) {
-            float g = gate[i];
-            if (g <= -10.0f) {
-                g = 0.0f;
-            } else if (g < 10.0f) {
-                const float xh = fp16_to_f32(f32_to_fp16(g));
-                const float r = 0.5f * xh * (1.0f + std::tanh(kSqrt2OverPi * xh * (1.0f + kCoef * xh * xh)));
-                g = fp16_to_f32(f32_to_fp16(r));
-            }
-            gate[i] = g * up[i];
-        }
+        return;
     }
+    for (int64_t i = i0; i < i1; ++i) {
+        float g = gate[i];
+        if (g <= -10.0f)
+            g = 0.0f;
+        else if (g < 10.0f)
+            g = gelu[f32_to_fp16(g)];
+        gate[i] = g * up[i];
+    }
+}
+
+} // namespace
+
+void glu(const ComputeCtx& c, float* gate, const float* up, int64_t n, FfnAct act) {
+    const float* gelu = act == FfnAct::Silu ? nullptr : gelu_table();
+    // Chunks of whole cache lines so threads never share one.
+    constexpr int64_t kChunk = 16;
+    const int64_t n_chunks = (n + kChunk - 1) / kChunk;
+    c.pool.run([&](int ith, int nth) {
+        const auto [c0, c1] = ThreadPool::split(n_chunks, ith, nth);
+        glu_range(gate, up, c0 * kChunk, std::min(n, c1 * kChunk), act, gelu);
+    });
 }
 
 size_t attention_scratch_floats(const AttnParams& p) {

@@ -51,8 +51,9 @@ struct RopeParams {
 // Rotates each head of x (n_tokens, n_heads, head_dim) in place; token t has position pos[t].
 void rope(float* x, int64_t n_tokens, int32_t n_heads, int32_t head_dim, const int32_t* pos, const RopeParams& p);
 
-// a (n) = act(gate) * up, elementwise; gate and up (n_tokens, n_ff) rows, result written to gate.
-void glu(float* gate, const float* up, int64_t n, FfnAct act);
+// a (n) = act(gate) * up, elementwise, split across the pool; gate and up (n_tokens, n_ff) rows, result written
+// to gate. GELU is ggml's: the tanh approximation on the f16-rounded input, rounded to f16 (a table lookup).
+void glu(const ComputeCtx& c, float* gate, const float* up, int64_t n, FfnAct act);
 
 // The KV cache of one layer: f16, position-major.
 struct LayerKv {

@@ -71,7 +71,7 @@ void forward_gemma3(const Model& m, const ComputeCtx& c, ForwardBuffers& b, cons
         rms_norm(b.x.data(), L.ffn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         matmul(c, L.ffn_gate, b.h.data(), n, b.gate.data());
         matmul(c, L.ffn_up, b.h.data(), n, b.up.data());
-        glu(b.gate.data(), b.up.data(), n * n_ff, cfg.act);
+        glu(c, b.gate.data(), b.up.data(), n * n_ff, cfg.act);
         matmul(c, L.ffn_down, b.gate.data(), n, b.h.data());
         rms_norm(b.h.data(), L.ffn_post_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         add_inplace(b.x.data(), b.h.data(), n * n_embd);

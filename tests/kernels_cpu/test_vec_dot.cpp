@@ -25,7 +25,7 @@ std::vector<DotCase> dot_cases() {
     std::vector<DotCase> cases;
     for (const auto& isa : available_isas()) {
         for (DType t : weight_types()) {
-            std::vector<int64_t> sizes = {32, 64, 288, 2304};
+            std::vector<int64_t> sizes = {32, 64, 96, 192, 288, 2304}; // 1, 2, 3, 6, 9, 72 blocks
             if (is_k_type(t)) sizes = {256, 768, 2304};
             if (is_float_type(t)) sizes = {1, 7, 33, 288, 2304};
             for (int64_t n : sizes) {
@@ -74,6 +74,38 @@ TEST_P(VecDot, MatchesScalarOracle) {
         } else {
             EXPECT_LE(std::fabs(double(got) - double(want)), 1e-5 * magnitude + 1e-30)
                 << "row " << r << " got " << got << " want " << want << " magnitude " << magnitude;
+        }
+    }
+}
+
+// The prefill tile kernel: one weight row against up to 9 activation rows at an odd stride must give exactly
+// what vec_dot gives for each row (so a prompt's logits do not depend on how it was batched).
+TEST_P(VecDot, MultiRowMatchesSingleBitForBit) {
+    const DotCase& c = GetParam();
+    const KernelTable table = table_for(c.isa);
+    const TypeTraits& tt = table.at(c.type);
+    if (tt.vec_dot_multi == nullptr) GTEST_SKIP() << "no multi-row kernel for this type on " << c.isa;
+    ASSERT_NE(tt.quantize_act, nullptr);
+    constexpr int kMaxAct = 9;
+    constexpr int64_t kRows = 3;
+    const auto w = make_weights(c.type, kRows, c.n_in, 777 + uint64_t(c.n_in), c.fill);
+    const size_t act_bytes = act_scratch_bytes(table, c.type, 1, c.n_in);
+    const size_t stride = act_bytes + 5; // unaligned rows
+    std::vector<uint8_t> act(stride * kMaxAct);
+    for (int j = 0; j < kMaxAct; ++j) {
+        const auto x = make_activations(c.n_in, 31 * uint64_t(j) + uint64_t(c.n_in));
+        tt.quantize_act(x.data(), act.data() + size_t(j) * stride, c.n_in);
+    }
+    const size_t row_bytes = w.size() / kRows;
+    for (int64_t r = 0; r < kRows; ++r) {
+        const uint8_t* w_row = w.data() + size_t(r) * row_bytes;
+        for (int n_act = 1; n_act <= kMaxAct; ++n_act) {
+            std::vector<float> out(kMaxAct + 1, -12345.0f);
+            tt.vec_dot_multi(c.n_in, w_row, act.data(), stride, n_act, out.data());
+            for (int j = 0; j < n_act; ++j)
+                ASSERT_EQ(out[size_t(j)], tt.vec_dot(c.n_in, w_row, act.data() + size_t(j) * stride))
+                    << "row " << r << " n_act " << n_act << " act row " << j;
+            EXPECT_EQ(out[size_t(n_act)], -12345.0f) << "wrote past n_act";
         }
     }
 }

@@ -47,6 +47,24 @@ void quantize_slice(const MatmulArgs& a, int ith, int nth) {
 void dot_slice(const MatmulArgs& a, int ith, int nth) {
     const auto [r_begin, r_end] = ThreadPool::split(a.n_out, ith, nth);
     const VecDotFn dot = a.tt->vec_dot;
+    const VecDotMultiFn multi = a.tt->vec_dot_multi;
+    if (multi != nullptr && a.n_tokens > 1) {
+        // Weight row r against the whole token tile at once (unpacked once), results scattered to y's columns.
+        float col[kTokenTile];
+        for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowBlock) {
+            const int64_t r1 = std::min(r0 + kRowBlock, r_end);
+            for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenTile) {
+                const int nt = int(std::min(kTokenTile, a.n_tokens - t0));
+                for (int64_t r = r0; r < r1; ++r) {
+                    multi(a.n_in, a.w + size_t(r) * a.w_row_bytes, a.act + size_t(t0) * a.act_row_bytes,
+                          a.act_row_bytes, nt, col);
+                    for (int j = 0; j < nt; ++j)
+                        a.y[(t0 + j) * a.n_out + r] = col[j];
+                }
+            }
+        }
+        return;
+    }
     for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowBlock) {
         const int64_t r1 = std::min(r0 + kRowBlock, r_end);
         for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenTile) {

@@ -11,7 +11,8 @@
 //   - vec_dot(n, w, a): n is a multiple of W's block size (and of vec_dot_type's); rows are byte-addressed
 //     (no alignment needed) and hold n elements;
 //   - matmul allocates nothing: activations are quantized into the caller's act_scratch;
-//   - results do not depend on the thread count (every output element is one vec_dot call).
+//   - results do not depend on the thread count or on the batch: every output element is one vec_dot call, or
+//     a vec_dot_multi lane, which is the same arithmetic bit for bit.
 #pragma once
 
 #include "base/cpu_features.h"
@@ -28,6 +29,11 @@ using QuantizeRowFn = void (*)(const float* x, void* y, int64_t n);
 // Dot product of a weight row (n elements of W) with an activation row (n elements of W's vec_dot_type).
 using VecDotFn = float (*)(int64_t n, const void* w_row, const void* act_row);
 
+// One weight row against n_act activation rows (act_stride bytes apart): out[j] = vec_dot(n, w_row, act + j *
+// act_stride), bit for bit (the weights are unpacked once for all rows: the prefill tile kernel).
+using VecDotMultiFn = void (*)(int64_t n, const void* w_row, const void* act, size_t act_stride, int n_act,
+                               float* out);
+
 // y (n) += a * x (n halves): the attention's weighted sum over the f16 V cache.
 using AxpyF16Fn = void (*)(int64_t n, float a, const uint16_t* x, float* y);
 
@@ -35,6 +41,7 @@ struct TypeTraits {
     DType vec_dot_type = DType::F32;
     QuantizeRowFn quantize_act = nullptr; // nullptr when vec_dot_type is F32: matmul reads x directly
     VecDotFn vec_dot = nullptr;           // nullptr: weight type not supported
+    VecDotMultiFn vec_dot_multi = nullptr; // optional; matmul uses it for several tokens when set
 };
 
 inline constexpr int kMaxDTypeId = 64;

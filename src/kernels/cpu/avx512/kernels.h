@@ -3,6 +3,7 @@
 // dot_bf16_bf16 (dot_bf16.cpp) also needs AVX512_BF16 and flushes denormal inputs (see there).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace hearth::cpu::avx512 {
@@ -14,6 +15,15 @@ float dot_q5_1_q8_1(int64_t n, const void* w, const void* a);
 float dot_q8_0_q8_0(int64_t n, const void* w, const void* a);
 float dot_q4_k_q8_k(int64_t n, const void* w, const void* a);
 float dot_q6_k_q8_k(int64_t n, const void* w, const void* a);
+// ops.h's VecDotMultiFn: the same arithmetic as the dot above for each activation row, weights unpacked once.
+void dot_multi_q4_0_q8_0(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q4_1_q8_1(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q5_0_q8_0(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q5_1_q8_1(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q8_0_q8_0(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q4_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q6_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+
 float dot_bf16_bf16(int64_t n, const void* w, const void* a);
 
 } // namespace hearth::cpu::avx512

@@ -8,14 +8,17 @@ namespace hearth::cpu {
 void fill_avx512_table(KernelTable& t) {
     using namespace avx512;
     t.isa = "avx512";
-    auto set_dot = [&t](DType w, VecDotFn dot) { t.traits[static_cast<uint32_t>(w)].vec_dot = dot; };
-    set_dot(DType::Q4_0, dot_q4_0_q8_0);
-    set_dot(DType::Q4_1, dot_q4_1_q8_1);
-    set_dot(DType::Q5_0, dot_q5_0_q8_0);
-    set_dot(DType::Q5_1, dot_q5_1_q8_1);
-    set_dot(DType::Q8_0, dot_q8_0_q8_0);
-    set_dot(DType::Q4_K, dot_q4_k_q8_k);
-    set_dot(DType::Q6_K, dot_q6_k_q8_k);
+    auto set_dot = [&t](DType w, VecDotFn dot, VecDotMultiFn multi) {
+        t.traits[static_cast<uint32_t>(w)].vec_dot = dot;
+        t.traits[static_cast<uint32_t>(w)].vec_dot_multi = multi;
+    };
+    set_dot(DType::Q4_0, dot_q4_0_q8_0, dot_multi_q4_0_q8_0);
+    set_dot(DType::Q4_1, dot_q4_1_q8_1, dot_multi_q4_1_q8_1);
+    set_dot(DType::Q5_0, dot_q5_0_q8_0, dot_multi_q5_0_q8_0);
+    set_dot(DType::Q5_1, dot_q5_1_q8_1, dot_multi_q5_1_q8_1);
+    set_dot(DType::Q8_0, dot_q8_0_q8_0, dot_multi_q8_0_q8_0);
+    set_dot(DType::Q4_K, dot_q4_k_q8_k, dot_multi_q4_k_q8_k);
+    set_dot(DType::Q6_K, dot_q6_k_q8_k, dot_multi_q6_k_q8_k);
 }
 
 } // namespace hearth::cpu

@@ -52,6 +52,13 @@ struct ModelInfo {
 struct Model;
 struct ForwardBuffers;
 class Engine;
+class Session;
+
+// One session's input to Engine::feed_batch.
+struct BatchItem {
+    Session* session = nullptr;
+    std::span<const int32_t> tokens; // at least one
+};
 
 class Session {
 public:
@@ -75,6 +82,7 @@ public:
 private:
     friend class Engine;
     Session() = default;
+    Status check_feed(std::span<const int32_t> tokens) const; // feed()'s checks
     const Engine* engine_ = nullptr;
     std::unique_ptr<ForwardBuffers> buf_;
     int32_t n_past_ = 0;
@@ -93,6 +101,16 @@ public:
     Result<std::unique_ptr<Session>> create_session(const SessionOptions& opts = {}) const;
     // What create_session(opts) would need, without allocating it.
     Result<MemoryEstimate> estimate_memory(const SessionOptions& opts = {}) const;
+
+    // Feeds several sessions at once (continuous batching): their tokens share forward passes, so every
+    // matrix is read once per pass for all of them, while each session keeps its own KV cache and gets
+    // its own logits. A session ends exactly as if fed alone, bit for bit (the kernels are batch-invariant).
+    // Long inputs are split over several passes of at most kBatchTokens tokens. Errors, checked before
+    // anything runs (then nothing changes): any item's feed() error (naming the item), an empty item, a
+    // session given twice or created by another engine. Session::cancel() flags are not looked at: the
+    // caller decides who takes part.
+    static constexpr int32_t kBatchTokens = 512;
+    Status feed_batch(std::span<const BatchItem> items);
 
 private:
     friend class Session;

@@ -128,13 +128,13 @@ size_t attention_scratch_floats(const AttnParams& p) {
 }
 
 void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const float* k, const float* v,
-               const int32_t* pos, int64_t n_tokens, LayerKv kv, float* scratch, float* out) {
+               const int32_t* pos, int64_t n_tokens, const LayerKv* kv, float* scratch, float* out) {
     const int64_t k_row = int64_t{p.n_head_kv} * p.head_dim_k;
     const int64_t v_row = int64_t{p.n_head_kv} * p.head_dim_v;
     const cpu::TypeTraits& f16 = c.kt.at(DType::F16);
     for (int64_t t = 0; t < n_tokens; ++t) {
-        f16.quantize_act(k + t * k_row, kv.k + pos[t] * k_row, k_row);
-        f16.quantize_act(v + t * v_row, kv.v + pos[t] * v_row, v_row);
+        f16.quantize_act(k + t * k_row, kv[t].k + pos[t] * k_row, k_row);
+        f16.quantize_act(v + t * v_row, kv[t].v + pos[t] * v_row, v_row);
     }
     const int32_t group = p.n_head / p.n_head_kv;
     const int64_t n_work = n_tokens * p.n_head;
@@ -154,7 +154,7 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
             const int32_t j0 = p.window > 0 ? std::max(0, qp - p.window + 1) : 0;
             float mx = -INFINITY;
             for (int32_t j = j0; j <= qp; ++j) {
-                const uint16_t* kr = kv.k + j * k_row + int64_t{hk} * p.head_dim_k;
+                const uint16_t* kr = kv[t].k + j * k_row + int64_t{hk} * p.head_dim_k;
                 const float s = f16.vec_dot(p.head_dim_k, kr, qh) * p.scale;
                 sc[j] = s;
                 mx = std::max(mx, s);
@@ -170,7 +170,7 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
             for (int32_t j = j0; j <= qp; ++j) {
                 // The softmax weights are rounded to f16 too (ggml's f16 mat-mul with the V cache).
                 const float pj = fp16_to_f32(f32_to_fp16(sc[j] * inv));
-                c.kt.axpy_f16(p.head_dim_v, pj, kv.v + j * v_row + int64_t{hk} * p.head_dim_v, acc);
+                c.kt.axpy_f16(p.head_dim_v, pj, kv[t].v + j * v_row + int64_t{hk} * p.head_dim_v, acc);
             }
             std::copy(acc, acc + p.head_dim_v, out + (t * p.n_head + h) * p.head_dim_v);
         }

@@ -71,8 +71,10 @@ struct AttnParams {
 // Stores k, v (n_tokens, n_head_kv * hd) at positions pos[t] of the layer's cache, then computes
 // out (n_tokens, n_head * hd_v) = softmax(q kᵀ * scale + causal/window mask) v for every token and head.
 // scratch: (pool.size(), attention_scratch_floats(p)) floats.
+// Token t (of n_tokens, possibly from different sequences) writes its k/v at row pos[t] of kv[t] (its own
+// sequence's cache of this layer) and attends to rows 0..pos[t] of that cache (the last `window` if set).
 void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const float* k, const float* v,
-               const int32_t* pos, int64_t n_tokens, LayerKv kv, float* scratch, float* out);
+               const int32_t* pos, int64_t n_tokens, const LayerKv* kv, float* scratch, float* out);
 size_t attention_scratch_floats(const AttnParams& p);
 
 } // namespace hearth

@@ -73,6 +73,8 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     b.scores.resize(size_t(n_threads) * attention_scratch_floats(ap));
     b.logits.resize(size_t(c.n_vocab));
     b.pos.resize(nb);
+    b.token_cache.resize(nb);
+    b.token_kv.resize(nb);
     // Activation scratch for the widest matmul input of every weight in the model.
     size_t act = 0;
     auto need = [&](const Matrix& w) {
@@ -87,6 +89,24 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     return b;
 }
 
+ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
+                                  int32_t n_seqs, int n_threads) {
+    // A session's buffers with a one-position cache (never used: each sequence brings its own).
+    ForwardBuffers b = make_forward_buffers(m, kt, 1, n_batch, n_threads);
+    b.k_cache.clear();
+    b.k_cache.shrink_to_fit();
+    b.v_cache.clear();
+    b.v_cache.shrink_to_fit();
+    b.n_ctx = n_ctx;
+    AttnParams ap{};
+    ap.n_ctx = n_ctx;
+    ap.head_dim_k = m.cfg.head_dim_k;
+    ap.head_dim_v = m.cfg.head_dim_v;
+    b.scores.assign(size_t(n_threads) * attention_scratch_floats(ap), 0.0f);
+    b.logits.assign(size_t(std::max(n_seqs, 1)) * size_t(m.cfg.n_vocab), 0.0f);
+    return b;
+}
+
 void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x) {
     const Matrix& e = m.w.token_embd;
     for (int32_t t = 0; t < n_tokens; ++t) {
@@ -94,15 +114,29 @@ void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float
     }
 }
 
-void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& b, int32_t n_tokens) {
+namespace {
+
+// Final norm and output projection for the last token of each sequence: one matmul for all of them.
+void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& work, std::span<const SeqSpan> seqs) {
     const int64_t n_embd = m.cfg.n_embd;
-    float* last = b.x.data() + int64_t{n_tokens - 1} * n_embd;
-    rms_norm(last, m.w.output_norm, b.h.data(), 1, n_embd, m.cfg.rms_eps);
-    matmul(c, m.w.output, b.h.data(), 1, b.logits.data());
+    const size_t n_vocab = size_t(m.cfg.n_vocab);
+    const auto n_seqs = static_cast<int32_t>(seqs.size());
+    int64_t t_end = 0;
+    for (int32_t i = 0; i < n_seqs; ++i) {
+        t_end += seqs[size_t(i)].n_tokens;
+        rms_norm(work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1,
+                 n_embd, m.cfg.rms_eps);
+    }
+    matmul(c, m.w.output, work.h.data(), n_seqs, work.logits.data());
     if (m.cfg.final_logit_softcap > 0) {
         const float cap = m.cfg.final_logit_softcap;
-        for (float& l : b.logits)
-            l = std::tanh(l / cap) * cap;
+        for (size_t i = 0; i < size_t(n_seqs) * n_vocab; ++i)
+            work.logits[i] = std::tanh(work.logits[i] / cap) * cap;
+    }
+    for (int32_t i = 0; i < n_seqs; ++i) {
+        ForwardBuffers* dst = seqs[size_t(i)].cache;
+        if (dst == &work && i == 0) continue; // already in place
+        std::copy_n(work.logits.data() + size_t(i) * n_vocab, n_vocab, dst->logits.data());
     }
 }
 
@@ -113,21 +147,47 @@ LayerKv layer_kv(const Model& m, ForwardBuffers& b, int32_t il) {
     return LayerKv{b.k_cache.data() + size_t(il) * k_layer, b.v_cache.data() + size_t(il) * v_layer};
 }
 
-void forward(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens,
-             int32_t n_past) {
-    for (int32_t t = 0; t < n_tokens; ++t)
-        b.pos[size_t(t)] = n_past + t;
+} // namespace
+
+const LayerKv* layer_kv_of_tokens(const Model& m, ForwardBuffers& work, int32_t il, int32_t n) {
+    for (int32_t t = 0; t < n; ++t) {
+        ForwardBuffers* cache = work.token_cache[size_t(t)];
+        if (t > 0 && cache == work.token_cache[size_t(t - 1)])
+            work.token_kv[size_t(t)] = work.token_kv[size_t(t - 1)];
+        else
+            work.token_kv[size_t(t)] = layer_kv(m, *cache, il);
+    }
+    return work.token_kv.data();
+}
+
+void forward_batch(const Model& m, const ComputeCtx& c, ForwardBuffers& work, const int32_t* tokens,
+                   std::span<const SeqSpan> seqs) {
+    int32_t n = 0;
+    for (const SeqSpan& s : seqs) {
+        for (int32_t t = 0; t < s.n_tokens; ++t) {
+            work.pos[size_t(n + t)] = s.n_past + t;
+            work.token_cache[size_t(n + t)] = s.cache;
+        }
+        n += s.n_tokens;
+    }
     switch (m.cfg.arch) {
     case Arch::Gemma3:
-        forward_gemma3(m, c, b, tokens, n_tokens);
+        forward_gemma3(m, c, work, tokens, n);
         break;
     case Arch::Llama:
     case Arch::Qwen2:
     case Arch::Qwen3:
     case Arch::Phi3:
-        forward_decoder(m, c, b, tokens, n_tokens);
+        forward_decoder(m, c, work, tokens, n);
         break;
     }
+    output_logits(m, c, work, seqs);
+}
+
+void forward(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens,
+             int32_t n_past) {
+    const SeqSpan one{&b, n_tokens, n_past};
+    forward_batch(m, c, b, tokens, std::span<const SeqSpan>(&one, 1));
 }
 
 } // namespace hearth

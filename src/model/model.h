@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,13 +42,19 @@ struct ForwardBuffers {
     std::vector<float> gate;       // (n_batch, 2 * n_ff) (room for fused gate+up)
     std::vector<float> up;         // (n_batch, n_ff)
     std::vector<float> scores;     // (n_threads, attention_scratch_floats) attention scratch
-    std::vector<float> logits;     // (n_vocab) of the last token
+    std::vector<float> logits;     // (n_seqs, n_vocab): the last token of each sequence of the pass
     std::vector<int32_t> pos;      // (n_batch)
     std::vector<uint8_t> act;      // activation quantization scratch for matmul
+    std::vector<ForwardBuffers*> token_cache; // (n_batch) whose KV cache token t of the pass uses
+    std::vector<LayerKv> token_kv;            // (n_batch) token_cache[t]'s cache of the current layer
 };
 
 ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
                                     int n_threads);
+// Scratch for batched passes over several sequences (forward_batch's `work`): no KV cache of its own, room
+// for n_batch tokens in all, logits for up to n_seqs sequences, attention over up to n_ctx positions.
+ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
+                                  int32_t n_seqs, int n_threads);
 // Bytes make_forward_buffers would allocate (for the memory check before load).
 uint64_t forward_buffer_bytes(const ModelConfig& cfg, int32_t n_ctx, int32_t n_batch, int n_threads);
 
@@ -57,9 +64,24 @@ uint64_t forward_buffer_bytes(const ModelConfig& cfg, int32_t n_ctx, int32_t n_b
 void forward(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens,
              int32_t n_past);
 
+// One sequence's part of a batched pass.
+struct SeqSpan {
+    ForwardBuffers* cache; // its KV cache; its logits get the row of its last token
+    int32_t n_tokens;      // >= 1
+    int32_t n_past;        // its tokens go to positions n_past .. n_past + n_tokens - 1
+};
+// Runs several sequences' tokens (concatenated in `seqs` order) through the model in one pass: every matrix
+// is read once for all of them, each token attends only within its own sequence's cache. Every row computes
+// exactly what it would alone (the kernels are batch-invariant), so results do not depend on the company.
+// Preconditions (checked by the caller): sum of n_tokens <= work.n_batch, seqs.size() rows fit work.logits,
+// each cache's n_ctx <= work.n_ctx, n_past + n_tokens <= its n_ctx, tokens < n_vocab, caches distinct.
+// `work` may be one of the caches (forward() does that for a single sequence).
+void forward_batch(const Model& m, const ComputeCtx& c, ForwardBuffers& work, const int32_t* tokens,
+                   std::span<const SeqSpan> seqs);
+
 // Shared pieces of the architecture forwards (model.cpp).
 void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x);
-void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& b, int32_t n_tokens);
-LayerKv layer_kv(const Model& m, ForwardBuffers& b, int32_t il);
+// The caches of layer il for the pass's n tokens (work.token_kv).
+const LayerKv* layer_kv_of_tokens(const Model& m, ForwardBuffers& work, int32_t il, int32_t n);
 
 } // namespace hearth

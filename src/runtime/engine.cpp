@@ -20,6 +20,9 @@ struct Engine::Impl {
     std::unique_ptr<ThreadPool> pool;
     ModelInfo info;
     std::string isa;
+    // feed_batch's scratch, grown when a call needs more sequences or a longer context (never per token).
+    std::unique_ptr<ForwardBuffers> batch_work;
+    int32_t batch_seqs = 0;
 };
 
 Engine::Engine() : impl_(std::make_unique<Impl>()) {}
@@ -197,9 +200,8 @@ void Session::reset() {
     cancelled_.store(false);
 }
 
-Status Session::feed(std::span<const int32_t> tokens) {
-    const Engine::Impl& im = *engine_->impl_;
-    const int32_t n_vocab = im.model->cfg.n_vocab;
+Status Session::check_feed(std::span<const int32_t> tokens) const {
+    const int32_t n_vocab = engine_->impl_->model->cfg.n_vocab;
     for (size_t i = 0; i < tokens.size(); ++i) {
         if (tokens[i] < 0 || tokens[i] >= n_vocab)
             return error("token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
@@ -208,6 +210,12 @@ Status Session::feed(std::span<const int32_t> tokens) {
     if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > buf_->n_ctx)
         return error("context full: " + std::to_string(n_past_) + " + " + std::to_string(tokens.size()) +
                      " tokens > context size " + std::to_string(buf_->n_ctx));
+    return Status::ok();
+}
+
+Status Session::feed(std::span<const int32_t> tokens) {
+    const Engine::Impl& im = *engine_->impl_;
+    HEARTH_TRY(check_feed(tokens));
     ComputeCtx c{im.kt, *im.pool, buf_->act.data()};
     size_t done = 0;
     while (done < tokens.size()) {
@@ -216,6 +224,64 @@ Status Session::feed(std::span<const int32_t> tokens) {
         forward(*im.model, c, *buf_, tokens.data() + done, n, n_past_);
         n_past_ += n;
         done += size_t(n);
+    }
+    return Status::ok();
+}
+
+Status Engine::feed_batch(std::span<const BatchItem> items) {
+    Impl& im = *impl_;
+    int32_t n_ctx = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+        const BatchItem& it = items[i];
+        const std::string which = "batch item " + std::to_string(i) + ": ";
+        if (it.session == nullptr || it.session->engine_ != this)
+            return error(which + "the session was not created by this engine");
+        if (it.tokens.empty()) return error(which + "no tokens");
+        for (size_t j = 0; j < i; ++j)
+            if (items[j].session == it.session) return error(which + "the session is also item " + std::to_string(j));
+        if (Status st = it.session->check_feed(it.tokens); !st) return error(which + st.message());
+        n_ctx = std::max(n_ctx, it.session->buf_->n_ctx);
+    }
+    if (items.empty()) return Status::ok();
+    const auto n_seqs = static_cast<int32_t>(std::min<size_t>(items.size(), size_t(kBatchTokens)));
+    if (!im.batch_work || im.batch_work->n_ctx < n_ctx || im.batch_seqs < n_seqs) {
+        const int32_t ctx = std::max(n_ctx, im.batch_work ? im.batch_work->n_ctx : 0);
+        const int32_t seqs = std::max(n_seqs, im.batch_seqs);
+        im.batch_work.reset(); // free the old scratch before the new one is made
+        im.batch_work = std::make_unique<ForwardBuffers>(
+            make_batch_buffers(*im.model, im.kt, ctx, kBatchTokens, seqs, im.pool->size()));
+        im.batch_seqs = seqs;
+    }
+    ForwardBuffers& work = *im.batch_work;
+    ComputeCtx c{im.kt, *im.pool, work.act.data()};
+    std::vector<size_t> done(items.size(), 0);
+    std::vector<SeqSpan> seqs;
+    std::vector<int32_t> tokens;
+    seqs.reserve(size_t(n_seqs));
+    tokens.reserve(size_t(kBatchTokens));
+    // Each pass takes, item by item, as many of its remaining tokens as the pass has room for.
+    for (bool more = true; more;) {
+        more = false;
+        seqs.clear();
+        tokens.clear();
+        for (size_t i = 0; i < items.size(); ++i) {
+            const size_t left = items[i].tokens.size() - done[i];
+            const size_t room = size_t(kBatchTokens) - tokens.size();
+            if (left == 0) continue;
+            if (room == 0 || seqs.size() == size_t(n_seqs)) {
+                more = true;
+                break;
+            }
+            const size_t n = std::min(left, room);
+            Session& s = *items[i].session;
+            seqs.push_back(SeqSpan{s.buf_.get(), static_cast<int32_t>(n), s.n_past_});
+            tokens.insert(tokens.end(), items[i].tokens.begin() + long(done[i]),
+                          items[i].tokens.begin() + long(done[i] + n));
+            done[i] += n;
+            s.n_past_ += static_cast<int32_t>(n);
+            more = more || done[i] < items[i].tokens.size();
+        }
+        if (!seqs.empty()) forward_batch(*im.model, c, work, tokens.data(), seqs);
     }
     return Status::ok();
 }

@@ -57,6 +57,115 @@ TEST(Session, InterleavedSessionsAreIndependent) {
     EXPECT_EQ((*s2)->n_past(), int32_t(b.size()));
 }
 
+std::vector<int32_t> pseudo_tokens(size_t n, uint32_t seed, int32_t n_vocab) {
+    std::vector<int32_t> t(n);
+    uint32_t x = seed;
+    for (auto& v : t) {
+        x = x * 1664525u + 1013904223u;
+        v = int32_t((x >> 8) % uint32_t(n_vocab));
+    }
+    return t;
+}
+
+// Continuous batching: sessions fed together (prompts of different lengths, one longer than a pass, then
+// decode steps of one token each) end with exactly the logits they get when fed alone.
+TEST(FeedBatch, EverySessionGetsExactlyWhatItGetsAlone) {
+    auto e = load_smol();
+    ASSERT_TRUE(e);
+    const int32_t n_vocab = e->info().n_vocab;
+    const std::vector<std::vector<int32_t>> prompts = {
+        pseudo_tokens(7, 1, n_vocab), pseudo_tokens(1, 2, n_vocab),
+        pseudo_tokens(size_t(Engine::kBatchTokens) + 90, 3, n_vocab), pseudo_tokens(33, 4, n_vocab)};
+    const std::vector<int32_t> ctx = {128, 64, 1024, 256};
+    constexpr int kSteps = 5;
+    auto step_token = [&](size_t i, int k) { return int32_t((1000 + 37 * i + 11 * size_t(k)) % size_t(n_vocab)); };
+
+    // Alone: one session at a time, prompt in chunks of 16, then one token per step.
+    std::vector<std::vector<std::vector<float>>> want(prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        auto s = e->create_session({ctx[i], 16});
+        ASSERT_TRUE(s) << s.message();
+        ASSERT_TRUE((*s)->feed(prompts[i]).is_ok());
+        want[i].push_back(logits_of(**s));
+        for (int k = 0; k < kSteps; ++k) {
+            const int32_t t = step_token(i, k);
+            ASSERT_TRUE((*s)->feed(std::span(&t, 1)).is_ok());
+            want[i].push_back(logits_of(**s));
+        }
+    }
+    // Together.
+    std::vector<std::unique_ptr<Session>> ss;
+    std::vector<BatchItem> items;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        auto s = e->create_session({ctx[i], 16});
+        ASSERT_TRUE(s) << s.message();
+        ss.push_back(std::move(*s));
+        items.push_back({ss.back().get(), prompts[i]});
+    }
+    ASSERT_TRUE(e->feed_batch(items).is_ok());
+    for (size_t i = 0; i < ss.size(); ++i) {
+        EXPECT_EQ(ss[i]->n_past(), int32_t(prompts[i].size()));
+        EXPECT_TRUE(logits_of(*ss[i]) == want[i][0]) << "prompt of session " << i;
+    }
+    for (int k = 0; k < kSteps; ++k) {
+        std::vector<int32_t> toks(ss.size());
+        items.clear();
+        // Session 1 sits out step 2: members join and leave between steps.
+        for (size_t i = 0; i < ss.size(); ++i) {
+            toks[i] = step_token(i, k);
+            items.push_back({ss[i].get(), std::span(&toks[i], 1)});
+        }
+        if (k == 2) items.erase(items.begin() + 1);
+        ASSERT_TRUE(e->feed_batch(items).is_ok());
+        if (k == 2) {
+            ASSERT_TRUE(ss[1]->feed(std::span(&toks[1], 1)).is_ok());
+        }
+        for (size_t i = 0; i < ss.size(); ++i)
+            EXPECT_TRUE(logits_of(*ss[i]) == want[i][size_t(k) + 1]) << "session " << i << " step " << k;
+    }
+}
+
+TEST(FeedBatch, ABadItemIsNamedAndNothingChanges) {
+    auto e = load_smol();
+    ASSERT_TRUE(e);
+    auto a = e->create_session({64, 16});
+    auto b = e->create_session({64, 16});
+    ASSERT_TRUE(a && b);
+    const std::vector<int32_t> p = {1780, 314, 260};
+    ASSERT_TRUE((*a)->feed(p).is_ok());
+    ASSERT_TRUE((*b)->feed(p).is_ok());
+    const auto la = logits_of(**a), lb = logits_of(**b);
+    const std::vector<int32_t> good = {504, 3458};
+    const std::vector<int32_t> bad_token = {504, e->info().n_vocab};
+    const std::vector<int32_t> too_long(62, 5);
+    auto other = load_smol();
+    ASSERT_TRUE(other);
+    auto foreign = other->create_session({64, 16});
+    ASSERT_TRUE(foreign);
+    struct Case {
+        std::vector<BatchItem> items;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {{{a->get(), good}, {b->get(), bad_token}}, "batch item 1: token 49152 at index 1 is outside the vocabulary"},
+        {{{a->get(), good}, {b->get(), too_long}}, "batch item 1: context full: 3 + 62 tokens > context size 64"},
+        {{{a->get(), good}, {a->get(), good}}, "batch item 1: the session is also item 0"},
+        {{{a->get(), {}}, {b->get(), good}}, "batch item 0: no tokens"},
+        {{{a->get(), good}, {foreign->get(), good}}, "batch item 1: the session was not created by this engine"},
+        {{{nullptr, good}}, "batch item 0: the session was not created by this engine"},
+    };
+    for (const Case& c : cases) {
+        const Status st = e->feed_batch(c.items);
+        ASSERT_FALSE(st.is_ok()) << c.message;
+        EXPECT_NE(st.message().find(c.message), std::string::npos) << st.message();
+        EXPECT_EQ((*a)->n_past(), 3);
+        EXPECT_EQ((*b)->n_past(), 3);
+        EXPECT_TRUE(logits_of(**a) == la);
+        EXPECT_TRUE(logits_of(**b) == lb);
+    }
+    EXPECT_TRUE(e->feed_batch({}).is_ok());
+}
+
 TEST(Session, CancelStopsFeedAndTheSessionStaysUsable) {
     auto e = load_smol();
     ASSERT_TRUE(e);

@@ -22,7 +22,8 @@ Status configure_qwen3(const gguf::File& f, const KeyReader& r, ModelConfig& c);
 Status configure_phi3(const gguf::File& f, const KeyReader& r, ModelConfig& c);
 Status configure_gemma3(const gguf::File& f, const KeyReader& r, ModelConfig& c);
 
-// The shared pre-norm decoder (Llama, Qwen 2/3, Phi-3) and Gemma 3's forward.
+// The shared pre-norm decoder (Llama, Qwen 2/3, Phi-3) and Gemma 3's forward: the layers over the pass's n
+// tokens (b.pos and b.token_cache set by forward_batch), leaving the final hidden states in b.x.
 void forward_decoder(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens);
 void forward_gemma3(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens);
 

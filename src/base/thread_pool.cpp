@@ -45,8 +45,21 @@ void ThreadPool::run(const Job& fn) {
     }
     if (sleepers_.load(std::memory_order_acquire) > 0) cv_.notify_all();
     fn(0, n_threads_);
-    while (pending_.load(std::memory_order_acquire) != 0)
+    for (int spin = 0; spin < kSpinIterations; ++spin) {
+        if (pending_.load(std::memory_order_acquire) == 0) {
+            job_ = nullptr;
+            return;
+        }
         HEARTH_CPU_RELAX();
+    }
+    {
+        // caller_waiting_ and pending_ are both seq_cst: either the last worker sees the flag and notifies
+        // (under the mutex, so not before this thread waits), or this thread sees pending_ == 0.
+        std::unique_lock<std::mutex> lock(done_mu_);
+        caller_waiting_.store(true);
+        done_cv_.wait(lock, [&] { return pending_.load() == 0; });
+        caller_waiting_.store(false);
+    }
     job_ = nullptr;
 }
 
@@ -68,7 +81,10 @@ void ThreadPool::worker(int ith) {
         seen = gen;
         if (stop_.load(std::memory_order_acquire)) return;
         (*job_)(ith, n_threads_);
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
+        if (pending_.fetch_sub(1) == 1 && caller_waiting_.load()) {
+            { std::lock_guard<std::mutex> lock(done_mu_); }
+            done_cv_.notify_one();
+        }
     }
 }
 

@@ -2,7 +2,10 @@
 //
 // run(fn) calls fn(ith, nth) once on each of nth threads (the caller is thread 0) and returns when
 // all have finished. Workers spin briefly between jobs (decode issues hundreds of small jobs per
-// token, and a futex wake-up costs more than the job), then sleep on a condition variable.
+// token, and a futex wake-up costs more than the job), then sleep on a condition variable. The caller
+// likewise spins briefly for the workers to finish, then sleeps until the last one wakes it: on a
+// machine with more runnable threads than cores (an HTTP server, other programs) a worker may be
+// descheduled, and an endless spin would hold the very core it needs.
 // One owner calls run() at a time; run() is not re-entrant.
 #pragma once
 
@@ -47,6 +50,9 @@ private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::atomic<int> sleepers_{0};
+    std::mutex done_mu_;
+    std::condition_variable done_cv_;
+    std::atomic<bool> caller_waiting_{false};
 };
 
 } // namespace hearth

@@ -43,6 +43,7 @@ struct ServeOpts {
     double keep_alive_s = 300;
     int max_queue = 64;
     int parallel = 4;
+    int32_t ctx_size = 4096;
     int threads = 0;
     double drain_timeout_s = 30;
 };
@@ -157,6 +158,7 @@ int run_serve(const ServeOpts& o) {
     eo.n_threads = o.threads;
     eo.max_queue = o.max_queue;
     eo.max_active = o.parallel;
+    eo.max_default_ctx = o.ctx_size;
     eo.default_keep_alive_s = o.keep_alive_s;
     eo.drain_timeout_s = o.drain_timeout_s;
     engine::LocalEngine engine(make_resolver(o.allow_model_paths), eo);
@@ -233,6 +235,10 @@ Runner add_serve_command(CLI::App& app) {
     cmd->add_option("--parallel", o->parallel, "requests decoded at once per model")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
+    cmd->add_option("-c,--ctx-size", o->ctx_size,
+                    "context of a request that sets no num_ctx: min(the model's training context, this)")
+        ->capture_default_str()
+        ->check(CLI::Range(16, 1 << 20));
     cmd->add_option("-t,--threads", o->threads, "compute threads per model (0: all cores)")->capture_default_str();
     cmd->add_option("--drain-timeout", o->drain_timeout_s, "seconds in-flight requests may take after SIGTERM")
         ->capture_default_str()

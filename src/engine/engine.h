@@ -101,6 +101,10 @@ struct Stats {
     int queue_depth = 0;       // waiting requests
     int active = 0;            // requests being decoded
     uint64_t memory_bytes = 0; // loaded models' weights + sessions
+    // Continuous batching: forward passes run and the requests they carried (sequences / passes is the
+    // mean batch), and the most requests one pass has carried.
+    uint64_t forward_passes = 0, forward_sequences = 0;
+    int max_batch_sequences = 0;
 };
 
 class Engine {

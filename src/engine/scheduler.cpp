@@ -409,13 +409,29 @@ void Scheduler::step(ModelEntry& m) {
             s->input.push_back(s->pending);
         }
     }
-    // 2. forward (one pass per slot; a batched forward over all slots' inputs replaces this loop)
+    // 2. forward: every slot's input in shared passes over the weights (continuous batching). A slot whose
+    //    input its session refuses fails alone; the others still run.
+    std::vector<BatchItem> items;
+    std::vector<Slot*> fed;
     for (auto& s : m.active) {
         if (s->done) continue;
-        if (Status st = s->ps->session->feed(s->input); !st) {
-            fail_slot(m, *s, failure(ErrorKind::Internal, st.message()));
-            continue;
-        }
+        items.push_back(BatchItem{s->ps->session.get(), s->input});
+        fed.push_back(s.get());
+    }
+    if (!items.empty()) {
+        std::lock_guard lk(mu_);
+        stats_.forward_passes += 1;
+        stats_.forward_sequences += items.size();
+        stats_.max_batch_sequences = std::max(stats_.max_batch_sequences, int(items.size()));
+    }
+    if (Status st = m.engine->feed_batch(items); !st) {
+        // Some item was refused (checked before anything ran): feed the slots one by one so only it fails.
+        for (Slot* s : fed)
+            if (Status one = s->ps->session->feed(s->input); !one)
+                fail_slot(m, *s, failure(ErrorKind::Internal, one.message()));
+    }
+    for (Slot* s : fed) {
+        if (s->done) continue;
         s->ps->cached.insert(s->ps->cached.end(), s->input.begin(), s->input.end());
         if (s->n_fed < s->prompt.size()) {
             s->n_fed += s->input.size();

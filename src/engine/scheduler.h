@@ -9,9 +9,9 @@
 // One step of one model (Scheduler::step):
 //   1. plan    each active slot picks its input: the next prompt chunk (<= prefill_chunk tokens) or the
 //              token it sampled last step;
-//   2. forward each slot's session takes its input (Session::feed). This per-slot loop is the one place a
-//              batched forward (all slots' inputs in one pass over the weights, each with its own KV
-//              cache) would go once the runtime has one; planning and sampling do not change;
+//   2. forward all slots' inputs go through the model together (Engine::feed_batch: one pass over the
+//              weights for all of them, each slot with its own KV cache; a slot's logits are bit-identical
+//              to what it would get alone, so batching never changes an answer);
 //   3. sample  each slot whose prompt is complete samples from its own logits with its own Sampler,
 //              streams the text and checks its stop conditions.
 #pragma once

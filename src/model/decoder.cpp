@@ -66,8 +66,8 @@ void forward_decoder(const Model& m, const ComputeCtx& c, ForwardBuffers& b, con
         rope(b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
         if (cfg.scale_q) scale_inplace(b.q.data(), n * q_dim, scale);
         ap.window = cfg.swa_layer[size_t(il)] ? cfg.sliding_window : 0;
-        attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n), b.scores.data(),
-                  b.attn.data());
+        attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
+                  b.scores.data(), b.attn.data());
         matmul(c, L.wo, b.attn.data(), n, b.h.data());
         add_inplace(b.x.data(), b.h.data(), n * n_embd);
 

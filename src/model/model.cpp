@@ -124,8 +124,8 @@ void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& work, st
     int64_t t_end = 0;
     for (int32_t i = 0; i < n_seqs; ++i) {
         t_end += seqs[size_t(i)].n_tokens;
-        rms_norm(work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1,
-                 n_embd, m.cfg.rms_eps);
+        rms_norm(work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1, n_embd,
+                 m.cfg.rms_eps);
     }
     matmul(c, m.w.output, work.h.data(), n_seqs, work.logits.data());
     if (m.cfg.final_logit_softcap > 0) {

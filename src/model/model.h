@@ -28,23 +28,23 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path);
 
 // Per-session state of the forward pass.
 struct ForwardBuffers {
-    int32_t n_ctx = 0;             // KV cache positions
-    int32_t n_batch = 0;           // most tokens per forward call
-    std::vector<uint16_t> k_cache; // (n_layer, n_ctx, n_head_kv * head_dim_k) f16
-    std::vector<uint16_t> v_cache; // (n_layer, n_ctx, n_head_kv * head_dim_v) f16
-    std::vector<float> x;          // (n_batch, n_embd) residual stream
-    std::vector<float> h;          // (n_batch, n_embd) normed input / block output
-    std::vector<float> q;          // (n_batch, n_head * head_dim_k)
-    std::vector<float> k;          // (n_batch, n_head_kv * head_dim_k)
-    std::vector<float> v;          // (n_batch, n_head_kv * head_dim_v)
-    std::vector<float> qkv;        // (n_batch, q + k + v) for fused projections
-    std::vector<float> attn;       // (n_batch, n_head * head_dim_v)
-    std::vector<float> gate;       // (n_batch, 2 * n_ff) (room for fused gate+up)
-    std::vector<float> up;         // (n_batch, n_ff)
-    std::vector<float> scores;     // (n_threads, attention_scratch_floats) attention scratch
-    std::vector<float> logits;     // (n_seqs, n_vocab): the last token of each sequence of the pass
-    std::vector<int32_t> pos;      // (n_batch)
-    std::vector<uint8_t> act;      // activation quantization scratch for matmul
+    int32_t n_ctx = 0;                        // KV cache positions
+    int32_t n_batch = 0;                      // most tokens per forward call
+    std::vector<uint16_t> k_cache;            // (n_layer, n_ctx, n_head_kv * head_dim_k) f16
+    std::vector<uint16_t> v_cache;            // (n_layer, n_ctx, n_head_kv * head_dim_v) f16
+    std::vector<float> x;                     // (n_batch, n_embd) residual stream
+    std::vector<float> h;                     // (n_batch, n_embd) normed input / block output
+    std::vector<float> q;                     // (n_batch, n_head * head_dim_k)
+    std::vector<float> k;                     // (n_batch, n_head_kv * head_dim_k)
+    std::vector<float> v;                     // (n_batch, n_head_kv * head_dim_v)
+    std::vector<float> qkv;                   // (n_batch, q + k + v) for fused projections
+    std::vector<float> attn;                  // (n_batch, n_head * head_dim_v)
+    std::vector<float> gate;                  // (n_batch, 2 * n_ff) (room for fused gate+up)
+    std::vector<float> up;                    // (n_batch, n_ff)
+    std::vector<float> scores;                // (n_threads, attention_scratch_floats) attention scratch
+    std::vector<float> logits;                // (n_seqs, n_vocab): the last token of each sequence of the pass
+    std::vector<int32_t> pos;                 // (n_batch)
+    std::vector<uint8_t> act;                 // activation quantization scratch for matmul
     std::vector<ForwardBuffers*> token_cache; // (n_batch) whose KV cache token t of the pass uses
     std::vector<LayerKv> token_kv;            // (n_batch) token_cache[t]'s cache of the current layer
 };

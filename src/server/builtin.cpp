@@ -106,6 +106,13 @@ std::string engine_metrics(const engine::Engine& engine) {
            num(s.prompt_seconds > 0 ? static_cast<double>(s.prompt_tokens) / s.prompt_seconds : 0));
     metric(out, "hearth_generation_tokens_per_second", "gauge", "Generation speed over all requests.",
            num(s.generate_seconds > 0 ? static_cast<double>(s.completion_tokens) / s.generate_seconds : 0));
+    metric(out, "hearth_forward_passes_total", "counter", "Batched forward steps (all active requests of a model).",
+           std::to_string(s.forward_passes));
+    metric(out, "hearth_forward_sequences_total", "counter",
+           "Requests carried by those steps (divided by the passes: the mean batch size).",
+           std::to_string(s.forward_sequences));
+    metric(out, "hearth_max_batch_sequences", "gauge", "The most requests one forward step has carried.",
+           std::to_string(s.max_batch_sequences));
     ttft_histogram(out, s);
     metric(out, "hearth_engine_memory_bytes", "gauge", "Loaded models' weights and sessions.",
            std::to_string(s.memory_bytes));

@@ -173,6 +173,11 @@ TEST(LocalEngine, GreedyIsTheSameAloneAndWithConcurrentRequests) {
         EXPECT_EQ(together[i].tokens(), alone[i].tokens()) << prompts[i];
         EXPECT_EQ(together[i].done().completion_tokens, alone[i].done().completion_tokens);
     }
+    // ... and they really shared forward passes (continuous batching), at most max_active at a time.
+    const Stats st = e.stats();
+    EXPECT_GE(st.max_batch_sequences, 2);
+    EXPECT_LE(st.max_batch_sequences, small_options().max_active);
+    EXPECT_GT(st.forward_sequences, st.forward_passes);
     // A seeded sampled request is reproducible too, next to others or not.
     Request seeded = greedy_chat("smollm2", "Tell me a story.", 12);
     seeded.sampling.temperature = 0.9f;

@@ -3,9 +3,8 @@
 #include "kernels/cpu/ops.h"
 #include "model/layers.h"
 
-#include <gtest/gtest.h>
-
 #include <cmath>
+#include <gtest/gtest.h>
 #include <random>
 #include <vector>
 

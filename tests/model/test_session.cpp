@@ -73,9 +73,9 @@ TEST(FeedBatch, EverySessionGetsExactlyWhatItGetsAlone) {
     auto e = load_smol();
     ASSERT_TRUE(e);
     const int32_t n_vocab = e->info().n_vocab;
-    const std::vector<std::vector<int32_t>> prompts = {
-        pseudo_tokens(7, 1, n_vocab), pseudo_tokens(1, 2, n_vocab),
-        pseudo_tokens(size_t(Engine::kBatchTokens) + 90, 3, n_vocab), pseudo_tokens(33, 4, n_vocab)};
+    const std::vector<std::vector<int32_t>> prompts = {pseudo_tokens(7, 1, n_vocab), pseudo_tokens(1, 2, n_vocab),
+                                                       pseudo_tokens(size_t(Engine::kBatchTokens) + 90, 3, n_vocab),
+                                                       pseudo_tokens(33, 4, n_vocab)};
     const std::vector<int32_t> ctx = {128, 64, 1024, 256};
     constexpr int kSteps = 5;
     auto step_token = [&](size_t i, int k) { return int32_t((1000 + 37 * i + 11 * size_t(k)) % size_t(n_vocab)); };

@@ -1,6 +1,8 @@
 // tests/server/test_serve_cli.cpp: `hearth serve` as a user runs it: a subprocess on an ephemeral port
 // with its own HEARTH_HOME; /health open, /metrics behind the key from --api-key-file, a warning for an
 // open 0.0.0.0 bind, usage errors, and a SIGTERM/SIGINT drain that exits 0.
+#include "model_paths.h"
+
 #include <arpa/inet.h>
 #include <chrono>
 #include <condition_variable>
@@ -120,6 +122,32 @@ private:
     bool eof_ = false;
 };
 
+// One HTTP/1.1 request over a raw socket; returns the whole response ("" on failure).
+std::string http_exchange(int port, const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{60, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string out;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+            out.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+std::string http_post(int port, const std::string& path, const std::string& body) {
+    return http_exchange(port, "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                                   "\r\nContent-Type: application/json\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+}
+
 // One HTTP/1.1 request over a raw socket; returns the status code (0 on failure).
 int http_status(int port, const std::string& path, const std::string& extra = "") {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -209,6 +237,33 @@ TEST_F(ServeCliTest, UsageErrors) {
         ServeProcess p({"serve", "--port", "70000"}, home);
         EXPECT_NE(p.wait_exit(), 0);
     }
+    {
+        ServeProcess p({"serve", "--port", "0", "--ctx-size", "8"}, home);
+        EXPECT_NE(p.wait_exit(), 0);
+        EXPECT_NE(p.stderr_text().find("ctx-size"), std::string::npos) << p.stderr_text();
+    }
+}
+
+// --ctx-size is the context of requests that set no num_ctx: a prompt longer than it is refused, naming
+// the numbers; a short one is answered.
+TEST_F(ServeCliTest, CtxSizeSetsTheDefaultContext) {
+    const std::string model = hearth::test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+    ASSERT_TRUE(fs::exists(model)) << hearth::test::missing_model_message(model);
+    ServeProcess p({"serve", "--port", "0", "--allow-model-paths", "-t", "1", "--ctx-size", "32"}, home);
+    const int port = p.port();
+    ASSERT_GT(port, 0) << p.stderr_text();
+    std::string long_prompt;
+    for (int i = 0; i < 40; ++i)
+        long_prompt += "word ";
+    const std::string refused = http_post(
+        port, "/v1/completions", R"({"model":")" + model + R"(","prompt":")" + long_prompt + R"(","max_tokens":2})");
+    EXPECT_EQ(refused.rfind("HTTP/1.1 400", 0), 0u) << refused;
+    EXPECT_NE(refused.find("num_ctx"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("32"), std::string::npos) << refused;
+    const std::string ok =
+        http_post(port, "/v1/completions", R"({"model":")" + model + R"(","prompt":"Hi","max_tokens":2})");
+    EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok;
+    EXPECT_EQ(p.stop(SIGTERM), 0);
 }
 
 TEST_F(ServeCliTest, PortInUseFails) {

@@ -31,16 +31,15 @@ using VecDotFn = float (*)(int64_t n, const void* w_row, const void* act_row);
 
 // One weight row against n_act activation rows (act_stride bytes apart): out[j] = vec_dot(n, w_row, act + j *
 // act_stride), bit for bit (the weights are unpacked once for all rows: the prefill tile kernel).
-using VecDotMultiFn = void (*)(int64_t n, const void* w_row, const void* act, size_t act_stride, int n_act,
-                               float* out);
+using VecDotMultiFn = void (*)(int64_t n, const void* w_row, const void* act, size_t act_stride, int n_act, float* out);
 
 // y (n) += a * x (n halves): the attention's weighted sum over the f16 V cache.
 using AxpyF16Fn = void (*)(int64_t n, float a, const uint16_t* x, float* y);
 
 struct TypeTraits {
     DType vec_dot_type = DType::F32;
-    QuantizeRowFn quantize_act = nullptr; // nullptr when vec_dot_type is F32: matmul reads x directly
-    VecDotFn vec_dot = nullptr;           // nullptr: weight type not supported
+    QuantizeRowFn quantize_act = nullptr;  // nullptr when vec_dot_type is F32: matmul reads x directly
+    VecDotFn vec_dot = nullptr;            // nullptr: weight type not supported
     VecDotMultiFn vec_dot_multi = nullptr; // optional; matmul uses it for several tokens when set
 };
 

@@ -62,8 +62,8 @@ void forward_gemma3(const Model& m, const ComputeCtx& c, ForwardBuffers& b, cons
         for (int64_t i = 0; i < n * cfg.n_head * cfg.head_dim_k; ++i)
             b.q[size_t(i)] *= q_scale;
         ap.window = local ? cfg.sliding_window : 0;
-        attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n), b.scores.data(),
-                  b.attn.data());
+        attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
+                  b.scores.data(), b.attn.data());
         matmul(c, L.wo, b.attn.data(), n, b.h.data());
         rms_norm(b.h.data(), L.attn_post_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         add_inplace(b.x.data(), b.h.data(), n * n_embd);

@@ -47,8 +47,8 @@ struct Q4K {
         for (int64_t i = 0; i < nb; ++i) {
             uint32_t aux[4]; // 8 scales, 8 mins as bytes
             unpack_k4_scales(x[i].scales, aux);
-            const __m512i sm32 = _mm512_cvtepu8_epi32(
-                _mm_set_epi32(int32_t(aux[3]), int32_t(aux[2]), int32_t(aux[1]), int32_t(aux[0])));
+            const __m512i sm32 =
+                _mm512_cvtepu8_epi32(_mm_set_epi32(int32_t(aux[3]), int32_t(aux[2]), int32_t(aux[1]), int32_t(aux[0])));
             __m512i q[QK / 64], sc[QK / 64];
             for (int j = 0; j < QK / 64; ++j) {
                 // [qs | qs] -> [low nibbles | high nibbles] = sub-blocks 2j and 2j + 1, in activation order.

@@ -77,10 +77,17 @@ template <typename K> void dot_multi(int64_t n, const void* w, const void* a, si
     for (; n_act >= 4; n_act -= 4, p += 4 * stride, out += 4)
         K::template run<4>(n, w, p, stride, out);
     switch (n_act) {
-    case 3: K::template run<3>(n, w, p, stride, out); break;
-    case 2: K::template run<2>(n, w, p, stride, out); break;
-    case 1: K::template run<1>(n, w, p, stride, out); break;
-    default: break;
+    case 3:
+        K::template run<3>(n, w, p, stride, out);
+        break;
+    case 2:
+        K::template run<2>(n, w, p, stride, out);
+        break;
+    case 1:
+        K::template run<1>(n, w, p, stride, out);
+        break;
+    default:
+        break;
     }
 }
 

@@ -6,6 +6,8 @@ concurrency and a burst of clients that disconnect mid-stream.
 Usage: e2e_clients.py HEARTH_BINARY   (run by ctest as ServeClients.*; exits non-zero on any failure)
 """
 import concurrent.futures as cf
+import hashlib
+import http.server
 import json
 import os
 import random
@@ -35,9 +37,51 @@ def check(cond, what):
         print("ok:  ", what, flush=True)
 
 
+TINY_GGUF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "tiny", "tiny-llama3.gguf")
+
+
+class FakeHub:
+    """A Hugging Face-like hub on 127.0.0.1 (the tree listing and resolve/main/<file>) serving one small real
+    GGUF in slow chunks, so /api/pull has a download to report progress on."""
+
+    def __init__(self):
+        with open(TINY_GGUF, "rb") as f:
+            data = f.read()
+        listing = json.dumps([{"type": "file", "path": "tiny-Q4_K_M.gguf", "size": len(data),
+                               "lfs": {"oid": hashlib.sha256(data).hexdigest(), "size": len(data)}}]).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                if self.path == "/api/models/org/tiny/tree/main":
+                    body, chunk, pause = listing, len(listing), 0
+                elif self.path == "/org/tiny/resolve/main/tiny-Q4_K_M.gguf":
+                    body, chunk, pause = data, 32 * 1024, 0.02
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for i in range(0, len(body), chunk):
+                    self.wfile.write(body[i:i + chunk])
+                    self.wfile.flush()
+                    time.sleep(pause)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
 class Server:
-    def __init__(self, home, *args):
-        self.proc = subprocess.Popen([HEARTH, "serve", "--port", "0", *args], env={**os.environ, "HEARTH_HOME": home},
+    def __init__(self, home, *args, env=None):
+        self.proc = subprocess.Popen([HEARTH, "serve", "--port", "0", *args],
+                                     env={**os.environ, "HEARTH_HOME": home, **(env or {})},
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.log = []
         self.port = None
@@ -84,13 +128,17 @@ def main():
         subprocess.run([HEARTH, "run", "smollm2", "-n", "1", "hi"], env={**os.environ, "HEARTH_HOME": home},
                        check=True, capture_output=True)
         # One compute thread: the suite runs beside other tests (and under ASan in CI) on small machines.
-        srv = Server(home, "--api-key", KEY, "--parallel", "4", "--max-queue", "64", "-t", "1")
+        hub = FakeHub()
+        srv = Server(home, "--api-key", KEY, "--parallel", "4", "--max-queue", "64", "-t", "1",
+                     env={"HF_ENDPOINT": hub.base})
         try:
             run_openai(srv)
             run_ollama(srv)
+            run_ollama_management(srv)
             run_concurrency(srv)
         finally:
             rc = srv.stop()
+            hub.stop()
             check(rc == 0, f"SIGTERM drains and exits 0 (got {rc})")
     finally:
         shutil.rmtree(home, ignore_errors=True)
@@ -193,6 +241,37 @@ def run_ollama(srv):
         status = raw_post(srv, "/v1/chat/completions", body)
         check(status == 400, f"{what}: 400 (got {status})")
     check(raw_post(srv, "/v1/chat/completions", b"{}", length=10**12) == 413, "huge Content-Length: 413")
+
+
+def run_ollama_management(srv):
+    c = ollama.Client(host=srv.base, headers={"Authorization": f"Bearer {KEY}"})
+    # /api/pull streams progress from a (fake, local) Hugging Face hub, then the model is in the store.
+    parts = list(c.pull("org/tiny", stream=True))
+    totals = [p for p in parts if p.total and p.completed is not None]
+    check(len(totals) >= 2 and totals[-1].completed == totals[-1].total == os.path.getsize(TINY_GGUF),
+          f"ollama pull streams progress up to the file size ({len(totals)} progress lines)")
+    check(all(a.completed <= b.completed for a, b in zip(totals, totals[1:])), "pull progress never goes back")
+    check(parts[-1].status == "success", f"ollama pull ends in success (last: {parts[-1].status})")
+    pulled = [m.model for m in c.list().models if "org/tiny" in m.model]
+    check(len(pulled) == 1, f"the pulled model is listed: {pulled}")
+    if pulled:
+        g = c.generate(model=pulled[0], prompt="Hi", options={"temperature": 0, "num_predict": 3})
+        check(g.done, "the pulled model answers")
+        c.delete(pulled[0])
+    check(c.pull("org/tiny", stream=False).status == "success", "ollama pull, not streamed")
+    try:
+        c.pull("org/no-such-repo", stream=False)
+        check(False, "pull of a missing repository succeeded")
+    except ollama.ResponseError as e:
+        check(e.status_code == 404, f"pull of a missing repository: 404 (got {e.status_code})")
+    # /api/create from a model in the store, with a system prompt and a parameter.
+    c.create(model="terse", from_="smollm2", system="Answer in one word.", parameters={"temperature": 0})
+    shown = c.show("terse")
+    check("Answer in one word." in (shown.modelfile or ""), "ollama create keeps the system prompt (in the Modelfile)")
+    r = c.chat(model="terse", messages=[{"role": "user", "content": "Name a color."}], options={"num_predict": 4})
+    check(r.done and r.message.content, "the created model answers")
+    c.delete("terse")
+    check(not any(m.model.startswith("terse") for m in c.list().models), "created model deleted")
 
 
 def raw_post(srv, path, body, length=None):

@@ -1,8 +1,9 @@
-// kernels/cpu/avx2/kernels.h: the AVX2 + FMA + F16C kernels (signatures of ops.h's VecDotFn / QuantizeRowFn).
-// Each computes the same integer block sums as its scalar twin in scalar_dot.h; only the float accumulation
-// order differs. Callable only on CPUs with those features.
+// kernels/cpu/avx2/kernels.h: the AVX2 + FMA + F16C kernels (signatures of ops.h's VecDotFn / VecDotMultiFn /
+// QuantizeRowFn). Each computes the same integer block sums as its scalar twin in scalar_dot.h; only the float
+// accumulation order differs. Callable only on CPUs with those features.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace hearth::cpu::avx2 {
@@ -20,6 +21,22 @@ float dot_q4_k_q8_k(int64_t n, const void* w, const void* a);
 float dot_q5_k_q8_k(int64_t n, const void* w, const void* a);
 float dot_q6_k_q8_k(int64_t n, const void* w, const void* a);
 float dot_iq4_xs_q8_k(int64_t n, const void* w, const void* a);
+
+// ops.h's VecDotMultiFn: for each activation row the same arithmetic as the dot above (bit for bit), with the
+// weights unpacked once for all rows.
+void dot_multi_q4_0_q8_0(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q4_1_q8_1(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q5_0_q8_0(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q5_1_q8_1(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q8_0_q8_0(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_iq4_nl_q8_0(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+
+void dot_multi_q2_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q3_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q4_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q5_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_q6_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_multi_iq4_xs_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
 
 float dot_f32(int64_t n, const void* w, const void* a);
 float dot_f16(int64_t n, const void* w, const void* a);

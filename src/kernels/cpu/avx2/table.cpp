@@ -10,21 +10,26 @@ void fill_avx2_table(KernelTable& t) {
     using namespace avx2;
     t.isa = "avx2";
     t.axpy_f16 = axpy_f16;
+    // Quantized weights also get the multi-row kernel (after set_traits, which clears it).
+    auto set_quant = [&t](DType w, DType act, QuantizeRowFn quantize, VecDotFn dot, VecDotMultiFn multi) {
+        set_traits(t, w, act, quantize, dot);
+        t.traits[static_cast<uint32_t>(w)].vec_dot_multi = multi;
+    };
     set_traits(t, DType::F32, DType::F32, nullptr, dot_f32);
     set_traits(t, DType::F16, DType::F16, quantize_f16, dot_f16);
     set_traits(t, DType::BF16, DType::BF16, scalar::quantize_bf16, dot_bf16);
-    set_traits(t, DType::Q4_0, DType::Q8_0, quantize_q8_0, dot_q4_0_q8_0);
-    set_traits(t, DType::Q4_1, DType::Q8_1, quantize_q8_1, dot_q4_1_q8_1);
-    set_traits(t, DType::Q5_0, DType::Q8_0, quantize_q8_0, dot_q5_0_q8_0);
-    set_traits(t, DType::Q5_1, DType::Q8_1, quantize_q8_1, dot_q5_1_q8_1);
-    set_traits(t, DType::Q8_0, DType::Q8_0, quantize_q8_0, dot_q8_0_q8_0);
-    set_traits(t, DType::Q2_K, DType::Q8_K, quantize_q8_k, dot_q2_k_q8_k);
-    set_traits(t, DType::Q3_K, DType::Q8_K, quantize_q8_k, dot_q3_k_q8_k);
-    set_traits(t, DType::Q4_K, DType::Q8_K, quantize_q8_k, dot_q4_k_q8_k);
-    set_traits(t, DType::Q5_K, DType::Q8_K, quantize_q8_k, dot_q5_k_q8_k);
-    set_traits(t, DType::Q6_K, DType::Q8_K, quantize_q8_k, dot_q6_k_q8_k);
-    set_traits(t, DType::IQ4_NL, DType::Q8_0, quantize_q8_0, dot_iq4_nl_q8_0);
-    set_traits(t, DType::IQ4_XS, DType::Q8_K, quantize_q8_k, dot_iq4_xs_q8_k);
+    set_quant(DType::Q4_0, DType::Q8_0, quantize_q8_0, dot_q4_0_q8_0, dot_multi_q4_0_q8_0);
+    set_quant(DType::Q4_1, DType::Q8_1, quantize_q8_1, dot_q4_1_q8_1, dot_multi_q4_1_q8_1);
+    set_quant(DType::Q5_0, DType::Q8_0, quantize_q8_0, dot_q5_0_q8_0, dot_multi_q5_0_q8_0);
+    set_quant(DType::Q5_1, DType::Q8_1, quantize_q8_1, dot_q5_1_q8_1, dot_multi_q5_1_q8_1);
+    set_quant(DType::Q8_0, DType::Q8_0, quantize_q8_0, dot_q8_0_q8_0, dot_multi_q8_0_q8_0);
+    set_quant(DType::Q2_K, DType::Q8_K, quantize_q8_k, dot_q2_k_q8_k, dot_multi_q2_k_q8_k);
+    set_quant(DType::Q3_K, DType::Q8_K, quantize_q8_k, dot_q3_k_q8_k, dot_multi_q3_k_q8_k);
+    set_quant(DType::Q4_K, DType::Q8_K, quantize_q8_k, dot_q4_k_q8_k, dot_multi_q4_k_q8_k);
+    set_quant(DType::Q5_K, DType::Q8_K, quantize_q8_k, dot_q5_k_q8_k, dot_multi_q5_k_q8_k);
+    set_quant(DType::Q6_K, DType::Q8_K, quantize_q8_k, dot_q6_k_q8_k, dot_multi_q6_k_q8_k);
+    set_quant(DType::IQ4_NL, DType::Q8_0, quantize_q8_0, dot_iq4_nl_q8_0, dot_multi_iq4_nl_q8_0);
+    set_quant(DType::IQ4_XS, DType::Q8_K, quantize_q8_k, dot_iq4_xs_q8_k, dot_multi_iq4_xs_q8_k);
 }
 
 } // namespace hearth::cpu

@@ -10,7 +10,7 @@
 namespace hearth {
 
 namespace {
-constexpr int kSpinIterations = 1 << 14; // ~50-100 us of spinning before sleeping
+constexpr int kSpinIterations = 1 << 11; // ~20-80 us of pause instructions (CPU-dependent) before sleeping
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {

@@ -55,8 +55,8 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     b.n_ctx = n_ctx;
     b.n_batch = n_batch;
     const size_t nb = static_cast<size_t>(n_batch);
-    b.k_cache.assign(s.kv_k, 0);
-    b.v_cache.assign(s.kv_v, 0);
+    b.k_cache.allocate(s.kv_k);
+    b.v_cache.allocate(s.kv_v);
     b.x.resize(nb * size_t(c.n_embd));
     b.h.resize(nb * size_t(c.n_embd));
     b.q.resize(nb * s.q);
@@ -93,10 +93,8 @@ ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, in
                                   int32_t n_seqs, int n_threads) {
     // A session's buffers with a one-position cache (never used: each sequence brings its own).
     ForwardBuffers b = make_forward_buffers(m, kt, 1, n_batch, n_threads);
-    b.k_cache.clear();
-    b.k_cache.shrink_to_fit();
-    b.v_cache.clear();
-    b.v_cache.shrink_to_fit();
+    b.k_cache.allocate(0);
+    b.v_cache.allocate(0);
     b.n_ctx = n_ctx;
     AttnParams ap{};
     ap.n_ctx = n_ctx;

@@ -26,12 +26,25 @@ struct Model {
 
 Result<std::unique_ptr<Model>> load_model(const std::string& path);
 
+// KV cache storage, allocated without being written: large allocations come from fresh zero pages that the
+// kernel maps only when first touched, so a session costs memory as its context fills, and creating one is
+// cheap. Positions are always written before they are read.
+struct KvStorage {
+    std::unique_ptr<uint16_t[]> p;
+    size_t size = 0;
+    void allocate(size_t n) {
+        p.reset(n > 0 ? new uint16_t[n] : nullptr); // default-initialised: not zeroed
+        size = n;
+    }
+    uint16_t* data() { return p.get(); }
+};
+
 // Per-session state of the forward pass.
 struct ForwardBuffers {
     int32_t n_ctx = 0;                        // KV cache positions
     int32_t n_batch = 0;                      // most tokens per forward call
-    std::vector<uint16_t> k_cache;            // (n_layer, n_ctx, n_head_kv * head_dim_k) f16
-    std::vector<uint16_t> v_cache;            // (n_layer, n_ctx, n_head_kv * head_dim_v) f16
+    KvStorage k_cache;                        // (n_layer, n_ctx, n_head_kv * head_dim_k) f16
+    KvStorage v_cache;                        // (n_layer, n_ctx, n_head_kv * head_dim_v) f16
     std::vector<float> x;                     // (n_batch, n_embd) residual stream
     std::vector<float> h;                     // (n_batch, n_embd) normed input / block output
     std::vector<float> q;                     // (n_batch, n_head * head_dim_k)

@@ -150,28 +150,9 @@ std::string http_post(int port, const std::string& path, const std::string& body
 
 // One HTTP/1.1 request over a raw socket; returns the status code (0 on failure).
 int http_status(int port, const std::string& path, const std::string& extra = "") {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return 0;
-    }
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" + extra +
-                            "Connection: close\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
-        ::close(fd);
-        return 0;
-    }
-    char buf[64] = {0};
-    const ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
-    ::close(fd);
-    if (n < 12) return 0;
-    return std::atoi(buf + 9);
+    const std::string r = http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                                                  "\r\n" + extra + "Connection: close\r\n\r\n");
+    return r.size() >= 12 ? std::atoi(r.c_str() + 9) : 0;
 }
 
 class ServeCliTest : public ::testing::Test {

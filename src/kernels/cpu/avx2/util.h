@@ -4,6 +4,8 @@
 // Only included from files compiled with -mavx2 -mfma -mf16c.
 #pragma once
 
+#include "kernels/cpu/multi_row.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -78,34 +80,6 @@ inline __m256i pack_i32_to_i8(__m256i i0, __m256i i1, __m256i i2, __m256i i3) {
 template <typename Block, int N> inline void act_rows(const void* act, size_t stride, const Block* (&rows)[N]) {
     for (int j = 0; j < N; ++j)
         rows[j] = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(act) + size_t(j) * stride);
-}
-
-// A kernel K (K::run<N>(n, w, act, act_stride, out): one weight row against N activation rows, the weights
-// unpacked once per block) as the table's VecDotFn (N = 1) and VecDotMultiFn (any count, 4 rows at a time).
-// Every K does each row's float arithmetic in the same order for every N, so both agree bit for bit.
-template <typename K> float dot_one(int64_t n, const void* w, const void* a) {
-    float r;
-    K::template run<1>(n, w, a, 0, &r);
-    return r;
-}
-
-template <typename K> void dot_multi(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out) {
-    const auto* p = static_cast<const uint8_t*>(a);
-    for (; n_act >= 4; n_act -= 4, p += 4 * stride, out += 4)
-        K::template run<4>(n, w, p, stride, out);
-    switch (n_act) {
-    case 3:
-        K::template run<3>(n, w, p, stride, out);
-        break;
-    case 2:
-        K::template run<2>(n, w, p, stride, out);
-        break;
-    case 1:
-        K::template run<1>(n, w, p, stride, out);
-        break;
-    default:
-        break;
-    }
 }
 
 } // namespace

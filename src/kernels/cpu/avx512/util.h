@@ -3,6 +3,8 @@
 // Internal linkage only (see k_scales.h). Only included from files compiled with the AVX-512 flags.
 #pragma once
 
+#include "kernels/cpu/multi_row.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -62,33 +64,6 @@ inline __m512i dot_u8_i8(__m512i u, __m512i s) {
 inline __m512i dot_i8_i8(__m512i x, __m512i y) {
     const __mmask64 neg = _mm512_movepi8_mask(x);
     return dot_u8_i8(_mm512_abs_epi8(x), _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y));
-}
-
-// A kernel K (K::run<N>(n, w, act, act_stride, out): one weight row against N activation rows) as the table's
-// VecDotFn (N = 1) and VecDotMultiFn (any count, 4 rows at a time).
-template <typename K> float dot_one(int64_t n, const void* w, const void* a) {
-    float r;
-    K::template run<1>(n, w, a, 0, &r);
-    return r;
-}
-
-template <typename K> void dot_multi(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out) {
-    const auto* p = static_cast<const uint8_t*>(a);
-    for (; n_act >= 4; n_act -= 4, p += 4 * stride, out += 4)
-        K::template run<4>(n, w, p, stride, out);
-    switch (n_act) {
-    case 3:
-        K::template run<3>(n, w, p, stride, out);
-        break;
-    case 2:
-        K::template run<2>(n, w, p, stride, out);
-        break;
-    case 1:
-        K::template run<1>(n, w, p, stride, out);
-        break;
-    default:
-        break;
-    }
 }
 
 } // namespace

@@ -5,41 +5,30 @@
 #include <sstream>
 
 namespace hearth::cli {
-Status set_parameter(RunParams& p, const std::string& name, const std::string& value) {
+namespace {
+
+const store::ParameterKey* known_key(const std::string& name, Status& why) {
     // One table of names, types and ranges for Modelfiles and for run (store/modelfile.h).
     const store::ParameterKey* key = store::find_parameter_key(name);
     if (!key) {
         std::string known;
         for (const auto& k : store::kParameterKeys)
             known += (known.empty() ? "" : ", ") + std::string(k.name);
-        return error("unknown parameter '" + name + "' (known: " + known + ")");
+        why = error("unknown parameter '" + name + "' (known: " + known + ")");
     }
-    auto v = store::parse_parameter(*key, value);
-    if (!v) return error("parameter '" + name + "': " + v.message());
-    SamplingParams& s = p.sampling;
+    return key;
+}
+
+// Sets one checked value (parse_parameter's result).
+void set_value(RunParams& p, const std::string& name, const nlohmann::json& v) {
     if (name == "stop") {
-        p.stop.push_back(v->get<std::string>());
-        return Status::ok();
+        p.stop.push_back(v.get<std::string>());
+        return;
     }
-    const double d = v->get<double>();
-    const auto i = v->is_number_integer() ? v->get<int64_t>() : int64_t(d);
-    if (name == "temperature")
-        s.temperature = float(d);
-    else if (name == "top_k")
-        s.top_k = int32_t(i);
-    else if (name == "top_p")
-        s.top_p = float(d);
-    else if (name == "min_p")
-        s.min_p = float(d);
-    else if (name == "repeat_penalty")
-        s.repeat_penalty = float(d);
-    else if (name == "repeat_last_n")
-        s.penalty_last_n = i < 0 ? kMaxPenaltyLastN : int32_t(i); // -1: all
-    else if (name == "presence_penalty")
-        s.presence_penalty = float(d);
-    else if (name == "frequency_penalty")
-        s.frequency_penalty = float(d);
-    else if (name == "num_ctx")
+    const double d = v.get<double>();
+    if (set_sampling_parameter(p.sampling, name, d)) return;
+    const auto i = v.is_number_integer() ? v.get<int64_t>() : int64_t(d);
+    if (name == "num_ctx")
         p.num_ctx = int32_t(i);
     else if (name == "num_predict")
         p.num_predict = i < 0 ? -1 : int32_t(i); // -1, -2: until the turn ends
@@ -47,35 +36,38 @@ Status set_parameter(RunParams& p, const std::string& name, const std::string& v
         p.num_thread = int(i);
     else if (name == "seed") {
         p.seed_set = i >= 0; // Ollama: a negative seed means a random one
-        if (i >= 0) s.seed = uint64_t(i);
+        if (i >= 0) p.sampling.seed = uint64_t(i);
     }
+}
+
+} // namespace
+
+Status set_parameter(RunParams& p, const std::string& name, const std::string& value) {
+    Status why = Status::ok();
+    const store::ParameterKey* key = known_key(name, why);
+    if (!key) return why;
+    auto v = store::parse_parameter(*key, value);
+    if (!v) return error("parameter '" + name + "': " + v.message());
+    set_value(p, name, *v);
     return Status::ok();
 }
 
 Status apply_parameters(RunParams& p, const nlohmann::json& params) {
     if (!params.is_object()) return error("model parameters are not a JSON object");
     for (const auto& [k, v] : params.items()) {
-        if (k == "stop") {
-            const auto list = v.is_array() ? v : nlohmann::json::array({v});
-            for (const auto& s : list) {
-                if (!s.is_string()) return error("parameter 'stop' must be strings");
-                HEARTH_TRY(set_parameter(p, k, s.get<std::string>()));
+        Status why = Status::ok();
+        const store::ParameterKey* key = known_key(k, why);
+        if (!key) return why;
+        if (k == "stop" && v.is_array()) {
+            for (const auto& one : v) {
+                if (!one.is_string()) return error("parameter 'stop' must be strings");
+                set_value(p, k, one);
             }
             continue;
         }
-        std::string text;
-        if (v.is_number_integer())
-            text = std::to_string(v.get<int64_t>());
-        else if (v.is_number()) {
-            std::ostringstream o;
-            o.precision(17);
-            o << v.get<double>();
-            text = o.str();
-        } else if (v.is_string())
-            text = v.get<std::string>();
-        else
-            return error("parameter '" + k + "' has a value of the wrong type");
-        HEARTH_TRY(set_parameter(p, k, text));
+        auto parsed = store::parse_parameter_json(*key, v);
+        if (!parsed) return error("parameter '" + k + "': " + parsed.message());
+        set_value(p, k, *parsed);
     }
     return Status::ok();
 }

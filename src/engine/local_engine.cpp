@@ -39,31 +39,16 @@ void apply_parameter(Request& r, const std::string& name, const nlohmann::json& 
     if (name == "stop") return; // handled by the caller
     const double d = v.get<double>();
     const int64_t i = v.is_number_integer() ? v.get<int64_t>() : int64_t(d);
-    SamplingParams& s = r.sampling;
-    const bool open = !client_set(r, name);
-    if (name == "temperature" && open)
-        s.temperature = float(d);
-    else if (name == "top_k" && open)
-        s.top_k = int32_t(i);
-    else if (name == "top_p" && open)
-        s.top_p = float(d);
-    else if (name == "min_p" && open)
-        s.min_p = float(d);
-    else if (name == "repeat_penalty" && open)
-        s.repeat_penalty = float(d);
-    else if (name == "repeat_last_n" && open)
-        s.penalty_last_n = i < 0 ? kMaxPenaltyLastN : int32_t(i); // -1: all
-    else if (name == "presence_penalty" && open)
-        s.presence_penalty = float(d);
-    else if (name == "frequency_penalty" && open)
-        s.frequency_penalty = float(d);
-    else if (name == "num_ctx" && r.num_ctx <= 0)
+    if (std::find(std::begin(kSamplingParameterNames), std::end(kSamplingParameterNames), name) !=
+        std::end(kSamplingParameterNames)) {
+        if (!client_set(r, name)) set_sampling_parameter(r.sampling, name, d);
+    } else if (name == "num_ctx" && r.num_ctx <= 0) {
         r.num_ctx = int32_t(i);
-    else if (name == "num_predict" && r.max_tokens < 0)
+    } else if (name == "num_predict" && r.max_tokens < 0) {
         r.max_tokens = i < 0 ? -1 : int32_t(i); // -1, -2: until the turn ends or the context is full
-    else if (name == "seed" && !r.seed_set && i >= 0) {
+    } else if (name == "seed" && !r.seed_set && i >= 0) {
         r.seed_set = true;
-        s.seed = uint64_t(i);
+        r.sampling.seed = uint64_t(i);
     }
 }
 
@@ -79,19 +64,7 @@ Status merge_model_parameters(Request& r, const std::string& params_json) {
         std::vector<nlohmann::json> values =
             v.is_array() ? std::vector<nlohmann::json>(v.begin(), v.end()) : std::vector<nlohmann::json>{v};
         for (const auto& one : values) {
-            std::string text;
-            if (one.is_string())
-                text = one.get<std::string>();
-            else if (one.is_number_integer())
-                text = std::to_string(one.get<int64_t>());
-            else if (one.is_number()) {
-                std::ostringstream o;
-                o.precision(17);
-                o << one.get<double>();
-                text = o.str();
-            } else
-                return error("parameter '" + k + "' has a value of the wrong type");
-            auto parsed = store::parse_parameter(*key, text);
+            auto parsed = store::parse_parameter_json(*key, one);
             if (!parsed) return error("parameter '" + k + "': " + parsed.message());
             if (k == "stop") {
                 if (stop_open && r.stop.size() < kMaxStop) r.stop.push_back(parsed->get<std::string>());

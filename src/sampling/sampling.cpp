@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -40,6 +41,29 @@ bool in_closed(float v, float lo, float hi) {
 }
 
 } // namespace
+
+bool set_sampling_parameter(SamplingParams& s, std::string_view name, double value) {
+    const auto i = static_cast<int64_t>(value);
+    if (name == "temperature")
+        s.temperature = float(value);
+    else if (name == "top_k")
+        s.top_k = int32_t(std::clamp<int64_t>(i, INT32_MIN, INT32_MAX));
+    else if (name == "top_p")
+        s.top_p = float(value);
+    else if (name == "min_p")
+        s.min_p = float(value);
+    else if (name == "repeat_penalty")
+        s.repeat_penalty = float(value);
+    else if (name == "repeat_last_n")
+        s.penalty_last_n = i < 0 ? kMaxPenaltyLastN : int32_t(std::min<int64_t>(i, INT32_MAX));
+    else if (name == "presence_penalty")
+        s.presence_penalty = float(value);
+    else if (name == "frequency_penalty")
+        s.frequency_penalty = float(value);
+    else
+        return false;
+    return true;
+}
 
 Status validate(const SamplingParams& p, int32_t n_vocab) {
     if (n_vocab <= 0) return error("sampling: n_vocab must be positive, got " + std::to_string(n_vocab));

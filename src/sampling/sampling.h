@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,6 +73,14 @@ inline constexpr float kMaxRepeatPenalty = 100.0f;
 inline constexpr float kMaxPresenceFrequency = 100.0f;
 inline constexpr int32_t kMaxPenaltyLastN = 1 << 20;
 inline constexpr int32_t kMaxLogprobs = 20; // OpenAI's limit for top_logprobs
+
+// Ollama's parameter names (Modelfile PARAMETER, API "options", `/set parameter`) for the fields above.
+inline constexpr std::string_view kSamplingParameterNames[] = {
+    "temperature",      "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n", "presence_penalty",
+    "frequency_penalty"};
+// Sets the field `name` stands for (repeat_last_n -1: every token, kMaxPenaltyLastN); false if `name` is not
+// one of kSamplingParameterNames. Ranges are checked later, by validate().
+bool set_sampling_parameter(SamplingParams& s, std::string_view name, double value);
 
 // Checks every field against its range (and logit_bias ids against n_vocab). The error names the field
 // and the offending value, e.g. "sampling: top_p must be in (0, 1], got 1.5".

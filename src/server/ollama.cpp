@@ -726,7 +726,6 @@ std::optional<double> parse_keep_alive(const json& value, std::string* error) {
 
 std::optional<ApiError> apply_ollama_options(const json& options, engine::Request& req, const std::string& prefix) {
     if (!options.is_object()) return ApiError{400, prefix + " must be an object", prefix};
-    std::optional<int64_t> repeat_last_n;
     for (const auto& [k, v] : options.items()) {
         const store::ParameterKey* key = store::find_parameter_key(k);
         if (!key || v.is_null()) continue; // unknown options are ignored, as Ollama does
@@ -736,27 +735,11 @@ std::optional<ApiError> apply_ollama_options(const json& options, engine::Reques
         }
         double x = 0;
         if (auto e = option_number(*key, v, prefix, x)) return e;
-        auto& s = req.sampling;
+        if (set_sampling_parameter(req.sampling, k, x)) continue;
         if (k == "num_ctx")
             req.num_ctx = static_cast<int32_t>(x);
         else if (k == "num_predict")
             req.max_tokens = x < 0 ? -1 : static_cast<int32_t>(x);
-        else if (k == "temperature")
-            s.temperature = static_cast<float>(x);
-        else if (k == "top_k")
-            s.top_k = static_cast<int32_t>(x);
-        else if (k == "top_p")
-            s.top_p = static_cast<float>(x);
-        else if (k == "min_p")
-            s.min_p = static_cast<float>(x);
-        else if (k == "repeat_penalty")
-            s.repeat_penalty = static_cast<float>(x);
-        else if (k == "repeat_last_n")
-            repeat_last_n = static_cast<int64_t>(x);
-        else if (k == "presence_penalty")
-            s.presence_penalty = static_cast<float>(x);
-        else if (k == "frequency_penalty")
-            s.frequency_penalty = static_cast<float>(x);
         else if (k == "seed") {
             // Ollama: a negative seed means a random one. JSON integers keep full precision here.
             const int64_t seed =
@@ -764,22 +747,17 @@ std::optional<ApiError> apply_ollama_options(const json& options, engine::Reques
                     ? (v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>()) : v.get<int64_t>())
                     : static_cast<int64_t>(x);
             req.seed_set = seed >= 0;
-            if (seed >= 0) s.seed = static_cast<uint64_t>(seed);
+            if (seed >= 0) req.sampling.seed = static_cast<uint64_t>(seed);
         }
         // num_thread: the engine owns its threads.
     }
-    if (repeat_last_n) // -1: the whole context
-        req.sampling.penalty_last_n =
-            *repeat_last_n < 0 ? (req.num_ctx > 0 ? req.num_ctx : 4096) : static_cast<int32_t>(*repeat_last_n);
     return std::nullopt;
 }
 
 void apply_model_defaults(const ApiContext& ctx, engine::Request& req) {
     // The adapters merge the model's PARAMETERs here, before the client's own fields; the engine must not
     // apply them again over what the client sent, so every sampling setting counts as given.
-    req.sampling_set = {
-        "temperature",      "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n", "presence_penalty",
-        "frequency_penalty"};
+    req.sampling_set.assign(std::begin(kSamplingParameterNames), std::end(kSamplingParameterNames));
     if (!ctx.store) return;
     auto name = store::parse_name(req.model);
     if (!name) return;

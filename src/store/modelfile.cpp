@@ -119,6 +119,20 @@ const ParameterKey* find_parameter_key(std::string_view name) {
     return nullptr;
 }
 
+Result<json> parse_parameter_json(const ParameterKey& key, const json& v) {
+    if (v.is_string()) return parse_parameter(key, v.get<std::string>());
+    if (v.is_number_integer())
+        return parse_parameter(key, v.is_number_unsigned() ? std::to_string(v.get<uint64_t>())
+                                                           : std::to_string(v.get<int64_t>()));
+    if (v.is_number_float()) {
+        std::ostringstream o;
+        o.precision(17);
+        o << v.get<double>();
+        return parse_parameter(key, o.str());
+    }
+    return error("has a value of the wrong type");
+}
+
 Result<json> parse_parameter(const ParameterKey& key, const std::string& v) {
     auto range = [&](double x) -> Status {
         if (x >= key.min && x <= key.max) return Status::ok();

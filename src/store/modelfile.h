@@ -74,6 +74,8 @@ const ParameterKey* find_parameter_key(std::string_view name);
 // Parses `text` as the key's type and checks its range; errors say what is wrong ("'x' is not a number",
 // "2.5 is outside [0, 1]").
 Result<nlohmann::json> parse_parameter(const ParameterKey& key, const std::string& text);
+// The same for a JSON scalar (a manifest's stored params): numbers and strings are checked as their text.
+Result<nlohmann::json> parse_parameter_json(const ParameterKey& key, const nlohmann::json& value);
 
 // Parses Modelfile text. `origin` names it in errors ("Modelfile" → "Modelfile:3: ...").
 Result<Modelfile> parse_modelfile(std::string_view text, std::string_view origin = "Modelfile");

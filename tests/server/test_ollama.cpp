@@ -128,8 +128,8 @@ TEST_F(OllamaTest, OptionSpecialValues) {
     const engine::Request& q = engine.requests[0];
     EXPECT_FALSE(q.seed_set);
     EXPECT_EQ(q.max_tokens, -1);
-    EXPECT_EQ(q.sampling.penalty_last_n, 1024); // the whole context
-    EXPECT_EQ(q.keep_alive_s, -1.0);            // not given: the engine's default
+    EXPECT_EQ(q.sampling.penalty_last_n, kMaxPenaltyLastN); // every token (so the whole context)
+    EXPECT_EQ(q.keep_alive_s, -1.0);                        // not given: the engine's default
 }
 
 TEST_F(OllamaTest, ValidationErrors) {

@@ -43,11 +43,14 @@ bool in_closed(float v, float lo, float hi) {
 } // namespace
 
 bool set_sampling_parameter(SamplingParams& s, std::string_view name, double value) {
-    const auto i = static_cast<int64_t>(value);
+    // Integer fields saturate (a double outside int32 has no int32 value); validate() then names the range.
+    auto to_i32 = [](double x) {
+        return std::isnan(x) ? 0 : int32_t(std::clamp(x, double(INT32_MIN), double(INT32_MAX)));
+    };
     if (name == "temperature")
         s.temperature = float(value);
     else if (name == "top_k")
-        s.top_k = int32_t(std::clamp<int64_t>(i, INT32_MIN, INT32_MAX));
+        s.top_k = to_i32(value);
     else if (name == "top_p")
         s.top_p = float(value);
     else if (name == "min_p")
@@ -55,7 +58,7 @@ bool set_sampling_parameter(SamplingParams& s, std::string_view name, double val
     else if (name == "repeat_penalty")
         s.repeat_penalty = float(value);
     else if (name == "repeat_last_n")
-        s.penalty_last_n = i < 0 ? kMaxPenaltyLastN : int32_t(std::min<int64_t>(i, INT32_MAX));
+        s.penalty_last_n = value < 0 ? kMaxPenaltyLastN : to_i32(value);
     else if (name == "presence_penalty")
         s.presence_penalty = float(value);
     else if (name == "frequency_penalty")

@@ -160,6 +160,37 @@ TEST(SamplingValidate, EdgesThatAreValid) {
     EXPECT_TRUE(validate(p, 100).is_ok()) << validate(p, 100).message();
 }
 
+// Ollama's parameter names, shared by `hearth run`, the engine and the Ollama API.
+TEST(SamplingParameterNames, EachNameSetsItsFieldAndOthersAreRefused) {
+    SamplingParams s;
+    const std::vector<std::pair<std::string_view, double>> values = {
+        {"temperature", 0.25},   {"top_k", 7},          {"top_p", 0.5},           {"min_p", 0.125},
+        {"repeat_penalty", 1.5}, {"repeat_last_n", 33}, {"presence_penalty", -2}, {"frequency_penalty", 3}};
+    ASSERT_EQ(values.size(), std::size(kSamplingParameterNames));
+    for (const auto& [name, v] : values)
+        EXPECT_TRUE(set_sampling_parameter(s, name, v)) << name;
+    EXPECT_EQ(s.temperature, 0.25f);
+    EXPECT_EQ(s.top_k, 7);
+    EXPECT_EQ(s.top_p, 0.5f);
+    EXPECT_EQ(s.min_p, 0.125f);
+    EXPECT_EQ(s.repeat_penalty, 1.5f);
+    EXPECT_EQ(s.penalty_last_n, 33);
+    EXPECT_EQ(s.presence_penalty, -2.0f);
+    EXPECT_EQ(s.frequency_penalty, 3.0f);
+    const SamplingParams before = s;
+    for (std::string_view other : {"seed", "num_ctx", "num_predict", "stop", "TEMPERATURE", ""})
+        EXPECT_FALSE(set_sampling_parameter(s, other, 1)) << other;
+    EXPECT_EQ(s.top_k, before.top_k);
+    EXPECT_TRUE(set_sampling_parameter(s, "repeat_last_n", -1)); // every token
+    EXPECT_EQ(s.penalty_last_n, kMaxPenaltyLastN);
+    // Out-of-range integers saturate instead of overflowing; validate() then names the field.
+    EXPECT_TRUE(set_sampling_parameter(s, "top_k", -1e300));
+    EXPECT_EQ(s.top_k, INT32_MIN);
+    const Status st = validate(s, 100);
+    ASSERT_FALSE(st.is_ok());
+    EXPECT_NE(st.message().find("top_k"), std::string::npos) << st.message();
+}
+
 TEST(SamplingValidate, BadVocabSize) {
     const Status st = validate(SamplingParams{}, 0);
     ASSERT_FALSE(st.is_ok());

@@ -111,6 +111,9 @@ public:
     // caller decides who takes part.
     static constexpr int32_t kBatchTokens = 512;
     Status feed_batch(std::span<const BatchItem> items);
+    // Memory feed_batch's scratch holds now (0 before the first call): it grows with the most sessions fed
+    // at once (one logits row each) and the longest context among them, and is kept for the next call.
+    uint64_t batch_scratch_bytes() const;
 
 private:
     friend class Session;

@@ -104,7 +104,7 @@ void ModelEntry::drop_lru_idle() {
 }
 
 uint64_t ModelEntry::bytes() const {
-    uint64_t n = weight_bytes;
+    uint64_t n = weight_bytes + engine->batch_scratch_bytes();
     for (const auto& s : idle)
         n += s->bytes;
     for (const auto& s : active)

@@ -57,7 +57,7 @@ struct ModelEntry {
     std::unique_ptr<PooledSession> take_session(int32_t n_ctx, const std::vector<int32_t>& prompt);
     void drop_lru_idle();
 
-    uint64_t bytes() const; // weights + every session, idle or active
+    uint64_t bytes() const; // weights + every session, idle or active + the batched passes' scratch
     Clock::time_point expires_at() const;
 
     std::string path;

@@ -89,6 +89,13 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     return b;
 }
 
+uint64_t allocated_bytes(const ForwardBuffers& b) {
+    auto bytes = [](const auto& v) { return uint64_t(v.capacity()) * sizeof(v[0]); };
+    return 2 * (uint64_t(b.k_cache.size) + uint64_t(b.v_cache.size)) + bytes(b.x) + bytes(b.h) + bytes(b.q) +
+           bytes(b.k) + bytes(b.v) + bytes(b.qkv) + bytes(b.attn) + bytes(b.gate) + bytes(b.up) + bytes(b.scores) +
+           bytes(b.logits) + bytes(b.pos) + bytes(b.act) + bytes(b.token_cache) + bytes(b.token_kv);
+}
+
 ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
                                   int32_t n_seqs, int n_threads) {
     // A session's buffers with a one-position cache (never used: each sequence brings its own).

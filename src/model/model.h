@@ -68,6 +68,8 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
 // for n_batch tokens in all, logits for up to n_seqs sequences, attention over up to n_ctx positions.
 ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
                                   int32_t n_seqs, int n_threads);
+// Bytes the buffers hold now (KV cache included).
+uint64_t allocated_bytes(const ForwardBuffers& b);
 // Bytes make_forward_buffers would allocate (for the memory check before load).
 uint64_t forward_buffer_bytes(const ModelConfig& cfg, int32_t n_ctx, int32_t n_batch, int n_threads);
 

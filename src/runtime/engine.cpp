@@ -228,6 +228,10 @@ Status Session::feed(std::span<const int32_t> tokens) {
     return Status::ok();
 }
 
+uint64_t Engine::batch_scratch_bytes() const {
+    return impl_->batch_work ? allocated_bytes(*impl_->batch_work) : 0;
+}
+
 Status Engine::feed_batch(std::span<const BatchItem> items) {
     Impl& im = *impl_;
     int32_t n_ctx = 0;

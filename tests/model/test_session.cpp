@@ -94,6 +94,7 @@ TEST(FeedBatch, EverySessionGetsExactlyWhatItGetsAlone) {
         }
     }
     // Together.
+    EXPECT_EQ(e->batch_scratch_bytes(), 0u);
     std::vector<std::unique_ptr<Session>> ss;
     std::vector<BatchItem> items;
     for (size_t i = 0; i < prompts.size(); ++i) {
@@ -103,6 +104,8 @@ TEST(FeedBatch, EverySessionGetsExactlyWhatItGetsAlone) {
         items.push_back({ss.back().get(), prompts[i]});
     }
     ASSERT_TRUE(e->feed_batch(items).is_ok());
+    // The scratch holds a logits row per session and attention room for the longest context, and counts them.
+    EXPECT_GE(e->batch_scratch_bytes(), uint64_t(prompts.size()) * uint64_t(n_vocab) * 4 + 1024 * 4);
     for (size_t i = 0; i < ss.size(); ++i) {
         EXPECT_EQ(ss[i]->n_past(), int32_t(prompts[i].size()));
         EXPECT_TRUE(logits_of(*ss[i]) == want[i][0]) << "prompt of session " << i;

@@ -123,8 +123,9 @@ void glu(const ComputeCtx& c, float* gate, const float* up, int64_t n, FfnAct ac
 }
 
 size_t attention_scratch_floats(const AttnParams& p) {
-    // scores (n_ctx) + q as halves (head_dim_k / 2 floats, rounded up) + accumulator (head_dim_v), padded.
-    return size_t(p.n_ctx) + size_t(p.head_dim_k + 1) / 2 + size_t(p.head_dim_v) + 16;
+    // scores (n_ctx) + softmax weights as halves (n_ctx / 2 floats) + q as halves (head_dim_k / 2 floats),
+    // each rounded up, padded.
+    return size_t(p.n_ctx) + size_t(p.n_ctx + 1) / 2 + size_t(p.head_dim_k + 1) / 2 + 16;
 }
 
 void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const float* k, const float* v,
@@ -140,9 +141,9 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
     const int64_t n_work = n_tokens * p.n_head;
     const size_t stride = attention_scratch_floats(p);
     c.pool.run([&](int ith, int nth) {
-        float* sc = scratch + size_t(ith) * stride;           // (n_ctx)
-        auto* qh = reinterpret_cast<uint16_t*>(sc + p.n_ctx); // (head_dim_k) halves
-        float* acc = sc + p.n_ctx + (p.head_dim_k + 1) / 2;   // (head_dim_v)
+        float* sc = scratch + size_t(ith) * stride;                               // (n_ctx)
+        auto* ph = reinterpret_cast<uint16_t*>(sc + p.n_ctx);                     // (n_ctx) halves
+        auto* qh = reinterpret_cast<uint16_t*>(sc + p.n_ctx + (p.n_ctx + 1) / 2); // (head_dim_k) halves
         auto [w0, w1] = ThreadPool::split(n_work, ith, nth);
         for (int64_t w = w0; w < w1; ++w) {
             const int64_t t = w / p.n_head;
@@ -166,13 +167,13 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
                 sum += e;
             }
             const float inv = static_cast<float>(1.0 / sum);
-            std::fill(acc, acc + p.head_dim_v, 0.0f);
-            for (int32_t j = j0; j <= qp; ++j) {
-                // The softmax weights are rounded to f16 too (ggml's f16 mat-mul with the V cache).
-                const float pj = fp16_to_f32(f32_to_fp16(sc[j] * inv));
-                c.kt.axpy_f16(p.head_dim_v, pj, kv[t].v + j * v_row + int64_t{hk} * p.head_dim_v, acc);
-            }
-            std::copy(acc, acc + p.head_dim_v, out + (t * p.n_head + h) * p.head_dim_v);
+            for (int32_t j = j0; j <= qp; ++j)
+                sc[j] *= inv;
+            // The softmax weights are rounded to f16 too (ggml's f16 mat-mul with the V cache).
+            const int32_t n_keys = qp - j0 + 1;
+            f16.quantize_act(sc + j0, ph, n_keys);
+            c.kt.weighted_sum_f16(n_keys, ph, kv[t].v + int64_t{j0} * v_row + int64_t{hk} * p.head_dim_v, v_row,
+                                  p.head_dim_v, out + (t * p.n_head + h) * p.head_dim_v);
         }
     });
 }

@@ -40,7 +40,7 @@ uint64_t forward_buffer_bytes(const ModelConfig& c, int32_t n_ctx, int32_t n_bat
     const Sizes s = sizes(c, n_ctx);
     const uint64_t nb = static_cast<uint64_t>(n_batch);
     uint64_t floats = nb * (2 * uint64_t(c.n_embd) + s.q + s.k + s.v + (s.q + s.k + s.v) + s.attn + 3 * s.ff) +
-                      uint64_t(n_threads) * (uint64_t(n_ctx) + uint64_t(c.head_dim_k + c.head_dim_v) + 16) +
+                      uint64_t(n_threads) * (uint64_t(n_ctx) * 3 / 2 + uint64_t(c.head_dim_k + c.head_dim_v) + 16) +
                       uint64_t(c.n_vocab);
     // Activation scratch: at most ~1.1 bytes per element of the widest input (Q8 blocks), generous.
     const uint64_t act = nb * std::max<uint64_t>(uint64_t(c.n_ff) * 2, uint64_t(c.n_embd)) * 4;

@@ -33,8 +33,11 @@ using VecDotFn = float (*)(int64_t n, const void* w_row, const void* act_row);
 // act_stride), bit for bit (the weights are unpacked once for all rows: the prefill tile kernel).
 using VecDotMultiFn = void (*)(int64_t n, const void* w_row, const void* act, size_t act_stride, int n_act, float* out);
 
-// y (n) += a * x (n halves): the attention's weighted sum over the f16 V cache.
-using AxpyF16Fn = void (*)(int64_t n, float a, const uint16_t* x, float* y);
+// The attention's weighted sum over the f16 V cache: out (dim) = sum over j < n_rows of p[j] * row j, where row j
+// starts at rows + j * row_stride (halves) and p holds halves; every element is accumulated in row order, from 0
+// (so the result does not depend on how rows were batched elsewhere).
+using WeightedSumF16Fn = void (*)(int64_t n_rows, const uint16_t* p, const uint16_t* rows, int64_t row_stride,
+                                  int64_t dim, float* out);
 
 struct TypeTraits {
     DType vec_dot_type = DType::F32;
@@ -46,9 +49,9 @@ struct TypeTraits {
 inline constexpr int kMaxDTypeId = 64;
 
 struct KernelTable {
-    const char* isa = "scalar";       // "scalar", "avx2", "avx512"
-    TypeTraits traits[kMaxDTypeId]{}; // indexed by the DType id
-    AxpyF16Fn axpy_f16 = nullptr;     // always set by the table makers
+    const char* isa = "scalar";                  // "scalar", "avx2", "avx512"
+    TypeTraits traits[kMaxDTypeId]{};            // indexed by the DType id
+    WeightedSumF16Fn weighted_sum_f16 = nullptr; // always set by the table makers
 
     bool supports(DType t) const;
     const TypeTraits& at(DType t) const; // t must be supported

@@ -29,7 +29,8 @@ float dot_iq4_xs_q8_k(int64_t n, const void* w, const void* a);
 // Float rows, accumulated in double like ggml's ggml_vec_dot_f32/f16/bf16 (scalar_dot_float.cpp).
 float dot_f32(int64_t n, const void* w, const void* a);
 float dot_f16(int64_t n, const void* w, const void* a);
-void axpy_f16(int64_t n, float a, const uint16_t* x, float* y);
+void weighted_sum_f16(int64_t n_rows, const uint16_t* p, const uint16_t* rows, int64_t row_stride, int64_t dim,
+                      float* out);
 float dot_bf16(int64_t n, const void* w, const void* a);
 
 // Activation quantizers: kernels/ref's quantize_row for Q8_0, Q8_1, Q8_K, F16, BF16.

@@ -40,7 +40,8 @@ void dot_multi_iq4_xs_q8_k(int64_t n, const void* w, const void* a, size_t strid
 
 float dot_f32(int64_t n, const void* w, const void* a);
 float dot_f16(int64_t n, const void* w, const void* a);
-void axpy_f16(int64_t n, float a, const uint16_t* x, float* y);
+void weighted_sum_f16(int64_t n_rows, const uint16_t* p, const uint16_t* rows, int64_t row_stride, int64_t dim,
+                      float* out);
 float dot_bf16(int64_t n, const void* w, const void* a);
 
 // Byte-identical to the scalar (kernels/ref) quantizers.

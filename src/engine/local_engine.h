@@ -9,10 +9,11 @@
 // Scheduling (scheduler.h): jobs for one model run in steps; each step gives every active job one
 // token, or one chunk of its prompt (prefill_chunk tokens) while its prompt is being read, so a long
 // prompt does not stall the others; all of a step's inputs go through the model in one batched pass
-// (Engine::feed_batch: continuous batching, each job with its own KV cache). Jobs join and leave between steps; at most max_active jobs per model
-// run at once, the rest wait in a queue of at most max_queue jobs (beyond it generate() fails at once
-// with ErrorKind::Busy). Each job has its own Sampler seeded from the request, so a greedy or seeded
-// request gives the same tokens alone or next to others.
+// (Engine::feed_batch: continuous batching, each job with its own KV cache). Jobs join and leave
+// between steps; at most max_active jobs per model run at once, the rest wait in a queue of at most
+// max_queue jobs (beyond it generate() fails at once with ErrorKind::Busy). Each job has its own
+// Sampler seeded from the request, so a greedy or seeded request gives the same tokens alone or next
+// to others.
 //
 // Models load on first use through the Resolver and stay loaded for keep_alive seconds after their
 // last request (the request's keep_alive, else default_keep_alive_s; 0 unloads when the request ends).

@@ -2,6 +2,8 @@
 #include "store/store.h"
 
 #include "base/check.h"
+#include "base/hex.h"
+#include "base/sha256.h"
 #include "store/store_fs.h"
 
 #include <cerrno>
@@ -9,7 +11,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <random>
 #include <sys/stat.h>
@@ -22,16 +23,6 @@ namespace detail {
 
 Status errno_error(const std::string& what, int err) {
     return error(what + ": " + std::strerror(err));
-}
-
-std::string to_hex(const unsigned char* p, size_t n) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string s(2 * n, '0');
-    for (size_t i = 0; i < n; ++i) {
-        s[2 * i] = kHex[p[i] >> 4];
-        s[2 * i + 1] = kHex[p[i] & 15];
-    }
-    return s;
 }
 
 Status check_inside(const Store& store, const fs::path& p) {
@@ -184,29 +175,6 @@ Status write_atomic(const Store& store, const fs::path& dest, std::string_view b
 using namespace detail;
 
 namespace {
-
-struct EvpDeleter {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
-// Incremental SHA-256 through OpenSSL's EVP interface.
-class Sha256 {
-public:
-    Sha256() : ctx_(EVP_MD_CTX_new()) {
-        HEARTH_CHECK(ctx_ != nullptr, "EVP_MD_CTX_new failed");
-        HEARTH_CHECK(EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1, "SHA-256 unavailable");
-    }
-    void update(const void* p, size_t n) { HEARTH_CHECK(EVP_DigestUpdate(ctx_.get(), p, n) == 1); }
-    std::string hex() {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-        HEARTH_CHECK(EVP_DigestFinal_ex(ctx_.get(), md, &len) == 1);
-        return to_hex(md, len);
-    }
-
-private:
-    std::unique_ptr<EVP_MD_CTX, EvpDeleter> ctx_;
-};
 
 class Fd {
 public:

@@ -60,6 +60,4 @@ Result<std::string> read_small_file(const std::filesystem::path& p, uint64_t max
 // Writes `bytes` to `dest` atomically (tmp file, fsync, rename, fsync dir).
 Status write_atomic(const Store& store, const std::filesystem::path& dest, std::string_view bytes);
 
-std::string to_hex(const unsigned char* p, size_t n);
-
 } // namespace hearth::store::detail

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <random>
 #include <sys/file.h>
 #include <unistd.h>
@@ -22,24 +21,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::ServeOptions;
+using test::sha256_hex;
 using test::TestServer;
 
 std::string slurp(const fs::path& p) {
     std::ifstream f(p, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-std::string sha256_hex(const std::string& data) {
-    unsigned char md[32];
-    unsigned len = 0;
-    EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += digits[md[i] >> 4];
-        out += digits[md[i] & 15];
-    }
-    return out;
 }
 
 size_t count_files(const fs::path& dir) {

@@ -10,11 +10,26 @@
 #include <cstdint>
 #include <httplib.h>
 #include <mutex>
+#include <openssl/evp.h>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace hearth::test {
+
+// The expected digest of test data, straight from OpenSSL (not through the code under test).
+inline std::string sha256_hex(const std::string& data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned i = 0; i < len; ++i) {
+        out += kHex[md[i] >> 4];
+        out += kHex[md[i] & 15];
+    }
+    return out;
+}
 
 struct Seen {
     std::string path, range, if_range, authorization;

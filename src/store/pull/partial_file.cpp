@@ -97,29 +97,6 @@ void remove_partial(const fs::path& partial) {
     fs::remove(validator_path(partial), ec);
 }
 
-// ---- Sha256 -------------------------------------------------------------------------------------
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-    reset();
-}
-void Sha256::reset() {
-    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
-}
-void Sha256::update(const void* p, size_t n) {
-    EVP_DigestUpdate(ctx_.get(), p, n);
-}
-std::string Sha256::hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &len);
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += digits[md[i] >> 4];
-        out += digits[md[i] & 15];
-    }
-    return out;
-}
-
 std::string pick_validator(const std::string& etag, const std::string& last_modified) {
     if (usable_validator(etag) && !etag.starts_with("W/")) return etag;
     if (usable_validator(last_modified)) return last_modified;

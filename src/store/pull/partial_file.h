@@ -14,30 +14,16 @@
 // fsync, rename over the old one).
 #pragma once
 
+#include "base/sha256.h"
 #include "base/status.h"
 #include "store/pull/download.h"
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <openssl/evp.h>
 #include <string>
 
 namespace hearth::store {
-
-class Sha256 {
-public:
-    Sha256();
-    void reset();
-    void update(const void* p, size_t n);
-    std::string hex(); // lower-case; ends this hash (reset() to reuse)
-
-private:
-    struct Free {
-        void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-    };
-    std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
 
 class PartialFile {
 public:

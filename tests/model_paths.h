@@ -22,6 +22,21 @@ inline std::string missing_model_message(const std::string& path) {
     return "fixture model " + path + " is missing: run scripts/fetch-models";
 }
 
+// llama.cpp's vocabulary conformance files (vocab/) and real models' chat templates (templates/), unpacked
+// from the pinned llama-cpp-python sdist by scripts/fetch-fixtures. Same lookup as that script:
+// $HEARTH_FIXTURES, else $HEARTH_CACHE/fixtures/llama.cpp-0.3.36, else ~/.cache/hearth/fixtures/...
+inline std::string fixtures_dir() {
+    if (const char* env = std::getenv("HEARTH_FIXTURES"); env && *env) return env;
+    if (const char* cache = std::getenv("HEARTH_CACHE"); cache && *cache)
+        return std::string(cache) + "/fixtures/llama.cpp-0.3.36";
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "/root") + "/.cache/hearth/fixtures/llama.cpp-0.3.36";
+}
+
+inline std::string missing_fixture_message(const std::string& path) {
+    return "fixture file " + path + " is missing: run scripts/fetch-fixtures";
+}
+
 // The fixture models: {short name, file name}.
 struct FixtureModel {
     const char* name;

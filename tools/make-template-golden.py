@@ -10,10 +10,14 @@ the C++ test injects the same time.
 
 Also copies `tokenizer.chat_template` of the fixture models into tests/data/templates/<model>.jinja.
 
-Run: /root/.cache/hearth/venv/bin/python tools/make-template-golden.py
+Templates: every .jinja of the llama-cpp-python sdist (scripts/fetch-fixtures) but those in SKIPPED, and
+tests/data/templates/*.jinja.
+
+Run: ~/.cache/hearth/venv/bin/python tools/make-template-golden.py [--no-models]
 """
 import json
 import os
+import subprocess
 import sys
 from datetime import datetime
 
@@ -22,11 +26,20 @@ from jinja2.ext import Extension, loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.path.join(ROOT, "..", "shared", "fixtures", "templates")
+# Real models' templates, unpacked from the pinned llama-cpp-python sdist by scripts/fetch-fixtures: the
+# same files the C++ test reads.
+FIXTURES = os.path.join(
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fetch-fixtures")], check=True,
+                   stdout=subprocess.PIPE, text=True).stdout.strip(), "templates")
 OUT_DIR = os.path.join(ROOT, "tests", "data", "templates")
 MODELS = os.environ.get("HEARTH_MODELS", os.path.expanduser("~/.cache/hearth/models"))
 MODEL_TEMPLATES = ["SmolLM2-135M-Instruct.Q4_1.gguf", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"]
 FIXED_NOW = datetime(2025, 1, 15, 10, 30, 0)
+# Templates of the sdist left out, each with the reason (the interpreter's known gaps, for a later issue):
+SKIPPED = {
+    # `{0: 0, 512: 128, ...}`: dict literals with int keys; our template dicts take string keys only.
+    "ByteDance-Seed-OSS.jinja",
+}
 
 
 class GenerationTag(Extension):
@@ -172,7 +185,7 @@ def main():
     templates = []
     for d, tag in ((FIXTURES, "fixtures"), (OUT_DIR, "data")):
         for fname in sorted(os.listdir(d)):
-            if fname.endswith(".jinja"):
+            if fname.endswith(".jinja") and fname not in SKIPPED:
                 templates.append((tag, fname, os.path.join(d, fname)))
     env = make_env()
     convs = conversations()
@@ -187,7 +200,7 @@ def main():
     with open(path, "w", encoding="utf-8") as f:
         json.dump(golden, f, ensure_ascii=False, indent=1)
     n_err = sum(1 for r in results.values() for v in r.values() if "error" in v)
-    print(f"{path}: {len(templates)} templates x {len(convs)} conversations, {n_err} errors, "
+    print(f"{path}: {len(templates)} templates ({len(SKIPPED)} skipped) x {len(convs)} conversations, {n_err} errors, "
           f"{os.path.getsize(path)} bytes")
 
 

@@ -13,14 +13,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The fixture models (scripts/fetch-models), by the store names they get. The first is the default.
+// The models scripts/fetch-models puts in the cache, by the store names they get. A bare model name
+// ("qwen2.5-coder") means the first entry with that name: the mission-size 1.5B before the 0.5B fixture.
 constexpr BuiltinModel kBuiltins[] = {
+    {"qwen2.5-coder:1.5b-q4_k_m", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+     "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", "qwen2.5-coder-1.5b"},
     {"smollm2:135m-q4_1", "SmolLM2-135M-Instruct.Q4_1.gguf",
-     "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},
+     "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", "smollm2-135m"},
     {"gemma3:270m-q4_k_m", "gemma-3-270m-q4_k_m.gguf",
-     "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"},
+     "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", "gemma3-270m"},
     {"qwen2.5-coder:0.5b-q4_k_m", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-     "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"},
+     "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", "qwen2.5-coder-0.5b"},
 };
 
 std::string models_cache() {
@@ -82,7 +85,7 @@ Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) 
                 const std::string file = models_cache() + "/" + b->file;
                 if (!fs::is_regular_file(file))
                     return error("model '" + arg + "' is not in the store and its file " + file +
-                                 " is missing; run scripts/fetch-models");
+                                 " is missing; run scripts/fetch-models --only " + b->fetch_name);
                 if (!opts.quiet) std::fprintf(stderr, "importing %s from %s\n", b->name, file.c_str());
                 auto bname = store::parse_name(b->name);
                 if (!bname) return bname.status();
@@ -93,7 +96,7 @@ Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) 
                 if (src->stored->model_digest != std::string("sha256:") + b->sha256) {
                     (void)store::remove_model(*st, *bname);
                     return error(file + " does not have the pinned sha256 " + b->sha256 +
-                                 "; run scripts/fetch-models again");
+                                 "; run scripts/fetch-models --only " + b->fetch_name + " again");
                 }
                 if (!(*name == *bname)) {
                     if (Status cs = store::copy_model(*st, *bname, *name); !cs) return cs;

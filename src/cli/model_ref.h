@@ -28,6 +28,7 @@ struct BuiltinModel {
     const char* name; // store name (model:tag)
     const char* file; // in $HEARTH_MODELS (default ~/.cache/hearth/models)
     const char* sha256;
+    const char* fetch_name; // its name in scripts/fetch-models
 };
 std::optional<BuiltinModel> builtin_model(const store::ModelName& name);
 

@@ -287,6 +287,21 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
         if (!items) return items.status();
         return Value::list(std::move(*items));
     }
+    if (name == "dictsort") {
+        // dictsort(case_sensitive=False, by='key', reverse=False): the (key, value) pairs in a sorted list.
+        if (!v.is_dict()) return type_error("dictsort filter needs a mapping");
+        const Value* cs = args.get(0, "case_sensitive");
+        const Value* by = args.get(1, "by");
+        const Value* rev = args.get(2, "reverse");
+        if (by && !(by->is_string() && (by->as_string() == "key" || by->as_string() == "value")))
+            return Status::error("FilterArgumentError: You can only sort by either \"key\" or \"value\"");
+        const Value pos = Value::string(by && by->as_string() == "value" ? "1" : "0");
+        auto pairs = call_method(r, v, "items", CallArgs{});
+        if (!pairs) return pairs.status();
+        auto s = sorted(pairs->as_list().items, rev && truthy(*rev), cs && truthy(*cs), &pos);
+        if (!s) return s.status();
+        return Value::list(std::move(*s));
+    }
     if (name == "items") {
         if (v.is_undefined()) return generator({});
         if (!v.is_dict()) return type_error("items filter needs a mapping");

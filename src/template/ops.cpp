@@ -1,7 +1,9 @@
 // template/ops.cpp: Python operators, subscripts, iteration, globals and the whitelisted methods.
 #include "template/evaluator.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace hearth::tmpl {
@@ -482,9 +484,142 @@ static Result<bool> affix_match(const std::string& s, const Value& arg, bool pre
     return false;
 }
 
+// One replacement field's value: "", "0", "name", then any ".attr" / "[key]" steps.
+static Result<Value> format_field(const std::string& field, const CallArgs& args, size_t& next_auto, int& numbering) {
+    size_t end = field.find_first_of(".[");
+    const std::string first = field.substr(0, end);
+    Value v;
+    if (first.empty() || std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        const int mode = first.empty() ? 1 : 2; // automatic or manual numbering, never both (as in Python)
+        if (numbering && numbering != mode)     // Python's string.Formatter says this for both directions
+            return Status::error(
+                "ValueError: cannot switch from manual field specification to automatic field numbering");
+        numbering = mode;
+        const size_t i = first.empty() ? next_auto++ : std::strtoull(first.c_str(), nullptr, 10);
+        if (first.size() > 6 || i >= args.pos.size()) return Status::error("IndexError: tuple index out of range");
+        v = args.pos[i];
+    } else {
+        const Value* kw = args.get(SIZE_MAX, first);
+        if (!kw) return Status::error("KeyError: '" + first + "'");
+        v = *kw;
+    }
+    while (end != std::string::npos) {
+        if (field[end] == '.') {
+            size_t next = field.find_first_of(".[", end + 1);
+            std::string attr = field.substr(end + 1, next == std::string::npos ? std::string::npos : next - end - 1);
+            if (attr.empty() || attr[0] == '_') return unsafe(v, attr);
+            auto a = get_attr(v, attr);
+            if (!a) return a.status();
+            v = std::move(*a);
+            end = next;
+        } else {
+            size_t close = field.find(']', end);
+            if (close == std::string::npos) return Status::error("ValueError: Missing ']' in format string");
+            std::string key = field.substr(end + 1, close - end - 1);
+            const bool digits =
+                !key.empty() && std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
+            auto item =
+                get_item(v, digits ? Value::integer(std::strtoll(key.c_str(), nullptr, 10)) : Value::string(key));
+            if (!item) return item.status();
+            v = std::move(*item);
+            end = close + 1 < field.size() ? close + 1 : std::string::npos;
+            if (end != std::string::npos && field[end] != '.' && field[end] != '[')
+                return Status::error("ValueError: Only '.' or '[' may follow ']' in format field specifier");
+        }
+    }
+    return v;
+}
+
+// format(v, spec) for the specs templates use: [[fill]align][width] on str(v), for any value.
+static Result<std::string> format_spec(const std::string& text, const std::string& spec) {
+    if (spec.empty()) return text;
+    std::vector<std::string_view> sc = utf8_chars(spec);
+    size_t i = 0;
+    std::string fill = " ";
+    char align = '<';
+    auto is_align = [](std::string_view c) { return c == "<" || c == ">" || c == "^"; };
+    if (sc.size() >= 2 && is_align(sc[1])) {
+        fill = std::string(sc[0]);
+        align = sc[1][0];
+        i = 2;
+    } else if (!sc.empty() && is_align(sc[0])) {
+        align = sc[0][0];
+        i = 1;
+    }
+    size_t width = 0;
+    for (; i < sc.size() && sc[i].size() == 1 && sc[i][0] >= '0' && sc[i][0] <= '9'; ++i) {
+        width = width * 10 + static_cast<size_t>(sc[i][0] - '0');
+        if (width > 4096) return Status::error("ValueError: format width too large in a chat template");
+    }
+    if (i != sc.size())
+        return Status::error("ValueError: format spec '" + spec + "' is not supported in chat templates");
+    const size_t n = utf8_length(text);
+    if (n >= width) return text;
+    const size_t pad = width - n, left = align == '>' ? pad : align == '^' ? pad / 2 : 0;
+    std::string out;
+    for (size_t k = 0; k < left; ++k)
+        out += fill;
+    out += text;
+    for (size_t k = left; k < pad; ++k)
+        out += fill;
+    return out;
+}
+
+// str.format as jinja2's sandbox runs it: "{}", "{0}", "{name}", ".attr"/"[key]" steps (attributes checked
+// like any other access), "!s"/"!r" conversions, "{{"/"}}" escapes and fill/align/width specs.
+static Result<Value> py_format(Renderer& r, const std::string& s, const CallArgs& args) {
+    std::string out;
+    size_t next_auto = 0;
+    int numbering = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '}') {
+            if (i + 1 < s.size() && s[i + 1] == '}') {
+                out += '}';
+                ++i;
+                continue;
+            }
+            return Status::error("ValueError: Single '}' encountered in format string");
+        }
+        if (c != '{') {
+            out += c;
+            continue;
+        }
+        if (i + 1 < s.size() && s[i + 1] == '{') {
+            out += '{';
+            ++i;
+            continue;
+        }
+        size_t close = s.find('}', i + 1);
+        if (close == std::string::npos) return Status::error("ValueError: Single '{' encountered in format string");
+        std::string field = s.substr(i + 1, close - i - 1);
+        if (field.find('{') != std::string::npos)
+            return Status::error("ValueError: nested format fields are not supported in chat templates");
+        std::string spec, conv;
+        if (size_t colon = field.find(':'); colon != std::string::npos) {
+            spec = field.substr(colon + 1);
+            field.resize(colon);
+        }
+        if (size_t bang = field.find('!'); bang != std::string::npos) {
+            conv = field.substr(bang + 1);
+            field.resize(bang);
+            if (conv != "s" && conv != "r") return Status::error("ValueError: Unknown conversion specifier " + conv);
+        }
+        auto v = format_field(field, args, next_auto, numbering);
+        if (!v) return v.status();
+        auto text = format_spec(conv == "r" ? repr(*v) : to_str(*v), spec);
+        if (!text) return text.status();
+        out += *text;
+        HEARTH_TRY(r.check_string_size(out.size()));
+        i = close;
+    }
+    return Value::string(std::move(out));
+}
+
 Result<Value> call_method(Renderer& r, const Value& obj, const std::string& name, const CallArgs& args) {
     if (obj.is_string()) {
         const std::string& s = obj.as_string();
+        if (name == "format") return py_format(r, s, args);
         const Value* a0 = args.get(0, "");
         if (name == "strip" || name == "lstrip" || name == "rstrip") {
             return Value::string(py_strip(s, a0, name != "rstrip", name != "lstrip"));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the `fuzz` preset and runs each fuzz target for a short while on its seed corpus:
-# fuzz_gguf (tests/data/gguf/), fuzz_template (the chat templates in ../shared/fixtures/templates),
+# fuzz_gguf (tests/data/gguf/), fuzz_template (real models' chat templates from scripts/fetch-fixtures),
 # fuzz_gotmpl (Ollama Go templates, tests/data/fuzz/gotmpl/) and fuzz_store (names, manifests, Modelfiles,
 # tests/data/fuzz/store/).
 # Usage: tests/fuzz/run-smoke.sh [seconds per target]   (default 30). Exits non-zero on any crash or leak.
@@ -15,8 +15,7 @@ trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/gguf" "$scratch/template" "$scratch/gotmpl" "$scratch/store"
 build/fuzz/tests/fuzz/fuzz_gguf -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 \
     -print_final_stats=1 "$scratch/gguf" tests/data/gguf/
-templates=../shared/fixtures/templates
-[ -d "$templates" ] || templates=tests/data/templates
+templates="$(python3 scripts/fetch-fixtures)/templates"
 build/fuzz/tests/fuzz/fuzz_template -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 \
     -print_final_stats=1 "$scratch/template" "$templates" tests/data/templates/
 build/fuzz/tests/fuzz/fuzz_gotmpl -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \

@@ -80,14 +80,14 @@ TEST(ChatFormat, ModelTemplateElseADefaultThatFitsTheVocabulary) {
 }
 
 TEST(ChatFormat, GemmaDefaultRendersLikeGemmasOwnTemplate) {
-    // Gemma 2's official template (shared fixtures) has the same turn format; without a system prompt the
+    // Gemma 2's official template (fetched fixtures) has the same turn format; without a system prompt the
     // two must agree byte for byte.
     Loaded gemma = load("gemma-3-270m-q4_k_m.gguf");
     ASSERT_TRUE(gemma.engine);
     ChatFormat ours = chat_format_for(gemma.tok, std::nullopt);
     ChatFormat official = ours;
-    official.source = read(HEARTH_SOURCE_DIR "/../shared/fixtures/templates/google-gemma-2-2b-it.jinja");
-    ASSERT_FALSE(official.source.empty());
+    official.source = read(test::fixtures_dir() + "/templates/google-gemma-2-2b-it.jinja");
+    ASSERT_FALSE(official.source.empty()) << test::missing_fixture_message("google-gemma-2-2b-it.jinja");
     const std::vector<std::vector<ChatMessage>> convs = {
         {{"user", "Hello!"}},
         {{"user", "Hi"}, {"assistant", "Hello, how can I help?"}, {"user", "  Tell me a joke.  "}},

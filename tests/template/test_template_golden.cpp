@@ -1,5 +1,6 @@
 // Renders every fixture chat template for every golden conversation and compares with Python jinja2
 // (tests/data/templates/golden.json, made by tools/make-template-golden.py).
+#include "model_paths.h"
 #include "template/chat_template.h"
 
 #include <fstream>
@@ -18,9 +19,9 @@ std::string read_file(const std::string& path) {
 }
 
 std::string template_path(const std::string& key) {
-    // key: "fixtures/<file>" (shared fixtures, read in place) or "data/<file>" (tests/data/templates).
-    if (key.rfind("fixtures/", 0) == 0)
-        return std::string(HEARTH_SOURCE_DIR) + "/../shared/fixtures/templates/" + key.substr(9);
+    // key: "fixtures/<file>" (real models' templates from scripts/fetch-fixtures) or "data/<file>"
+    // (tests/data/templates).
+    if (key.rfind("fixtures/", 0) == 0) return hearth::test::fixtures_dir() + "/templates/" + key.substr(9);
     return std::string(HEARTH_TEST_DATA) + "/templates/" + key.substr(5);
 }
 

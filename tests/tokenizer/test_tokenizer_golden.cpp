@@ -49,7 +49,8 @@ TEST_P(VocabFixture, MatchesLlamaCpp) {
 
 INSTANTIATE_TEST_SUITE_P(All, VocabFixture,
                          ::testing::Values("llama-spm", "phi-3", "gpt-2", "mpt", "starcoder", "refact", "falcon",
-                                           "deepseek-coder", "deepseek-llm", "bert-bge"),
+                                           "deepseek-coder", "deepseek-llm", "bert-bge", "llama-bpe", "qwen2",
+                                           "command-r"),
                          [](const auto& info) {
                              std::string s = info.param;
                              for (char& c : s)
@@ -59,7 +60,7 @@ INSTANTIATE_TEST_SUITE_P(All, VocabFixture,
 
 // Vocabularies shipped without test strings must still load and round-trip plain text.
 TEST(VocabFixture, LoadsVocabulariesWithoutStrings) {
-    for (const char* name : {"baichuan", "gpt-neox"}) {
+    for (const char* name : {"baichuan", "gpt-neox", "aquila"}) {
         const Tokenizer tok = test::load_or_fail(test::vocab_dir() + "/ggml-vocab-" + std::string(name) + ".gguf");
         ASSERT_GT(tok.n_vocab(), 0) << name;
         const std::string text = "Hello world, this is a test: 123 🦙";
@@ -69,7 +70,7 @@ TEST(VocabFixture, LoadsVocabulariesWithoutStrings) {
     }
 }
 
-// qwen2's strings need the real Qwen2 vocabulary: the fixture model has it.
+// The same strings through the fixture model's own copy of the Qwen2 vocabulary.
 TEST(VocabFixture, Qwen2WithModelVocabulary) {
     const std::string path = test::model_path("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf");
     const Tokenizer tok = test::load_or_fail(path);

@@ -13,7 +13,7 @@
 namespace hearth::test {
 
 inline std::string vocab_dir() {
-    return HEARTH_SOURCE_DIR "/../shared/fixtures/vocab";
+    return fixtures_dir() + "/vocab";
 }
 
 inline std::string read_file(const std::string& path) {

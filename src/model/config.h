@@ -15,13 +15,12 @@
 
 namespace hearth {
 
-enum class Arch { Llama, Qwen2, Qwen3, Gemma3, Phi3 };
+struct ArchEntry;                      // the architecture registry's entry (model/archs/archs.h)
 enum class RopeStyle { Normal, Neox }; // Normal: rotate pairs (2i, 2i+1); Neox: (i, i + d/2)
 enum class FfnAct { Silu, GeluTanh };  // SwiGLU or GeGLU
 
 struct ModelConfig {
-    Arch arch = Arch::Llama;
-    std::string arch_name;
+    const ArchEntry* arch = nullptr; // general.architecture's registry entry; never null after read_model_config
     int32_t n_vocab = 0;
     int32_t n_embd = 0;
     int32_t n_layer = 0;
@@ -64,6 +63,5 @@ struct ModelConfig {
 
 // Reads and validates the config. Errors name the key and what is wrong with it.
 Result<ModelConfig> read_model_config(const gguf::File& file);
-const char* arch_name(Arch a);
 
 } // namespace hearth

@@ -51,7 +51,6 @@ struct ModelConfig {
     bool qkv_bias = false;      // Qwen 2
     bool qk_norm = false;       // Qwen 3, Gemma 3: RMSNorm over each head of q and k
     bool post_norms = false;    // Gemma 3: RMSNorm after attention and after the FFN
-    bool embed_scale = false;   // Gemma: token embeddings times sqrt(n_embd)
     bool fused_qkv = false;     // Phi-3: one attn_qkv tensor
     bool fused_gate_up = false; // Phi-3: ffn_up holds gate and up
     FfnAct act = FfnAct::Silu;

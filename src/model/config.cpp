@@ -6,41 +6,13 @@
 #include <cmath>
 
 namespace hearth {
-namespace {} // namespace
-
-const char* arch_name(Arch a) {
-    switch (a) {
-    case Arch::Llama:
-        return "llama";
-    case Arch::Qwen2:
-        return "qwen2";
-    case Arch::Qwen3:
-        return "qwen3";
-    case Arch::Gemma3:
-        return "gemma3";
-    case Arch::Phi3:
-        return "phi3";
-    }
-    return "?";
-}
 
 Result<ModelConfig> read_model_config(const gguf::File& f) {
     ModelConfig c;
     auto arch = f.get_string("general.architecture");
     if (!arch) return arch.status();
-    c.arch_name = *arch;
-    if (*arch == "llama")
-        c.arch = Arch::Llama;
-    else if (*arch == "qwen2")
-        c.arch = Arch::Qwen2;
-    else if (*arch == "qwen3")
-        c.arch = Arch::Qwen3;
-    else if (*arch == "gemma3")
-        c.arch = Arch::Gemma3;
-    else if (*arch == "phi3")
-        c.arch = Arch::Phi3;
-    else
-        return error("model: unsupported architecture '" + *arch + "' (supported: llama, qwen2, qwen3, gemma3, phi3)");
+    c.arch = find_arch(*arch);
+    if (!c.arch) return error("model: unsupported architecture '" + *arch + "' (supported: " + arch_names() + ")");
 
     KeyReader r{f, *arch + "."};
     HEARTH_TRY(r.u32("embedding_length", &c.n_embd, true));
@@ -81,23 +53,7 @@ Result<ModelConfig> read_model_config(const gguf::File& f) {
 
     c.swa_layer.assign(static_cast<size_t>(c.n_layer), false);
     if (f.find_tensor("rope_freqs.weight")) c.rope_freqs_tensor = "rope_freqs.weight";
-    switch (c.arch) {
-    case Arch::Llama:
-        HEARTH_TRY(configure_llama(f, r, c));
-        break;
-    case Arch::Qwen2:
-        HEARTH_TRY(configure_qwen2(f, r, c));
-        break;
-    case Arch::Qwen3:
-        HEARTH_TRY(configure_qwen3(f, r, c));
-        break;
-    case Arch::Phi3:
-        HEARTH_TRY(configure_phi3(f, r, c));
-        break;
-    case Arch::Gemma3:
-        HEARTH_TRY(configure_gemma3(f, r, c));
-        break;
-    }
+    HEARTH_TRY(c.arch->configure(f, r, c));
     return c;
 }
 

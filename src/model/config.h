@@ -15,13 +15,12 @@
 
 namespace hearth {
 
-enum class Arch { Llama, Qwen2, Qwen3, Gemma3, Phi3 };
+struct ArchEntry;                      // the architecture registry's entry (model/archs/archs.h)
 enum class RopeStyle { Normal, Neox }; // Normal: rotate pairs (2i, 2i+1); Neox: (i, i + d/2)
 enum class FfnAct { Silu, GeluTanh };  // SwiGLU or GeGLU
 
 struct ModelConfig {
-    Arch arch = Arch::Llama;
-    std::string arch_name;
+    const ArchEntry* arch = nullptr; // general.architecture's registry entry; never null after read_model_config
     int32_t n_vocab = 0;
     int32_t n_embd = 0;
     int32_t n_layer = 0;
@@ -52,7 +51,6 @@ struct ModelConfig {
     bool qkv_bias = false;      // Qwen 2
     bool qk_norm = false;       // Qwen 3, Gemma 3: RMSNorm over each head of q and k
     bool post_norms = false;    // Gemma 3: RMSNorm after attention and after the FFN
-    bool embed_scale = false;   // Gemma: token embeddings times sqrt(n_embd)
     bool fused_qkv = false;     // Phi-3: one attn_qkv tensor
     bool fused_gate_up = false; // Phi-3: ffn_up holds gate and up
     FfnAct act = FfnAct::Silu;
@@ -64,6 +62,5 @@ struct ModelConfig {
 
 // Reads and validates the config. Errors name the key and what is wrong with it.
 Result<ModelConfig> read_model_config(const gguf::File& file);
-const char* arch_name(Arch a);
 
 } // namespace hearth

@@ -175,17 +175,7 @@ void forward_batch(const Model& m, const ComputeCtx& c, ForwardBuffers& work, co
         }
         n += s.n_tokens;
     }
-    switch (m.cfg.arch) {
-    case Arch::Gemma3:
-        forward_gemma3(m, c, work, tokens, n);
-        break;
-    case Arch::Llama:
-    case Arch::Qwen2:
-    case Arch::Qwen3:
-    case Arch::Phi3:
-        forward_decoder(m, c, work, tokens, n);
-        break;
-    }
+    m.cfg.arch->forward(m, c, work, tokens, n);
     output_logits(m, c, work, seqs);
 }
 

@@ -4,6 +4,7 @@
 #include "base/thread_pool.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/ref/quant.h"
+#include "model/archs/archs.h"
 #include "model/model.h"
 
 #include <algorithm>
@@ -54,7 +55,7 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const Engi
     int n = opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     im.pool = std::make_unique<ThreadPool>(n);
     const ModelConfig& c = im.model->cfg;
-    im.info.arch = c.arch_name;
+    im.info.arch = c.arch->name;
     if (auto name = im.model->file.get_string("general.name")) im.info.name = *name;
     im.info.n_vocab = c.n_vocab;
     im.info.n_ctx_train = c.n_ctx_train;

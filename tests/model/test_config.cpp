@@ -1,11 +1,14 @@
 // ModelConfig from GGUF metadata: real fixture models and hostile/unsupported metadata.
 #include "gguf/writer.h"
 #include "hearth/engine.h"
+#include "model/archs/archs.h"
 #include "model/config.h"
 #include "model_paths.h"
 
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <string>
+#include <string_view>
 
 namespace hearth {
 namespace {
@@ -13,12 +16,12 @@ namespace {
 TEST(ModelConfig, FixtureModels) {
     struct Expect {
         const char* file;
-        Arch arch;
+        const char* arch; // GGUF general.architecture
         int32_t n_layer, n_embd, n_head, n_head_kv, head_dim, n_vocab;
     } cases[] = {
-        {"SmolLM2-135M-Instruct.Q4_1.gguf", Arch::Llama, 30, 576, 9, 3, 64, 49152},
-        {"gemma-3-270m-q4_k_m.gguf", Arch::Gemma3, 18, 640, 4, 1, 256, 262144},
-        {"qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", Arch::Qwen2, 24, 896, 14, 2, 64, 151936},
+        {"SmolLM2-135M-Instruct.Q4_1.gguf", "llama", 30, 576, 9, 3, 64, 49152},
+        {"gemma-3-270m-q4_k_m.gguf", "gemma3", 18, 640, 4, 1, 256, 262144},
+        {"qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "qwen2", 24, 896, 14, 2, 64, 151936},
     };
     for (const auto& e : cases) {
         const std::string path = test::model_path(e.file);
@@ -27,14 +30,15 @@ TEST(ModelConfig, FixtureModels) {
         ASSERT_TRUE(f) << f.message();
         auto c = read_model_config(*f);
         ASSERT_TRUE(c) << c.message();
-        EXPECT_EQ(c->arch, e.arch) << e.file;
+        ASSERT_NE(c->arch, nullptr) << e.file;
+        EXPECT_STREQ(c->arch->name, e.arch) << e.file;
         EXPECT_EQ(c->n_layer, e.n_layer) << e.file;
         EXPECT_EQ(c->n_embd, e.n_embd) << e.file;
         EXPECT_EQ(c->n_head, e.n_head) << e.file;
         EXPECT_EQ(c->n_head_kv, e.n_head_kv) << e.file;
         EXPECT_EQ(c->head_dim_k, e.head_dim) << e.file;
         EXPECT_EQ(c->n_vocab, e.n_vocab) << e.file;
-        if (e.arch == Arch::Gemma3) {
+        if (std::string_view(e.arch) == "gemma3") {
             EXPECT_EQ(c->sliding_window, 512);
             EXPECT_TRUE(c->swa_layer[0]);
             EXPECT_FALSE(c->swa_layer[5]);
@@ -42,6 +46,20 @@ TEST(ModelConfig, FixtureModels) {
             EXPECT_EQ(c->rope_base_local, 1e4f);
         }
     }
+}
+
+TEST(ArchRegistry, EveryEntryIsCompleteAndFoundByItsName) {
+    ASSERT_FALSE(arch_registry().empty());
+    for (const ArchEntry& a : arch_registry()) {
+        ASSERT_NE(a.name, nullptr);
+        EXPECT_NE(a.configure, nullptr) << a.name;
+        EXPECT_NE(a.forward, nullptr) << a.name;
+        EXPECT_EQ(find_arch(a.name), &a) << a.name << " is not unique";
+    }
+    EXPECT_EQ(find_arch("mamba"), nullptr);
+    EXPECT_EQ(find_arch(""), nullptr);
+    EXPECT_EQ(find_arch("llama2"), nullptr);
+    EXPECT_EQ(arch_names(), "llama, qwen2, qwen3, gemma3, phi3");
 }
 
 // A minimal GGUF with the given metadata and no tensors, in memory.
@@ -61,6 +79,8 @@ TEST(ModelConfig, ClearErrors) {
     auto unsupported = config_of({{"general.architecture", gguf::Value::make_string("mamba")}}, &buf);
     ASSERT_FALSE(unsupported);
     EXPECT_NE(unsupported.message().find("unsupported architecture 'mamba'"), std::string::npos);
+    for (const ArchEntry& a : arch_registry()) // the error lists every supported name
+        EXPECT_NE(unsupported.message().find(a.name), std::string::npos) << a.name << ": " << unsupported.message();
 
     auto missing = config_of({{"general.architecture", gguf::Value::make_string("llama")}}, &buf);
     ASSERT_FALSE(missing);

@@ -18,7 +18,6 @@ Status configure_gemma3(const gguf::File& /*f*/, const KeyReader& r, ModelConfig
     c.rope_style = RopeStyle::Neox;
     c.qk_norm = true;
     c.post_norms = true;
-    c.embed_scale = true;
     c.act = FfnAct::GeluTanh;
     c.scale_q = true;
     c.rope_base_local = 10000.0f; // Gemma 3 local layers use base 10k (not stored in GGUF)

@@ -48,4 +48,12 @@ inline constexpr FixtureModel kFixtureModels[] = {
     {"qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"},
 };
 
+// The mission-size model (1.1 GB): its tests run only when asked for (scripts/test --mission sets
+// HEARTH_MISSION_TESTS=1 after fetching it); otherwise they report themselves skipped, saying how to run them.
+inline constexpr FixtureModel kMissionModel = {"qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"};
+inline bool mission_tests_enabled() {
+    const char* env = std::getenv("HEARTH_MISSION_TESTS");
+    return env && std::string(env) == "1";
+}
+
 } // namespace hearth::test

@@ -68,11 +68,15 @@ MODELS = {
     "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
     "gemma3-270m": "gemma-3-270m-q4_k_m.gguf",
     "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    # The mission-size model (scripts/fetch-models --only qwen2.5-coder-1.5b); its test is opt-in.
+    "qwen2.5-coder-1.5b": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
 }
-CHAT_STYLE = {"smollm2-135m": "chatml", "gemma3-270m": "gemma", "qwen2.5-coder-0.5b": "chatml"}
+CHAT_STYLE = {"smollm2-135m": "chatml", "gemma3-270m": "gemma", "qwen2.5-coder-0.5b": "chatml",
+              "qwen2.5-coder-1.5b": "chatml"}
 SYSTEM = {
     "smollm2-135m": "You are a helpful AI assistant named SmolLM, trained by Hugging Face",
     "qwen2.5-coder-0.5b": "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.",
+    "qwen2.5-coder-1.5b": "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.",
 }
 
 N_CTX = 2048

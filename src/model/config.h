@@ -55,7 +55,7 @@ struct ModelConfig {
     bool fused_gate_up = false; // Phi-3: ffn_up holds gate and up
     FfnAct act = FfnAct::Silu;
     float attn_scale = 0.0f;          // softmax scale; 0 = 1/sqrt(head_dim_k)
-    bool scale_q = false;             // apply attn_scale to q before the f16 dot product (Gemma 3, Phi-3), not to the
+    bool scale_q = false;             // apply attn_scale to q before the f16 dot product (Phi-3), not to the
                                       // scores, as llama.cpp builds these graphs
     float final_logit_softcap = 0.0f; // 0 = none
 };

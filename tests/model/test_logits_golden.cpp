@@ -83,6 +83,8 @@ class LogitsGolden : public ::testing::TestWithParam<test::FixtureModel> {};
 
 TEST_P(LogitsGolden, AgreesWithLlamaCpp) {
     const auto& fm = GetParam();
+    if (fm.name == std::string(test::kMissionModel.name) && !test::mission_tests_enabled())
+        GTEST_SKIP() << "needs the 1.1 GB mission model: scripts/test --mission";
     const std::string path = test::model_path(fm.file);
     ASSERT_TRUE(std::filesystem::exists(path)) << test::missing_model_message(path);
     std::ifstream in(std::string(HEARTH_TEST_DATA) + "/logits/" + fm.name + ".json");
@@ -154,12 +156,15 @@ TEST_P(LogitsGolden, AgreesWithLlamaCpp) {
     EXPECT_TRUE(failures.empty()) << failures;
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, LogitsGolden, ::testing::ValuesIn(test::kFixtureModels), [](const auto& info) {
+std::string param_name(const ::testing::TestParamInfo<test::FixtureModel>& info) {
     std::string n = info.param.name;
     for (char& c : n)
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
     return n;
-});
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, LogitsGolden, ::testing::ValuesIn(test::kFixtureModels), param_name);
+INSTANTIATE_TEST_SUITE_P(Mission, LogitsGolden, ::testing::Values(test::kMissionModel), param_name);
 
 } // namespace
 } // namespace hearth

@@ -84,6 +84,8 @@ class LogitsPrompts : public ::testing::TestWithParam<test::FixtureModel> {};
 
 TEST_P(LogitsPrompts, MatchLlamaCppTokens) {
     const auto fm = GetParam();
+    if (fm.name == std::string(test::kMissionModel.name) && !test::mission_tests_enabled())
+        GTEST_SKIP() << "needs the 1.1 GB mission model: scripts/test --mission";
     const std::string path = test::model_path(fm.file);
     const Tokenizer tok = test::load_or_fail(path);
     ASSERT_GT(tok.n_vocab(), 0) << test::missing_model_message(path);
@@ -107,12 +109,15 @@ TEST_P(LogitsPrompts, MatchLlamaCppTokens) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, LogitsPrompts, ::testing::ValuesIn(test::kFixtureModels), [](const auto& info) {
+std::string param_name(const ::testing::TestParamInfo<test::FixtureModel>& info) {
     std::string s = info.param.name;
     for (char& c : s)
         c = std::isalnum(uint8_t(c)) ? c : '_';
     return s;
-});
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, LogitsPrompts, ::testing::ValuesIn(test::kFixtureModels), param_name);
+INSTANTIATE_TEST_SUITE_P(Mission, LogitsPrompts, ::testing::Values(test::kMissionModel), param_name);
 
 } // namespace
 } // namespace hearth

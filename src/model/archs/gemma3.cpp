@@ -19,7 +19,6 @@ Status configure_gemma3(const gguf::File& /*f*/, const KeyReader& r, ModelConfig
     c.qk_norm = true;
     c.post_norms = true;
     c.act = FfnAct::GeluTanh;
-    c.scale_q = true;
     c.rope_base_local = 10000.0f; // Gemma 3 local layers use base 10k (not stored in GGUF)
     HEARTH_TRY(r.f32("rope.freq_base_swa", &c.rope_base_local));
     HEARTH_TRY(r.u32("attention.sliding_window", &c.sliding_window, true));

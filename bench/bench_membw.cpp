@@ -27,10 +27,13 @@ __attribute__((noinline)) uint64_t sum_range(const uint64_t* p, size_t n) {
     uint64_t a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; ++k) a[k] += p[i + k];
-    for (; i < n; ++i) a[0] += p[i];
+        for (int k = 0; k < 8; ++k)
+            a[k] += p[i + k];
+    for (; i < n; ++i)
+        a[0] += p[i];
     uint64_t s = 0;
-    for (uint64_t v : a) s += v;
+    for (uint64_t v : a)
+        s += v;
     return s;
 }
 
@@ -45,7 +48,8 @@ struct Barrier { // reusable spin barrier (the threads are pinned to nothing; co
             count.store(0, std::memory_order_relaxed);
             phase.fetch_add(1, std::memory_order_acq_rel);
         } else {
-            while (phase.load(std::memory_order_acquire) == ph) std::this_thread::yield();
+            while (phase.load(std::memory_order_acquire) == ph)
+                std::this_thread::yield();
         }
     }
 };
@@ -67,7 +71,8 @@ Result measure(uint64_t* buf, size_t n_words, int n_threads, int reps) {
         pool.emplace_back([&, t] {
             const size_t lo = n_words * size_t(t) / size_t(n_threads);
             const size_t hi = n_words * size_t(t + 1) / size_t(n_threads);
-            for (size_t i = lo; i < hi; ++i) buf[i] = i * 0x9E3779B97F4A7C15ull; // first touch
+            for (size_t i = lo; i < hi; ++i)
+                buf[i] = i * 0x9E3779B97F4A7C15ull; // first touch
             bar.wait();
             for (int r = 0; r < passes; ++r) {
                 bar.wait(); // start
@@ -87,7 +92,8 @@ Result measure(uint64_t* buf, size_t n_words, int n_threads, int reps) {
         const double sec = *std::max_element(end_s.begin(), end_s.end());
         if (r > 0) gbps.push_back(double(bytes) / sec / 1e9);
     }
-    for (auto& th : pool) th.join();
+    for (auto& th : pool)
+        th.join();
     if (sink.load() == 42) std::fprintf(stderr, " "); // keep the sums alive
     std::sort(gbps.begin(), gbps.end());
     const size_t m = gbps.size();
@@ -111,9 +117,12 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--size-mib") size_mib = std::strtoull(next(), nullptr, 10);
-        else if (a == "--reps") reps = std::atoi(next());
-        else if (a == "--json") json = true;
+        if (a == "--size-mib")
+            size_mib = std::strtoull(next(), nullptr, 10);
+        else if (a == "--reps")
+            reps = std::atoi(next());
+        else if (a == "--json")
+            json = true;
         else if (a == "--threads") {
             std::string s = next();
             for (size_t p = 0; p <= s.size();) {
@@ -140,7 +149,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::vector<Result> res;
-    for (int t : threads) res.push_back(measure(buf, bytes / sizeof(uint64_t), t, reps));
+    for (int t : threads)
+        res.push_back(measure(buf, bytes / sizeof(uint64_t), t, reps));
     std::free(buf);
     if (json) {
         std::printf("{\"size_mib\": %zu, \"reps\": %d, \"nproc\": %d, \"results\": [", size_mib, reps, ncpu);

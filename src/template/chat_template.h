@@ -30,6 +30,11 @@ struct TemplateLimits {
     int max_depth = 64;                       // nested macro calls
     uint64_t max_loop_iterations = 1'000'000; // loop iterations in one render, all loops together
     int64_t max_range = 100'000;              // elements of range() and of any list built on the way
+    // Work, whatever shape it takes (exponential macros, nested loops that stay under the other limits):
+    // every statement and expression evaluated is a step. Real chat templates take well under 100k steps
+    // for a long conversation with tools; 5M is about half a second.
+    uint64_t max_steps = 5'000'000;
+    double max_seconds = 1.0; // wall clock for one render, checked every 1024 steps
 };
 
 struct TemplateOptions {

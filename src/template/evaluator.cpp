@@ -1,6 +1,7 @@
 // template/evaluator.cpp: statements and expressions; see evaluator.h.
 #include "template/evaluator.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace hearth::tmpl {
@@ -41,6 +42,18 @@ Status Renderer::check_list_size(size_t n) const {
     return Status::ok();
 }
 
+Status Renderer::count_step() {
+    if (++steps_ > opts_.limits.max_steps) {
+        return Status::error("LimitError: template rendering took more than " + std::to_string(opts_.limits.max_steps) +
+                             " steps");
+    }
+    if ((steps_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_) {
+        return Status::error("LimitError: template rendering took longer than " +
+                             format_float(opts_.limits.max_seconds) + " s");
+    }
+    return Status::ok();
+}
+
 Status Renderer::count_iterations(uint64_t n) {
     iterations_ += n;
     if (iterations_ > opts_.limits.max_loop_iterations) {
@@ -65,6 +78,10 @@ std::tm Renderer::now() const {
 }
 
 Result<std::string> Renderer::render(const Body& body, const Value& context) {
+    deadline_ =
+        std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                               std::chrono::duration<double>(std::max(0.0, opts_.limits.max_seconds)));
+    steps_ = 0;
     root_ = std::make_shared<Frame>();
     if (context.is_dict()) root_->vars = context.as_dict();
     std::string out;
@@ -110,6 +127,7 @@ struct DepthGuard {
 Status Renderer::exec(const Stmt& s, const std::shared_ptr<Frame>& frame, Flow& flow) {
     DepthGuard guard(eval_depth_);
     if (eval_depth_ > kMaxEvalDepth) return Status::error("LimitError: template nesting too deep");
+    HEARTH_TRY(count_step());
     switch (s.kind) {
     case StmtKind::Data:
         return emit(s.text);
@@ -309,6 +327,7 @@ Result<Value> Renderer::lookup(const std::string& name, const Frame& frame) cons
 Result<Value> Renderer::eval(const Expr& e, const std::shared_ptr<Frame>& frame) {
     DepthGuard guard(eval_depth_);
     if (eval_depth_ > kMaxEvalDepth) return Status::error("LimitError: template nesting too deep");
+    HEARTH_TRY(count_step());
     return eval_inner(e, frame);
 }
 

@@ -10,6 +10,7 @@
 #include "template/chat_template.h"
 #include "template/value.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,6 +41,7 @@ public:
     Status check_string_size(size_t n) const;
     Status check_list_size(size_t n) const;
     Status count_iterations(uint64_t n);
+    Status count_step(); // one statement or expression: the step budget and the wall-clock deadline
     Result<Value> call(const Value& fn, CallArgs args);
     Value make_namespace(ValueDict attrs);
     std::tm now() const;
@@ -65,6 +67,8 @@ private:
     std::shared_ptr<Frame> root_;
     const Value* filter_input_ = nullptr;
     uint64_t iterations_ = 0;
+    uint64_t steps_ = 0;
+    std::chrono::steady_clock::time_point deadline_;
     int macro_depth_ = 0;
     int eval_depth_ = 0;
     std::vector<std::shared_ptr<ValueDict>> namespaces_; // cleared at the end: namespaces may form cycles

@@ -10,6 +10,7 @@
 #include "template/gotmpl_value.h"
 
 #include <algorithm>
+#include <chrono>
 #include <new>
 
 namespace hearth {
@@ -36,7 +37,11 @@ enum class Flow { Normal, Break, Continue };
 
 class Exec {
 public:
-    Exec(const GoTemplateOptions& options, const Json& data) : opt_(options), env_{options} {
+    Exec(const GoTemplateOptions& options, const Json& data)
+        : opt_(options), env_{options},
+          deadline_(std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(std::max(0.0, options.limits.max_seconds)))) {
         vars_.emplace_back("$", Value::of(data));
     }
 
@@ -51,6 +56,7 @@ public:
     }
 
     Flow walk(const Value& dot, const Node& n) {
+        count_step(n.pos);
         switch (n.kind) {
         case Node::Kind::List:
             return walk_list(dot, n.list);
@@ -113,6 +119,16 @@ private:
         for (size_t i = vars_.size(); i-- > 0;)
             if (vars_[i].first == name) return vars_[i].second;
         throw ExecError{pos, "undefined variable: " + name};
+    }
+
+    // Every node walked and pipeline evaluated is a step: the budget and the deadline of TemplateLimits.
+    void count_step(Pos pos) {
+        if (++steps_ > opt_.limits.max_steps)
+            throw ExecError{pos, "LimitError: template rendering took more than " +
+                                     std::to_string(opt_.limits.max_steps) + " steps"};
+        if ((steps_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_)
+            throw ExecError{pos, "LimitError: template rendering took too long (limit " +
+                                     std::to_string(opt_.limits.max_seconds) + " s)"};
     }
 
     void count_iteration(Pos pos) {
@@ -189,6 +205,7 @@ private:
     }
 
     Value eval_pipeline(const Value& dot, const Pipe& p) {
+        count_step(Pos{});
         Value v;
         for (size_t i = 0; i < p.cmds.size(); ++i) {
             Value next = eval_command(dot, p.cmds[i], i > 0 ? &v : nullptr);
@@ -317,7 +334,9 @@ private:
     FuncEnv env_;
     std::string out_;
     std::vector<std::pair<std::string, Value>> vars_;
+    std::chrono::steady_clock::time_point deadline_;
     uint64_t iterations_ = 0;
+    uint64_t steps_ = 0;
     int depth_ = 0;
 };
 

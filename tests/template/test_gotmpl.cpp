@@ -436,6 +436,22 @@ TEST(GoTemplateLimits, OutputIterationsDepth) {
     EXPECT_EQ(render(nested, {}, opts), "x");
 }
 
+// Go templates have no {{define}}, so no recursion: their work is bounded by the iteration limit, and
+// within it by the step budget and the wall-clock deadline of TemplateLimits.
+TEST(GoTemplateLimits, StepBudgetAndDeadline) {
+    hearth::GoTemplateOptions opts;
+    opts.limits.max_steps = 1000;
+    EXPECT_NE(render("{{ range 500 }}{{ print . }}{{ end }}", {}, opts)
+                  .find("LimitError: template rendering took more than 1000 steps"),
+              std::string::npos);
+    opts.limits.max_steps = UINT64_MAX;
+    opts.limits.max_seconds = 0;
+    EXPECT_NE(render("{{ range 999 }}{{ range 999 }}{{ print . . }}{{ end }}{{ end }}", {}, opts)
+                  .find("LimitError: template rendering took too long"),
+              std::string::npos);
+    EXPECT_EQ(render("{{ range 2000 }}x{{ end }}"), std::string(2000, 'x'));
+}
+
 TEST(GoTemplateLimits, DeepNestingInParser) {
     std::string parens(10000, '(');
     EXPECT_NE(render("{{ " + parens + "1" + std::string(10000, ')') + " }}").find("nesting deeper than 200"),

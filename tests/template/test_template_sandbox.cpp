@@ -58,6 +58,27 @@ TEST(TemplateSandbox, Recursion) {
               std::string::npos);
 }
 
+// Work that stays under every other limit (depth 40 < 64, no output, no loop) but doubles at each level:
+// 2^40 macro calls. The step budget ends it; with the budget lifted, the wall-clock deadline does.
+TEST(TemplateSandbox, ExponentialWorkIsCutOff) {
+    const char* expo = "{% macro f(n) %}{% if n < 40 %}{{ f(n+1) }}{{ f(n+1) }}{% endif %}{% endmacro %}{{ f(0) }}";
+    EXPECT_NE(error_of(expo).find("LimitError: template rendering took more than 5000000 steps"), std::string::npos);
+    hearth::TemplateLimits no_budget;
+    no_budget.max_steps = UINT64_MAX;
+    no_budget.max_seconds = 0.05;
+    EXPECT_NE(error_of(expo, no_budget).find("LimitError: template rendering took longer than 0.05 s"),
+              std::string::npos);
+    // Nested loops under the iteration limit, each iteration doing work through a filter chain.
+    hearth::TemplateLimits small;
+    small.max_steps = 2'000;
+    EXPECT_NE(
+        error_of("{% for i in range(999) %}{{ [i, i, i] | map('string') | join(',') | length }}{% endfor %}", small)
+            .find("steps"),
+        std::string::npos);
+    // A real conversation stays far below the default budget.
+    EXPECT_EQ(error_of("{% for i in range(2000) %}{{ i }}{% endfor %}").substr(0, 4), "OK: ");
+}
+
 TEST(TemplateSandbox, DeepNestingInParser) {
     std::string parens(10000, '(');
     EXPECT_NE(error_of("{{ " + parens + "1" + std::string(10000, ')') + " }}").find("TemplateSyntaxError"),

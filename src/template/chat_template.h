@@ -34,7 +34,7 @@ struct TemplateLimits {
     // every statement and expression evaluated is a step. Real chat templates take well under 100k steps
     // for a long conversation with tools; 5M is about half a second.
     uint64_t max_steps = 5'000'000;
-    double max_seconds = 1.0; // wall clock for one render, checked every 1024 steps
+    double max_seconds = 1.0; // wall clock for one render (0..1e6), checked every 1024 steps
 };
 
 struct TemplateOptions {

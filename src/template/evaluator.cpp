@@ -78,9 +78,9 @@ std::tm Renderer::now() const {
 }
 
 Result<std::string> Renderer::render(const Body& body, const Value& context) {
-    deadline_ =
-        std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                               std::chrono::duration<double>(std::max(0.0, opts_.limits.max_seconds)));
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(std::clamp(opts_.limits.max_seconds, 0.0, 1e6)));
     steps_ = 0;
     root_ = std::make_shared<Frame>();
     if (context.is_dict()) root_->vars = context.as_dict();

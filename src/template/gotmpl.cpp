@@ -41,7 +41,7 @@ public:
         : opt_(options), env_{options},
           deadline_(std::chrono::steady_clock::now() +
                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                        std::chrono::duration<double>(std::max(0.0, options.limits.max_seconds)))) {
+                        std::chrono::duration<double>(std::clamp(options.limits.max_seconds, 0.0, 1e6)))) {
         vars_.emplace_back("$", Value::of(data));
     }
 

@@ -597,14 +597,24 @@ void Server::Impl::send(const httplib::Request& req, httplib::Response& res, Htt
         });
 }
 
+// The metrics' method label: one of a fixed set, so clients cannot add series (a random method per request
+// would grow /metrics and memory without bound).
+static const char* metric_method(const std::string& m) {
+    for (const char* known : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+        if (m == known) return known;
+    return "other";
+}
+
 void Server::Impl::log_request(const httplib::Request& req, const httplib::Response& res) {
     Conn* c = conn();
     const auto now = Clock::now();
     const bool timed = c && c->in_request;
     const double seconds = timed ? std::chrono::duration<double>(now - c->start).count() : 0.0;
-    const std::string route = c ? c->route : "unmatched";
+    // A request httplib refused unparsed never reached pre_route: it has no route (not the previous
+    // request's on a kept-alive connection).
+    const std::string route = timed ? c->route : "unmatched";
     const uint64_t bytes = c && c->streamed ? c->streamed_bytes : res.body.size();
-    if (opts_.metrics) opts_.metrics->record(route, req.method.empty() ? "-" : req.method, res.status, seconds);
+    if (opts_.metrics) opts_.metrics->record(route, metric_method(req.method), res.status, seconds);
 
     nlohmann::json line = {{"time", utc_now()},
                            {"method", req.method},

@@ -517,6 +517,40 @@ TEST_F(HttpTest, ChunkedBodiesAreCounted) {
     EXPECT_EQ(echo_calls.load(), 1);
 }
 
+// #12: a random method per request used to add a metrics series each (memory and /metrics without bound),
+// and a request refused unparsed after a kept-alive one was counted under the previous request's route.
+TEST_F(HttpTest, MetricLabelsComeFromAFixedSet) {
+    start_default();
+    for (int i = 0; i < 40; ++i) {
+        const std::string method = "X" + std::to_string(i) + std::string(2000, 'M');
+        roundtrip(method + " /health HTTP/1.1\r\nHost: " + host() + "\r\n\r\n");
+    }
+    const int fd = connect_to(port);
+    std::string buf;
+    ASSERT_TRUE(send_all(fd, get("/health")));
+    ASSERT_TRUE(read_response(fd, buf));
+    ASSERT_TRUE(send_all(fd, "BREW /health HTTP/1.1\r\nHost: " + host() + "\r\n\r\n"));
+    (void)read_response(fd, buf);
+    ::close(fd);
+    // A request is counted after its response is written: wait (bounded) for the last ones.
+    auto count_other = [&] {
+        size_t n = 0;
+        for (int status = 400; status < 600; ++status)
+            n += metrics.count("unmatched", "other", status) + metrics.count("/health", "other", status);
+        return n;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (count_other() < 41 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(count_other(), 41u);
+    EXPECT_EQ(metrics.count("/health", "GET", 200), 1u);
+    const auto r = roundtrip(get("/metrics", kKey));
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.body.find("MMMMMMMM"), std::string::npos);
+    EXPECT_EQ(r.body.find("BREW"), std::string::npos);
+    EXPECT_LT(r.body.size(), 64u * 1024);
+}
+
 TEST_F(HttpTest, MalformedAndLyingLengths) {
     ServerOptions o;
     o.security.api_key = "sk-test";

@@ -38,6 +38,7 @@ struct ServeOpts {
     std::vector<std::string> allow_hosts, cors_origins;
     uint64_t max_body = uint64_t{8} << 20;
     int http_threads = 32;
+    size_t max_connections = 8192, max_connections_per_client = 4096;
     bool log_prompts = false;
     bool allow_model_paths = false;
     double keep_alive_s = 300;
@@ -93,8 +94,11 @@ Result<std::string> api_key(const ServeOpts& o) {
 }
 
 // Waits for SIGINT/SIGTERM (blocked in every thread, see run_serve) until `done`; the first signal runs
-// `drain` on a helper thread, a second one exits at once.
-void signal_loop(const std::function<void()>& drain, const std::atomic<bool>& done) {
+// `drain` on a helper thread, a second one exits at once. Whatever is still running (a handler that does
+// not return, a forward pass that does not see the cancel), the process ends `deadline` after the first
+// signal: a watchdog exits with status 1 then.
+void signal_loop(const std::function<void()>& drain, const std::atomic<bool>& done,
+                 std::chrono::milliseconds deadline) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -111,6 +115,11 @@ void signal_loop(const std::function<void()>& drain, const std::atomic<bool>& do
         std::fprintf(stderr, "hearth: %s received, draining requests (again to exit at once)\n",
                      sig == SIGINT ? "SIGINT" : "SIGTERM");
         stopper = std::thread(drain);
+        std::thread([deadline] {
+            std::this_thread::sleep_for(deadline);
+            std::fprintf(stderr, "hearth: the drain did not end within --drain-timeout + 1 s, exiting now\n");
+            std::_Exit(1);
+        }).detach();
     }
     if (stopper.joinable()) stopper.join();
 }
@@ -136,6 +145,8 @@ int run_serve(const ServeOpts& o) {
     so.security.check_host = loopback || !o.allow_hosts.empty();
     so.max_body_bytes = static_cast<size_t>(o.max_body);
     so.http_threads = o.http_threads;
+    so.max_connections = o.max_connections;
+    so.max_connections_per_client = o.max_connections_per_client;
     so.log_prompts = o.log_prompts;
     so.drain_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.drain_timeout_s * 1000));
     if (!loopback && key->empty())
@@ -187,7 +198,8 @@ int run_serve(const ServeOpts& o) {
         srv.stop();
         engine.drain(0);
     };
-    std::thread signals([&] { signal_loop(drain, done); });
+    const auto hard_deadline = so.drain_timeout + std::chrono::milliseconds(900);
+    std::thread signals([&] { signal_loop(drain, done, hard_deadline); });
     const Status served = srv.listen();
     done = true;
     signals.join();
@@ -222,9 +234,17 @@ Runner add_serve_command(CLI::App& app) {
     cmd->add_option("--max-body", o->max_body, "largest request body (bytes; 8M, 512k also work)")
         ->transform(CLI::AsSizeValue(false))
         ->capture_default_str();
-    cmd->add_option("--http-threads", o->http_threads, "HTTP worker threads (open connections served at once)")
+    cmd->add_option("--http-threads", o->http_threads, "HTTP worker threads (requests handled at once)")
         ->capture_default_str()
         ->check(CLI::Range(1, 1024));
+    cmd->add_option("--max-connections", o->max_connections,
+                    "open connections in all (over it, the one idle longest is closed)")
+        ->capture_default_str()
+        ->check(CLI::Range(size_t{8}, size_t{1} << 20));
+    cmd->add_option("--max-connections-per-client", o->max_connections_per_client,
+                    "open connections per client address")
+        ->capture_default_str()
+        ->check(CLI::Range(size_t{1}, size_t{1} << 20));
     cmd->add_flag("--log-prompts", o->log_prompts, "put request bodies in the access log (off: never logged)");
     cmd->add_flag("--allow-model-paths", o->allow_model_paths, "let clients name .gguf files by path");
     cmd->add_option("--keep-alive", o->keep_alive_s, "seconds a model stays loaded after its last request")

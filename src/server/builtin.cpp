@@ -70,7 +70,14 @@ std::string HttpMetrics::prometheus() const {
         out += "hearth_http_requests_total" + labels + " " + std::to_string(c.n) + "\n";
         seconds += "hearth_http_request_duration_seconds_total" + labels + " " + num(c.seconds) + "\n";
     }
-    return out + seconds;
+    out += seconds;
+    metric(out, "hearth_http_connections_open", "gauge", "Open HTTP connections.",
+           std::to_string(open_connections_.load()));
+    metric(out, "hearth_http_connections_evicted_total", "counter",
+           "Connections closed to make room for a new one (over a connection cap).", std::to_string(evicted_.load()));
+    metric(out, "hearth_http_connections_refused_total", "counter",
+           "Connections refused over a connection cap (nothing could be evicted).", std::to_string(refused_.load()));
+    return out;
 }
 
 std::string prometheus_label(const std::string& value) {
@@ -130,11 +137,13 @@ std::string engine_metrics(const engine::Engine& engine) {
 
 std::vector<Route> builtin_routes(const engine::Engine& engine, const HttpMetrics& metrics) {
     std::vector<Route> routes;
-    routes.push_back(Route{"GET", "/health", Access::Public, [](const HttpRequest&) {
+    routes.push_back(Route{"GET", "/health", Access::Public,
+                           [](const HttpRequest&) {
                                HttpResponse r;
                                r.body = R"({"status":"ok"})";
                                return r;
-                           }});
+                           },
+                           /*inline_io=*/true});
     routes.push_back(Route{"GET", "/metrics", Access::Inference, [&engine, &metrics](const HttpRequest&) {
                                HttpResponse r;
                                r.content_type = "text/plain; version=0.0.4; charset=utf-8";

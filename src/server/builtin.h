@@ -6,6 +6,7 @@
 #include "engine/engine.h"
 #include "server/http.h"
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -24,6 +25,11 @@ public:
     std::string prometheus() const;
     uint64_t count(const std::string& route, const std::string& method, int status) const;
 
+    // Connections, from the transport: open now, evicted over a cap, refused (nothing could be evicted).
+    void set_open_connections(size_t n) { open_connections_.store(n); }
+    void connection_evicted() { ++evicted_; }
+    void connection_refused() { ++refused_; }
+
 private:
     struct Counter {
         uint64_t n = 0;
@@ -31,6 +37,8 @@ private:
     };
     mutable std::mutex mu_;
     std::map<std::tuple<std::string, std::string, int>, Counter> counters_;
+    std::atomic<size_t> open_connections_{0};
+    std::atomic<uint64_t> evicted_{0}, refused_{0};
 };
 
 // The engine's Stats, loaded models and this process's memory in Prometheus text format.

@@ -1,5 +1,5 @@
 // server/http.h: the transport-neutral shape of routes. Adapters (openai.cpp, ollama.cpp, the built-in
-// routes) produce Routes; http.cpp maps them onto cpp-httplib, applying the security checks (API key,
+// routes) produce Routes; http.cpp serves them over HTTP/1.1, applying the security checks (API key,
 // Host allow-list, CORS, body limit, timeouts) before any handler runs.
 #pragma once
 
@@ -48,6 +48,9 @@ struct Route {
     std::string path; // exact path
     Access access = Access::Inference;
     std::function<HttpResponse(const HttpRequest&)> handler;
+    // Answered on the transport's event-loop thread instead of a worker, so it is answered even when every
+    // worker is busy: only for handlers that are cheap and never block (/health). Not for streams.
+    bool inline_io = false;
 };
 
 } // namespace hearth::server

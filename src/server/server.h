@@ -1,5 +1,7 @@
-// server/server.h: the HTTP server of `hearth serve`. It serves a table of Routes (http.h) over cpp-httplib
-// and applies, before any handler runs and before a request body is read:
+// server/server.h: the HTTP server of `hearth serve`. It serves a table of Routes (http.h) over HTTP/1.1
+// (an epoll event loop plus worker threads, see http.cpp) and applies, before any handler runs and before a
+// request body is read:
+//   - framing: strict RFC 9112 parsing (http_parse.h); any framing error gets a 4xx/5xx and the close;
 //   - draining: once stop() began, new requests get 503 with Retry-After;
 //   - Host: exactly one, non-empty; on loopback binds only localhost, 127.0.0.1, [::1] (any port) and
 //     --allow-host names (DNS-rebinding defence);
@@ -11,11 +13,17 @@
 //   - keys: Inference routes need the API key, Management routes the management key (see security.h).
 // A rejected request whose body was not read is answered with Connection: close.
 //
-// Time limits: a connection must deliver a request's headers within `header_timeout` of its first byte (the
-// first byte within `header_timeout` of the accept, or `keep_alive_timeout` of the previous response), and
-// its body within `body_timeout`; reads past the limit fail and the connection is closed, so a slow client
-// cannot hold an HTTP thread. Handlers and streamed responses have no total limit (a send that blocks
-// longer than `write_timeout` fails, and Stream::write returns false once the client has gone).
+// Time limits: a connection must deliver its first request's whole head within `header_timeout` of the
+// accept; a later request must begin within `keep_alive_timeout` of the previous response and deliver its
+// head within `header_timeout` of its first byte; a body must arrive within `body_timeout` of its head.
+// Past a limit the request gets a 408 and the connection is closed. Waiting clients are held by the event
+// loop, not by threads: a slow or idle client costs its buffered bytes. Handlers and streamed responses have
+// no total limit (a send that blocks longer than `write_timeout` fails, and Stream::write returns false
+// once the client has gone).
+//
+// Connection caps: `max_connections` in all (lowered to fit the descriptor limit, which is raised to its
+// hard maximum) and `max_connections_per_client` per peer address; a new connection over a cap evicts the
+// one that has waited longest for a request (never one whose request is being read or served).
 //
 // Every request is counted in `metrics` (by route, method, status) and logged as one JSON line.
 #pragma once
@@ -41,7 +49,9 @@ struct ServerOptions {
     int port = kDefaultPort; // 0: any free port (see Server::port())
     SecurityOptions security;
     size_t max_body_bytes = size_t{8} << 20;
-    int http_threads = 32;
+    int http_threads = 32;                    // workers: requests whose handlers run at once
+    size_t max_connections = 8192;            // open connections in all
+    size_t max_connections_per_client = 4096; // per peer address
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds body_timeout{60'000};
     std::chrono::milliseconds keep_alive_timeout{5'000}; // idle wait between requests

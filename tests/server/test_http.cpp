@@ -569,9 +569,9 @@ TEST_F(HttpTest, MalformedAndLyingLengths) {
     const int fd = connect_to(port);
     ASSERT_TRUE(send_all(fd, head + "Content-Length: 100\r\n\r\n0123456789"));
     std::string buf;
-    auto r = read_response(fd, buf); // a 400 or nothing, then the close
+    auto r = read_response(fd, buf); // a 408 (Request Timeout) or nothing, then the close
     if (r) {
-        EXPECT_EQ(r->status, 400);
+        EXPECT_EQ(r->status, 408);
     }
     EXPECT_TRUE(closed_by_peer(fd));
     ::close(fd);
@@ -608,6 +608,175 @@ TEST_F(HttpTest, SlowHeadersAreCut) {
     const int idle = connect_to(port);
     EXPECT_TRUE(closed_by_peer(idle));
     ::close(idle);
+}
+
+// #12: requests a strict parser must refuse. The old transport accepted each: whitespace before the colon
+// made the body a second, smuggled request with its own response; bytes after a NUL in the key were
+// ignored. Each now gets exactly one 4xx and the close, and the smuggled request is never answered.
+TEST_F(HttpTest, SmugglingGetsOneResponseAndTheClose) {
+    start_default();
+    const std::string smuggled = "GET /v1/models HTTP/1.1\r\nHost: " + host() + "\r\n" + kKey + "\r\n";
+    const std::string n = std::to_string(smuggled.size());
+    const std::string head = "POST /v1/echo HTTP/1.1\r\nHost: " + host() + "\r\n" + kKey;
+    const std::vector<std::string> cases = {
+        head + "Content-Length : " + n + "\r\n\r\n" + smuggled,
+        head + "Transfer-Encoding : chunked\r\n\r\n" + smuggled,
+        head + "Content-Length: " + n + "\r\nX-Junk: a\rb\r\n\r\n" + smuggled,
+        head + "Content-Length: " + n + "\r\nX-Junk: a" + std::string(1, '\0') + "b\r\n\r\n" + smuggled,
+        head + "Content-Length: " + n + "\r\nContent-Length: " + n + "\r\n\r\n" + smuggled,
+        head + "Content-Length: " + n + "\r\n X-Folded: yes\r\n\r\n" + smuggled,
+        "POST /v1/echo HTTP/1.1\nHost: " + host() + "\n" + kKey + "Content-Length: " + n + "\n\n" + smuggled,
+    };
+    for (const std::string& raw : cases) {
+        const int fd = connect_to(port);
+        ASSERT_TRUE(send_all(fd, raw));
+        std::string buf;
+        auto r = read_response(fd, buf);
+        ASSERT_TRUE(r) << raw;
+        EXPECT_GE(r->status, 400) << raw;
+        EXPECT_LT(r->status, 600) << raw;
+        EXPECT_EQ(r->header("connection"), "close") << raw;
+        EXPECT_TRUE(buf.empty()) << "a second response: " << buf;
+        EXPECT_TRUE(closed_by_peer(fd)) << raw;
+        ::close(fd);
+    }
+    EXPECT_EQ(echo_calls.load(), 0);
+
+    // A key with a NUL and more after it is not the key (it used to authenticate).
+    const int fd = connect_to(port);
+    ASSERT_TRUE(send_all(fd, "GET /v1/models HTTP/1.1\r\nHost: " + host() + "\r\nAuthorization: Bearer sk-test" +
+                                 std::string(1, '\0') + "anything\r\n\r\n"));
+    std::string buf;
+    auto r = read_response(fd, buf);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_TRUE(closed_by_peer(fd));
+    ::close(fd);
+}
+
+// #12: a slow or idle client used to hold one of the worker threads for the header timeout, so a few
+// dozen of them kept /health from answering. Now the event loop holds them, and /health is answered on the
+// loop even when every worker is busy.
+TEST_F(HttpTest, HealthAnswersWhileWorkersAreBusyAndClientsAreSlow) {
+    ServerOptions o;
+    o.http_threads = 2;
+    o.header_timeout = 60s; // the slow clients stay for the whole test
+    start(std::move(o));
+    // Both workers busy with streams that wait for the gate.
+    std::vector<int> busy;
+    for (int i = 0; i < 2; ++i) {
+        busy.push_back(connect_to(port));
+        ASSERT_TRUE(send_all(busy.back(), get("/v1/gated")));
+    }
+    {
+        std::unique_lock lock(mu);
+        ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return streams_started == 2; }));
+    }
+    // 150 idle connections and 150 that send a header line and then stall.
+    std::vector<int> held;
+    for (int i = 0; i < 150; ++i)
+        held.push_back(connect_to(port));
+    for (int i = 0; i < 150; ++i) {
+        held.push_back(connect_to(port));
+        ASSERT_TRUE(send_all(held.back(), "GET /health HTTP/1.1\r\nHost: " + host() + "\r\nX-Slow: "));
+    }
+    for (int i = 0; i < 5; ++i) {
+        const auto r = roundtrip(get("/health")); // the client's 10 s receive timeout bounds the wait
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, R"({"status":"ok"})");
+    }
+    // A worker route queues until a worker is free, then is served.
+    const int queued = connect_to(port);
+    ASSERT_TRUE(send_all(queued, get("/v1/models")));
+    {
+        std::lock_guard lock(mu);
+        gate_open = true;
+        cv.notify_all();
+    }
+    std::string buf;
+    auto r = read_response(queued, buf);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    ::close(queued);
+    for (int fd : busy)
+        ::close(fd);
+    for (int fd : held)
+        ::close(fd);
+}
+
+// Over the per-client cap, the connection that has waited longest for a request is closed to make room.
+TEST_F(HttpTest, ConnectionCapEvictsTheLongestWaiting) {
+    ServerOptions o;
+    o.max_connections_per_client = 8;
+    start(std::move(o));
+    std::vector<int> idle;
+    for (int i = 0; i < 8; ++i) {
+        idle.push_back(connect_to(port));
+        std::this_thread::sleep_for(2ms); // distinct arrival times
+    }
+    const auto r = roundtrip(get("/health"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(closed_by_peer(idle[0])) << "the oldest idle connection was not evicted";
+    const auto m = roundtrip(get("/metrics"));
+    EXPECT_NE(m.body.find("hearth_http_connections_evicted_total "), std::string::npos);
+    EXPECT_EQ(m.body.find("hearth_http_connections_evicted_total 0\n"), std::string::npos);
+    for (int fd : idle)
+        ::close(fd);
+}
+
+TEST_F(HttpTest, PipelinedRequestsAreAnsweredInOrder) {
+    start_default();
+    const int fd = connect_to(port);
+    ASSERT_TRUE(send_all(fd, get("/health") + post("/v1/echo", "{\"n\":1}", kKey) + get("/v1/models", kKey) +
+                                 post("/v1/echo", "{\"n\":2}", kKey)));
+    std::string buf;
+    auto a = read_response(fd, buf);
+    auto b = read_response(fd, buf);
+    auto c = read_response(fd, buf);
+    auto d = read_response(fd, buf);
+    ASSERT_TRUE(a && b && c && d);
+    EXPECT_EQ(a->body, R"({"status":"ok"})");
+    EXPECT_EQ(nlohmann::json::parse(b->body)["body"], "{\"n\":1}");
+    EXPECT_EQ(c->body, R"({"object":"list","data":[]})");
+    EXPECT_EQ(nlohmann::json::parse(d->body)["body"], "{\"n\":2}");
+    ::close(fd);
+}
+
+TEST_F(HttpTest, ExpectContinueHeadAndHttp10) {
+    start_default();
+    const int fd = connect_to(port);
+    ASSERT_TRUE(send_all(fd, "POST /v1/echo HTTP/1.1\r\nHost: " + host() + "\r\n" + kKey +
+                                 "Expect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
+    std::string buf;
+    auto cont = read_response(fd, buf);
+    ASSERT_TRUE(cont);
+    EXPECT_EQ(cont->status, 100);
+    ASSERT_TRUE(send_all(fd, "{}"));
+    auto r = read_response(fd, buf);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+
+    // HEAD: the GET's headers, no body; the connection stays usable.
+    ASSERT_TRUE(send_all(fd, "HEAD /health HTTP/1.1\r\nHost: " + host() + "\r\n\r\n"));
+    ASSERT_TRUE(fill_until(fd, buf, "\r\n\r\n"));
+    EXPECT_NE(buf.find("Content-Length: 15\r\n"), std::string::npos) << buf;
+    buf.erase(0, buf.find("\r\n\r\n") + 4);
+    ASSERT_TRUE(send_all(fd, get("/health")));
+    r = read_response(fd, buf);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, R"({"status":"ok"})");
+    ::close(fd);
+
+    // HTTP/1.0 without keep-alive: one response, then the close.
+    const int old = connect_to(port);
+    ASSERT_TRUE(send_all(old, "GET /health HTTP/1.0\r\nHost: " + host() + "\r\n\r\n"));
+    std::string b2;
+    r = read_response(old, b2);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->header("connection"), "close");
+    EXPECT_TRUE(closed_by_peer(old));
+    ::close(old);
 }
 
 // ---- streaming -----------------------------------------------------------------------------------------

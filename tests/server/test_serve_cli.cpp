@@ -247,6 +247,37 @@ TEST_F(ServeCliTest, CtxSizeSetsTheDefaultContext) {
     EXPECT_EQ(p.stop(SIGTERM), 0);
 }
 
+// #12: SIGTERM ends the process within --drain-timeout + 1 s whatever is running: here a long prompt is
+// being read by a 0.5B model on one thread when the signal comes, with a drain timeout shorter than its
+// prefill. (A watchdog started by the first signal guarantees the bound even when a forward pass or a
+// handler does not see the cancel.)
+TEST_F(ServeCliTest, SigtermEndsWithinTheDrainTimeoutPlusOneSecond) {
+    const std::string model = hearth::test::model_path("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf");
+    ASSERT_TRUE(fs::exists(model)) << hearth::test::missing_model_message(model);
+    ServeProcess p({"serve", "--port", "0", "--allow-model-paths", "-t", "1", "--drain-timeout", "0.2"}, home);
+    const int port = p.port();
+    ASSERT_GT(port, 0) << p.stderr_text();
+    std::string prompt;
+    for (int i = 0; i < 600; ++i)
+        prompt += "lorem ipsum dolor ";
+    std::thread client([&] {
+        (void)http_post(port, "/v1/completions",
+                        R"({"model":")" + model + R"(","prompt":")" + prompt + R"(","max_tokens":64})");
+    });
+    // Wait (bounded) until the request is being decoded.
+    const auto until = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < until &&
+           http_exchange(port, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                   .find("\nhearth_active_requests 1") == std::string::npos)
+        std::this_thread::sleep_for(20ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    const int code = p.stop(SIGTERM, 30s);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    client.join();
+    EXPECT_TRUE(code == 0 || code == 1) << code << "\n" << p.stderr_text();
+    EXPECT_LT(seconds, 0.2 + 1.0 + 0.3) << p.stderr_text(); // the bound, plus the test's 20 ms exit polling
+}
+
 TEST_F(ServeCliTest, PortInUseFails) {
     ServeProcess first({"serve", "--port", "0"}, home);
     const int port = first.port();

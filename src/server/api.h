@@ -111,8 +111,54 @@ private:
     std::optional<ApiError> error_;
 };
 
-// Parses a request body that must be a JSON object.
+// How much structure a request body may have. A parsed JSON value takes 16 bytes and more (an object
+// member ~100), so an 8 MiB body of small values could take hundreds of MB at once; these bound it.
+inline constexpr size_t kMaxJsonValues = 1'000'000;
+inline constexpr size_t kMaxJsonDepth = 256;
+
+// Counts a JSON text's values and nesting without building it; stops at the first limit passed.
+class JsonShape final : public nlohmann::json_sax<nlohmann::json> {
+public:
+    size_t values = 0, depth = 0;
+    bool too_many = false, too_deep = false;
+    bool null() override { return value(); }
+    bool boolean(bool) override { return value(); }
+    bool number_integer(number_integer_t) override { return value(); }
+    bool number_unsigned(number_unsigned_t) override { return value(); }
+    bool number_float(number_float_t, const string_t&) override { return value(); }
+    bool string(string_t&) override { return value(); }
+    bool binary(binary_t&) override { return value(); }
+    bool start_object(size_t) override { return open(); }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return close(); }
+    bool start_array(size_t) override { return open(); }
+    bool end_array() override { return close(); }
+    bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+private:
+    bool value() {
+        too_many = ++values > kMaxJsonValues;
+        return !too_many;
+    }
+    bool open() {
+        too_deep = ++depth > kMaxJsonDepth;
+        return !too_deep && value();
+    }
+    bool close() {
+        --depth;
+        return true;
+    }
+};
+
+// Parses a request body that must be a JSON object, within kMaxJsonValues (else 413) and kMaxJsonDepth (400).
 inline std::optional<ApiError> parse_body(const std::string& body, nlohmann::json& out) {
+    JsonShape shape;
+    (void)nlohmann::json::sax_parse(body, &shape, nlohmann::json::input_format_t::json, /*strict=*/true);
+    if (shape.too_many)
+        return ApiError{413, "the request body has more than " + std::to_string(kMaxJsonValues) + " JSON values", ""};
+    if (shape.too_deep)
+        return ApiError{400, "the request body nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels",
+                        ""};
     out = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (out.is_discarded()) return ApiError{400, "the request body is not valid JSON", ""};
     if (!out.is_object()) return ApiError{400, "the request body must be a JSON object", ""};

@@ -398,5 +398,25 @@ TEST_F(OpenAiTest, ModelsListsStoreAndLoaded) {
     EXPECT_EQ(j["data"][1]["id"], "elsewhere.gguf");
 }
 
+// #12: a body's JSON structure is bounded before it is built (a million small values in an 8 MiB body took
+// ~64 MB each, 32 of them at once 2 GB); within the bounds it is parsed as before.
+TEST_F(OpenAiTest, JsonStructureIsBounded) {
+    std::string many = R"({"model":"m","stop":[)";
+    for (size_t i = 0; i < kMaxJsonValues; ++i)
+        many += i ? ",1" : "1";
+    many += "]}";
+    HttpResponse r = call(routes, "POST", "/v1/chat/completions", many);
+    EXPECT_EQ(r.status, 413) << r.body.substr(0, 200);
+    EXPECT_NE(r.body.find("JSON values"), std::string::npos) << r.body;
+    const std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+    r = call(routes, "POST", "/v1/chat/completions", R"({"model":"m","x":)" + deep + "}");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("deeper than"), std::string::npos) << r.body;
+    const std::string ok_deep = std::string(kMaxJsonDepth - 2, '[') + std::string(kMaxJsonDepth - 2, ']');
+    r = call(routes, "POST", "/v1/chat/completions", R"({"model":"m","x":)" + ok_deep + "}");
+    EXPECT_EQ(r.body.find("deeper than"), std::string::npos) << r.body; // refused for the field, not its shape
+    EXPECT_EQ(engine.requests.size(), 0u);
+}
+
 } // namespace
 } // namespace hearth::server

@@ -111,9 +111,10 @@ private:
     std::optional<ApiError> error_;
 };
 
-// How much structure a request body may have. A parsed JSON value takes 16 bytes and more (an object
-// member ~100), so an 8 MiB body of small values could take hundreds of MB at once; these bound it.
-inline constexpr size_t kMaxJsonValues = 1'000'000;
+// How much structure a request body may have. A parsed JSON value takes 16 bytes and more (a message
+// object ~100), so an 8 MiB body of small values took ~85 MB once parsed, and 32 such requests at once
+// 2.8 GB; 100,000 values (a chat of 30,000 messages) bound that to ~10 MB a request.
+inline constexpr size_t kMaxJsonValues = 100'000;
 inline constexpr size_t kMaxJsonDepth = 256;
 
 // Counts a JSON text's values and nesting without building it; stops at the first limit passed.

@@ -57,13 +57,13 @@ TEST(HttpParse, SmugglingVectorsAreRefused) {
     EXPECT_EQ(error_status(start + "Content-Length : 5\r\n\r\nGET /"), 400);
     EXPECT_EQ(error_status(start + "Transfer-Encoding : chunked\r\n\r\n"), 400);
     EXPECT_EQ(error_status(start + "Content-Length\t: 5\r\n\r\n"), 400);
-    EXPECT_EQ(error_status(start + "X-A: a\rb\r\n\r\n"), 400);                                   // bare CR in a value
-    EXPECT_EQ(error_status(start + std::string("Authorization: Bearer k\0x\r\n\r\n", 31)), 400); // NUL
-    EXPECT_EQ(error_status(start + "X-A: a\x01\r\n\r\n"), 400);                                  // other control byte
-    EXPECT_EQ(error_status(start + "X-A: a\x7f\r\n\r\n"), 400);                                  // DEL
-    EXPECT_EQ(error_status(start + "X-A: a\nX-B: b\r\n\r\n"), 400);                              // bare LF
-    EXPECT_EQ(error_status("GET / HTTP/1.1\nHost: h\n\n"), 400);                                 // LF-only lines
-    EXPECT_EQ(error_status(start + "X-A: a\r\n b\r\n\r\n"), 400);                                // obsolete folding
+    EXPECT_EQ(error_status(start + "X-A: a\rb\r\n\r\n"), 400); // bare CR in a value
+    EXPECT_EQ(error_status(start + std::string("Authorization: Bearer k") + '\0' + "x\r\n\r\n"), 400); // NUL
+    EXPECT_EQ(error_status(start + "X-A: a\x01\r\n\r\n"), 400);     // other control byte
+    EXPECT_EQ(error_status(start + "X-A: a\x7f\r\n\r\n"), 400);     // DEL
+    EXPECT_EQ(error_status(start + "X-A: a\nX-B: b\r\n\r\n"), 400); // bare LF
+    EXPECT_EQ(error_status("GET / HTTP/1.1\nHost: h\n\n"), 400);    // LF-only lines
+    EXPECT_EQ(error_status(start + "X-A: a\r\n b\r\n\r\n"), 400);   // obsolete folding
     EXPECT_EQ(error_status(start + "Content-Length: 5\r\nContent-Length: 5\r\n\r\n"), 400);
     EXPECT_EQ(error_status(start + "Content-Length: 5, 5\r\n\r\n"), 400);
     EXPECT_EQ(error_status(start + "Content-Length: +5\r\n\r\n"), 400);

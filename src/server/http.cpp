@@ -488,9 +488,11 @@ Status Server::Impl::serve() {
     return result;
 }
 
+// While a response waits to be sent, only writability is watched: a client that sends requests and reads no
+// answers is not read from (its unread bytes would otherwise grow without bound).
 void Server::Impl::watch(Conn& c, bool add) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | (c.out.empty() ? 0u : EPOLLOUT);
+    ev.events = c.out.empty() ? EPOLLIN | EPOLLRDHUP : EPOLLOUT;
     ev.data.fd = c.fd;
     ::epoll_ctl(epoll_fd_, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
 }
@@ -578,7 +580,7 @@ void Server::Impl::on_event(const std::shared_ptr<Conn>& c, uint32_t events) {
             c->close_when_sent = c->linger_when_sent = false;
         }
         watch(*c, false);
-        if (c->state == Conn::State::Head && !c->in.empty()) progress(c); // pipelined bytes waited for the send
+        if (c->state != Conn::State::Lingering && !c->in.empty()) progress(c); // bytes that waited for the send
         if (!conns_.count(fd)) return;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {

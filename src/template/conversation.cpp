@@ -144,4 +144,12 @@ Status validate_chat_template(const ChatFormat& fmt) {
     return error("template does not render a sample conversation: " + first_error);
 }
 
+Status validate_chat_template(std::string_view source, bool is_model_template) {
+    ChatFormat f;
+    f.source = std::string(source);
+    f.kind = is_model_template ? ChatFormat::Kind::Jinja : template_kind(source);
+    f.origin = is_model_template ? "the model's own" : "TEMPLATE";
+    return validate_chat_template(f);
+}
+
 } // namespace hearth

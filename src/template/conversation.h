@@ -53,5 +53,8 @@ Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMes
 // budget (5000000 steps / 1 s): ..." when a limit ended it, else "template does not render a sample
 // conversation: ...".
 Status validate_chat_template(const ChatFormat& fmt);
+// The same for a template's text with the default limits: a model's own tokenizer.chat_template (always
+// Jinja) or a user's TEMPLATE (template_kind).
+Status validate_chat_template(std::string_view source, bool is_model_template);
 
 } // namespace hearth

@@ -230,8 +230,13 @@ static Result<Value> repeat(Renderer& r, const Value& seq, int64_t times) {
 Result<Value> binary_op(Renderer& r, const std::string& op, const Value& a, const Value& b) {
     if (op == "~") {
         const size_t max = r.limits().max_output;
-        std::string s = to_str(a, max) + to_str(b, max);
-        HEARTH_TRY(r.check_string_size(s.size()));
+        std::string xs, ys; // str() of what is not a string already
+        const std::string& x = a.is_string() ? a.as_string() : (xs = to_str(a, max));
+        const std::string& y = b.is_string() ? b.as_string() : (ys = to_str(b, max));
+        HEARTH_TRY(r.check_string_size(x.size() + y.size()));
+        std::string s;
+        s.reserve(x.size() + y.size()); // exactly: what a render holds is counted by capacity
+        s.append(x).append(y);
         return Value::string(std::move(s));
     }
     if (a.is_undefined()) return undefined_error(a);

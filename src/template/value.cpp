@@ -105,22 +105,23 @@ const std::string& Value::as_string() const {
 }
 
 size_t Value::unshared_bytes() const {
-    auto text = [](const Value& v) -> size_t { return v.s_ && v.s_.use_count() == 1 ? v.s_->size() : 0; };
+    // What the heap holds: capacities, not sizes (a string built by appending may hold twice its size).
+    auto text = [](const Value& v) -> size_t { return v.s_ && v.s_.use_count() == 1 ? v.s_->capacity() : 0; };
     switch (kind_) {
     case Kind::String:
         return text(*this);
     case Kind::List: {
         if (list_.use_count() != 1) return 0;
-        size_t n = list_->items.size() * sizeof(Value);
+        size_t n = list_->items.capacity() * sizeof(Value);
         for (const Value& item : list_->items)
             n += text(item);
         return n;
     }
     case Kind::Dict: {
         if (dict_.use_count() != 1) return 0;
-        size_t n = dict_->items.size() * sizeof(std::pair<std::string, Value>);
+        size_t n = dict_->items.capacity() * sizeof(std::pair<std::string, Value>);
         for (const auto& [k, item] : dict_->items)
-            n += k.size() + text(item);
+            n += k.capacity() + text(item);
         return n;
     }
     default:

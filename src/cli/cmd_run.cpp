@@ -110,8 +110,10 @@ int run(const Flags& f) {
         override_origin = "Modelfile TEMPLATE";
     }
     ChatFormat fmt = chat_format_for(*tok, model_tmpl, override_tmpl, override_origin);
-    // Before the weights load: a template that fails, or runs past its budget, ends the command at once.
-    if (Status s = validate_chat_template(fmt); !s) return fail(s.message());
+    // Before the weights load: a template that runs past its budget (or a --template or TEMPLATE that
+    // fails) ends the command at once.
+    const bool own_template = !override_tmpl || override_tmpl->empty();
+    if (Status s = validate_chat_template(fmt, /*budget_only=*/own_template); !s) return fail(s.message());
 
     auto engine = Engine::load(src->path, EngineOptions{params.num_thread});
     if (!engine) return fail(engine.message());

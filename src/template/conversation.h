@@ -51,10 +51,11 @@ Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMes
 // message (raise_exception, as Gemma 2's does) is tried again without it, then with one user message alone;
 // all tries share one deadline. Errors name the template and say why: "template exceeds the rendering
 // budget (5000000 steps / 1 s): ..." when a limit ended it, else "template does not render a sample
-// conversation: ...".
-Status validate_chat_template(const ChatFormat& fmt);
+// conversation: ...". With `budget_only` only the first is an error: for a model's own template, which
+// came with the weights and may fail for reasons a raw completion does not care about.
+Status validate_chat_template(const ChatFormat& fmt, bool budget_only = false);
 // The same for a template's text with the default limits: a model's own tokenizer.chat_template (always
-// Jinja) or a user's TEMPLATE (template_kind).
+// Jinja; budget_only) or a user's TEMPLATE (template_kind; any failure is an error).
 Status validate_chat_template(std::string_view source, bool is_model_template);
 
 } // namespace hearth

@@ -88,15 +88,10 @@ int run(const Flags& f) {
     if (!params.seed_set) params.sampling.seed = std::random_device{}();
 
     const auto t_load = Clock::now();
-    auto engine = Engine::load(src->path, EngineOptions{params.num_thread});
-    if (!engine) return fail(engine.message());
     auto file = gguf::File::open(src->path);
     if (!file) return fail(file.message());
     auto tok = load_tokenizer(*file);
     if (!tok) return fail(tok.message());
-    auto session = (*engine)->create_session(SessionOptions{params.num_ctx, 256});
-    if (!session) return fail(session.message());
-    const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();
 
     std::optional<std::string> model_tmpl, override_tmpl;
     std::string override_origin;
@@ -115,6 +110,16 @@ int run(const Flags& f) {
         override_origin = "Modelfile TEMPLATE";
     }
     ChatFormat fmt = chat_format_for(*tok, model_tmpl, override_tmpl, override_origin);
+    // Before the weights load: a template that runs past its budget (or a --template or TEMPLATE that
+    // fails) ends the command at once.
+    const bool own_template = !override_tmpl || override_tmpl->empty();
+    if (Status s = validate_chat_template(fmt, /*budget_only=*/own_template); !s) return fail(s.message());
+
+    auto engine = Engine::load(src->path, EngineOptions{params.num_thread});
+    if (!engine) return fail(engine.message());
+    auto session = (*engine)->create_session(SessionOptions{params.num_ctx, 256});
+    if (!session) return fail(session.message());
+    const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();
 
     ChatOptions copts;
     copts.overflow = f.overflow == "drop-oldest" ? Overflow::DropOldest : Overflow::Error;

@@ -14,6 +14,7 @@
 #include "server/server.h"
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -58,6 +59,27 @@ bool looks_like_file(const std::string& name) {
     return name.find('/') != std::string::npos && std::filesystem::exists(name, ec);
 }
 
+// A resolver error as a client sees it: every absolute path in it (the store's folder, a fixture file) is
+// left out, as the operator can look those up and a client should not learn them.
+std::string without_paths(const std::string& msg) {
+    std::string out;
+    for (size_t i = 0; i < msg.size();) {
+        const bool starts = msg[i] == '/' && (i == 0 || std::isspace(static_cast<unsigned char>(msg[i - 1])) ||
+                                              msg[i - 1] == '(' || msg[i - 1] == '\'' || msg[i - 1] == '"');
+        if (!starts) {
+            out += msg[i++];
+            continue;
+        }
+        while (i < msg.size() && !std::isspace(static_cast<unsigned char>(msg[i])) && msg[i] != ')' && msg[i] != '\'' &&
+               msg[i] != '"' && msg[i] != ';' && msg[i] != ',')
+            ++i;
+        out += "<path>";
+    }
+    for (size_t at; (at = out.find(" (<path>)")) != std::string::npos;)
+        out.erase(at, 9);
+    return out;
+}
+
 engine::Resolver make_resolver(bool allow_paths) {
     return [allow_paths](const std::string& name) -> Result<engine::ModelSpec> {
         if (!allow_paths && looks_like_file(name))
@@ -68,7 +90,7 @@ engine::Resolver make_resolver(bool allow_paths) {
         fo.allow_pull = false;
         fo.quiet = true;
         auto src = find_model(name, fo);
-        if (!src) return src.status();
+        if (!src) return error(without_paths(src.message()));
         engine::ModelSpec spec;
         spec.name = src->display;
         spec.path = src->path;

@@ -5,6 +5,7 @@
 #include "store/human.h"
 #include "store/modelfile.h"
 #include "store/store.h"
+#include "template/conversation.h"
 
 #include <chrono>
 #include <cstdio>
@@ -296,6 +297,8 @@ int run_create(const std::string& name_text, const std::string& modelfile) {
     if (!st) return fail(st.message());
     fs::path base = fs::path(modelfile).parent_path();
     if (base.empty()) base = ".";
+    if (auto t = store::created_template(*st, *mf, base))
+        if (Status s = validate_chat_template(t->text, t->from_gguf); !s) return fail(s.message());
     auto m = store::create_model(*st, *arg.name, *mf, base);
     if (!m) return fail(m.message());
     out("created '" + arg.name->display() + "'\n");

@@ -4,8 +4,9 @@
 // will implement the same interface over HTTP.
 //
 // Threading: generate() may be called from many threads at once (one per HTTP request); it blocks the
-// calling thread until the request is done, calling on_event on that thread as tokens arrive. All model
-// work happens on the engine's own inference thread.
+// calling thread until the request is done, calling on_event on that thread as tokens arrive. The prompt
+// is rendered and tokenized on the calling thread; all model work happens on the engine's own inference
+// thread.
 #pragma once
 
 #include "base/status.h"

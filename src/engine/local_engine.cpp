@@ -3,6 +3,7 @@
 // in scheduler.cpp.
 #include "engine/local_engine.h"
 
+#include "engine/prompt.h"
 #include "engine/scheduler.h"
 #include "store/modelfile.h"
 
@@ -95,7 +96,8 @@ std::optional<Failure> check_request(const Request& r) {
 } // namespace
 
 LocalEngine::LocalEngine(Resolver resolve, LocalEngineOptions opts)
-    : resolve_(std::move(resolve)), opts_(opts), sched_(std::make_unique<Scheduler>(opts)) {}
+    : resolve_(std::move(resolve)), opts_(opts), texts_(std::make_unique<ModelTextCache>()),
+      sched_(std::make_unique<Scheduler>(opts)) {}
 
 LocalEngine::~LocalEngine() {
     drain(opts_.drain_timeout_s);
@@ -151,6 +153,14 @@ std::variant<Completion, Failure> LocalEngine::generate(const Request& req,
     }
     if (r.keep_alive_s < 0) r.keep_alive_s = opts_.default_keep_alive_s;
     if (r.max_tokens < 0) r.max_tokens = -1;
+
+    // The prompt, here on the caller's thread (engine/prompt.h).
+    auto text = texts_->get(opts_, req.model, job->spec.path);
+    if (auto* f = std::get_if<Failure>(&text)) return fail(std::move(*f));
+    job->text = std::get<std::shared_ptr<const ModelText>>(std::move(text));
+    auto prompt = prompt_tokens(*job->text, r, job->spec);
+    if (auto* f = std::get_if<Failure>(&prompt)) return fail(std::move(*f));
+    job->prompt = std::get<std::vector<int32_t>>(std::move(prompt));
 
     if (auto busy = sched_->submit(job)) return *busy;
 

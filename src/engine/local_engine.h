@@ -2,9 +2,11 @@
 //
 // Threads (STYLE.md rule 7): one inference thread owns every loaded model (hearth::Engine), every
 // Session and every KV cache. generate() runs on the caller's (HTTP) thread: it resolves the model name,
-// merges the model's PARAMETER values into the request, checks the settings, queues a job and then
-// waits on that job's own event queue, calling on_event on the caller's thread. Returning false from
-// on_event, or setting *cancel, cancels the job; the inference thread drops it within one step.
+// merges the model's PARAMETER values into the request, checks the settings, renders the prompt through
+// the chat template and tokenizes it (engine/prompt.h: never on the inference thread, so a template that
+// runs to its budget delays only its own request), queues a job and then waits on that job's own event
+// queue, calling on_event on the caller's thread. Returning false from on_event, or setting *cancel,
+// cancels the job; the inference thread drops it within one step.
 //
 // Scheduling (scheduler.h): jobs for one model run in steps; each step gives every active job one
 // token, or one chunk of its prompt (prefill_chunk tokens) while its prompt is being read, so a long
@@ -33,7 +35,9 @@
 #include "engine/engine.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace hearth::engine {
 
@@ -46,9 +50,13 @@ struct LocalEngineOptions {
     int32_t max_default_ctx = 4096;    // a request without num_ctx gets min(training context, this)
     int32_t prefill_chunk = 64;        // prompt tokens per job per step
     double drain_timeout_s = 30;       // the destructor's drain timeout
+    // Messages for the operator, such as a load error in full (clients get it without the server's paths);
+    // called from the caller's and the inference thread. Empty: "hearth: ..." lines on stderr.
+    std::function<void(const std::string&)> log;
 };
 
 class Scheduler;
+class ModelTextCache;
 
 class LocalEngine final : public Engine {
 public:
@@ -75,6 +83,7 @@ public:
 private:
     Resolver resolve_;
     LocalEngineOptions opts_;
+    std::unique_ptr<ModelTextCache> texts_; // tokenizers and templates for the callers' prompts
     std::unique_ptr<Scheduler> sched_;
 };
 

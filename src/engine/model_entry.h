@@ -1,8 +1,10 @@
 // engine/model_entry.h (internal to hearth_engine): what the inference thread keeps per loaded model (the
-// hearth::Engine, its tokenizer and template, a pool of idle sessions with their cached tokens, the active
-// slots) and per active request (Slot). Only the inference thread touches these.
+// hearth::Engine, its ModelText shared with the callers that render prompts for it, a pool of idle sessions
+// with their cached tokens, the active slots) and per active request (Slot). Only the inference thread
+// touches these.
 #pragma once
 
+#include "engine/prompt.h"
 #include "engine/scheduler.h"
 #include "hearth/engine.h"
 #include "sampling/sampling.h"
@@ -45,13 +47,9 @@ struct Slot {
 };
 
 struct ModelEntry {
-    // Loads the GGUF at `path`: the weights, the tokenizer and the chat template. Failures: NotFound when
-    // there is no such file, else Internal with the loader's message.
-    static std::unique_ptr<ModelEntry> load(const std::string& path, int n_threads, Failure& why);
-
-    // The job's prompt as tokens: a raw prompt as it is (BOS as the vocabulary asks), else the messages
-    // (or the prompt as one user turn) through the chat template. Failures are BadRequest.
-    std::optional<std::vector<int32_t>> prompt_tokens(const Job& job, Failure& why) const;
+    // Loads the weights of the job's model, with the ModelText its prompt was made with. Failures are
+    // load_failure()s: NotFound when there is no such file, else Internal.
+    static std::unique_ptr<ModelEntry> load(const Job& job, const LocalEngineOptions& opts, Failure& why);
 
     // An idle session of this context, the one sharing the longest prefix with `prompt`; null if none.
     std::unique_ptr<PooledSession> take_session(int32_t n_ctx, const std::vector<int32_t>& prompt);
@@ -63,8 +61,8 @@ struct ModelEntry {
     std::string path;
     std::string name; // the name of its latest request
     std::unique_ptr<hearth::Engine> engine;
-    Tokenizer tok;
-    std::optional<std::string> model_template; // tokenizer.chat_template
+    std::shared_ptr<const ModelText> text; // the tokenizer (tok()) and chat template; shared with callers
+    const Tokenizer& tok() const { return text->tok; }
     uint64_t weight_bytes = 0;
     std::vector<std::unique_ptr<PooledSession>> idle;
     std::vector<std::unique_ptr<Slot>> active;

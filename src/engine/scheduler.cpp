@@ -276,15 +276,14 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     double load_s = 0;
     if (!m) {
         Failure why;
-        fresh = ModelEntry::load(job->spec.path, opts_.n_threads, why);
+        fresh = ModelEntry::load(*job, opts_, why);
         if (!fresh) return fail(std::move(why));
         m = fresh.get();
         load_s = secs(t_admit, Clock::now());
     }
 
     Failure why;
-    auto prompt = m->prompt_tokens(*job, why);
-    if (!prompt) return fail(std::move(why));
+    const std::vector<int32_t>& prompt = job->prompt; // made on the caller's thread (engine/prompt.h)
 
     // The context and what a session for it costs.
     SessionOptions so;
@@ -297,7 +296,7 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     }
     if (!est) return fail(failure(ErrorKind::BadRequest, "num_ctx: " + est.message(), "num_ctx"));
     const int32_t n_ctx = est->n_ctx;
-    const int32_t n_prompt = int32_t(prompt->size());
+    const int32_t n_prompt = int32_t(prompt.size());
     if (n_prompt > n_ctx - 1)
         return fail(failure(ErrorKind::BadRequest,
                             "the prompt takes " + std::to_string(n_prompt) + " tokens but the context holds " +
@@ -305,7 +304,7 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
                                 "shorten the prompt or raise num_ctx",
                             rq.prompt ? "prompt" : "messages"));
 
-    auto sampler = Sampler::create(rq.sampling, m->tok.n_vocab());
+    auto sampler = Sampler::create(rq.sampling, m->tok().n_vocab());
     if (!sampler) {
         std::string field = "sampling";
         if (const std::string& msg = sampler.message(); msg.starts_with("sampling: "))
@@ -314,7 +313,7 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     }
 
     bool wait = false;
-    std::unique_ptr<PooledSession> ps = session_for(*m, fresh != nullptr, so, *est, *prompt, rq.model, wait, why);
+    std::unique_ptr<PooledSession> ps = session_for(*m, fresh != nullptr, so, *est, prompt, rq.model, wait, why);
     if (!ps) return wait ? Admit::Wait : fail(std::move(why));
     if (fresh) models_.push_back(std::move(fresh));
     m->name = rq.model;
@@ -333,15 +332,14 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     }
 
     // Reuse the cached prefix; at least one prompt token is fed so the logits are fresh.
-    const size_t keep =
-        std::min({common_prefix(ps->cached, *prompt), prompt->size() - 1, size_t(ps->session->n_past())});
+    const size_t keep = std::min({common_prefix(ps->cached, prompt), prompt.size() - 1, size_t(ps->session->n_past())});
     if (Status s = ps->session->truncate(int32_t(keep)); !s) return fail(failure(ErrorKind::Internal, s.message()));
     ps->cached.resize(keep);
 
-    auto slot = std::make_unique<Slot>(std::move(*sampler), m->tok);
+    auto slot = std::make_unique<Slot>(std::move(*sampler), m->tok());
     slot->job = job;
     slot->ps = std::move(ps);
-    slot->prompt = std::move(*prompt);
+    slot->prompt = prompt;
     slot->n_fed = keep;
     slot->load_s = load_s;
     slot->t_admit = t_admit;
@@ -457,7 +455,7 @@ void Scheduler::sample_slot(ModelEntry& m, Slot& s) {
     if (s.n_generated == 0) s.t_first = Clock::now();
     s.n_generated += 1;
     s.t_last = Clock::now();
-    if (is_eog(m.tok, tok)) {
+    if (is_eog(m.tok(), tok)) {
         end_slot(m, s, Finish::Stop);
         return;
     }

@@ -32,11 +32,16 @@ namespace hearth::engine {
 
 using Clock = std::chrono::steady_clock;
 
+struct ModelText;
+
 struct Job {
     // Set by generate() before the job is queued; read-only afterwards. `req` holds the effective settings:
-    // the model's parameters merged in, max_tokens/num_ctx/keep_alive_s/seed resolved.
+    // the model's parameters merged in, max_tokens/num_ctx/keep_alive_s/seed resolved. `prompt` was rendered
+    // and tokenized on the caller's thread (engine/prompt.h) with `text`, which a fresh ModelEntry adopts.
     Request req;
     ModelSpec spec;
+    std::shared_ptr<const ModelText> text;
+    std::vector<int32_t> prompt;
     Clock::time_point t_submit;
     const std::atomic<bool>* cancel_ext = nullptr; // the caller's flag; lives as long as generate()
 

@@ -1,7 +1,5 @@
 #include "runtime/chat.h"
 
-#include "template/gotmpl.h"
-
 #include <algorithm>
 #include <chrono>
 
@@ -24,56 +22,6 @@ bool has_piece(const Tokenizer& tok, std::string_view piece) {
 using Clock = std::chrono::steady_clock;
 double secs(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
-}
-
-// Ollama's template data are Go structs whose nested values print as JSON (tool definitions, arguments).
-GoTemplateOptions go_options() {
-    GoTemplateOptions o;
-    o.objects_as_json = true;
-    return o;
-}
-
-Result<std::string> render_go(const ChatFormat& fmt, const std::vector<ChatMessage>& messages,
-                              bool add_generation_prompt) {
-    std::string system;
-    nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    for (const auto& m : messages) {
-        if (m.role == "system") system = m.content;
-        all.push_back({{"Role", m.role}, {"Content", m.content}});
-    }
-    if (fmt.source.find(".Messages") != std::string::npos) {
-        // Ollama's current form: the whole conversation at once; the template opens the assistant turn.
-        return render_go_template(fmt.source,
-                                  {{"System", system}, {"Messages", all}, {"Prompt", ""}, {"Response", ""}});
-    }
-    // The legacy form: one rendering per (prompt, response) turn, the system prompt with the first one; the
-    // last turn is cut where its response would start.
-    std::string out;
-    std::vector<std::pair<std::string, std::string>> turns; // (user, assistant)
-    for (const auto& m : messages) {
-        if (m.role == "user")
-            turns.emplace_back(m.content, "");
-        else if (m.role == "assistant") {
-            if (turns.empty() || !turns.back().second.empty()) turns.emplace_back("", "");
-            turns.back().second = m.content;
-        }
-    }
-    const std::string sentinel = "\x01hearth-response\x01";
-    for (size_t i = 0; i < turns.size(); ++i) {
-        const bool last = i + 1 == turns.size() && add_generation_prompt && turns[i].second.empty();
-        nlohmann::ordered_json data = {{"System", i == 0 ? system : ""},
-                                       {"Prompt", turns[i].first},
-                                       {"Response", last ? sentinel : turns[i].second},
-                                       {"Messages", nlohmann::ordered_json::array()}};
-        auto r = render_go_template(fmt.source, data, go_options());
-        if (!r) return r;
-        if (last) {
-            const size_t at = r->find(sentinel);
-            if (at != std::string::npos) r->resize(at);
-        }
-        out += *r;
-    }
-    return out;
 }
 
 } // namespace
@@ -103,7 +51,7 @@ ChatFormat chat_format_for(const Tokenizer& tok, const std::optional<std::string
     if (override_source && !override_source->empty()) {
         f.source = *override_source;
         f.origin = override_origin;
-        f.kind = looks_like_go_template(f.source) ? ChatFormat::Kind::Go : ChatFormat::Kind::Jinja;
+        f.kind = template_kind(f.source);
     } else if (model_template && !model_template->empty()) {
         f.source = *model_template;
         f.origin = "model";
@@ -115,21 +63,6 @@ ChatFormat chat_format_for(const Tokenizer& tok, const std::optional<std::string
         f.origin = "ChatML default (the model has no template)";
     }
     return f;
-}
-
-Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt) {
-    if (fmt.kind == ChatFormat::Kind::Go) return render_go(fmt, messages, add_generation_prompt);
-    nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
-    for (const auto& m : messages)
-        msgs.push_back({{"role", m.role}, {"content", m.content}});
-    nlohmann::ordered_json ctx = {{"messages", msgs},
-                                  {"add_generation_prompt", add_generation_prompt},
-                                  {"bos_token", fmt.bos_token},
-                                  {"eos_token", fmt.eos_token}};
-    auto r = render_chat_template(fmt.source, ctx, TemplateOptions{});
-    if (!r) return error("chat template (" + fmt.origin + "): " + r.message());
-    return r;
 }
 
 Chat::Chat(Session& session, const Tokenizer& tok, ChatFormat fmt, ChatOptions opts)

@@ -1,12 +1,12 @@
-// runtime/chat.h: a conversation with a model: messages -> chat template -> tokens -> session, with the
-// session's KV cache reused across turns (only the tokens after the longest shared prefix are fed),
-// the context budget checked before anything runs, and the answer streamed as text.
+// runtime/chat.h: a conversation with a model: messages -> chat template (template/conversation.h) -> tokens
+// -> session, with the session's KV cache reused across turns (only the tokens after the longest shared
+// prefix are fed), the context budget checked before anything runs, and the answer streamed as text.
 #pragma once
 
 #include "base/status.h"
 #include "hearth/engine.h"
 #include "sampling/sampling.h"
-#include "template/chat_template.h"
+#include "template/conversation.h"
 #include "tokenizer/tokenizer.h"
 
 #include <atomic>
@@ -18,32 +18,11 @@
 
 namespace hearth {
 
-struct ChatMessage {
-    std::string role; // system, user, assistant
-    std::string content;
-};
-
-// How a model turns messages into a prompt: a Jinja2 chat template (the model's own, or a user's) or an
-// Ollama Go template (TEMPLATE of a Modelfile).
-struct ChatFormat {
-    enum class Kind { Jinja, Go };
-    Kind kind = Kind::Jinja;
-    std::string source;    // the template text
-    std::string origin;    // where it came from: "model", "ChatML default", "Gemma default", "Modelfile", a path
-    std::string bos_token; // text of BOS ("" if none)
-    std::string eos_token; // text of EOS ("" if none)
-    bool add_bos = false;  // prepend BOS when the rendered text does not already start with it
-};
-
 // The model's own template, else a default chosen by the vocabulary (Gemma turn markers -> Gemma's
 // format, else ChatML). `override_source` (non-empty) wins; it is a Go template when it looks like one.
 ChatFormat chat_format_for(const Tokenizer& tok, const std::optional<std::string>& model_template,
                            const std::optional<std::string>& override_source = std::nullopt,
                            const std::string& override_origin = "override");
-
-// The prompt text for `messages`; `add_generation_prompt` opens the assistant's turn.
-Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt);
 
 enum class Overflow { Error, DropOldest };
 

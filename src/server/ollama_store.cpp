@@ -6,6 +6,7 @@
 #include "store/human.h"
 #include "store/modelfile.h"
 #include "store/pull/pull.h"
+#include "template/conversation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -363,6 +364,10 @@ HttpResponse handle_create(const ApiContext& ctx, const HttpRequest& http) {
     if (auto e = store_name(model, "model", name)) return error_response(*e);
     store::Modelfile mf;
     if (auto e = create_modelfile(ctx, body, mf)) return error_response(*e);
+    // The chat template it will use (its own, inherited, or its GGUF's) must render a sample conversation
+    // within the rendering budget: a hostile one is refused before anything is written.
+    if (auto t = store::created_template(*ctx.store, mf, ctx.store->root))
+        if (Status s = validate_chat_template(t->text, t->from_gguf); !s) return error_response(400, s.message());
     auto m = store::create_model(*ctx.store, name, mf, ctx.store->root);
     if (!m) return error_response(500, m.message());
     if (!stream) return json_response(200, {{"status", "success"}});

@@ -1,6 +1,7 @@
 // store/modelfile.cpp: the Modelfile parser (modelfile.h), `create` and the Modelfile printer.
 #include "store/modelfile.h"
 
+#include "gguf/gguf.h"
 #include "store/store_fs.h"
 
 #include <cctype>
@@ -289,21 +290,29 @@ Result<Modelfile> read_modelfile(const fs::path& path) {
     return parse_modelfile(*text, path.string());
 }
 
+namespace {
+
+// FROM as a store model: the model, nullopt when FROM is a path (or no such model), an error when the
+// store cannot say.
+Result<std::optional<ResolvedModel>> base_model(const Store& store, const Modelfile& mf) {
+    if (looks_like_path(mf.from)) return std::optional<ResolvedModel>();
+    auto n = parse_name(mf.from);
+    if (!n) return std::optional<ResolvedModel>();
+    auto rm = resolve(store, *n);
+    if (rm) return std::optional<ResolvedModel>(std::move(*rm));
+    if (rm.message().find("not found") == std::string::npos) return rm.status();
+    return std::optional<ResolvedModel>();
+}
+
+} // namespace
+
 Result<Manifest> create_model(const Store& store, const ModelName& name, const Modelfile& mf,
                               const fs::path& base_dir) {
     const std::string at = "FROM " + mf.from + " (line " + std::to_string(mf.from_line) + ")";
-    std::optional<ResolvedModel> base;
+    auto found = base_model(store, mf);
+    if (!found) return error(at + ": " + found.message());
+    std::optional<ResolvedModel> base = std::move(*found);
     Manifest m;
-    if (!looks_like_path(mf.from)) {
-        if (auto n = parse_name(mf.from)) {
-            auto rm = resolve(store, *n);
-            if (rm) {
-                base = std::move(*rm);
-            } else if (rm.message().find("not found") == std::string::npos) {
-                return error(at + ": " + rm.message());
-            }
-        }
-    }
     if (base) {
         m = base->manifest;
         m.config["from"] = base->name.display();
@@ -368,6 +377,20 @@ std::string format_modelfile(const ResolvedModel& r) {
         s += "MESSAGE " + msg.value("role", std::string()) + " " + quote(msg.value("content", std::string())) + "\n";
     if (r.license) s += "LICENSE " + quote(*r.license) + "\n";
     return s;
+}
+
+std::optional<CreatedTemplate> created_template(const Store& store, const Modelfile& mf, const fs::path& base_dir) {
+    if (mf.template_text && !mf.template_text->empty()) return CreatedTemplate{*mf.template_text, false};
+    auto base = base_model(store, mf);
+    if (!base) return std::nullopt;
+    // A TEMPLATE "" of the Modelfile is stored as it is, and means the GGUF's template.
+    if (!mf.template_text && *base && (*base)->template_text && !(*base)->template_text->empty())
+        return CreatedTemplate{*(*base)->template_text, false};
+    auto file = gguf::File::open((*base ? (*base)->model_path : expand_path(mf.from, base_dir)).string());
+    if (!file || !file->find("tokenizer.chat_template")) return std::nullopt;
+    auto text = file->get_string("tokenizer.chat_template");
+    if (!text || text->empty()) return std::nullopt;
+    return CreatedTemplate{*text, true};
 }
 
 } // namespace hearth::store

@@ -87,6 +87,17 @@ Result<Modelfile> read_modelfile(const std::filesystem::path& path);
 Result<Manifest> create_model(const Store& store, const ModelName& name, const Modelfile& modelfile,
                               const std::filesystem::path& base_dir);
 
+// The chat template a model built by create_model from `modelfile` would use, read without writing: its
+// TEMPLATE, else the base model's TEMPLATE, else the GGUF's tokenizer.chat_template (`from_gguf`: always
+// Jinja; a TEMPLATE may be an Ollama Go template). nullopt when there is none, or when FROM does not
+// resolve (create_model says why). `hearth create` and /api/create check it before creating.
+struct CreatedTemplate {
+    std::string text;
+    bool from_gguf = false;
+};
+std::optional<CreatedTemplate> created_template(const Store& store, const Modelfile& modelfile,
+                                                const std::filesystem::path& base_dir);
+
 // An equivalent Modelfile for a resolved model (FROM the model's blob path), as `hearth show --modelfile`.
 std::string format_modelfile(const ResolvedModel& model);
 

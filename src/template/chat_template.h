@@ -33,8 +33,13 @@ struct TemplateLimits {
     // Work, whatever shape it takes (exponential macros, nested loops that stay under the other limits):
     // every statement and expression evaluated is a step. Real chat templates take well under 100k steps
     // for a long conversation with tools; 5M is about half a second.
+    // Builtins that walk long strings or lists (comparisons, sorting, searching) count their work in steps too.
     uint64_t max_steps = 5'000'000;
-    double max_seconds = 1.0; // wall clock for one render (0..1e6), checked every 1024 steps
+    double max_seconds = 1.0; // wall clock for one render (0..1e6), checked every 64 steps
+    // Memory: bytes of the strings and lists a render holds at once (Jinja; a Go template cannot build
+    // collections, its strings are bounded by max_output). Values share their text and items, so copies are
+    // free; with max_output and max_range this keeps a hostile render well under 256 MB.
+    uint64_t max_memory = 128 << 20;
 };
 
 struct TemplateOptions {

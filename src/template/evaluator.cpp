@@ -42,16 +42,48 @@ Status Renderer::check_list_size(size_t n) const {
     return Status::ok();
 }
 
-Status Renderer::count_step() {
-    if (++steps_ > opts_.limits.max_steps) {
+Status Renderer::count_work(uint64_t units) {
+    const uint64_t before = steps_;
+    steps_ = units > opts_.limits.max_steps - std::min(opts_.limits.max_steps, steps_) ? opts_.limits.max_steps + 1
+                                                                                       : steps_ + units;
+    if (steps_ > opts_.limits.max_steps) {
         return Status::error("LimitError: template rendering took more than " + std::to_string(opts_.limits.max_steps) +
                              " steps");
     }
-    if ((steps_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_) {
+    if ((before >> kClockEverySteps) != (steps_ >> kClockEverySteps) && std::chrono::steady_clock::now() > deadline_) {
         return Status::error("LimitError: template rendering took longer than " +
                              format_float(opts_.limits.max_seconds) + " s");
     }
     return Status::ok();
+}
+
+Status Renderer::count_new(Value& v) {
+    if (v.depth() > kMaxNesting) {
+        return Status::error("LimitError: lists and dicts nested deeper than " + std::to_string(kMaxNesting));
+    }
+    const size_t bytes = v.track(live_);
+    if (bytes == 0) return Status::ok();
+    if (*live_ > opts_.limits.max_memory) {
+        return Status::error("LimitError: template rendering holds more than " +
+                             std::to_string(opts_.limits.max_memory) + " bytes of strings and lists");
+    }
+    return count_work(bytes / kAllocBytesPerStep);
+}
+
+Result<bool> Renderer::equal(const Value& a, const Value& b) {
+    CompareWork w{opts_.limits.max_steps - std::min(opts_.limits.max_steps, steps_)};
+    const uint64_t left = w.left;
+    const bool eq = equals(a, b, w);
+    HEARTH_TRY(count_work(w.exhausted ? UINT64_MAX : left - w.left));
+    return eq;
+}
+
+Result<bool> Renderer::less(const Value& a, const Value& b) {
+    CompareWork w{opts_.limits.max_steps - std::min(opts_.limits.max_steps, steps_)};
+    const uint64_t left = w.left;
+    auto lt = less_than(a, b, w);
+    HEARTH_TRY(count_work(w.exhausted ? UINT64_MAX : left - w.left));
+    return lt;
 }
 
 Status Renderer::count_iterations(uint64_t n) {
@@ -82,6 +114,7 @@ Result<std::string> Renderer::render(const Body& body, const Value& context) {
                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                     std::chrono::duration<double>(std::clamp(opts_.limits.max_seconds, 0.0, 1e6)));
     steps_ = 0;
+    live_ = std::make_shared<uint64_t>(0);
     root_ = std::make_shared<Frame>();
     if (context.is_dict()) root_->vars = context.as_dict();
     std::string out;
@@ -135,7 +168,7 @@ Status Renderer::exec(const Stmt& s, const std::shared_ptr<Frame>& frame, Flow& 
         auto v = eval(*s.expr, frame);
         if (!v) return v.status();
         if (v->is_list() && v->as_list().is_generator) return emit("<generator object>");
-        return emit(to_str(*v));
+        return emit(to_str(*v, opts_.limits.max_output));
     }
     case StmtKind::If:
         for (const auto& [cond, body] : s.branches) {
@@ -178,12 +211,13 @@ Status Renderer::exec(const Stmt& s, const std::shared_ptr<Frame>& frame, Flow& 
         std::string text;
         HEARTH_TRY(capture(s.body, frame, text));
         Value input = Value::string(std::move(text));
+        HEARTH_TRY(count_new(input));
         const Value* saved = filter_input_;
         filter_input_ = &input;
         auto r = eval(*s.expr, frame);
         filter_input_ = saved;
         if (!r) return r.status();
-        return emit(to_str(*r));
+        return emit(to_str(*r, opts_.limits.max_output));
     }
     case StmtKind::Break:
         flow = Flow::Break;
@@ -205,12 +239,12 @@ Status Renderer::exec(const Stmt& s, const std::shared_ptr<Frame>& frame, Flow& 
     return Status::ok();
 }
 
-static Status bind_targets(const std::vector<std::string>& targets, const Value& item, Frame& frame) {
+static Status bind_targets(Renderer& r, const std::vector<std::string>& targets, const Value& item, Frame& frame) {
     if (targets.size() == 1) {
         frame.vars.set(targets[0], item);
         return Status::ok();
     }
-    auto items = iterate(item);
+    auto items = iterate(r, item);
     if (!items) return items.status();
     if (items->size() != targets.size()) {
         return Status::error(std::string("ValueError: ") +
@@ -225,7 +259,7 @@ static Status bind_targets(const std::vector<std::string>& targets, const Value&
 Status Renderer::exec_for(const Stmt& s, const std::shared_ptr<Frame>& frame, Flow& flow) {
     auto seq = eval(*s.expr, frame);
     if (!seq) return seq.status();
-    auto all = iterate(*seq);
+    auto all = iterate(*this, *seq);
     if (!all) return all.status();
     auto inner = std::make_shared<Frame>();
     inner->parent = frame;
@@ -233,7 +267,7 @@ Status Renderer::exec_for(const Stmt& s, const std::shared_ptr<Frame>& frame, Fl
     if (s.cond) {
         for (const Value& item : *all) {
             HEARTH_TRY(count_iterations(1));
-            HEARTH_TRY(bind_targets(s.targets, item, *inner));
+            HEARTH_TRY(bind_targets(*this, s.targets, item, *inner));
             auto keep = eval(*s.cond, inner);
             if (!keep) return keep.status();
             if (truthy(*keep)) items.push_back(item);
@@ -244,7 +278,7 @@ Status Renderer::exec_for(const Stmt& s, const std::shared_ptr<Frame>& frame, Fl
     const int64_t n = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < n; ++i) {
         HEARTH_TRY(count_iterations(1));
-        HEARTH_TRY(bind_targets(s.targets, items[i], *inner));
+        HEARTH_TRY(bind_targets(*this, s.targets, items[i], *inner));
         ValueDict loop;
         loop.set("index", Value::integer(i + 1));
         loop.set("index0", Value::integer(i));
@@ -277,6 +311,7 @@ Status Renderer::exec_set(const Stmt& s, const std::shared_ptr<Frame>& frame) {
         std::string text;
         HEARTH_TRY(capture(s.body, frame, text));
         v = Value::string(std::move(text));
+        HEARTH_TRY(count_new(v));
         if (s.expr) {
             const Value* saved = filter_input_;
             filter_input_ = &v;
@@ -300,7 +335,7 @@ Status Renderer::exec_set(const Stmt& s, const std::shared_ptr<Frame>& frame) {
         ns->ns_attrs().set(s.targets[1], std::move(v));
         return Status::ok();
     }
-    return bind_targets(s.targets, v, *frame);
+    return bind_targets(*this, s.targets, v, *frame);
 }
 
 Result<Value> Renderer::lookup(const std::string& name, const Frame& frame) const {
@@ -328,7 +363,9 @@ Result<Value> Renderer::eval(const Expr& e, const std::shared_ptr<Frame>& frame)
     DepthGuard guard(eval_depth_);
     if (eval_depth_ > kMaxEvalDepth) return Status::error("LimitError: template nesting too deep");
     HEARTH_TRY(count_step());
-    return eval_inner(e, frame);
+    auto v = eval_inner(e, frame);
+    if (v) HEARTH_TRY(count_new(*v));
+    return v;
 }
 
 Result<CallArgs> Renderer::eval_args(const Expr& e, size_t first, const std::shared_ptr<Frame>& frame) {
@@ -372,6 +409,7 @@ Result<Value> Renderer::eval_inner(const Expr& e, const std::shared_ptr<Frame>& 
             auto v = eval(*e.args[i + 1], frame);
             if (!v) return v.status();
             if (!k->is_string()) return Status::error("TypeError: dict keys must be strings in chat templates");
+            HEARTH_TRY(count_work(1 + d.items.size() / 16)); // set() looks the key up linearly
             d.set(k->as_string(), std::move(*v));
         }
         return Value::dict(std::move(d));
@@ -445,16 +483,19 @@ Result<Value> Renderer::eval_inner(const Expr& e, const std::shared_ptr<Frame>& 
         auto b = eval(*e.args[1], frame);
         if (!b) return b.status();
         const std::string& op = e.name;
-        if (op == "==") return Value::boolean(equals(*a, *b));
-        if (op == "!=") return Value::boolean(!equals(*a, *b));
+        if (op == "==" || op == "!=") {
+            auto eq = equal(*a, *b);
+            if (!eq) return eq.status();
+            return Value::boolean(*eq == (op == "=="));
+        }
         if (op == "in" || op == "notin") {
-            auto r = contains(*b, *a);
+            auto r = contains(*this, *b, *a);
             if (!r) return r.status();
             return Value::boolean(*r == (op == "in"));
         }
         if (a->is_undefined()) return undefined_error(*a);
         if (b->is_undefined()) return undefined_error(*b);
-        Result<bool> r = (op == "<" || op == ">=") ? less_than(*a, *b) : less_than(*b, *a);
+        Result<bool> r = (op == "<" || op == ">=") ? less(*a, *b) : less(*b, *a);
         if (!r) {
             std::string msg = r.message();
             size_t at = msg.find("'<'");

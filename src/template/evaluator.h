@@ -41,7 +41,16 @@ public:
     Status check_string_size(size_t n) const;
     Status check_list_size(size_t n) const;
     Status count_iterations(uint64_t n);
-    Status count_step(); // one statement or expression: the step budget and the wall-clock deadline
+    Status count_step() { return count_work(1); } // one statement or expression
+    // `units` of work (one step each) against the step budget and the wall-clock deadline.
+    Status count_work(uint64_t units);
+    // A value just built: its unshared bytes are tracked (Value::track) against max_memory for as long as
+    // they live, and count as work (one step per kAllocBytesPerStep bytes: copying memory takes time too);
+    // lists and dicts nested deeper than kMaxNesting are refused.
+    Status count_new(Value& v);
+    // ==, < and the containment walk with this render's remaining steps as their work (CompareWork).
+    Result<bool> equal(const Value& a, const Value& b);
+    Result<bool> less(const Value& a, const Value& b);
     Result<Value> call(const Value& fn, CallArgs args);
     Value make_namespace(ValueDict attrs);
     std::tm now() const;
@@ -68,11 +77,18 @@ private:
     const Value* filter_input_ = nullptr;
     uint64_t iterations_ = 0;
     uint64_t steps_ = 0;
+    std::shared_ptr<uint64_t> live_ =
+        std::make_shared<uint64_t>(0); // bytes held by the values count_new tracked (shared with their deleters)
     std::chrono::steady_clock::time_point deadline_;
     int macro_depth_ = 0;
     int eval_depth_ = 0;
     std::vector<std::shared_ptr<ValueDict>> namespaces_; // cleared at the end: namespaces may form cycles
 };
+
+inline constexpr uint64_t kAllocBytesPerStep = 1024;
+// The deadline is read every 2^kClockEverySteps steps: a step may walk a 1 MiB string (about a millisecond),
+// so 64 of them stay well inside the deadline's tolerance, and reading the clock costs well under 1%.
+inline constexpr int kClockEverySteps = 6;
 
 // builtins.cpp
 Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v, const CallArgs& args);
@@ -85,8 +101,11 @@ Result<Value> binary_op(Renderer& r, const std::string& op, const Value& a, cons
 Result<Value> get_item(const Value& obj, const Value& key);
 Result<Value> get_attr(const Value& obj, const std::string& name);
 Result<Value> slice(const Value& obj, const Value& start, const Value& stop, const Value& step);
-Result<bool> contains(const Value& container, const Value& item);
-Result<std::vector<Value>> iterate(const Value& v);
+Result<bool> contains(Renderer& r, const Value& container, const Value& item);
+// The items of a list, the keys of a dict, the characters of a string (at most max_range of them).
+Result<std::vector<Value>> iterate(Renderer& r, const Value& v);
+// s.find(sub, from) in linear time whatever the text (std::string::find can take len(s) * len(sub)).
+size_t find_text(std::string_view s, std::string_view sub, size_t from = 0);
 Status undefined_error(const Value& v);
 
 } // namespace hearth::tmpl

@@ -8,7 +8,8 @@
 namespace hearth::tmpl {
 
 std::string py_strip(const std::string& s, const Value* chars, bool left, bool right);
-std::string py_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count);
+std::string py_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count,
+                       size_t max_bytes);
 std::string ascii_upper(std::string s);
 std::string ascii_lower(std::string s);
 std::string html_escape(const std::string& s);
@@ -88,8 +89,9 @@ std::string indent_text(const std::string& s, const std::string& ind, bool first
     return first ? ind + rv : rv;
 }
 
-Result<std::string> tojson(const Value& v, const CallArgs& args) {
+Result<std::string> tojson(Renderer& r, const Value& v, const CallArgs& args) {
     JsonOptions o;
+    o.max_bytes = r.limits().max_output;
     if (const Value* a = args.get(0, "ensure_ascii")) o.ensure_ascii = truthy(*a);
     if (const Value* ind = args.get(1, "indent"); ind && !ind->is_none() && !ind->is_undefined()) {
         o.has_indent = true;
@@ -114,7 +116,7 @@ Result<std::string> tojson(const Value& v, const CallArgs& args) {
     return to_json(v, o);
 }
 
-Result<std::vector<Value>> sorted(const std::vector<Value>& items, bool reverse, bool case_sensitive,
+Result<std::vector<Value>> sorted(Renderer& r, const std::vector<Value>& items, bool reverse, bool case_sensitive,
                                   const Value* attribute) {
     std::vector<std::pair<Value, Value>> keyed; // (key, item)
     for (const Value& it : items) {
@@ -124,13 +126,19 @@ Result<std::vector<Value>> sorted(const std::vector<Value>& items, bool reverse,
             if (!k) return k.status();
             key = *k;
         }
-        if (!case_sensitive && key.is_string()) key = Value::string(ascii_lower(key.as_string()));
+        if (!case_sensitive && key.is_string()) {
+            key = Value::string(ascii_lower(key.as_string()));
+            HEARTH_TRY(r.count_new(key));
+        }
         keyed.emplace_back(std::move(key), it);
     }
+    // A failed comparison (a TypeError, or the step budget) makes the rest compare as false, so the sort
+    // ends quickly and the error is returned.
     Status err;
     std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
-        auto lt = reverse ? less_than(b.first, a.first) : less_than(a.first, b.first);
-        if (!lt && err.is_ok()) err = lt.status();
+        if (!err.is_ok()) return false;
+        auto lt = reverse ? r.less(b.first, a.first) : r.less(a.first, b.first);
+        if (!lt) err = lt.status();
         return lt && *lt;
     });
     HEARTH_TRY(err);
@@ -142,7 +150,7 @@ Result<std::vector<Value>> sorted(const std::vector<Value>& items, bool reverse,
 
 // select/reject/selectattr/rejectattr: args are (attr?, test name?, test args...).
 Result<Value> select_items(Renderer& r, const Value& seq, const CallArgs& args, bool by_attr, bool keep) {
-    auto items = truthy(seq) ? iterate(seq) : Result<std::vector<Value>>(std::vector<Value>{});
+    auto items = truthy(seq) ? iterate(r, seq) : Result<std::vector<Value>>(std::vector<Value>{});
     if (!items) return items.status();
     size_t next = 0;
     std::string attr;
@@ -179,7 +187,7 @@ Result<Value> select_items(Renderer& r, const Value& seq, const CallArgs& args, 
 }
 
 Result<Value> map_items(Renderer& r, const Value& seq, const CallArgs& args) {
-    auto items = truthy(seq) ? iterate(seq) : Result<std::vector<Value>>(std::vector<Value>{});
+    auto items = truthy(seq) ? iterate(r, seq) : Result<std::vector<Value>>(std::vector<Value>{});
     if (!items) return items.status();
     std::vector<Value> out;
     const Value* attr = nullptr;
@@ -203,6 +211,7 @@ Result<Value> map_items(Renderer& r, const Value& seq, const CallArgs& args) {
             fargs.kw = args.kw;
             auto v = apply_filter(r, args.pos[0].as_string(), item, fargs);
             if (!v) return v.status();
+            HEARTH_TRY(r.count_new(*v));
             out.push_back(std::move(*v));
         }
     }
@@ -210,8 +219,11 @@ Result<Value> map_items(Renderer& r, const Value& seq, const CallArgs& args) {
 }
 
 Result<Value> string_filter(Renderer& r, const std::string& name, const Value& v, const CallArgs& args, bool& handled) {
-    handled = true;
-    std::string s = to_str(v);
+    static constexpr std::string_view kNames[] = {"trim", "upper", "lower", "capitalize", "title", "replace", "indent"};
+    handled = std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
+    if (!handled) return Value();
+    std::string s = to_str(v, r.limits().max_output);
+    HEARTH_TRY(r.check_string_size(s.size()));
     if (name == "trim") return Value::string(py_strip(s, args.get(0, "chars"), true, true));
     if (name == "upper") return Value::string(ascii_upper(s));
     if (name == "lower") return Value::string(ascii_lower(s));
@@ -234,7 +246,8 @@ Result<Value> string_filter(Renderer& r, const std::string& name, const Value& v
         const Value* b = args.get(1, "new");
         const Value* c = args.get(2, "count");
         if (!a || !b) return type_error("replace needs old and new");
-        std::string out = py_replace(s, to_str(*a), to_str(*b), c && c->is_int() ? c->as_int() : -1);
+        const size_t max = r.limits().max_output;
+        std::string out = py_replace(s, to_str(*a, max), to_str(*b, max), c && c->is_int() ? c->as_int() : -1, max);
         HEARTH_TRY(r.check_string_size(out.size()));
         return Value::string(std::move(out));
     }
@@ -247,11 +260,15 @@ Result<Value> string_filter(Renderer& r, const std::string& name, const Value& v
                 ? w->as_string()
                 : std::string(static_cast<size_t>(std::clamp<int64_t>(w && w->is_number() ? w->as_int() : 4, 0, 256)),
                               ' ');
+        // At most one indent per line, before building it: a line break per byte would be 256 bytes each.
+        const size_t breaks = static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char ch) {
+            return ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f' || (ch >= 0x1c && ch <= 0x1e);
+        }));
+        HEARTH_TRY(r.check_string_size(s.size() + (breaks + 1) * ind.size()));
         std::string out = indent_text(s, ind, first && truthy(*first), blank && truthy(*blank));
         HEARTH_TRY(r.check_string_size(out.size()));
         return Value::string(std::move(out));
     }
-    handled = false;
     return Value();
 }
 
@@ -259,7 +276,7 @@ Result<Value> string_filter(Renderer& r, const std::string& name, const Value& v
 
 Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v, const CallArgs& args) {
     if (name == "tojson") {
-        auto s = tojson(v, args);
+        auto s = tojson(r, v, args);
         if (!s) return s.status();
         return Value::string(std::move(*s));
     }
@@ -270,10 +287,13 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
         if (use) return dflt ? *dflt : Value::string("");
         return v;
     }
-    if (name == "string") return v.is_string() ? v : Value::string(to_str(v));
-    if (name == "safe") return Value::safe_string(to_str(v));
-    if (name == "e" || name == "escape")
-        return Value::safe_string(v.is_safe() ? v.as_string() : html_escape(to_str(v)));
+    if (name == "string" || name == "safe" || name == "e" || name == "escape") {
+        if (v.is_string() && (name == "string" || v.is_safe())) return v;
+        std::string s = to_str(v, r.limits().max_output);
+        if (name == "e" || name == "escape") s = html_escape(s);
+        HEARTH_TRY(r.check_string_size(s.size()));
+        return name == "string" ? Value::string(std::move(s)) : Value::safe_string(std::move(s));
+    }
     bool handled = false;
     auto sr = string_filter(r, name, v, args, handled);
     if (handled) return sr;
@@ -283,7 +303,7 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
         return Value::integer(*n);
     }
     if (name == "list") {
-        auto items = iterate(v);
+        auto items = iterate(r, v);
         if (!items) return items.status();
         return Value::list(std::move(*items));
     }
@@ -298,7 +318,7 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
         const Value pos = Value::string(by && by->as_string() == "value" ? "1" : "0");
         auto pairs = call_method(r, v, "items", CallArgs{});
         if (!pairs) return pairs.status();
-        auto s = sorted(pairs->as_list().items, rev && truthy(*rev), cs && truthy(*cs), &pos);
+        auto s = sorted(r, pairs->as_list().items, rev && truthy(*rev), cs && truthy(*cs), &pos);
         if (!s) return s.status();
         return Value::list(std::move(*s));
     }
@@ -308,20 +328,20 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
         return call_method(r, v, "items", args);
     }
     if (name == "join") {
-        auto items = iterate(v);
+        auto items = iterate(r, v);
         if (!items) return items.status();
         const Value* sep = args.get(0, "d");
         const Value* attr = args.get(1, "attribute");
         std::string out;
         for (size_t i = 0; i < items->size(); ++i) {
-            if (i) out += sep ? to_str(*sep) : "";
+            if (i) out += sep ? to_str(*sep, r.limits().max_output) : "";
             Value item = (*items)[i];
             if (attr && !attr->is_none()) {
                 auto a = attribute_path(item, to_str(*attr));
                 if (!a) return a.status();
                 item = *a;
             }
-            out += to_str(item);
+            out += to_str(item, r.limits().max_output);
             HEARTH_TRY(r.check_string_size(out.size()));
         }
         return Value::string(std::move(out));
@@ -330,7 +350,7 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
         if (name == "last" && v.is_list() && v.as_list().is_generator) {
             return type_error("'generator' object is not reversible");
         }
-        auto items = iterate(v);
+        auto items = iterate(r, v);
         if (!items) return items.status();
         if (items->empty()) return Value::undefined("No first item, sequence was empty.");
         return name == "first" ? items->front() : items->back();
@@ -339,14 +359,14 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
     if (name == "select" || name == "reject") return select_items(r, v, args, false, name == "select");
     if (name == "selectattr" || name == "rejectattr") return select_items(r, v, args, true, name == "selectattr");
     if (name == "unique" || name == "sort") {
-        auto items = iterate(v);
+        auto items = iterate(r, v);
         if (!items) return items.status();
         const Value* cs = args.get(name == "sort" ? 1 : 0, "case_sensitive");
         const Value* attr = args.get(name == "sort" ? 2 : 1, "attribute");
         bool case_sensitive = cs && truthy(*cs);
         if (name == "sort") {
             const Value* rev = args.get(0, "reverse");
-            auto s = sorted(*items, rev && truthy(*rev), case_sensitive, attr);
+            auto s = sorted(r, *items, rev && truthy(*rev), case_sensitive, attr);
             if (!s) return s.status();
             return Value::list(std::move(*s));
         }
@@ -359,10 +379,16 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
                 if (!a) return a.status();
                 key = *a;
             }
-            if (!case_sensitive && key.is_string()) key = Value::string(ascii_lower(key.as_string()));
+            if (!case_sensitive && key.is_string()) {
+                key = Value::string(ascii_lower(key.as_string()));
+                HEARTH_TRY(r.count_new(key));
+            }
             bool dup = false;
-            for (const Value& s : seen)
-                dup = dup || equals(s, key);
+            for (size_t i = 0; i < seen.size() && !dup; ++i) {
+                auto eq = r.equal(seen[i], key);
+                if (!eq) return eq.status();
+                dup = *eq;
+            }
             if (dup) continue;
             seen.push_back(key);
             out.push_back(item);
@@ -377,7 +403,7 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
                 out += chars[i];
             return Value::string(out);
         }
-        auto items = iterate(v);
+        auto items = iterate(r, v);
         if (!items) return items.status();
         std::reverse(items->begin(), items->end());
         return generator(std::move(*items));
@@ -442,7 +468,7 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
         return Value::real(x / scale);
     }
     if (name == "sum" || name == "min" || name == "max") {
-        auto items = iterate(v);
+        auto items = iterate(r, v);
         if (!items) return items.status();
         if (name == "sum") {
             Value acc = Value::integer(0);
@@ -454,16 +480,17 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
             return acc;
         }
         if (items->empty()) return Value::undefined("No aggregated item, sequence was empty.");
-        auto s = sorted(*items, name == "max", false, args.get(1, "attribute"));
+        auto s = sorted(r, *items, name == "max", false, args.get(1, "attribute"));
         if (!s) return s.status();
         return s->front();
     }
     if (name == "batch") {
-        auto items = iterate(v);
+        auto items = iterate(r, v);
         if (!items) return items.status();
         const Value* n = args.get(0, "linecount");
         const Value* fill = args.get(1, "fill_with");
         if (!n || !n->is_int() || n->as_int() <= 0) return type_error("batch needs a positive line count");
+        if (fill) HEARTH_TRY(r.check_list_size(static_cast<size_t>(n->as_int())));
         std::vector<Value> out, cur;
         for (const Value& item : *items) {
             cur.push_back(item);
@@ -483,7 +510,6 @@ Result<Value> apply_filter(Renderer& r, const std::string& name, const Value& v,
 }
 
 Result<bool> apply_test(Renderer& r, const std::string& name, const Value& v, const CallArgs& args) {
-    (void)r;
     const Value* a0 = args.get(0, "");
     if (name == "defined") return !v.is_undefined();
     if (name == "undefined") return v.is_undefined();
@@ -512,28 +538,31 @@ Result<bool> apply_test(Renderer& r, const std::string& name, const Value& v, co
         return (v.as_int() % 2 == 0) == (name == "even");
     }
     if (name == "lower" || name == "upper") {
-        std::string s = to_str(v);
+        std::string s = to_str(v, r.limits().max_output);
         return s == (name == "lower" ? ascii_lower(s) : ascii_upper(s));
     }
     if (name == "in") {
         if (!a0) return type_error("in test needs a container");
-        return contains(*a0, v);
+        return contains(r, *a0, v);
     }
     if (!a0 && (name == "eq" || name == "ne" || name == "lt" || name == "gt" || name == "le" || name == "ge" ||
                 name == "sameas" || name == "equalto" || name == "==" || name == "!=" || name == "lessthan" ||
                 name == "greaterthan")) {
         return type_error("test '" + name + "' needs an argument");
     }
-    if (name == "eq" || name == "equalto" || name == "==") return equals(v, *a0);
-    if (name == "ne" || name == "!=") return !equals(v, *a0);
-    if (name == "sameas") return equals(v, *a0) && v.kind() == a0->kind();
+    if (name == "eq" || name == "equalto" || name == "==" || name == "ne" || name == "!=" || name == "sameas") {
+        auto eq = r.equal(v, *a0);
+        if (!eq) return eq.status();
+        if (name == "sameas") return *eq && v.kind() == a0->kind();
+        return *eq == (name != "ne" && name != "!=");
+    }
     if (name == "lt" || name == "ge" || name == "lessthan") {
-        auto lt = less_than(v, *a0);
+        auto lt = r.less(v, *a0);
         if (!lt) return lt.status();
         return name == "ge" ? !*lt : *lt;
     }
     if (name == "gt" || name == "le" || name == "greaterthan") {
-        auto gt = less_than(*a0, v);
+        auto gt = r.less(*a0, v);
         if (!gt) return gt.status();
         return name == "le" ? !*gt : *gt;
     }

@@ -126,7 +126,7 @@ private:
         if (++steps_ > opt_.limits.max_steps)
             throw ExecError{pos, "LimitError: template rendering took more than " +
                                      std::to_string(opt_.limits.max_steps) + " steps"};
-        if ((steps_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_)
+        if ((steps_ & 63) == 0 && std::chrono::steady_clock::now() > deadline_)
             throw ExecError{pos, "LimitError: template rendering took too long (limit " +
                                      std::to_string(opt_.limits.max_seconds) + " s)"};
     }

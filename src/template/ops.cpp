@@ -48,7 +48,7 @@ static Status unsafe(const Value& obj, const std::string& name) {
                          "' object is unsafe.");
 }
 
-Result<std::vector<Value>> iterate(const Value& v) {
+Result<std::vector<Value>> iterate(Renderer& r, const Value& v) {
     switch (v.kind()) {
     case Value::Kind::Undefined:
         return std::vector<Value>{};
@@ -61,6 +61,7 @@ Result<std::vector<Value>> iterate(const Value& v) {
         return keys;
     }
     case Value::Kind::String: {
+        HEARTH_TRY(r.check_list_size(utf8_length(v.as_string())));
         std::vector<Value> chars;
         for (auto c : utf8_chars(v.as_string()))
             chars.push_back(Value::string(std::string(c)));
@@ -71,7 +72,27 @@ Result<std::vector<Value>> iterate(const Value& v) {
     }
 }
 
-Result<bool> contains(const Value& container, const Value& item) {
+size_t find_text(std::string_view s, std::string_view sub, size_t from) {
+    if (from > s.size()) return std::string::npos;
+    // A short needle costs at most len(s) * 32 compares; a long one goes through Knuth-Morris-Pratt.
+    if (sub.size() <= 32) return s.find(sub, from);
+    std::vector<uint32_t> border(sub.size(), 0); // border[i]: longest proper border of sub[0..i]
+    for (size_t i = 1, k = 0; i < sub.size(); ++i) {
+        while (k > 0 && sub[i] != sub[k])
+            k = border[k - 1];
+        if (sub[i] == sub[k]) ++k;
+        border[i] = static_cast<uint32_t>(k);
+    }
+    for (size_t i = from, k = 0; i < s.size(); ++i) {
+        while (k > 0 && s[i] != sub[k])
+            k = border[k - 1];
+        if (s[i] == sub[k]) ++k;
+        if (k == sub.size()) return i + 1 - k;
+    }
+    return std::string::npos;
+}
+
+Result<bool> contains(Renderer& r, const Value& container, const Value& item) {
     switch (container.kind()) {
     case Value::Kind::Undefined:
         return false;
@@ -79,13 +100,16 @@ Result<bool> contains(const Value& container, const Value& item) {
         if (!item.is_string()) {
             return type_error(std::string("'in <string>' requires string as left operand, not ") + type_name(item));
         }
-        return container.as_string().find(item.as_string()) != std::string::npos;
+        return find_text(container.as_string(), item.as_string()) != std::string::npos;
     case Value::Kind::List:
         for (const Value& v : container.as_list().items) {
-            if (equals(v, item)) return true;
+            auto eq = r.equal(v, item);
+            if (!eq) return eq.status();
+            if (*eq) return true;
         }
         return false;
     case Value::Kind::Dict:
+        HEARTH_TRY(r.count_work(1 + container.as_dict().items.size() / 16)); // a linear key lookup
         return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
     default:
         return type_error(std::string("argument of type '") + type_name(container) + "' is not iterable");
@@ -122,13 +146,14 @@ Result<Value> get_item(const Value& obj, const Value& key) {
             return Value::undefined(std::string(type_name(obj)) + " object has no element " + to_str(key));
     }
     if (obj.is_string() && (key.is_int() || key.is_bool())) {
-        auto chars = utf8_chars(obj.as_string());
+        const std::string& s = obj.as_string();
         int64_t i = 0;
-        if (to_index(key, static_cast<int64_t>(chars.size()), i)) return Value::string(std::string(chars[i]));
+        if (to_index(key, static_cast<int64_t>(utf8_length(s)), i))
+            return Value::string(std::string(utf8_char_at(s, static_cast<size_t>(i))));
         return Value::undefined("str object has no element " + to_str(key));
     }
     if (key.is_string()) return get_attr(obj, key.as_string());
-    return Value::undefined(std::string(type_name(obj)) + " object has no element " + repr(key));
+    return Value::undefined(std::string(type_name(obj)) + " object has no element " + repr(key, 1024));
 }
 
 Result<Value> slice(const Value& obj, const Value& start, const Value& stop, const Value& step) {
@@ -204,8 +229,14 @@ static Result<Value> repeat(Renderer& r, const Value& seq, int64_t times) {
 
 Result<Value> binary_op(Renderer& r, const std::string& op, const Value& a, const Value& b) {
     if (op == "~") {
-        std::string s = to_str(a) + to_str(b);
-        HEARTH_TRY(r.check_string_size(s.size()));
+        const size_t max = r.limits().max_output;
+        std::string xs, ys; // str() of what is not a string already
+        const std::string& x = a.is_string() ? a.as_string() : (xs = to_str(a, max));
+        const std::string& y = b.is_string() ? b.as_string() : (ys = to_str(b, max));
+        HEARTH_TRY(r.check_string_size(x.size() + y.size()));
+        std::string s;
+        s.reserve(x.size() + y.size()); // exactly: what a render holds is counted by capacity
+        s.append(x).append(y);
         return Value::string(std::move(s));
     }
     if (a.is_undefined()) return undefined_error(a);
@@ -323,8 +354,10 @@ Result<Value> call_builtin(Renderer& r, Builtin b, const CallArgs& args) {
         ValueDict d;
         for (const Value& p : args.pos) {
             if (!p.is_dict()) return type_error("namespace()/dict() positional argument must be a dict");
-            for (const auto& [k, v] : p.as_dict().items)
+            for (const auto& [k, v] : p.as_dict().items) {
+                HEARTH_TRY(r.count_work(1 + d.items.size() / 16)); // set() looks the key up linearly
                 d.set(k, v);
+            }
         }
         for (const auto& [k, v] : args.kw)
             d.set(k, v);
@@ -333,7 +366,7 @@ Result<Value> call_builtin(Renderer& r, Builtin b, const CallArgs& args) {
     }
     case Builtin::RaiseException: {
         const Value* msg = args.get(0, "message");
-        return Status::error("TemplateError: " + (msg ? to_str(*msg) : std::string()));
+        return Status::error("TemplateError: " + (msg ? to_str(*msg, r.limits().max_output) : std::string()));
     }
     case Builtin::StrftimeNow: {
         const Value* fmt = args.get(0, "format");
@@ -357,10 +390,15 @@ static bool is_ws(char c) {
 }
 
 std::string py_strip(const std::string& s, const Value* chars, bool left, bool right) {
-    auto strip_char = [&](char c) {
-        if (chars && chars->is_string()) return chars->as_string().find(c) != std::string::npos;
-        return is_ws(c);
-    };
+    bool strip[256] = {};
+    for (int c = 0; c < 256; ++c)
+        strip[c] = is_ws(static_cast<char>(c));
+    if (chars && chars->is_string()) {
+        std::fill(std::begin(strip), std::end(strip), false);
+        for (char c : chars->as_string())
+            strip[static_cast<unsigned char>(c)] = true;
+    }
+    auto strip_char = [&](char c) { return strip[static_cast<unsigned char>(c)]; };
     size_t b = 0, e = s.size();
     if (left) {
         while (b < e && strip_char(s[b]))
@@ -373,8 +411,12 @@ std::string py_strip(const std::string& s, const Value* chars, bool left, bool r
     return s.substr(b, e - b);
 }
 
-static std::vector<Value> py_split(const std::string& s, const Value* sep, int64_t maxsplit) {
+// str.split; more than max_items parts is a LimitError.
+static Result<std::vector<Value>> py_split(const std::string& s, const Value* sep, int64_t maxsplit, size_t max_items) {
     std::vector<Value> out;
+    auto too_many = [&] {
+        return Status::error("LimitError: split() gives more than " + std::to_string(max_items) + " parts");
+    };
     if (!sep || sep->is_none()) {
         size_t i = 0;
         while (true) {
@@ -391,6 +433,7 @@ static std::vector<Value> py_split(const std::string& s, const Value* sep, int64
             size_t j = i;
             while (j < s.size() && !is_ws(s[j]))
                 ++j;
+            if (out.size() >= max_items) return too_many();
             out.push_back(Value::string(s.substr(i, j - i)));
             i = j;
         }
@@ -399,8 +442,9 @@ static std::vector<Value> py_split(const std::string& s, const Value* sep, int64
     const std::string& d = sep->as_string();
     size_t start = 0;
     while (true) {
-        size_t at = s.find(d, start);
+        size_t at = find_text(s, d, start);
         if (at == std::string::npos || (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit)) break;
+        if (out.size() >= max_items) return too_many();
         out.push_back(Value::string(s.substr(start, at - start)));
         start = at + d.size();
     }
@@ -408,14 +452,15 @@ static std::vector<Value> py_split(const std::string& s, const Value* sep, int64
     return out;
 }
 
-std::string py_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
+std::string py_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count,
+                       size_t max_bytes) {
     std::string out;
     size_t pos = 0;
     int64_t done = 0;
     if (from.empty()) {
         // Python inserts `to` between every character (and at both ends).
         auto chars = utf8_chars(s);
-        for (size_t i = 0; i <= chars.size(); ++i) {
+        for (size_t i = 0; i <= chars.size() && out.size() <= max_bytes; ++i) {
             if (count < 0 || done < count) {
                 out += to;
                 ++done;
@@ -424,8 +469,8 @@ std::string py_replace(const std::string& s, const std::string& from, const std:
         }
         return out;
     }
-    while (count < 0 || done < count) {
-        size_t at = s.find(from, pos);
+    while ((count < 0 || done < count) && out.size() <= max_bytes) {
+        size_t at = find_text(s, from, pos);
         if (at == std::string::npos) break;
         out.append(s, pos, at - pos);
         out += to;
@@ -607,7 +652,8 @@ static Result<Value> py_format(Renderer& r, const std::string& s, const CallArgs
         }
         auto v = format_field(field, args, next_auto, numbering);
         if (!v) return v.status();
-        auto text = format_spec(conv == "r" ? repr(*v) : to_str(*v), spec);
+        const size_t max = r.limits().max_output;
+        auto text = format_spec(conv == "r" ? repr(*v, max) : to_str(*v, max), spec);
         if (!text) return text.status();
         out += *text;
         HEARTH_TRY(r.check_string_size(out.size()));
@@ -635,7 +681,10 @@ Result<Value> call_method(Renderer& r, const Value& obj, const std::string& name
             if (sep && !sep->is_none() && (!sep->is_string() || sep->as_string().empty())) {
                 return Status::error("ValueError: empty or non-string separator");
             }
-            return Value::list(py_split(s, sep, max && max->is_int() ? max->as_int() : -1));
+            auto parts = py_split(s, sep, max && max->is_int() ? max->as_int() : -1,
+                                  static_cast<size_t>(std::max<int64_t>(r.limits().max_range, 0)));
+            if (!parts) return parts.status();
+            return Value::list(std::move(*parts));
         }
         if (name == "startswith" || name == "endswith") {
             if (!a0) return type_error(name + "() takes at least 1 argument (0 given)");
@@ -648,22 +697,22 @@ Result<Value> call_method(Renderer& r, const Value& obj, const std::string& name
             const Value* cnt = args.get(2, "count");
             if (!a0 || !a1 || !a0->is_string() || !a1->is_string())
                 return type_error("replace() arguments must be str");
-            std::string out =
-                py_replace(s, a0->as_string(), a1->as_string(), cnt && cnt->is_int() ? cnt->as_int() : -1);
+            std::string out = py_replace(s, a0->as_string(), a1->as_string(), cnt && cnt->is_int() ? cnt->as_int() : -1,
+                                         r.limits().max_output);
             HEARTH_TRY(r.check_string_size(out.size()));
             return Value::string(std::move(out));
         }
         if (name == "find" || name == "count") {
             if (!a0 || !a0->is_string()) return type_error(name + "() argument must be str");
             if (name == "find") {
-                size_t at = s.find(a0->as_string());
+                size_t at = find_text(s, a0->as_string());
                 return Value::integer(at == std::string::npos ? -1
                                                               : static_cast<int64_t>(utf8_length(s.substr(0, at))));
             }
             int64_t n = 0;
             if (a0->as_string().empty()) return Value::integer(static_cast<int64_t>(utf8_length(s)) + 1);
-            for (size_t at = s.find(a0->as_string()); at != std::string::npos;
-                 at = s.find(a0->as_string(), at + a0->as_string().size()))
+            for (size_t at = find_text(s, a0->as_string()); at != std::string::npos;
+                 at = find_text(s, a0->as_string(), at + a0->as_string().size()))
                 ++n;
             return Value::integer(n);
         }

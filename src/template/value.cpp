@@ -27,7 +27,7 @@ void ValueDict::set(std::string key, Value v) {
 
 Value Value::undefined(std::string name) {
     Value v;
-    v.s_ = std::move(name);
+    if (!name.empty()) v.s_ = std::make_shared<const std::string>(std::move(name));
     return v;
 }
 Value Value::none() {
@@ -56,7 +56,7 @@ Value Value::real(double f) {
 Value Value::string(std::string s) {
     Value v;
     v.kind_ = Kind::String;
-    v.s_ = std::move(s);
+    if (!s.empty()) v.s_ = std::make_shared<const std::string>(std::move(s));
     return v;
 }
 Value Value::safe_string(std::string s) {
@@ -65,6 +65,8 @@ Value Value::safe_string(std::string s) {
     return v;
 }
 Value Value::list(ValueList l) {
+    for (const Value& item : l.items)
+        l.depth = std::max(l.depth, item.depth() + 1);
     Value v;
     v.kind_ = Kind::List;
     v.list_ = std::make_shared<const ValueList>(std::move(l));
@@ -77,6 +79,8 @@ Value Value::list(std::vector<Value> items, bool is_tuple) {
     return list(std::move(l));
 }
 Value Value::dict(ValueDict d) {
+    for (const auto& [k, item] : d.items)
+        d.depth = std::max(d.depth, item.depth() + 1);
     Value v;
     v.kind_ = Kind::Dict;
     v.dict_ = std::make_shared<const ValueDict>(std::move(d));
@@ -93,6 +97,74 @@ Value Value::callable(Callable c) {
     v.kind_ = Kind::Callable;
     v.fn_ = std::make_shared<const Callable>(std::move(c));
     return v;
+}
+
+const std::string& Value::as_string() const {
+    static const std::string empty;
+    return s_ ? *s_ : empty;
+}
+
+size_t Value::unshared_bytes() const {
+    // What the heap holds: capacities, not sizes (a string built by appending may hold twice its size).
+    auto text = [](const Value& v) -> size_t { return v.s_ && v.s_.use_count() == 1 ? v.s_->capacity() : 0; };
+    switch (kind_) {
+    case Kind::String:
+        return text(*this);
+    case Kind::List: {
+        if (list_.use_count() != 1) return 0;
+        size_t n = list_->items.capacity() * sizeof(Value);
+        for (const Value& item : list_->items)
+            n += text(item);
+        return n;
+    }
+    case Kind::Dict: {
+        if (dict_.use_count() != 1) return 0;
+        size_t n = dict_->items.capacity() * sizeof(std::pair<std::string, Value>);
+        for (const auto& [k, item] : dict_->items)
+            n += k.capacity() + text(item);
+        return n;
+    }
+    default:
+        return 0;
+    }
+}
+
+int Value::depth() const {
+    switch (kind_) {
+    case Kind::List:
+        return list_->depth;
+    case Kind::Dict:
+        return dict_->depth;
+    case Kind::Namespace:
+        return 1; // mutable, possibly cyclic: walks of it (repr) bound their own depth
+    default:
+        return 0;
+    }
+}
+
+namespace {
+
+// The same object, owned through a new control block whose deleter gives `bytes` back to `live` before
+// the old owner lets it go.
+template <typename T>
+std::shared_ptr<const T> tracked(std::shared_ptr<const T> p, const std::shared_ptr<uint64_t>& live, size_t bytes) {
+    const T* raw = p.get();
+    return std::shared_ptr<const T>(raw, [p = std::move(p), live, bytes](const T*) mutable {
+        *live -= bytes;
+        p.reset();
+    });
+}
+
+} // namespace
+
+size_t Value::track(const std::shared_ptr<uint64_t>& live) {
+    const size_t bytes = unshared_bytes();
+    if (bytes == 0) return 0;
+    *live += bytes;
+    if (kind_ == Kind::String) s_ = tracked(std::move(s_), live, bytes);
+    if (kind_ == Kind::List) list_ = tracked(std::move(list_), live, bytes);
+    if (kind_ == Kind::Dict) dict_ = tracked(std::move(dict_), live, bytes);
+    return bytes;
 }
 
 const char* type_name(const Value& v) {
@@ -212,7 +284,22 @@ static std::string repr_string(const std::string& s) {
     return out;
 }
 
-std::string repr(const Value& v) {
+namespace {
+
+// repr, stopping once the text passes max_bytes; a walk deeper than kMaxNesting (a namespace holding itself)
+// prints "...", as Python prints a recursive container.
+std::string repr_at(const Value& v, size_t max_bytes, int depth) {
+    if (depth > kMaxNesting) return "...";
+    auto items = [&](std::string out, const auto& pairs, const char* close) {
+        bool first = true;
+        for (const auto& [k, val] : pairs) {
+            if (out.size() > max_bytes) break;
+            if (!first) out += ", ";
+            first = false;
+            out += repr_string(k) + ": " + repr_at(val, max_bytes - std::min(max_bytes, out.size()), depth + 1);
+        }
+        return out + close;
+    };
     switch (v.kind()) {
     case Value::Kind::Undefined:
         return "Undefined";
@@ -222,40 +309,30 @@ std::string repr(const Value& v) {
         const ValueList& l = v.as_list();
         if (l.is_generator) return "<generator object>";
         std::string out = l.is_tuple ? "(" : "[";
-        for (size_t i = 0; i < l.items.size(); ++i) {
+        for (size_t i = 0; i < l.items.size() && out.size() <= max_bytes; ++i) {
             if (i) out += ", ";
-            out += repr(l.items[i]);
+            out += repr_at(l.items[i], max_bytes - std::min(max_bytes, out.size()), depth + 1);
         }
         if (l.is_tuple && l.items.size() == 1) out += ",";
         out += l.is_tuple ? ")" : "]";
         return out;
     }
-    case Value::Kind::Dict: {
-        std::string out = "{";
-        bool first = true;
-        for (const auto& [k, val] : v.as_dict().items) {
-            if (!first) out += ", ";
-            first = false;
-            out += repr_string(k) + ": " + repr(val);
-        }
-        return out + "}";
-    }
-    case Value::Kind::Namespace: {
-        std::string out = "<Namespace {";
-        bool first = true;
-        for (const auto& [k, val] : v.ns_attrs().items) {
-            if (!first) out += ", ";
-            first = false;
-            out += repr_string(k) + ": " + repr(val);
-        }
-        return out + "}>";
-    }
+    case Value::Kind::Dict:
+        return items("{", v.as_dict().items, "}");
+    case Value::Kind::Namespace:
+        return items("<Namespace {", v.ns_attrs().items, "}>");
     default:
         return to_str(v);
     }
 }
 
-std::string to_str(const Value& v) {
+} // namespace
+
+std::string repr(const Value& v, size_t max_bytes) {
+    return repr_at(v, max_bytes, 0);
+}
+
+std::string to_str(const Value& v, size_t max_bytes) {
     switch (v.kind()) {
     case Value::Kind::Undefined:
         return "";
@@ -272,11 +349,31 @@ std::string to_str(const Value& v) {
     case Value::Kind::Callable:
         return "<Macro>";
     default:
-        return repr(v);
+        return repr(v, max_bytes);
     }
 }
 
-bool equals(const Value& a, const Value& b) {
+namespace {
+
+// Takes `units` from the comparison's work; false (and exhausted) when there is not that much left.
+bool spend(CompareWork& w, uint64_t units) {
+    if (w.exhausted || units > w.left) {
+        w.left = 0;
+        w.exhausted = true;
+        return false;
+    }
+    w.left -= units;
+    return true;
+}
+
+uint64_t text_units(const std::string& a, const std::string& b) {
+    return 1 + std::min(a.size(), b.size()) / kCompareBytesPerUnit;
+}
+
+} // namespace
+
+bool equals(const Value& a, const Value& b, CompareWork& work) {
+    if (!spend(work, 1)) return false;
     if (a.is_number() && b.is_number()) {
         if (a.is_float() || b.is_float()) return a.as_float() == b.as_float();
         return a.as_int() == b.as_int();
@@ -287,24 +384,29 @@ bool equals(const Value& a, const Value& b) {
     case Value::Kind::None:
         return true;
     case Value::Kind::String:
-        return a.as_string() == b.as_string();
+        if (&a.as_string() == &b.as_string()) return true; // one shared text
+        if (a.as_string().size() != b.as_string().size()) return false;
+        return spend(work, text_units(a.as_string(), b.as_string())) && a.as_string() == b.as_string();
     case Value::Kind::List: {
         const ValueList& x = a.as_list();
         const ValueList& y = b.as_list();
+        if (&x == &y) return true; // as Python's list ==, which takes an item as equal to itself
         if (x.is_tuple != y.is_tuple || x.items.size() != y.items.size()) return false;
-        if (x.is_generator || y.is_generator) return &x == &y;
+        if (x.is_generator || y.is_generator) return false;
         for (size_t i = 0; i < x.items.size(); ++i) {
-            if (!equals(x.items[i], y.items[i])) return false;
+            if (!equals(x.items[i], y.items[i], work)) return false;
         }
         return true;
     }
     case Value::Kind::Dict: {
         const ValueDict& x = a.as_dict();
         const ValueDict& y = b.as_dict();
+        if (&x == &y) return true;
         if (x.items.size() != y.items.size()) return false;
         for (const auto& [k, v] : x.items) {
+            if (!spend(work, 1 + y.items.size() / 16)) return false; // the key lookup walks y
             const Value* o = y.find(k);
-            if (!o || !equals(v, *o)) return false;
+            if (!o || !equals(v, *o, work)) return false;
         }
         return true;
     }
@@ -317,19 +419,24 @@ bool equals(const Value& a, const Value& b) {
     }
 }
 
-Result<bool> less_than(const Value& a, const Value& b) {
+Result<bool> less_than(const Value& a, const Value& b, CompareWork& work) {
+    if (!spend(work, 1)) return false;
     if (a.is_number() && b.is_number()) {
         if (a.is_float() || b.is_float()) return a.as_float() < b.as_float();
         return a.as_int() < b.as_int();
     }
-    if (a.is_string() && b.is_string()) return a.as_string() < b.as_string();
+    if (a.is_string() && b.is_string()) {
+        if (&a.as_string() == &b.as_string()) return false;
+        return spend(work, text_units(a.as_string(), b.as_string())) && a.as_string() < b.as_string();
+    }
     if (a.is_list() && b.is_list() && a.as_list().is_tuple == b.as_list().is_tuple && !a.as_list().is_generator &&
         !b.as_list().is_generator) {
         const auto& x = a.as_list().items;
         const auto& y = b.as_list().items;
         for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-            if (equals(x[i], y[i])) continue;
-            return less_than(x[i], y[i]);
+            if (equals(x[i], y[i], work)) continue;
+            if (work.exhausted) return false;
+            return less_than(x[i], y[i], work);
         }
         return x.size() < y.size();
     }
@@ -412,6 +519,17 @@ size_t utf8_length(std::string_view s) {
     return n;
 }
 
+std::string_view utf8_char_at(std::string_view s, size_t index) {
+    size_t i = 0;
+    for (size_t k = 0; i < s.size(); ++k) {
+        uint32_t cp;
+        const size_t n = decode_utf8(s, i, cp);
+        if (k == index) return s.substr(i, n);
+        i += n;
+    }
+    return {};
+}
+
 static void json_string(std::string_view s, bool ensure_ascii, std::string& out) {
     out += '"';
     for (size_t i = 0; i < s.size();) {
@@ -453,7 +571,11 @@ static void json_string(std::string_view s, bool ensure_ascii, std::string& out)
 }
 
 static Status json_value(const Value& v, const JsonOptions& o, int level, std::string& out) {
-    if (level > 256) return Status::error("ValueError: value too deeply nested for tojson");
+    if (level > kMaxNesting) return Status::error("ValueError: value too deeply nested for tojson");
+    const size_t indent_bytes = o.has_indent ? (static_cast<size_t>(level) + 1) * o.indent.size() : 0;
+    if (out.size() > o.max_bytes || indent_bytes > o.max_bytes) {
+        return Status::error("LimitError: tojson text exceeds " + std::to_string(o.max_bytes) + " bytes");
+    }
     std::string nl_in, nl_out;
     if (o.has_indent) {
         nl_out = "\n";
@@ -524,6 +646,9 @@ static Status json_value(const Value& v, const JsonOptions& o, int level, std::s
 Result<std::string> to_json(const Value& v, const JsonOptions& opts) {
     std::string out;
     HEARTH_TRY(json_value(v, opts, 0, out));
+    if (out.size() > opts.max_bytes) {
+        return Status::error("LimitError: tojson text exceeds " + std::to_string(opts.max_bytes) + " bytes");
+    }
     return out;
 }
 

@@ -132,6 +132,26 @@ TEST(RunCommand, BadArgumentsAreClearErrors) {
     EXPECT_NE(r4.err.find("does not exist"), std::string::npos) << r4.err;
 }
 
+// A chat template past its rendering budget ends `hearth run` before the weights load, with a message
+// that says so, in well under the 5 s allowed here (the budget is 1 s); the interactive chat never starts.
+TEST(RunCommand, HostileTemplateFailsFast) {
+    expect_default_model();
+    TempHome home;
+    const fs::path tmpl = home.dir / "expo.jinja";
+    std::ofstream(tmpl) << "{% macro f(n) %}{% if n < 40 %}{{ f(n+1) }}{{ f(n+1) }}{% endif %}{% endmacro %}{{ f(0) }}";
+    for (const std::string prompt : {"'hi'", ""}) { // one-shot, and a chat read from a pipe
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = run(home, "run smollm2 --template '" + tmpl.string() + "' " + prompt, "hello\n");
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        EXPECT_EQ(r.rc, 1) << r.err;
+        EXPECT_NE(r.err.find("hearth: error: template exceeds the rendering budget (5000000 steps / 1 s): "),
+                  std::string::npos)
+            << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+        EXPECT_LT(took, 5.0);
+    }
+}
+
 TEST(RunCommand, ModelfileParametersSystemAndTemplateApply) {
     expect_default_model();
     TempHome home;

@@ -1,15 +1,21 @@
 // tests/engine/test_local_engine.cpp: LocalEngine end to end on the SmolLM2 and Gemma fixture models:
 // chat and completion, determinism under concurrency, cancellation, the queue limit, request errors,
-// keep-alive, several models and LRU eviction under a memory budget, stop strings, logprobs, drain.
+// keep-alive, several models and LRU eviction under a memory budget, stop strings, logprobs, drain, a
+// hostile chat template next to another model's request, load errors without the server's paths.
 #include "engine/local_engine.h"
 #include "gguf/gguf.h"
+#include "gguf/writer.h"
 #include "model_paths.h"
 #include "tokenizer/tokenizer.h"
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <limits>
+#include <mutex>
 #include <thread>
+#include <unistd.h>
 
 namespace hearth::engine {
 namespace {
@@ -451,6 +457,126 @@ TEST(LocalEngine, DrainCancelsWhatOutlastsTheTimeout) {
     EXPECT_EQ(b.done().finish, Finish::Cancelled);
     EXPECT_EQ(b.done().completion_tokens, 0);
     EXPECT_TRUE(e.loaded().empty());
+}
+
+// A chat template that runs until the 1 s rendering deadline whatever the machine: each of its steps walks
+// a megabyte, and no other limit is reached first.
+constexpr const char* kSlowTemplate =
+    "{% set s = 'x' * 1000000 %}{% for i in range(100000) %}{% set n = s|length %}{% endfor %}";
+
+// Rendering happens on the caller's thread: while requests for a model with a hostile template each burn
+// their second, a request for another model keeps getting tokens (before, each render held the inference
+// thread, so the other request got about one token per hostile request).
+TEST(LocalEngine, HostileTemplateDelaysOnlyItsOwnRequest) {
+    require_models();
+    const Resolver fixtures = fixture_resolver();
+    LocalEngine e(
+        [&](const std::string& name) -> Result<ModelSpec> {
+            if (name != "hostile") return fixtures(name);
+            ModelSpec s;
+            s.name = name;
+            s.path = kGemma;
+            s.template_text = kSlowTemplate;
+            return s;
+        },
+        small_options());
+    run(e, greedy_chat("smollm2", "Hi", 1)).done(); // loaded before the clock starts
+
+    Request story = greedy_chat("smollm2", "Tell me a long story.", 2000);
+    story.num_ctx = 2048;
+    ban_eog(story);
+    std::mutex mu;
+    std::vector<std::chrono::steady_clock::time_point> token_times;
+    std::atomic<bool> stop{false}, started{false};
+    Outcome told;
+    std::thread teller([&] {
+        told = run(
+            e, story,
+            [&](const TokenEvent&) {
+                std::lock_guard lk(mu);
+                token_times.push_back(std::chrono::steady_clock::now());
+                started = true;
+                return true;
+            },
+            &stop);
+    });
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (!started.load() && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(started.load()) << "the story never started";
+
+    constexpr int kHostile = 5;
+    const auto t_first = std::chrono::steady_clock::now();
+    for (int i = 0; i < kHostile; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const Outcome h = run(e, greedy_chat("hostile", "Hi", 4));
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        EXPECT_EQ(h.failed().kind, ErrorKind::BadRequest);
+        EXPECT_EQ(h.failed().field, "messages");
+        EXPECT_NE(h.failed().message.find("LimitError"), std::string::npos) << h.failed().message;
+        EXPECT_LT(took, 5.0) << h.failed().message;
+    }
+    const auto t_last = std::chrono::steady_clock::now();
+    stop = true;
+    teller.join();
+    EXPECT_EQ(told.done().finish, Finish::Cancelled);
+    size_t during = 0;
+    for (auto t : token_times)
+        during += t > t_first && t < t_last;
+    const double window = std::chrono::duration<double>(t_last - t_first).count();
+    std::printf("%zu tokens of the other model during %.2f s of %d hostile renders\n", during, window, kHostile);
+    EXPECT_GT(during, size_t(2 * kHostile))
+        << during << " tokens of the other model in " << window << " s of " << kHostile << " hostile renders";
+    // The hostile model was never loaded: its requests ended before reaching the inference thread.
+    for (const auto& m : e.loaded())
+        EXPECT_NE(m.path, kGemma);
+}
+
+// A model that cannot be loaded: the client's message names the model, never the file (a store's blob
+// path names the server's $HEARTH_HOME); the operator's log gets the full message with the path.
+TEST(LocalEngine, LoadErrorsDoNotShowTheServersPaths) {
+    require_models();
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("hearth-engine-load-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string corrupt = (dir / "sha256-corrupt").string(), weightless = (dir / "sha256-weightless").string(),
+                      missing = (dir / "sha256-missing").string();
+    {
+        std::ofstream(corrupt, std::ios::binary) << "XXXX and then nothing a GGUF reader wants";
+        // Metadata that loads (tokenizer and all), tensors that do not: the weights fail on the inference thread.
+        auto tiny = gguf::File::open(std::string(HEARTH_TEST_DATA) + "/tiny/tiny-llama3.gguf");
+        ASSERT_TRUE(tiny) << tiny.message();
+        gguf::Writer w;
+        for (const auto& kv : tiny->metadata())
+            w.set(kv.key, kv.value);
+        ASSERT_TRUE(w.write(weightless).is_ok());
+    }
+    std::mutex mu;
+    std::string log;
+    LocalEngineOptions o = small_options();
+    o.log = [&](const std::string& line) {
+        std::lock_guard lk(mu);
+        log += line + "\n";
+    };
+    LocalEngine e(
+        [&](const std::string& name) -> Result<ModelSpec> {
+            ModelSpec s;
+            s.name = name;
+            s.path = name == "corrupt" ? corrupt : name == "weightless" ? weightless : missing;
+            return s;
+        },
+        o);
+    for (const std::string name : {"corrupt", "weightless", "missing"}) {
+        const Outcome x = run(e, greedy_chat(name, "Hi", 2));
+        const Failure& f = x.failed();
+        EXPECT_EQ(f.kind, name == "missing" ? ErrorKind::NotFound : ErrorKind::Internal) << f.message;
+        EXPECT_EQ(f.message.rfind("model '" + name + "' could not be loaded: ", 0), 0u) << f.message;
+        EXPECT_EQ(f.message.find(dir.string()), std::string::npos) << f.message;
+        EXPECT_EQ(f.message.find("sha256-"), std::string::npos) << f.message;
+        std::lock_guard lk(mu);
+        EXPECT_NE(log.find("sha256-" + name), std::string::npos) << log;
+    }
+    std::filesystem::remove_all(dir);
 }
 
 } // namespace

@@ -2,8 +2,11 @@
 // and a temporary store: options mapping, keep_alive, NDJSON framing and final fields, management routes.
 #include "fake_engine.h"
 #include "server/ollama.h"
+#include "store/modelfile.h"
 #include "store/store.h"
 
+#include <chrono>
+#include <filesystem>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -344,6 +347,49 @@ TEST_F(OllamaTest, CreateFromJsonAndModelfile) {
     expect_error(post("/api/create", {{"model", "x"}}), 400, "from");
     expect_error(post("/api/create", {{"model", "x"}, {"modelfile", "FROM tiny\nBOGUS 1\n"}}), 400, "modelfile");
     EXPECT_FALSE(store::resolve(st.get(), *store::parse_name("x")).is_ok());
+}
+
+// A model is created only with a chat template that renders within the budget (template/conversation.h):
+// given in the request, in a Modelfile, or inherited; a refused one leaves the store as it was.
+TEST_F(OllamaTest, CreateRefusesAHostileTemplate) {
+    st.import("tiny-llama3.gguf", "tiny:latest");
+    const std::string expo =
+        "{% macro f(n) %}{% if n < 40 %}{{ f(n+1) }}{{ f(n+1) }}{% endif %}{% endmacro %}{{ f(0) }}";
+    // A model created before this check (straight through the store) that carries the same template.
+    store::Modelfile old;
+    old.from = "tiny";
+    old.template_text = expo;
+    ASSERT_TRUE(store::create_model(st.get(), *store::parse_name("old"), old, st.get().root).is_ok());
+    auto files = [&] {
+        size_t n = 0;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(st.get().root))
+            n += e.is_regular_file();
+        return n;
+    };
+    const size_t before = files();
+    const json hostile[] = {
+        {{"model", "bad"}, {"from", "tiny"}, {"template", expo}},
+        {{"model", "bad"}, {"modelfile", "FROM tiny\nTEMPLATE \"\"\"" + expo + "\"\"\"\n"}},
+        {{"model", "bad"}, {"from", "old"}, {"system", "inherits the template"}},
+        {{"model", "bad"},
+         {"from", "tiny"},
+         {"template", "{{ .Prompt }}{{ range $i := 100000 }}{{ range $j := 100000 }}{{ end }}{{ end }}"}},
+        {{"model", "bad"}, {"from", "tiny"}, {"template", "{% set s = 'x' * 1000000 %}{{ ([s] * 100000)|join('') }}"}},
+    };
+    for (const json& body : hostile) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const HttpResponse r = post("/api/create", body);
+        EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0) << body;
+        expect_error(r, 400, "template exceeds the rendering budget (5000000 steps / 1 s)");
+    }
+    expect_error(post("/api/create", {{"model", "bad"}, {"from", "tiny"}, {"template", "{% for %}"}}), 400,
+                 "template does not render a sample conversation: ");
+    EXPECT_FALSE(store::resolve(st.get(), *store::parse_name("bad")).is_ok());
+    EXPECT_EQ(files(), before); // no blob, no manifest
+    // A template that renders is taken.
+    const HttpResponse ok =
+        post("/api/create", {{"model", "good"}, {"from", "tiny"}, {"template", "{{ .Prompt }}"}, {"stream", false}});
+    EXPECT_EQ(ok.status, 200) << ok.body;
 }
 
 TEST_F(OllamaTest, PsVersionAndAccess) {

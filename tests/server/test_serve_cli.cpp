@@ -278,6 +278,45 @@ TEST_F(ServeCliTest, SigtermEndsWithinTheDrainTimeoutPlusOneSecond) {
     EXPECT_LT(seconds, 0.2 + 1.0 + 0.3) << p.stderr_text(); // the bound, plus the test's 20 ms exit polling
 }
 
+// Errors sent to clients name models, never the server's files: a store model whose blob is corrupt (its
+// size intact, so the store still resolves it) fails to load with "could not be loaded" and no blob path
+// or $HEARTH_HOME, which only the server's stderr shows; an unknown model's error leaves the store's
+// folder out too.
+TEST_F(ServeCliTest, ErrorsDoNotShowTheServersPaths) {
+    const std::string model = hearth::test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+    ASSERT_TRUE(fs::exists(model)) << hearth::test::missing_model_message(model);
+    const std::string import =
+        "HEARTH_HOME='" + home.string() + "' " + HEARTH_BIN + " import --copy '" + model + "' corrupt >/dev/null 2>&1";
+    ASSERT_EQ(std::system(import.c_str()), 0);
+    fs::path blob;
+    for (const auto& e : fs::directory_iterator(home / "blobs"))
+        if (!fs::is_regular_file(blob) || e.file_size() > fs::file_size(blob)) blob = e.path();
+    {
+        std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
+        f.write("XXXX", 4); // the GGUF magic
+    }
+    ServeProcess p({"serve", "--port", "0", "-t", "1"}, home);
+    const int port = p.port();
+    ASSERT_GT(port, 0) << p.stderr_text();
+    const std::string root = fs::canonical(home).string();
+    const std::string chat = R"({"model":"corrupt","messages":[{"role":"user","content":"Hi"}],"stream":false})";
+    for (const std::string path : {"/api/chat", "/v1/chat/completions"}) {
+        const std::string r = http_post(port, path, chat);
+        EXPECT_EQ(r.rfind("HTTP/1.1 500", 0), 0u) << r;
+        EXPECT_NE(r.find("model 'corrupt' could not be loaded: "), std::string::npos) << r;
+        EXPECT_EQ(r.find(root), std::string::npos) << r;
+        EXPECT_EQ(r.find(home.string()), std::string::npos) << r;
+        EXPECT_EQ(r.find("sha256-"), std::string::npos) << r;
+    }
+    const std::string unknown =
+        http_post(port, "/api/chat", R"({"model":"nothere","messages":[{"role":"user","content":"Hi"}]})");
+    EXPECT_EQ(unknown.rfind("HTTP/1.1 404", 0), 0u) << unknown;
+    EXPECT_EQ(unknown.find(root), std::string::npos) << unknown;
+    EXPECT_EQ(unknown.find(home.string()), std::string::npos) << unknown;
+    EXPECT_EQ(p.stop(SIGTERM), 0);
+    EXPECT_NE(p.stderr_text().find(blob.filename().string()), std::string::npos) << p.stderr_text();
+}
+
 TEST_F(ServeCliTest, PortInUseFails) {
     ServeProcess first({"serve", "--port", "0"}, home);
     const int port = first.port();

@@ -184,4 +184,28 @@ TEST_F(StoreCommands, ErrorsAreClear) {
     EXPECT_EQ(run("list --json").out.find("\"name\""), std::string::npos);
 }
 
+// `hearth create` renders the chat template the model would get (its own, or inherited) with a sample
+// conversation first: one past the rendering budget is refused, and nothing is stored.
+TEST_F(StoreCommands, CreateRefusesAHostileTemplate) {
+    ASSERT_EQ(run("import " + q(tiny_model("tiny-llama3.gguf")) + " base").rc, 0);
+    const size_t before = blobs();
+    const std::string expo =
+        "{% macro f(n) %}{% if n < 40 %}{{ f(n+1) }}{{ f(n+1) }}{% endif %}{% endmacro %}{{ f(0) }}";
+    write_file(dir_ / "store/Modelfile", "FROM base\nTEMPLATE \"\"\"" + expo + "\"\"\"\n");
+    write_file(dir_ / "file/Modelfile",
+               "FROM " + tiny_model("tiny-qwen2.gguf") + "\nTEMPLATE \"\"\"" + expo + "\"\"\"\n");
+    write_file(dir_ / "go/Modelfile",
+               "FROM base\nTEMPLATE \"\"\"{{ .Prompt }}{{ range $i := 100000 }}{{ range $j := 100000 }}"
+               "{{ end }}{{ end }}\"\"\"\n");
+    for (const char* mf : {"store/Modelfile", "file/Modelfile", "go/Modelfile"}) {
+        auto c = run(std::string("create bad -f ") + mf);
+        EXPECT_EQ(c.rc, 1) << mf;
+        EXPECT_NE(c.err.find("hearth: error: template exceeds the rendering budget (5000000 steps / 1 s): "),
+                  std::string::npos)
+            << mf << ": " << c.err;
+    }
+    EXPECT_EQ(blobs(), before);
+    EXPECT_EQ(run("show bad").rc, 1);
+}
+
 } // namespace

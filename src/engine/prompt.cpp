@@ -1,0 +1,114 @@
+// engine/prompt.cpp: ModelText and its cache, load failures without paths, a request's prompt as tokens.
+#include "engine/prompt.h"
+
+#include "gguf/gguf.h"
+#include "runtime/chat.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+namespace hearth::engine {
+namespace {
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+    if (from.empty()) return;
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+        s.replace(at, from.size(), to);
+}
+
+// `msg` with the model file's path, and its folder, left out.
+std::string without_path(std::string msg, const std::string& path) {
+    replace_all(msg, "'" + path + "'", "the model file");
+    replace_all(msg, path + ": ", "");
+    replace_all(msg, path, "the model file");
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    if (dir.size() > 1) replace_all(msg, dir, "...");
+    return msg;
+}
+
+Result<ModelText> load_model_text(const std::string& path) {
+    auto file = gguf::File::open(path);
+    if (!file) return file.status();
+    auto tok = load_tokenizer(*file);
+    if (!tok) return tok.status();
+    ModelText t;
+    t.tok = std::move(*tok);
+    if (file->find("tokenizer.chat_template")) {
+        auto tmpl = file->get_string("tokenizer.chat_template");
+        if (!tmpl) return tmpl.status();
+        t.chat_template = std::move(*tmpl);
+    }
+    return t;
+}
+
+} // namespace
+
+Failure load_failure(const LocalEngineOptions& opts, ErrorKind kind, const std::string& name, const std::string& path,
+                     const std::string& reason) {
+    const std::string full = "model '" + name + "' (" + path + ") could not be loaded: " + reason;
+    if (opts.log)
+        opts.log(full);
+    else
+        std::fprintf(stderr, "hearth: %s\n", full.c_str());
+    return Failure{kind, "model '" + name + "' could not be loaded: " + without_path(reason, path), "model"};
+}
+
+std::variant<std::shared_ptr<const ModelText>, Failure>
+ModelTextCache::get(const LocalEngineOptions& opts, const std::string& name, const std::string& path) {
+    {
+        std::lock_guard lk(mu_);
+        auto it = by_path_.find(path);
+        if (it != by_path_.end())
+            if (auto held = it->second.lock()) return held;
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        return load_failure(opts, ErrorKind::NotFound, name, path, "its file is missing");
+    auto loaded = load_model_text(path);
+    if (!loaded) return load_failure(opts, ErrorKind::Internal, name, path, loaded.message());
+    auto text = std::make_shared<const ModelText>(std::move(*loaded));
+    std::lock_guard lk(mu_);
+    std::erase_if(by_path_, [](const auto& kv) { return kv.second.expired(); });
+    auto& slot = by_path_[path];
+    if (auto held = slot.lock()) return held; // another caller loaded it meanwhile: share theirs
+    slot = text;
+    return text;
+}
+
+std::variant<std::vector<int32_t>, Failure> prompt_tokens(const ModelText& text, const Request& r,
+                                                          const ModelSpec& spec) {
+    const std::string field = r.prompt ? "prompt" : "messages";
+    auto bad = [&](const std::string& msg) { return Failure{ErrorKind::BadRequest, msg, field}; };
+    const Tokenizer& tok = text.tok;
+    std::vector<int32_t> toks;
+    if (r.prompt && r.raw) {
+        toks = tokenize(tok, *r.prompt, /*add_special=*/true, /*parse_special=*/true);
+    } else {
+        const ChatFormat fmt = chat_format_for(tok, text.chat_template, spec.template_text, "Modelfile TEMPLATE");
+        std::vector<ChatMessage> msgs;
+        if (r.prompt) {
+            msgs.push_back({"user", *r.prompt});
+        } else {
+            for (const auto& m : spec.messages) // the model's MESSAGE history comes first
+                msgs.push_back({m.role, m.content});
+            for (const auto& m : r.messages)
+                msgs.push_back({m.role, m.content});
+        }
+        // The system prompt: the request's, else the model's SYSTEM, unless the messages bring their own.
+        const std::optional<std::string>& system = r.system ? r.system : spec.system;
+        const bool has_system =
+            std::any_of(msgs.begin(), msgs.end(), [](const ChatMessage& m) { return m.role == "system"; });
+        if (system && !system->empty() && !has_system) msgs.insert(msgs.begin(), ChatMessage{"system", *system});
+        auto rendered = render_chat(fmt, msgs, r.add_generation_prompt);
+        if (!rendered) return bad(rendered.message());
+        const bool starts_with_bos = !fmt.bos_token.empty() && rendered->starts_with(fmt.bos_token);
+        toks = tokenize(tok, *rendered, /*add_special=*/false, /*parse_special=*/true);
+        if (fmt.add_bos && !starts_with_bos) toks.insert(toks.begin(), tok.bos);
+    }
+    if (toks.empty()) return bad("the prompt is empty");
+    return toks;
+}
+
+} // namespace hearth::engine

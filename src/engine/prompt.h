@@ -1,0 +1,62 @@
+// engine/prompt.h (internal to hearth_engine): a request's prompt as tokens, made on the caller's thread.
+//
+// Why not on the inference thread: rendering a chat template is bounded by TemplateLimits (about 1 s for a
+// hostile template) and tokenizing a long prompt takes time too; done there, one bad request would stall
+// every model's requests behind it. So LocalEngine::generate renders and tokenizes on its caller's (HTTP)
+// thread before the job is queued, and the inference thread only ever sees ready token lists (Job::prompt).
+//
+// ModelText is what that takes from a GGUF: its tokenizer and its chat template. It is immutable once
+// loaded and shared, as shared_ptr<const ModelText>, by the callers rendering with it, the jobs carrying it
+// and the loaded model (ModelEntry) decoding with it: a model unloaded while a request renders for it
+// leaves that request's ModelText alive. ModelTextCache finds the one a holder still has for a path
+// (weak_ptr), so a model's tokenizer is loaded once while it is loaded or requested, and dropped with it.
+//
+// Load errors: clients see "model 'NAME' could not be loaded: REASON" without the server's paths (a
+// store's blob path names its $HEARTH_HOME); the full message goes to the operator's log.
+#pragma once
+
+#include "engine/engine.h"
+#include "engine/local_engine.h"
+#include "tokenizer/tokenizer.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hearth::engine {
+
+struct ModelText {
+    Tokenizer tok;
+    std::optional<std::string> chat_template; // tokenizer.chat_template
+};
+
+// A load failure: the full text to opts.log (stderr when unset), and to the client `reason` with `path` (and
+// its folder) left out, after "model 'NAME' could not be loaded: ".
+Failure load_failure(const LocalEngineOptions& opts, ErrorKind kind, const std::string& name, const std::string& path,
+                     const std::string& reason);
+
+// Thread-safe.
+class ModelTextCache {
+public:
+    // The ModelText of the GGUF at `path`: the one someone still holds, else loaded now (outside the lock,
+    // so a slow load does not hold up other models). Failures are load_failure()s: NotFound when there is
+    // no such file, else Internal.
+    std::variant<std::shared_ptr<const ModelText>, Failure> get(const LocalEngineOptions& opts, const std::string& name,
+                                                                const std::string& path);
+
+private:
+    std::mutex mu_;
+    std::map<std::string, std::weak_ptr<const ModelText>> by_path_; // under mu_
+};
+
+// The request's prompt as tokens: a raw prompt as it is (BOS as the vocabulary asks), else the model's
+// MESSAGE history, the system prompt and the messages (or the prompt as one user turn) through the chat
+// template (the spec's TEMPLATE, else the model's, else a default). Failures are BadRequest, naming
+// "prompt" or "messages".
+std::variant<std::vector<int32_t>, Failure> prompt_tokens(const ModelText& text, const Request& r,
+                                                          const ModelSpec& spec);
+
+} // namespace hearth::engine

@@ -1,4 +1,4 @@
-// cli/cmd_store.cpp: the model store's commands: list, show, rm, cp, import, create. Every command
+// cli/cmd_store.cpp: the model store's commands: list, show, rm, cp, import, create, doctor. Every command
 // opens the store at $HEARTH_HOME (default ~/.local/share/hearth, or ~/.hearth if it exists).
 #include "cli/commands.h"
 #include "cli/inspect.h"
@@ -73,22 +73,31 @@ int run_list(bool as_json) {
     if (!models) return fail(models.message());
     for (const auto& w : warnings)
         std::fprintf(stderr, "hearth: warning: %s\n", w.c_str());
+    const auto broken = std::count_if(models->begin(), models->end(), [](const auto& m) { return !m.problem.empty(); });
+    if (broken)
+        std::fprintf(stderr, "hearth: warning: %zu model%s broken (marked); `hearth doctor` says what is wrong\n",
+                     static_cast<size_t>(broken), broken == 1 ? " is" : "s are");
     if (as_json) {
         json arr = json::array();
-        for (const auto& m : *models)
-            arr.push_back({{"name", m.name.display()},
-                           {"digest", m.model_digest},
-                           {"id", m.model_digest.substr(7, 12)},
-                           {"size", m.size},
-                           {"quant", m.quant},
-                           {"modified_at", rfc3339(m.modified)}});
+        for (const auto& m : *models) {
+            json e = {{"name", m.name.display()},
+                      {"digest", m.model_digest},
+                      {"id", m.model_digest.substr(7, 12)},
+                      {"size", m.size},
+                      {"quant", m.quant},
+                      {"modified_at", rfc3339(m.modified)},
+                      {"broken", !m.problem.empty()}};
+            if (!m.problem.empty()) e["problem"] = m.problem;
+            arr.push_back(e);
+        }
         print_json({{"models", arr}});
         return 0;
     }
+    // A broken model keeps its row (so it can be found and removed), with "(broken)" at the end.
     std::vector<std::array<std::string, 5>> rows = {{"NAME", "ID", "SIZE", "QUANT", "MODIFIED"}};
     for (const auto& m : *models)
         rows.push_back({m.name.display(), m.model_digest.substr(7, 12), store::human_size(m.size), m.quant,
-                        store::human_ago(seconds_ago(m.modified))});
+                        store::human_ago(seconds_ago(m.modified)) + (m.problem.empty() ? "" : "    (broken)")});
     std::array<size_t, 5> width{};
     for (const auto& r : rows)
         for (size_t i = 0; i < r.size(); ++i)
@@ -305,7 +314,41 @@ int run_create(const std::string& name_text, const std::string& modelfile) {
     return 0;
 }
 
+// Checks every model against its blobs; exit 1 when any is broken, saying which and how to fix it.
+int run_doctor(bool hash) {
+    auto st = store::open_store();
+    if (!st) return fail(st.message());
+    auto checks = store::check_store(*st, hash);
+    if (!checks) return fail(checks.message());
+    size_t broken = 0;
+    for (const auto& c : *checks) {
+        if (c.problems.empty()) continue;
+        ++broken;
+        if (c.name.model.empty()) {
+            // Not a manifest of a valid name (a stray file, a symlink): `hearth rm` cannot name it.
+            out("broken: " + c.problems[0] + "\n  fix: remove it by hand\n");
+            continue;
+        }
+        out("broken: " + c.name.display() + "\n");
+        for (const auto& p : c.problems)
+            out("  " + p + "\n");
+        out("  fix: hearth rm " + c.name.display() + ", then pull, import or create it again\n");
+    }
+    const size_t n = checks->size();
+    out(std::to_string(n) + " manifest" + (n == 1 ? "" : "s") + " checked" +
+        (hash ? " (sizes and sha256)" : " (sizes)") + ": " +
+        (broken ? std::to_string(broken) + " broken" : std::string("all whole")) + "\n");
+    return broken ? 1 : 0;
+}
+
 } // namespace
+
+Runner add_doctor_command(CLI::App& app) {
+    auto hash = std::make_shared<bool>(false);
+    CLI::App* cmd = app.add_subcommand("doctor", "Check every model in the store against its files");
+    cmd->add_flag("--hash", *hash, "also check each file's sha256 (reads every byte: slow for large models)");
+    return [cmd, hash]() -> int { return cmd->parsed() ? run_doctor(*hash) : -1; };
+}
 
 Runner add_list_command(CLI::App& app) {
     auto as_json = std::make_shared<bool>(false);

@@ -25,6 +25,7 @@ Runner add_rm_command(CLI::App& app);
 Runner add_cp_command(CLI::App& app);
 Runner add_import_command(CLI::App& app);
 Runner add_create_command(CLI::App& app);
+Runner add_doctor_command(CLI::App& app);
 // cmd_pull.cpp
 Runner add_pull_command(CLI::App& app);
 // cmd_serve.cpp

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     runners.push_back(hearth::cli::add_cp_command(app));
     runners.push_back(hearth::cli::add_import_command(app));
     runners.push_back(hearth::cli::add_create_command(app));
+    runners.push_back(hearth::cli::add_doctor_command(app));
     runners.push_back(hearth::cli::add_serve_command(app));
     try {
         app.parse(argc, argv);

@@ -79,7 +79,10 @@ Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) 
     if (!is_url) {
         auto name = store::parse_name(arg);
         if (name) {
-            if (auto src = from_store(*st, *name)) return src;
+            auto stored = from_store(*st, *name);
+            if (stored) return stored;
+            // A model that is there but broken says why, rather than "not in the store".
+            if (stored.message().find("' not found") == std::string::npos) return stored.status();
             if (auto b = builtin_model(*name)) {
                 // First use of a built-in model: import it from the fixture cache (hard link, verified).
                 const std::string file = models_cache() + "/" + b->file;

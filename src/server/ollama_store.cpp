@@ -39,13 +39,51 @@ std::string hex_of(const std::string& digest) {
     return digest.rfind("sha256:", 0) == 0 ? digest.substr(7) : digest;
 }
 
+// `message` with every absolute path ("/home/u/.hearth/blobs/sha256-...") replaced by "<server path>". A
+// path starts with '/' at the start of the text or after a space, bracket, quote or '='; it ends at
+// whitespace, a quote, a closing bracket, ',' or ';', or a ':' that ends the text or precedes a space.
+// URLs ("https://h/p") and model names ("org/model") do not start that way and are kept.
+std::string without_paths(const std::string& message) {
+    auto starts_path = [&](size_t i) {
+        return message[i] == '/' &&
+               (i == 0 || std::string_view(" \t\n([{'\"=").find(message[i - 1]) != std::string_view::npos);
+    };
+    auto ends_path = [&](size_t i) {
+        const char c = message[i];
+        if (std::string_view(" \t\n'\")]},;").find(c) != std::string_view::npos) return true;
+        return c == ':' && (i + 1 == message.size() || message[i + 1] == ' ');
+    };
+    std::string out;
+    for (size_t i = 0; i < message.size();) {
+        if (!starts_path(i)) {
+            out += message[i++];
+            continue;
+        }
+        while (i < message.size() && !ends_path(i))
+            ++i;
+        out += "<server path>";
+    }
+    return out;
+}
+
+// A store failure for an HTTP client: store messages name files under $HEARTH_HOME, so the whole message
+// goes to the server's log (stderr) and the client gets it without paths.
+std::string for_client(const std::string& message) {
+    std::fprintf(stderr, "hearth: store error: %s\n", message.c_str());
+    return without_paths(message);
+}
+
+HttpResponse store_error(int status, const std::string& message) {
+    return error_response(status, for_client(message));
+}
+
 } // namespace
 
 HttpResponse handle_tags(const ApiContext& ctx) {
     json models = json::array();
     if (ctx.store) {
         auto list = store::list_models(*ctx.store);
-        if (!list) return error_response(500, list.message());
+        if (!list) return store_error(500, list.message());
         for (const auto& e : *list) {
             auto m = store::read_manifest(*ctx.store, e.name);
             json details = m ? details_json(*m) : json::object();
@@ -124,10 +162,10 @@ HttpResponse handle_show(const ApiContext& ctx, const HttpRequest& http) {
     auto r = store::resolve(*ctx.store, name);
     if (!r) {
         if (is_not_found(r.message())) return error_response(404, "model '" + model + "' not found");
-        return error_response(500, r.message());
+        return store_error(500, r.message());
     }
     auto file = gguf::File::open(r->model_path.string());
-    if (!file) return error_response(500, "model '" + r->name.display() + "': " + file.message());
+    if (!file) return store_error(500, "model '" + r->name.display() + "': " + file.message());
     json info = json::object();
     for (const auto& kv : file->metadata())
         info[kv.key] = gguf_value(kv.value, verbose);
@@ -187,7 +225,7 @@ HttpResponse handle_delete(const ApiContext& ctx, const HttpRequest& http) {
     if (auto e = store_name(model, "model", name)) return error_response(*e);
     if (Status s = store::remove_model(*ctx.store, name); !s)
         return is_not_found(s.message()) ? error_response(404, "model '" + model + "' not found")
-                                         : error_response(500, s.message());
+                                         : store_error(500, s.message());
     HttpResponse r;
     r.body.clear();
     return r;
@@ -208,7 +246,7 @@ HttpResponse handle_copy(const ApiContext& ctx, const HttpRequest& http) {
     if (auto e = store_name(*destination, "destination", to)) return error_response(*e);
     if (Status s = store::copy_model(*ctx.store, from, to); !s)
         return is_not_found(s.message()) ? error_response(404, "model '" + *source + "' not found")
-                                         : error_response(500, s.message());
+                                         : store_error(500, s.message());
     HttpResponse r;
     r.body.clear();
     return r;
@@ -230,7 +268,7 @@ HttpResponse handle_pull(const ApiContext& ctx, const HttpRequest& http) {
     const store::Store st = *ctx.store;
     if (!stream) {
         auto name = store::pull(st, model, opts);
-        if (!name) return error_response(is_not_found(name.message()) ? 404 : 500, name.message());
+        if (!name) return store_error(is_not_found(name.message()) ? 404 : 500, name.message());
         return json_response(200, {{"status", "success"}});
     }
     HttpResponse r;
@@ -247,7 +285,7 @@ HttpResponse handle_pull(const ApiContext& ctx, const HttpRequest& http) {
         auto name = store::pull(st, model, opts);
         if (!alive) return;
         if (!name) {
-            out.write(ndjson({{"error", name.message()}}));
+            out.write(ndjson({{"error", for_client(name.message())}}));
             return;
         }
         out.write(ndjson({{"status", "success"}}));
@@ -344,7 +382,7 @@ std::optional<ApiError> create_modelfile(const ApiContext& ctx, const json& body
     auto resolved = store::resolve(*ctx.store, *base);
     if (!resolved) {
         if (is_not_found(resolved.message())) return ApiError{404, "model '" + mf.from + "' not found", "from"};
-        return ApiError{500, resolved.message(), "from"};
+        return ApiError{500, for_client(resolved.message()), "from"};
     }
     return std::nullopt;
 }
@@ -369,7 +407,7 @@ HttpResponse handle_create(const ApiContext& ctx, const HttpRequest& http) {
     if (auto t = store::created_template(*ctx.store, mf, ctx.store->root))
         if (Status s = validate_chat_template(t->text, t->from_gguf); !s) return error_response(400, s.message());
     auto m = store::create_model(*ctx.store, name, mf, ctx.store->root);
-    if (!m) return error_response(500, m.message());
+    if (!m) return store_error(500, m.message());
     if (!stream) return json_response(200, {{"status", "success"}});
     HttpResponse r;
     r.content_type = "application/x-ndjson";

@@ -1,5 +1,6 @@
 // store/manifests.cpp: manifests (JSON, validated on write and read), resolve, list, remove with
 // blob garbage collection, copy and GGUF import.
+#include "base/check.h"
 #include "gguf/gguf.h"
 #include "store/store.h"
 #include "store/store_fs.h"
@@ -24,8 +25,9 @@ namespace {
 constexpr std::string_view kManifestMediaType = "application/vnd.docker.distribution.manifest.v2+json";
 constexpr uint64_t kMaxManifestBytes = 1u << 20;
 constexpr size_t kMaxLayers = 64;
-// Unreferenced blobs that entered the store this recently may belong to a pull or import whose
-// manifest is not written yet: garbage collection leaves them alone (unless the removed model used them).
+// Unreferenced blobs that entered the store this recently may have been added through the unpinned API
+// (add_blob_file, add_blob_bytes) by a caller that writes its manifest next: garbage collection leaves
+// them alone (unless the removed model used them). Pinned writers (store.h) do not rely on this.
 constexpr auto kOrphanGrace = std::chrono::minutes(10);
 
 bool known_media_type(std::string_view t) {
@@ -55,9 +57,26 @@ Result<std::set<std::string>> referenced_digests(const fs::path& p) {
     return out;
 }
 
-// Calls fn(name, path) for every manifest file under manifests/<host>/<ns>/<model>/<tag>. Entries that
-// are symlinks, of the wrong kind, or whose names are not valid model names are reported in warnings.
-template <typename Fn> Status walk_manifests(const Store& store, std::vector<std::string>& warnings, Fn&& fn) {
+Result<std::string> read_layer_text(const Store& store, const Layer& l, const ModelName& name) {
+    if (l.size > kMaxSmallLayer)
+        return error("model " + quoted(name) + ": the " + l.media_type + " layer is " + std::to_string(l.size) +
+                     " bytes, more than the limit of " + std::to_string(kMaxSmallLayer));
+    const fs::path p = blob_path(store, l.digest);
+    HEARTH_TRY(check_inside(store, p));
+    auto text = read_small_file(p, kMaxSmallLayer);
+    if (!text)
+        return error("model " + quoted(name) + ": layer " + l.digest + " is unreadable (" + text.message() +
+                     "); remove the model and pull or create it again");
+    if (text->size() != l.size || sha256_digest(*text) != l.digest)
+        return error("model " + quoted(name) + ": layer " + l.digest +
+                     " is corrupt (its contents do not match its digest); remove the model and create it again");
+    return text;
+}
+
+} // namespace
+
+Status detail::walk_manifests(const Store& store, std::vector<std::string>& warnings,
+                              const std::function<void(const ModelName&, const fs::path&)>& fn) {
     const fs::path top = store.root / "manifests";
     HEARTH_TRY(check_inside(store, top));
     std::error_code ec;
@@ -95,24 +114,6 @@ template <typename Fn> Status walk_manifests(const Store& store, std::vector<std
                 }
     return Status::ok();
 }
-
-Result<std::string> read_layer_text(const Store& store, const Layer& l, const ModelName& name) {
-    if (l.size > kMaxSmallLayer)
-        return error("model " + quoted(name) + ": the " + l.media_type + " layer is " + std::to_string(l.size) +
-                     " bytes, more than the limit of " + std::to_string(kMaxSmallLayer));
-    const fs::path p = blob_path(store, l.digest);
-    HEARTH_TRY(check_inside(store, p));
-    auto text = read_small_file(p, kMaxSmallLayer);
-    if (!text)
-        return error("model " + quoted(name) + ": layer " + l.digest + " is unreadable (" + text.message() +
-                     "); remove the model and pull or create it again");
-    if (text->size() != l.size || sha256_digest(*text) != l.digest)
-        return error("model " + quoted(name) + ": layer " + l.digest +
-                     " is corrupt (its contents do not match its digest); remove the model and create it again");
-    return text;
-}
-
-} // namespace
 
 std::string file_type_name(uint64_t ftype) {
     return std::string(gguf::file_type_name(ftype));
@@ -192,24 +193,39 @@ Result<fs::path> manifest_path(const Store& store, const ModelName& name) {
     return p;
 }
 
-Status write_manifest(const Store& store, const ModelName& name, const Manifest& m) {
-    if (Status st = validate_manifest(m); !st)
-        return error("cannot write the manifest of " + quoted(name) + ": " + st.message());
+Status detail::check_blobs(const Store& store, const Manifest& m) {
     for (const auto& l : m.layers) {
+        if (!valid_digest(l.digest))
+            return error("layer " + l.media_type + " has the invalid digest '" + l.digest + "'");
         const fs::path b = blob_path(store, l.digest);
         HEARTH_TRY(check_inside(store, b));
         struct stat st;
         if (::lstat(b.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-            return error("cannot write the manifest of " + quoted(name) + ": blob " + l.digest +
-                         " is not in the store");
+            return error("blob " + l.digest + " (" + l.media_type + ") is not in the store");
         if (static_cast<uint64_t>(st.st_size) != l.size)
-            return error("cannot write the manifest of " + quoted(name) + ": blob " + l.digest + " is " +
-                         std::to_string(st.st_size) + " bytes, the manifest says " + std::to_string(l.size));
+            return error("blob " + l.digest + " (" + l.media_type + ") is " + std::to_string(st.st_size) +
+                         " bytes, the manifest says " + std::to_string(l.size));
     }
+    return Status::ok();
+}
+
+Status write_manifest(const Store& store, const StoreLock& pin, const ModelName& name, const Manifest& m) {
+    HEARTH_CHECK(pin.held(), "write_manifest: the store lock must be held");
+    if (Status st = validate_manifest(m); !st)
+        return error("cannot write the manifest of " + quoted(name) + ": " + st.message());
+    // Checked under the pin: no garbage collection can remove these blobs until the manifest is written.
+    if (Status st = check_blobs(store, m); !st)
+        return error("cannot write the manifest of " + quoted(name) + ": " + st.message());
     auto p = manifest_path(store, name);
     if (!p) return p.status();
     HEARTH_TRY(make_dirs_inside(store, p->parent_path()));
     return write_atomic(store, *p, manifest_to_json(m));
+}
+
+Status write_manifest(const Store& store, const ModelName& name, const Manifest& m) {
+    auto pin = lock_store(store, LockMode::Shared);
+    if (!pin) return pin.status();
+    return write_manifest(store, *pin, name, m);
 }
 
 Result<Manifest> read_manifest(const Store& store, const ModelName& name) {
@@ -309,6 +325,7 @@ Result<std::vector<ModelEntry>> list_models(const Store& store, std::vector<std:
         }
         if (m->config.contains("file_type") && m->config["file_type"].is_string())
             e.quant = m->config["file_type"].get<std::string>();
+        if (Status whole = check_blobs(store, *m); !whole) e.problem = whole.message();
         std::error_code ec;
         e.modified = fs::last_write_time(p, ec);
         out.push_back(std::move(e));
@@ -326,6 +343,9 @@ Result<std::vector<ModelEntry>> list_models(const Store& store) {
 Status remove_model(const Store& store, const ModelName& name) {
     auto p = manifest_path(store, name);
     if (!p) return p.status();
+    // Exclusive: no writer is between checking its blobs and writing its manifest (store.h).
+    auto lock = lock_store(store, LockMode::Exclusive);
+    if (!lock) return lock.status();
     struct stat st;
     if (::lstat(p->c_str(), &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR) return error("model " + quoted(name) + " not found");
@@ -374,12 +394,18 @@ Status remove_model(const Store& store, const ModelName& name) {
 }
 
 Status copy_model(const Store& store, const ModelName& from, const ModelName& to) {
+    // Pinned from the read on: `from` may be removed meanwhile, its blobs may not.
+    auto pin = lock_store(store, LockMode::Shared);
+    if (!pin) return pin.status();
     auto m = read_manifest(store, from);
     if (!m) return m.status();
-    return write_manifest(store, to, *m);
+    if (Status whole = check_blobs(store, *m); !whole)
+        return error("cannot copy " + quoted(from) + ": " + whole.message() +
+                     " (the model is broken: remove it and pull or create it again)");
+    return write_manifest(store, *pin, to, *m);
 }
 
-Result<Manifest> gguf_manifest(const Store& store, const fs::path& file, bool link) {
+Result<StagedGguf> detail::stage_gguf(const Store& store, const fs::path& file, bool link) {
     auto g = gguf::File::open(file.string());
     if (!g) return error("cannot import " + file.string() + ": not a readable GGUF file (" + g.message() + ")");
     json config = {{"format", "gguf"}};
@@ -394,22 +420,23 @@ Result<Manifest> gguf_manifest(const Store& store, const fs::path& file, bool li
         n_params += t.n_elements;
     config["parameter_count"] = n_params;
 
-    auto digest = add_blob_file(store, file, link);
-    if (!digest) return error("cannot import " + file.string() + ": " + digest.message());
-    struct stat st;
-    const fs::path b = blob_path(store, *digest);
-    if (::lstat(b.c_str(), &st) != 0) return errno_error("cannot import " + file.string(), errno);
+    auto blob = stage_blob_file(store, file, link);
+    if (!blob) return error("cannot import " + file.string() + ": " + blob.message());
     Manifest m;
     m.config = config;
-    m.layers.push_back({std::string(kMediaModel), *digest, static_cast<uint64_t>(st.st_size)});
-    return m;
+    m.layers.push_back({std::string(kMediaModel), blob->digest, blob->size});
+    return StagedGguf{std::move(m), std::move(*blob)};
 }
 
 Result<Manifest> import_gguf(const Store& store, const fs::path& file, const ModelName& name, bool link) {
-    auto m = gguf_manifest(store, file, link);
-    if (!m) return m.status();
-    HEARTH_TRY(write_manifest(store, name, *m));
-    return m;
+    auto staged = stage_gguf(store, file, link); // the slow part (hashing, copying), unpinned
+    if (!staged) return staged.status();
+    auto pin = lock_store(store, LockMode::Shared);
+    if (!pin) return pin.status();
+    if (Status st = place_staged(store, staged->blob); !st)
+        return error("cannot import " + file.string() + ": " + st.message());
+    HEARTH_TRY(write_manifest(store, *pin, name, staged->manifest));
+    return staged->manifest;
 }
 
 } // namespace hearth::store

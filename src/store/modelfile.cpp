@@ -309,6 +309,10 @@ Result<std::optional<ResolvedModel>> base_model(const Store& store, const Modelf
 Result<Manifest> create_model(const Store& store, const ModelName& name, const Modelfile& mf,
                               const fs::path& base_dir) {
     const std::string at = "FROM " + mf.from + " (line " + std::to_string(mf.from_line) + ")";
+    // Pinned (store.h) from resolving the base to writing the manifest: the base may be removed
+    // meanwhile, the blobs the new model shares with it may not.
+    auto pin = lock_store(store, LockMode::Shared);
+    if (!pin) return pin.status();
     auto found = base_model(store, mf);
     if (!found) return error(at + ": " + found.message());
     std::optional<ResolvedModel> base = std::move(*found);
@@ -317,15 +321,20 @@ Result<Manifest> create_model(const Store& store, const ModelName& name, const M
         m = base->manifest;
         m.config["from"] = base->name.display();
     } else {
+        *pin = StoreLock(); // a GGUF file is hashed (maybe copied) into tmp/ unpinned: that may take long
         const fs::path p = expand_path(mf.from, base_dir);
         std::error_code ec;
         if (!fs::exists(p, ec))
             return error(at + ": there is no model named '" + mf.from + "' in the store and no file " + p.string());
         if (!fs::is_regular_file(p, ec)) return error(at + ": " + p.string() + " is not a GGUF file");
-        auto g = gguf_manifest(store, p, true);
+        auto g = detail::stage_gguf(store, p, true);
         if (!g) return error(at + ": " + g.message());
-        m = std::move(*g);
+        pin = lock_store(store, LockMode::Shared);
+        if (!pin) return pin.status();
+        HEARTH_TRY(detail::place_staged(store, g->blob));
+        m = std::move(g->manifest);
     }
+    const std::optional<ResolvedModel>& from = base;
 
     // The model layer stays; every small layer is rebuilt from the base's values and the Modelfile's.
     Layer model_layer;
@@ -339,22 +348,22 @@ Result<Manifest> create_model(const Store& store, const ModelName& name, const M
         return Status::ok();
     };
     const auto pick = [&](const std::optional<std::string>& own, std::optional<std::string> ResolvedModel::*field) {
-        return own ? own : (base ? (*base).*field : std::nullopt);
+        return own ? own : (from ? (*from).*field : std::nullopt);
     };
     if (auto t = pick(mf.template_text, &ResolvedModel::template_text)) HEARTH_TRY(add(kMediaTemplate, *t));
     if (auto t = pick(mf.system, &ResolvedModel::system)) HEARTH_TRY(add(kMediaSystem, *t));
-    json params = base ? base->params : json::object();
+    json params = from ? from->params : json::object();
     for (const auto& [k, v] : mf.params.items())
         params[k] = v;
     if (!params.empty()) HEARTH_TRY(add(kMediaParams, params.dump()));
-    const json& messages = !mf.messages.empty() || !base ? mf.messages : base->messages;
+    const json& messages = !mf.messages.empty() || !from ? mf.messages : from->messages;
     if (!messages.empty()) HEARTH_TRY(add(kMediaMessages, messages.dump()));
     if (auto t = pick(mf.license, &ResolvedModel::license)) HEARTH_TRY(add(kMediaLicense, *t));
     for (const auto& l : m.layers)
         if (l.size > kMaxSmallLayer && l.media_type != kMediaModel)
             return error("cannot create " + name.display() + ": the " + l.media_type + " text is larger than " +
                          std::to_string(kMaxSmallLayer) + " bytes");
-    HEARTH_TRY(write_manifest(store, name, m));
+    HEARTH_TRY(write_manifest(store, *pin, name, m));
     return m;
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <pwd.h>
 #include <random>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,10 +75,34 @@ Result<TmpFile> TmpFile::create(const Store& store, std::string_view suffix) {
         fs::path p = unique_tmp_path(store, suffix);
         HEARTH_TRY(check_inside(store, p));
         const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd >= 0) return TmpFile(fd, std::move(p));
-        if (errno != EEXIST) return errno_error("cannot create a file in " + (store.root / "tmp").string(), errno);
+        if (fd < 0) {
+            if (errno != EEXIST) return errno_error("cannot create a file in " + (store.root / "tmp").string(), errno);
+            continue;
+        }
+        // Best effort: a fresh file is too young for the sweep to take, so this cannot conflict, and on a
+        // filesystem without flock the sweep's age rule alone protects the file.
+        (void)::flock(fd, LOCK_SH | LOCK_NB);
+        return TmpFile(fd, std::move(p));
     }
     return error("cannot create a unique file in " + (store.root / "tmp").string());
+}
+
+Result<TmpFile> TmpFile::link_to(const Store& store, const fs::path& src) {
+    const fs::path p = unique_tmp_path(store, ".link");
+    HEARTH_TRY(check_inside(store, p));
+    // AT_SYMLINK_FOLLOW so a symlink given as `src` links its target, never the symlink itself.
+    if (::linkat(AT_FDCWD, src.c_str(), AT_FDCWD, p.c_str(), AT_SYMLINK_FOLLOW) != 0)
+        return errno_error("cannot link " + src.string() + " into " + (store.root / "tmp").string(), errno);
+    const int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        ::unlink(p.c_str());
+        return errno_error("cannot read " + p.string(), err);
+    }
+    // Shared, so two imports of one file (one inode) do not exclude each other; refused only when some
+    // other program holds an exclusive lock on the user's file, and then the age rule still applies.
+    (void)::flock(fd, LOCK_SH | LOCK_NB);
+    return TmpFile(fd, p);
 }
 
 TmpFile::TmpFile(TmpFile&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)), keep_(o.keep_) {
@@ -86,8 +111,9 @@ TmpFile::TmpFile(TmpFile&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)), 
 }
 
 TmpFile::~TmpFile() {
-    if (fd_ >= 0) ::close(fd_);
+    // Unlink before closing: the lock guards the name until it is gone.
     if (!keep_ && !path_.empty()) ::unlink(path_.c_str());
+    if (fd_ >= 0) ::close(fd_);
 }
 
 Status TmpFile::write_all(std::string_view bytes) {
@@ -105,9 +131,6 @@ Status TmpFile::write_all(std::string_view bytes) {
 
 Status TmpFile::finish() {
     if (::fsync(fd_) != 0) return errno_error("cannot sync " + path_.string(), errno);
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    if (rc != 0) return errno_error("cannot close " + path_.string(), errno);
     return Status::ok();
 }
 
@@ -255,7 +278,7 @@ fs::path default_home() {
     return fs::path(home) / ".local" / "share" / "hearth";
 }
 
-Result<Store> open_store(const fs::path& root_in) {
+Result<Store> open_store(const fs::path& root_in, const OpenOptions& opts) {
     fs::path root = root_in.empty() ? default_home() : root_in;
     std::error_code ec;
     root = fs::absolute(root, ec);
@@ -270,6 +293,7 @@ Result<Store> open_store(const fs::path& root_in) {
         Status st = make_dirs_inside(store, store.root / sub);
         if (!st) return error("cannot open the model store at " + store.root.string() + ": " + st.message());
     }
+    (void)sweep_tmp(store, opts);
     return store;
 }
 
@@ -286,23 +310,18 @@ bool has_blob(const Store& store, std::string_view digest) {
     return ::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-Result<std::string> add_blob_file(const Store& store, const fs::path& src, bool link) {
+Result<StagedBlob> detail::stage_blob_file(const Store& store, const fs::path& src, bool link) {
     struct stat st;
     if (::stat(src.c_str(), &st) != 0) return errno_error("cannot read " + src.string(), errno);
     if (!S_ISREG(st.st_mode)) return error(src.string() + " is not a regular file");
+    Sha256 h;
     if (link) {
-        // Link first, then hash the link: the bytes hashed are the bytes stored. AT_SYMLINK_FOLLOW so a
-        // symlink given as `src` links its target, never the symlink itself.
-        const fs::path tmp = unique_tmp_path(store, ".link");
-        HEARTH_TRY(check_inside(store, tmp));
-        if (::linkat(AT_FDCWD, src.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0) {
-            auto digest = sha256_file(tmp);
-            if (!digest) {
-                ::unlink(tmp.c_str());
-                return digest.status();
-            }
-            HEARTH_TRY(place_blob(store, tmp, *digest));
-            return digest;
+        // Link first, then hash the link: the bytes hashed are the bytes stored.
+        if (auto tmp = TmpFile::link_to(store, src)) {
+            HEARTH_TRY(hash_stream(tmp->fd(), tmp->path(), h, nullptr));
+            struct stat ls;
+            if (::fstat(tmp->fd(), &ls) != 0) return errno_error("cannot inspect " + tmp->path().string(), errno);
+            return StagedBlob{std::move(*tmp), "sha256:" + h.hex(), static_cast<uint64_t>(ls.st_size)};
         }
         // EXDEV (another filesystem), EPERM (protected_hardlinks), EMLINK, ENOTSUP...: copy instead.
     }
@@ -310,13 +329,23 @@ Result<std::string> add_blob_file(const Store& store, const fs::path& src, bool 
     if (in.get() < 0) return errno_error("cannot read " + src.string(), errno);
     auto tmp = TmpFile::create(store, ".copy");
     if (!tmp) return tmp.status();
-    Sha256 h;
     HEARTH_TRY(hash_stream(in.get(), src, h, &*tmp));
     HEARTH_TRY(tmp->finish());
-    const std::string digest = "sha256:" + h.hex();
-    HEARTH_TRY(place_blob(store, tmp->path(), digest));
-    tmp->keep();
-    return digest;
+    struct stat cs;
+    if (::fstat(tmp->fd(), &cs) != 0) return errno_error("cannot inspect " + tmp->path().string(), errno);
+    return StagedBlob{std::move(*tmp), "sha256:" + h.hex(), static_cast<uint64_t>(cs.st_size)};
+}
+
+Status detail::place_staged(const Store& store, StagedBlob& blob) {
+    blob.file.keep(); // place_blob renames or removes it either way
+    return place_blob(store, blob.file.path(), blob.digest);
+}
+
+Result<std::string> add_blob_file(const Store& store, const fs::path& src, bool link) {
+    auto staged = stage_blob_file(store, src, link);
+    if (!staged) return staged.status();
+    HEARTH_TRY(place_staged(store, *staged));
+    return staged->digest;
 }
 
 Result<std::string> add_blob_bytes(const Store& store, std::string_view bytes) {

@@ -6,6 +6,11 @@
 //     manifests/<host>/<namespace>/<model>/<tag>
 //                                    JSON: schemaVersion 2, config + layers [{mediaType, digest, size}]
 //     tmp/                           downloads and copies in progress (same filesystem, so rename is atomic)
+//     lock                           empty; flock(2)ed to keep garbage collection away from writers
+//
+// Concurrency: several processes (the CLI, the server) and threads may use one store at once; see
+// "concurrency" below for the lock that keeps a manifest from ever naming a blob that was collected,
+// and for how tmp/ is swept of what crashed writers left.
 //
 // Names and digests come from users and remote servers: they are untrusted. Every path the store builds
 // is made from a validated ModelName or digest, and is checked to resolve inside the store (symlinks
@@ -15,6 +20,7 @@
 
 #include "base/status.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -93,6 +99,7 @@ struct ModelEntry {
     uint64_t size = 0; // sum of the layers' sizes
     std::string quant; // from the manifest config (e.g. "Q4_K_M"), may be empty
     std::filesystem::file_time_type modified;
+    std::string problem; // empty, or why the model is broken (a blob missing or of the wrong size)
 };
 
 // ---- the store ---------------------------------------------------------------------------------
@@ -100,10 +107,18 @@ struct Store {
     std::filesystem::path root; // absolute, canonical
 };
 
+// What opening a store sweeps from tmp/ (see sweep_tmp below). Entries in use are never removed,
+// whatever their age.
+struct OpenOptions {
+    std::chrono::seconds tmp_max_age{10 * 60};              // copies, links, writes of dead writers
+    std::chrono::seconds partial_max_age{7 * 24 * 60 * 60}; // downloads kept this long for a resume
+};
+
 // $HEARTH_HOME if set, else ~/.hearth if it exists, else ~/.local/share/hearth.
 std::filesystem::path default_home();
-// Opens (creating blobs/, manifests/, tmp/ if needed) the store at `root` (default_home() if empty).
-Result<Store> open_store(const std::filesystem::path& root = {});
+// Opens (creating blobs/, manifests/, tmp/ if needed) the store at `root` (default_home() if empty),
+// then sweeps tmp/ (sweep_tmp; best effort: a failure there does not fail the open).
+Result<Store> open_store(const std::filesystem::path& root = {}, const OpenOptions& opts = {});
 
 // Path of a blob; the digest must be valid (HEARTH_CHECK).
 std::filesystem::path blob_path(const Store& store, std::string_view digest);
@@ -111,7 +126,8 @@ bool has_blob(const Store& store, std::string_view digest);
 
 // Adds a file's contents as a blob: hashes it, then hard-links it into blobs/ (when `link` and the
 // file is on the same filesystem) or copies it through tmp/ (fsync, then atomic rename). Returns the
-// digest. A blob already present is not copied again.
+// digest. A blob already present is not copied again. Unpinned: see "concurrency" for keeping the blob
+// until a manifest names it.
 Result<std::string> add_blob_file(const Store& store, const std::filesystem::path& src, bool link = true);
 Result<std::string> add_blob_bytes(const Store& store, std::string_view bytes);
 
@@ -121,22 +137,99 @@ std::filesystem::path partial_path(const Store& store, std::string_view key);
 // (if not: the file is deleted and an error names both digests), fsyncs, renames atomically.
 Status commit_blob(const Store& store, const std::filesystem::path& tmp_file, std::string_view digest);
 
+// ---- concurrency ---------------------------------------------------------------------------------
+// Blobs are shared between manifests, and garbage collection (remove_model) deletes the blobs no
+// manifest references. A writer (create, copy, import, pull) first makes sure its blobs are in
+// blobs/, then writes the manifest: if a collection ran in between, the manifest would name a blob
+// that is gone. The store lock, flock(2) on the file `lock`, closes that window:
+//   shared ("a pin")  held by a writer from the moment it checks or places the blobs a manifest will
+//                     name until that manifest is written. Pins do not exclude each other. Slow work
+//                     (hashing, copying, downloading) happens before, into tmp/, unpinned.
+//   exclusive         held by remove_model: unlink the manifest, read every manifest, delete the
+//                     unreferenced blobs.
+// Why it is correct: a collection deletes a blob only while it holds the lock exclusively and no
+// manifest references the blob; nothing else deletes blobs. A pinned writer's blobs are checked or
+// placed after the pin is taken and the manifest is written before it is released, so a collection
+// runs wholly before the writer looks at its blobs (and the writer places what is missing) or wholly
+// after the manifest is written (and sees the reference). write_manifest checks every layer's blob
+// under the pin as well, so a caller that added blobs unpinned (add_blob_*, then the write_manifest
+// overload without a pin) gets an error, never a manifest that names a missing blob.
+//
+// Processes and threads: every lock_store() opens the lock file anew, so each StoreLock is its own
+// open file description. flock(2) locks belong to open file descriptions, not to processes, so two
+// StoreLocks conflict the same way whether they are in two processes or in two threads of one; a lock
+// is released when its holder closes it, exits or is killed (kill -9 cannot leave the store locked).
+// Hence: never call remove_model while holding a StoreLock on the same thread (it would wait for itself);
+// never hand a StoreLock across fork() (the descriptor is O_CLOEXEC; a forked child would share it).
+// flock works across processes on local filesystems and on NFS (Linux emulates it with fcntl locks there).
+enum class LockMode { Shared, Exclusive };
+
+class StoreLock {
+public:
+    StoreLock() = default;
+    StoreLock(StoreLock&& o) noexcept : fd_(o.fd_), mode_(o.mode_) { o.fd_ = -1; }
+    StoreLock& operator=(StoreLock&& o) noexcept;
+    StoreLock(const StoreLock&) = delete;
+    StoreLock& operator=(const StoreLock&) = delete;
+    ~StoreLock();
+    bool held() const { return fd_ >= 0; }
+    LockMode mode() const { return mode_; }
+
+private:
+    friend Result<StoreLock> lock_store(const Store& store, LockMode mode);
+    int fd_ = -1;
+    LockMode mode_ = LockMode::Shared;
+};
+
+// Waits for and takes the store lock (creating the lock file if needed).
+Result<StoreLock> lock_store(const Store& store, LockMode mode);
+
+// tmp/ holds files on their way into blobs/ or manifests/ (named <pid>-<random>.<kind>) and partial
+// downloads (<hash>.partial, with a .validator sidecar). A writer holds flock(2) on its tmp file (shared;
+// a download: exclusive) for as long as it uses it, so a file nobody can lock exclusively is in use.
+// sweep_tmp removes the regular files in tmp/ that are (1) not in use: it takes LOCK_EX | LOCK_NB on
+// the file and re-checks that the name still is that file before unlinking, and (2) older than
+// tmp_max_age (partial downloads: partial_max_age, so that an interrupted pull can still resume) by the
+// later of their mtime and ctime. The age is a second guard, for writers that do not lock (an older
+// hearth) and for a hard link staged in tmp/ (`hearth import`), whose mtime is the user's file's.
+struct SweepResult {
+    uint64_t files = 0, bytes = 0; // removed
+};
+SweepResult sweep_tmp(const Store& store, const OpenOptions& opts);
+
+// ---- manifests and models -----------------------------------------------------------------------
+// Writes the manifest atomically while `pin` (a held StoreLock of either mode) keeps garbage collection
+// away; every layer's blob must be in the store with its recorded size, else nothing is written.
+Status write_manifest(const Store& store, const StoreLock& pin, const ModelName& name, const Manifest& manifest);
+// The same, taking and releasing a pin itself.
 Status write_manifest(const Store& store, const ModelName& name, const Manifest& manifest);
 Result<Manifest> read_manifest(const Store& store, const ModelName& name);
 Result<ResolvedModel> resolve(const Store& store, const ModelName& name);
+// Every model, sorted by name; `problem` is set for models whose blobs are missing or of the wrong size
+// (a cheap check: lstat only).
 Result<std::vector<ModelEntry>> list_models(const Store& store);
-// Removes the manifest, then every blob no remaining manifest references.
+// Under the exclusive store lock: removes the manifest, then every blob no remaining manifest references.
 Status remove_model(const Store& store, const ModelName& name);
+// Under a pin: reads `from`'s manifest and writes it as `to`.
 Status copy_model(const Store& store, const ModelName& from, const ModelName& to);
 
 // Imports a GGUF file (checked to be a readable GGUF first) as `name`, with a manifest whose config
-// records the source path, architecture and quant. Returns the manifest written.
+// records the source path, architecture and quant. The file is hashed and linked or copied into tmp/
+// unpinned; placing the blob and writing the manifest are pinned. Returns the manifest written.
 Result<Manifest> import_gguf(const Store& store, const std::filesystem::path& file, const ModelName& name,
                              bool link = true);
 
-// import_gguf without the manifest: checks the GGUF, adds it as a blob and returns the manifest
-// (one model layer; config with format, source, architecture, file_type, parameter_count).
-Result<Manifest> gguf_manifest(const Store& store, const std::filesystem::path& file, bool link = true);
+// ---- checking (hearth doctor) --------------------------------------------------------------------
+struct ModelCheck {
+    ModelName name;                    // model "" for an entry that is no manifest of a valid name
+    std::vector<std::string> problems; // empty: the model is whole
+};
+// Checks a model's manifest against its blobs, pinned: each layer's blob is a regular file of the
+// recorded size; with `hash`, its sha256 is also the layer's digest (reads every byte: slow for big models).
+ModelCheck check_model(const Store& store, const ModelName& name, bool hash);
+// check_model for every manifest (a malformed one is a broken model), plus one unnamed entry for each
+// entry of manifests/ that is not a manifest of a valid name. A model removed meanwhile is left out.
+Result<std::vector<ModelCheck>> check_store(const Store& store, bool hash);
 
 // ---- helpers (also used by pull, create and the tests) -----------------------------------------
 // "sha256:<hex>" of a file's contents, or of bytes.

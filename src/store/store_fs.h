@@ -10,8 +10,10 @@
 #include "store/store.h"
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hearth::store::detail {
 
@@ -24,18 +26,24 @@ Status check_inside(const Store& store, const std::filesystem::path& p);
 // Creates the directories from the root down to `dir` (each checked not to be a symlink).
 Status make_dirs_inside(const Store& store, const std::filesystem::path& dir);
 
-// An open file in tmp/ with a fresh unique name (O_CREAT | O_EXCL | O_NOFOLLOW). Closes on destruction
-// and removes the file unless keep() was called.
+// An open file in tmp/ with a fresh unique name (O_CREAT | O_EXCL | O_NOFOLLOW), held with
+// flock(LOCK_SH) from creation until the object dies, so that sweep_tmp (store.h) leaves it alone even
+// after it is written and before it is renamed into place. Removes the file on destruction unless keep()
+// was called (after a rename: the name is gone, the descriptor still closes).
 class TmpFile {
 public:
     static Result<TmpFile> create(const Store& store, std::string_view suffix);
+    // Hard-links `src` into tmp/ and opens the link read-only (the lock is best effort here: the inode
+    // is the user's file; the sweep's age rule covers the link, whose ctime the link refreshed).
+    // Fails (creating nothing) when the file cannot be linked, e.g. from another filesystem.
+    static Result<TmpFile> link_to(const Store& store, const std::filesystem::path& src);
     TmpFile(TmpFile&& o) noexcept;
     TmpFile& operator=(TmpFile&&) = delete;
     ~TmpFile();
     int fd() const { return fd_; }
     const std::filesystem::path& path() const { return path_; }
     Status write_all(std::string_view bytes);
-    // fsync + close; the file stays until renamed or the object dies.
+    // fsync; the descriptor (and its lock) stays open until the object dies.
     Status finish();
     void keep() { keep_ = true; }
 
@@ -59,5 +67,34 @@ Result<std::string> read_small_file(const std::filesystem::path& p, uint64_t max
 
 // Writes `bytes` to `dest` atomically (tmp file, fsync, rename, fsync dir).
 Status write_atomic(const Store& store, const std::filesystem::path& dest, std::string_view bytes);
+
+// A file's contents staged in tmp/ on their way to blobs/: hashed, fsync'd, locked (TmpFile). Slow work
+// (hashing, copying) is done here, unpinned; placing it is quick and done under a pin.
+struct StagedBlob {
+    TmpFile file;
+    std::string digest; // sha256:<hex>
+    uint64_t size = 0;
+};
+// Hard-links (when `link` and possible) or copies `src` into tmp/ and hashes what was staged.
+Result<StagedBlob> stage_blob_file(const Store& store, const std::filesystem::path& src, bool link);
+// Renames a staged file to blobs/sha256-... (or drops it when that blob exists already). Hold a pin
+// (StoreLock) from here until the manifest naming the blob is written.
+Status place_staged(const Store& store, StagedBlob& blob);
+
+// A GGUF file checked and staged, with the manifest that will name it (one model layer; config with
+// format, source, architecture, file_type, parameter_count).
+struct StagedGguf {
+    Manifest manifest;
+    StagedBlob blob;
+};
+Result<StagedGguf> stage_gguf(const Store& store, const std::filesystem::path& file, bool link);
+
+// Calls fn(name, path) for every manifest file under manifests/<host>/<ns>/<model>/<tag>. Entries that
+// are symlinks, of the wrong kind, or whose names are not valid model names are reported in warnings.
+Status walk_manifests(const Store& store, std::vector<std::string>& warnings,
+                      const std::function<void(const ModelName&, const std::filesystem::path&)>& fn);
+
+// Every layer's blob is a regular file in blobs/ of the recorded size; else why not (naming the digest).
+Status check_blobs(const Store& store, const Manifest& manifest);
 
 } // namespace hearth::store::detail

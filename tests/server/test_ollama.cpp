@@ -295,6 +295,31 @@ TEST_F(OllamaTest, DeleteAndCopy) {
     EXPECT_EQ(post("/api/show", {{"name", "copy:v1"}}).status, 200);
 }
 
+// A model whose system prompt blob is gone (issue #12): the store's errors name files under the store,
+// which clients must never see; the server's log keeps them.
+TEST_F(OllamaTest, BrokenModelErrorsShowNoServerPaths) {
+    st.import("tiny-llama3.gguf", "tiny:latest");
+    ASSERT_EQ(
+        post("/api/create", {{"model", "mario"}, {"from", "tiny"}, {"system", "It's a me."}, {"stream", false}}).status,
+        200);
+    auto m = store::read_manifest(st.get(), *store::parse_name("mario"));
+    ASSERT_TRUE(m.is_ok()) << m.message();
+    for (const auto& l : m->layers)
+        if (l.media_type == store::kMediaSystem) std::filesystem::remove(store::blob_path(st.get(), l.digest));
+    const std::string root = st.get().root.string();
+    for (const HttpResponse& r : {post("/api/show", {{"model", "mario"}}),
+                                  post("/api/create", {{"model", "x"}, {"from", "mario"}, {"stream", false}}),
+                                  post("/api/copy", {{"source", "mario"}, {"destination", "y"}})}) {
+        EXPECT_EQ(r.status, 500) << r.body;
+        EXPECT_NE(r.body.find("mario"), std::string::npos) << r.body;
+        EXPECT_EQ(r.body.find(root), std::string::npos) << r.body;
+        EXPECT_EQ(r.body.find("/blobs/"), std::string::npos) << r.body;
+    }
+    // Still listed (so it can be found and deleted), and deleted cleanly.
+    EXPECT_NE(call(routes, "GET", "/api/tags", "").body.find("mario"), std::string::npos);
+    EXPECT_EQ(call(routes, "DELETE", "/api/delete", json({{"model", "mario"}}).dump()).status, 200);
+}
+
 TEST_F(OllamaTest, CreateFromJsonAndModelfile) {
     st.import("tiny-llama3.gguf", "tiny:latest");
     HttpResponse r = post("/api/create", {{"model", "mario"},

@@ -1,7 +1,7 @@
 // The store: blobs (hashing, dedup, hard links, commit), manifests (atomic, validated), resolve,
 // list, remove with garbage collection, copy, import, and symlinks planted to escape the store.
 #include "store/store.h"
-#include "store_test_util.h"
+#include "store_fixture.h"
 
 #include <chrono>
 #include <fstream>
@@ -17,19 +17,8 @@ using hearth::test::write_file;
 
 namespace {
 
-class StoreTest : public hearth::test::TempDirTest {
+class StoreTest : public hearth::test::StoreFixture {
 protected:
-    void SetUp() override {
-        TempDirTest::SetUp();
-        auto s = open_store(dir_ / "store");
-        ASSERT_TRUE(s) << s.message();
-        store_ = *s;
-    }
-    ModelName name(const std::string& s) {
-        auto n = parse_name(s);
-        EXPECT_TRUE(n) << n.message();
-        return n ? *n : ModelName{};
-    }
     size_t count_blobs() {
         size_t n = 0;
         for (const auto& e : fs::directory_iterator(store_.root / "blobs"))
@@ -49,7 +38,6 @@ protected:
         fs::copy_file(tiny_model(file), p, fs::copy_options::overwrite_existing);
         return p;
     }
-    Store store_;
 };
 
 TEST_F(StoreTest, OpenCreatesTheLayout) {

@@ -153,6 +153,52 @@ TEST_F(StoreCommands, CreateShowAndCopy) {
     EXPECT_EQ(run("show me/terse:copy --template").out, "{{ .Prompt }}\n");
 }
 
+// A model whose manifest names a blob that is gone (issue #12): show and run fail saying so, list keeps
+// it but marks it, doctor names it and the fix, and exits non-zero until it is removed.
+TEST_F(StoreCommands, BrokenModelsAreReported) {
+    ASSERT_EQ(run("import " + q(tiny_model("tiny-qwen2.gguf")) + " base").rc, 0);
+    write_file(dir_ / "Modelfile", "FROM base\nSYSTEM be brief\n");
+    ASSERT_EQ(run("create brief").rc, 0);
+    auto ok = run("doctor");
+    EXPECT_EQ(ok.rc, 0) << ok.out << ok.err;
+    EXPECT_NE(ok.out.find("2 manifests checked (sizes): all whole"), std::string::npos) << ok.out;
+
+    const auto manifest =
+        nlohmann::json::parse(hearth::test::read_file(dir_ / "home/manifests/local/library/brief/latest"));
+    for (const auto& l : manifest["layers"])
+        if (l["mediaType"] == "application/vnd.ollama.image.system")
+            fs::remove(dir_ / "home/blobs" / ("sha256-" + l["digest"].get<std::string>().substr(7)));
+
+    for (const std::string args : {"show brief", "show brief --system", "show brief --json", "run brief hi"}) {
+        auto r = run(args);
+        EXPECT_EQ(r.rc, 1) << args << ": " << r.out << r.err;
+        EXPECT_NE(r.err.find("'brief:latest'"), std::string::npos) << args << ": " << r.err;
+        EXPECT_EQ(r.err.find("not in the store"), std::string::npos) << args << ": " << r.err;
+    }
+    auto list = run("list");
+    EXPECT_EQ(list.rc, 0) << list.err;
+    const auto line = [&](const std::string& name) {
+        return list.out.substr(list.out.find(name)).substr(0, list.out.substr(list.out.find(name)).find('\n'));
+    };
+    EXPECT_NE(line("brief:latest").find("(broken)"), std::string::npos) << list.out;
+    EXPECT_EQ(line("base:latest").find("(broken)"), std::string::npos) << list.out;
+    EXPECT_NE(list.err.find("hearth doctor"), std::string::npos) << list.err;
+    const auto js = nlohmann::json::parse(run("list --json").out);
+    EXPECT_EQ(js["models"][0]["broken"], false);
+    EXPECT_EQ(js["models"][1]["broken"], true);
+
+    auto doc = run("doctor");
+    EXPECT_EQ(doc.rc, 1) << doc.out << doc.err;
+    EXPECT_NE(doc.out.find("broken: brief:latest"), std::string::npos) << doc.out;
+    EXPECT_NE(doc.out.find("is missing"), std::string::npos) << doc.out;
+    EXPECT_NE(doc.out.find("hearth rm brief:latest"), std::string::npos) << doc.out;
+    EXPECT_EQ(doc.out.find("broken: base"), std::string::npos) << doc.out;
+    EXPECT_EQ(run("doctor --hash").rc, 1);
+
+    ASSERT_EQ(run("rm brief").rc, 0);
+    EXPECT_EQ(run("doctor --hash").rc, 0);
+}
+
 TEST_F(StoreCommands, ErrorsAreClear) {
     auto bad = run("show ../../etc/passwd");
     EXPECT_EQ(bad.rc, 2);

@@ -134,6 +134,7 @@ struct Fetched {
     std::string digest; // sha256:<hex>
     uint64_t size = 0;
     nlohmann::json gguf_info = nlohmann::json::object(); // architecture, file_type
+    StoreLock pin; // held from the blob's check or commit until its manifest is written (store.h)
 };
 
 // Reads what the manifest records from the GGUF; an error when it is not a readable GGUF.
@@ -158,15 +159,19 @@ Status check_partial_path(const Store& store, const fs::path& partial) {
     return detail::check_inside(store, validator_path(p));
 }
 
-// Downloads `url` into tmp/, checks it is a GGUF, commits it as a blob. With `expected_sha256` (hex),
-// a blob already in the store is not downloaded again.
+// Downloads `url` into tmp/ (unpinned), checks it is a GGUF, commits it as a blob (pinned: the pin is
+// returned for the manifest). With `expected_sha256` (hex), a blob already in the store is not
+// downloaded again.
 Result<Fetched> fetch_blob(const Store& store, const std::string& url, const std::string& key,
                            const std::string& expected_sha256, const DownloadOptions& dopts) {
     Fetched f;
     if (!expected_sha256.empty()) {
         f.digest = "sha256:" + expected_sha256;
         if (!valid_digest(f.digest)) return error("the hub gave an invalid sha256 '" + expected_sha256 + "'");
+        auto pin = lock_store(store, LockMode::Shared);
+        if (!pin) return pin.status();
         if (has_blob(store, f.digest)) {
+            f.pin = std::move(*pin);
             f.size = std::filesystem::file_size(blob_path(store, f.digest));
             auto info = gguf_info(blob_path(store, f.digest));
             if (!info) return info.status();
@@ -191,6 +196,9 @@ Result<Fetched> fetch_blob(const Store& store, const std::string& url, const std
     f.digest = "sha256:" + got->sha256;
     f.size = got->size;
     f.gguf_info = std::move(*info);
+    auto pin = lock_store(store, LockMode::Shared);
+    if (!pin) return pin.status();
+    f.pin = std::move(*pin);
     // The sidecar goes while the name is still ours: once renamed, another pull may use the name.
     std::error_code ec;
     fs::remove(validator_path(partial), ec);
@@ -209,7 +217,7 @@ Status write_model_manifest(const Store& store, const ModelName& name, const Fet
     for (auto it = f.gguf_info.begin(); it != f.gguf_info.end(); ++it)
         if (!config.contains(it.key())) config[it.key()] = it.value();
     m.config = std::move(config);
-    return write_manifest(store, name, m);
+    return write_manifest(store, f.pin, name, m);
 }
 
 Result<ModelName> pull_hf(const Store& store, const PullRef& ref, const PullOptions& opts,

@@ -4,7 +4,10 @@
 // interruption; locked against a concurrent pull of the same file; never a link: see download.h),
 // are verified against the expected sha256 (from the hub's LFS metadata when it gives one; always
 // computed and recorded), fsync'd and renamed atomically into blobs/. A killed or failed download never
-// leaves a file under a blob's final name; a checksum mismatch stores nothing.
+// leaves a file under a blob's final name; a checksum mismatch stores nothing. The download itself runs
+// without the store lock; committing the blob and writing the manifest hold a pin (store.h), so a
+// `hearth rm` meanwhile cannot collect the blob. Partial files are kept in tmp/ for a resume (the store's
+// tmp sweep leaves them alone while locked, and for OpenOptions::partial_max_age when idle).
 //
 // Network safety: only https:// unless allow_insecure; redirects are followed only to https:// URLs
 // whose host does not resolve to a loopback, link-local, private or unspecified address (SSRF), unless

@@ -59,6 +59,24 @@ void operator delete(void* p, size_t) noexcept {
 void operator delete[](void* p, size_t) noexcept {
     counted_free(p);
 }
+// The nothrow forms too (std::stable_sort's temporary buffer uses them): every form of new and delete must
+// come from the same allocator, or a sanitizer sees memory from its new freed by our delete.
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return counted_alloc(n);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept {
+    return operator new(n, t);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    counted_free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+    counted_free(p);
+}
 
 namespace {
 

@@ -20,30 +20,16 @@ namespace hearth::store {
 
 using namespace detail;
 
-StoreLock& StoreLock::operator=(StoreLock&& o) noexcept {
-    if (this != &o) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = o.fd_;
-        mode_ = o.mode_;
-        o.fd_ = -1;
-    }
-    return *this;
-}
-
-StoreLock::~StoreLock() {
-    if (fd_ >= 0) ::close(fd_); // releases the lock
-}
-
 Result<StoreLock> lock_store(const Store& store, LockMode mode) {
     const fs::path p = store.root / "lock";
     HEARTH_TRY(check_inside(store, p));
     // A fresh open file description per lock: that is what makes flock exclude threads of one process
     // from each other too. Read-only is enough for flock, and works in a store the user cannot write.
     StoreLock lock;
-    lock.fd_ = ::open(p.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (lock.fd_ < 0) return errno_error("cannot open the store lock " + p.string(), errno);
+    lock.fd_.reset(::open(p.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!lock.fd_.valid()) return errno_error("cannot open the store lock " + p.string(), errno);
     lock.mode_ = mode;
-    while (::flock(lock.fd_, mode == LockMode::Exclusive ? LOCK_EX : LOCK_SH) != 0)
+    while (::flock(lock.fd_.get(), mode == LockMode::Exclusive ? LOCK_EX : LOCK_SH) != 0)
         if (errno != EINTR) return errno_error("cannot lock " + p.string(), errno);
     return lock;
 }

@@ -19,6 +19,7 @@
 #pragma once
 
 #include "base/status.h"
+#include "base/unique_fd.h"
 
 #include <chrono>
 #include <cstdint>
@@ -164,20 +165,14 @@ Status commit_blob(const Store& store, const std::filesystem::path& tmp_file, st
 // flock works across processes on local filesystems and on NFS (Linux emulates it with fcntl locks there).
 enum class LockMode { Shared, Exclusive };
 
-class StoreLock {
+class StoreLock { // move-only: it owns the descriptor that holds the flock
 public:
-    StoreLock() = default;
-    StoreLock(StoreLock&& o) noexcept : fd_(o.fd_), mode_(o.mode_) { o.fd_ = -1; }
-    StoreLock& operator=(StoreLock&& o) noexcept;
-    StoreLock(const StoreLock&) = delete;
-    StoreLock& operator=(const StoreLock&) = delete;
-    ~StoreLock();
-    bool held() const { return fd_ >= 0; }
+    bool held() const { return fd_.valid(); }
     LockMode mode() const { return mode_; }
 
 private:
     friend Result<StoreLock> lock_store(const Store& store, LockMode mode);
-    int fd_ = -1;
+    UniqueFd fd_;
     LockMode mode_ = LockMode::Shared;
 };
 

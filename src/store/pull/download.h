@@ -40,6 +40,7 @@
 #pragma once
 
 #include "base/status.h"
+#include "base/unique_fd.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -78,16 +79,11 @@ class PartialLock {
 public:
     PartialLock() = default;
     explicit PartialLock(int fd) : fd_(fd) {}
-    PartialLock(PartialLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-    PartialLock& operator=(PartialLock&& o) noexcept;
-    PartialLock(const PartialLock&) = delete;
-    PartialLock& operator=(const PartialLock&) = delete;
-    ~PartialLock();
-    bool held() const { return fd_ >= 0; }
-    int fd() const { return fd_; }
+    bool held() const { return fd_.valid(); }
+    int fd() const { return fd_.get(); }
 
 private:
-    int fd_ = -1;
+    UniqueFd fd_;
 };
 
 struct DownloadResult {

@@ -73,20 +73,7 @@ Status unlink_if_present(const fs::path& p) {
 
 } // namespace
 
-// ---- PartialLock / sidecar paths (download.h) ---------------------------------------------------
-PartialLock& PartialLock::operator=(PartialLock&& o) noexcept {
-    if (this != &o) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = o.fd_;
-        o.fd_ = -1;
-    }
-    return *this;
-}
-
-PartialLock::~PartialLock() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
+// ---- sidecar paths (download.h) ---------------------------------------------------
 fs::path validator_path(const fs::path& partial) {
     return fs::path(partial.string() + ".validator");
 }

@@ -209,8 +209,9 @@ Status Session::check_feed(std::span<const int32_t> tokens) const {
                          " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
     }
     if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > buf_->n_ctx)
-        return error("context full: " + std::to_string(n_past_) + " + " + std::to_string(tokens.size()) +
-                     " tokens > context size " + std::to_string(buf_->n_ctx));
+        return error(Code::ContextFull, "context full: " + std::to_string(n_past_) + " + " +
+                                            std::to_string(tokens.size()) + " tokens > context size " +
+                                            std::to_string(buf_->n_ctx));
     return Status::ok();
 }
 
@@ -220,7 +221,7 @@ Status Session::feed(std::span<const int32_t> tokens) {
     ComputeCtx c{im.kt, *im.pool, buf_->act.data()};
     size_t done = 0;
     while (done < tokens.size()) {
-        if (cancelled_.exchange(false)) return error("cancelled");
+        if (cancelled_.exchange(false)) return error(Code::Cancelled, "cancelled");
         const int32_t n = static_cast<int32_t>(std::min<size_t>(tokens.size() - done, size_t(buf_->n_batch)));
         forward(*im.model, c, *buf_, tokens.data() + done, n, n_past_);
         n_past_ += n;

@@ -57,7 +57,7 @@ Result<GenerateStats> generate(Session& s, std::span<const int32_t> prompt, Samp
         const int32_t one[1] = {tok};
         Status fed = s.feed(one);
         if (!fed) {
-            if (fed.message() == "cancelled") {
+            if (fed.code() == Code::Cancelled) {
                 st.stop = StopReason::Cancelled;
                 break;
             }

@@ -17,23 +17,39 @@ struct Hit {
     const char* detector;
 };
 
+// Byte classes, one table lookup each (the scanner calls these for nearly every byte).
+enum : unsigned char { kDigit = 1, kUpper = 2, kLower = 4, kHexLetter = 8 };
+inline constexpr struct ClassTable {
+    unsigned char v[256] = {};
+    constexpr ClassTable() {
+        for (int c = '0'; c <= '9'; ++c)
+            v[c] = kDigit;
+        for (int c = 'A'; c <= 'Z'; ++c)
+            v[c] = kUpper | (c <= 'F' ? kHexLetter : 0);
+        for (int c = 'a'; c <= 'z'; ++c)
+            v[c] = kLower | (c <= 'f' ? kHexLetter : 0);
+    }
+} kClass;
+inline unsigned char byte_class(char c) {
+    return kClass.v[static_cast<unsigned char>(c)];
+}
 inline bool is_digit(char c) {
-    return c >= '0' && c <= '9';
+    return byte_class(c) & kDigit;
 }
 inline bool is_upper(char c) {
-    return c >= 'A' && c <= 'Z';
+    return byte_class(c) & kUpper;
 }
 inline bool is_lower(char c) {
-    return c >= 'a' && c <= 'z';
+    return byte_class(c) & kLower;
 }
 inline bool is_alpha(char c) {
-    return is_upper(c) || is_lower(c);
+    return byte_class(c) & (kUpper | kLower);
 }
 inline bool is_alnum(char c) {
-    return is_digit(c) || is_alpha(c);
+    return byte_class(c) != 0;
 }
 inline bool is_hex(char c) {
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    return byte_class(c) & (kDigit | kHexLetter);
 }
 inline char to_lower(char c) {
     return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;

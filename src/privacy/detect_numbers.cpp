@@ -366,9 +366,10 @@ int iban_length(char a, char b) {
 
 size_t match_iban(std::string_view t, size_t pos) {
     // "GB82WEST12345698765432" or "GB82 WEST 1234 5698 7654 32" (groups of four).
-    if (is_alnum(before(t, pos)) || before(t, pos) == '_') return 0;
+    if (!is_digit(at(t, pos + 2)) || !is_digit(at(t, pos + 3)) || is_alnum(before(t, pos)) || before(t, pos) == '_')
+        return 0;
     const int want = iban_length(at(t, pos), at(t, pos + 1));
-    if (want == 0 || !is_digit(at(t, pos + 2)) || !is_digit(at(t, pos + 3))) return 0;
+    if (want == 0) return 0;
     char buf[40];
     int n = 0;
     size_t i = pos;

@@ -85,6 +85,10 @@ int hex_pair(std::string_view t, size_t i) {
 size_t match_ipv6(std::string_view t, size_t pos) {
     const char p = before(t, pos);
     if (word_char(p) || p == ':' || p == '.') return 0;
+    // A hextet has at most 4 digits: a ':' must come within the first five bytes.
+    if (at(t, pos) != ':' && at(t, pos + 1) != ':' && at(t, pos + 2) != ':' && at(t, pos + 3) != ':' &&
+        at(t, pos + 4) != ':')
+        return 0;
     size_t i = pos;
     while (i < t.size() && i - pos <= 45 && (is_hex(t[i]) || t[i] == ':' || t[i] == '.'))
         ++i;
@@ -187,6 +191,14 @@ size_t match_secret_prefix(std::string_view t, size_t pos, const char** name) {
     const char p = before(t, pos);
     if (word_char(p) || p == '-') return 0;
     const std::string_view rest = t.substr(pos);
+    if (rest.size() < 2) return 0;
+    // Cheap filter on the first two bytes before comparing whole prefixes.
+    static constexpr std::string_view kHeads[] = {"sk", "rk", "gh", "gl", "xo", "AK", "AS",
+                                                  "AI", "hf", "np", "py", "sh", "SG"};
+    bool head = false;
+    for (std::string_view h : kHeads)
+        head = head || (rest[0] == h[0] && rest[1] == h[1]);
+    if (!head) return 0;
     for (const Prefix& k : kPrefixes) {
         if (rest.size() < k.prefix.size() + static_cast<size_t>(k.min_len) || !rest.starts_with(k.prefix)) continue;
         size_t i = k.prefix.size();
@@ -298,10 +310,12 @@ TokenStats token_stats(std::string_view s) {
         last = cl;
     }
     if (run >= 3) in_words += run + (s.size() > static_cast<size_t>(run) && is_upper(s[s.size() - run - 1]) ? 1 : 0);
-    for (int c : count) {
+    for (size_t k = 0; k < s.size(); ++k) { // each distinct byte once: clear its count after use
+        int& c = count[static_cast<unsigned char>(s[k])];
         if (c == 0) continue;
         const double p = static_cast<double>(c) / static_cast<double>(s.size());
         st.entropy -= p * std::log2(p);
+        c = 0;
     }
     st.change_rate = alnum > 1 ? static_cast<double>(changes) / (alnum - 1) : 0.0;
     st.wordiness = s.empty() ? 0.0 : static_cast<double>(in_words) / static_cast<double>(s.size());
@@ -399,9 +413,9 @@ size_t match_entropy(std::string_view t, size_t pos, const char** name, size_t* 
             return i;
         }
     }
+    if (!keyword_assignment(t, pos)) return 0;
     const TokenStats st = token_stats(tok);
-    if (st.digit && (st.upper || st.lower) && st.entropy >= 3.0 && st.change_rate >= 0.25 &&
-        keyword_assignment(t, pos)) {
+    if (st.digit && (st.upper || st.lower) && st.entropy >= 3.0 && st.change_rate >= 0.25) {
         *name = "keyword_secret";
         return i;
     }

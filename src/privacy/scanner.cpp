@@ -165,7 +165,11 @@ void scan_builtin(std::string_view t, unsigned mask, std::vector<Hit>& out) {
         } else if (c == ':' && at(t, i + 1) == ':') {
             best.offer(enabled(mask, Entity::IpAddress), Entity::IpAddress, match_ipv6(t, i), "ipv6");
         }
-        if (entropy_on && i >= entropy_until && (is_alnum(c) || c == '+' || c == '/' || c == '_' || c == '-')) {
+        // A token shorter than 16 bytes that ends with its word cannot be a secret: skip the second look.
+        const char after = at(t, word_end);
+        const bool may_be_long = word_end - i >= 16 || after == '+' || after == '/' || after == '_' || after == '-';
+        if (entropy_on && i >= entropy_until && may_be_long &&
+            (is_alnum(c) || c == '+' || c == '/' || c == '_' || c == '-')) {
             const char* name = nullptr;
             size_t token_end = i;
             const size_t end = match_entropy(t, i, &name, &token_end);

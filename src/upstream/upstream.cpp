@@ -393,6 +393,7 @@ Status check_endpoint(const Endpoint& ep) {
 Result<Response> chat(const Endpoint& ep, std::string_view body, bool stream,
                       const std::function<bool(const Delta&)>& on_delta, const std::atomic<bool>* cancel) {
     HEARTH_TRY(check_endpoint(ep));
+    if (cancel && cancel->load()) return fail(ep, Code::Cancelled, "the request was cancelled");
     if (!curl_ready()) return fail(ep, Code::Upstream, "libcurl failed to initialise");
     std::unique_ptr<CURL, EasyDeleter> handle(curl_easy_init());
     if (!handle) return fail(ep, Code::Upstream, "libcurl: cannot create a handle");

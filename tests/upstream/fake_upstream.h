@@ -312,4 +312,40 @@ private:
     std::string received_;
 };
 
+// A loopback listener that never accepts, with its accept queue already full: the kernel drops further
+// SYNs, so connecting to port() hangs until the client's connect timeout (the "unreachable host" fault).
+class FullBacklog {
+public:
+    FullBacklog() {
+        listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listen_fd_, 0) != 0 ||
+            ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+            return;
+        port_ = ntohs(a.sin_port);
+        // Linux queues backlog + 1 connections; fill the queue (a few more do no harm).
+        for (int i = 0; i < 3; ++i) {
+            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+            (void)::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+            fillers_.push_back(fd);
+        }
+    }
+    ~FullBacklog() {
+        for (int fd : fillers_)
+            ::close(fd);
+        ::close(listen_fd_);
+    }
+    FullBacklog(const FullBacklog&) = delete;
+    FullBacklog& operator=(const FullBacklog&) = delete;
+    int port() const { return port_; }
+
+private:
+    int listen_fd_ = -1;
+    int port_ = 0;
+    std::vector<int> fillers_;
+};
+
 } // namespace hearth::test

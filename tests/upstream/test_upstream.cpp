@@ -322,6 +322,19 @@ TEST(Upstream, DownIsAnUpstreamError) {
     EXPECT_LT(o.seconds, 10.0);
 }
 
+TEST(Upstream, UnansweredConnectHitsTheConnectTimeout) {
+    FakeUpstream up; // only for the endpoint's shape
+    hearth::test::FullBacklog full;
+    Endpoint ep = endpoint_for(up);
+    ep.base_url = "http://127.0.0.1:" + std::to_string(full.port()) + "/v1";
+    ep.connect_timeout_s = 0.3;
+    const Outcome o = call(ep);
+    EXPECT_EQ(o.result.code(), Code::Timeout) << o.result.message();
+    EXPECT_NE(o.result.message().find("connect"), std::string::npos) << o.result.message();
+    EXPECT_GE(o.seconds, 0.3);
+    EXPECT_LT(o.seconds, 10.0);
+}
+
 TEST(Upstream, HangHitsTheFirstByteTimeout) {
     FakeUpstream up(fake(FakeMode::Hang));
     Endpoint ep = endpoint_for(up);

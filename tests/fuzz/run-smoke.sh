@@ -2,18 +2,19 @@
 # Builds the `fuzz` preset and runs each fuzz target for a short while on its seed corpus:
 # fuzz_gguf (tests/data/gguf/), fuzz_template (real models' chat templates from scripts/fetch-fixtures),
 # fuzz_gotmpl (Ollama Go templates, tests/data/fuzz/gotmpl/), fuzz_store (names, manifests, Modelfiles,
-# tests/data/fuzz/store/), fuzz_http (HTTP request heads and chunked bodies, tests/data/fuzz/http/) and
-# fuzz_privacy (the privacy scanner, pseudonymize and restore, tests/data/fuzz/privacy/).
+# tests/data/fuzz/store/), fuzz_http (HTTP request heads and chunked bodies, tests/data/fuzz/http/),
+# fuzz_privacy (the privacy scanner, pseudonymize and restore, tests/data/fuzz/privacy/) and fuzz_sse
+# (upstream event streams, tests/data/fuzz/sse/).
 # Usage: tests/fuzz/run-smoke.sh [seconds per target]   (default 30). Exits non-zero on any crash or leak.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-30}"
 cmake --preset fuzz >/dev/null
-cmake --build build/fuzz -j2 --target fuzz_gguf fuzz_template fuzz_gotmpl fuzz_store fuzz_http fuzz_privacy
+cmake --build build/fuzz -j2 --target fuzz_gguf fuzz_template fuzz_gotmpl fuzz_store fuzz_http fuzz_privacy fuzz_sse
 # New inputs go to scratch corpora so the checked-in seeds stay as they are.
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-mkdir -p "$scratch/gguf" "$scratch/template" "$scratch/gotmpl" "$scratch/store" "$scratch/http" "$scratch/privacy"
+mkdir -p "$scratch/gguf" "$scratch/template" "$scratch/gotmpl" "$scratch/store" "$scratch/http" "$scratch/privacy" "$scratch/sse"
 build/fuzz/tests/fuzz/fuzz_gguf -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 \
     -print_final_stats=1 "$scratch/gguf" tests/data/gguf/
 templates="$(python3 scripts/fetch-fixtures)/templates"
@@ -27,3 +28,5 @@ build/fuzz/tests/fuzz/fuzz_http -max_total_time="$seconds" -max_len=4096 -rss_li
     -print_final_stats=1 "$scratch/http" tests/data/fuzz/http/
 build/fuzz/tests/fuzz/fuzz_privacy -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
     -print_final_stats=1 "$scratch/privacy" tests/data/fuzz/privacy/
+build/fuzz/tests/fuzz/fuzz_sse -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
+    -print_final_stats=1 "$scratch/sse" tests/data/fuzz/sse/

@@ -157,8 +157,9 @@ bool answer_matches(std::string_view text, std::string_view expected) {
 }
 
 std::string eval_prompt(std::string_view question) {
-    return "Solve this math word problem. Reason step by step, briefly. Then write the final answer on its own "
-           "line as \"The answer is N.\" where N is a single number.\n\nProblem: " +
+    // Plain text and few lines: the small models otherwise write LaTeX displays that double the tokens.
+    return "Solve this math word problem. Show the key calculations in a few short lines of plain text (no LaTeX). "
+           "Then write the final answer as \"The answer is N.\" where N is a single number.\n\nProblem: " +
            std::string(question);
 }
 

@@ -48,7 +48,7 @@ TEST(RouterEvalCli, AnswersReportsResumesAndCalibrates) {
     fs::create_directories(dir);
     const std::string set = std::string(HEARTH_TEST_DATA) + "/routing/mini.jsonl";
     const std::string common = "--set '" + set + "' --model '" + model + "' --out '" + dir.string() +
-                               "' --max-tokens 12 --window 4 --parallel 3 -t 2";
+                               "' --max-tokens 8 --window 4 --parallel 3 -t 2";
 
     auto [rc, out] = run("router eval " + common + " --limit 3 --folds 2 --svg '" + (dir / "c.svg").string() + "'");
     ASSERT_EQ(rc, 0) << out;

@@ -176,9 +176,10 @@ TEST(DecisionToml, RoundTripsAndKeepsOtherTables) {
     EXPECT_EQ(back->cascade.weights, m.cascade.weights);
     EXPECT_EQ(back->cascade.bias, 0.125);
     const std::string text = read_all(cfg);
-    EXPECT_NE(text.find("https://example.com/v1"), std::string::npos) << text;
-    EXPECT_NE(text.find("model = \"gpt\""), std::string::npos) << text;
     EXPECT_NE(text.find("mean_entropy"), std::string::npos) << text;
+    const toml::table root = toml::parse(text);
+    EXPECT_EQ(root["upstream"]["big"]["base_url"].value<std::string>(), "https://example.com/v1") << text;
+    EXPECT_EQ(root["upstream"]["big"]["model"].value<std::string>(), "gpt") << text;
     // No temp file left behind.
     size_t files = 0;
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path))
@@ -246,7 +247,8 @@ TEST(Measures, RandomScoresAverageHalfAPGR) {
         sum += summarize(accuracy_by_count(s, o)).apgr;
     }
     EXPECT_NEAR(sum / 10, 0.5, 0.03);
-    EXPECT_GT(summarize(oracle_accuracy(o)).apgr, 0.9);
+    // Oracle: gains on ~54% (local wrong, cloud right), losses on ~4%, gap ~0.5: APGR about 0.79.
+    EXPECT_NEAR(summarize(oracle_accuracy(o)).apgr, 0.79, 0.03);
 }
 
 TEST(Measures, CrossValidationIsOutOfSample) {
@@ -258,8 +260,8 @@ TEST(Measures, CrossValidationIsOutOfSample) {
     std::vector<std::vector<double>> x;
     std::vector<uint8_t> y;
     std::vector<Outcome> o;
-    for (int i = 0; i < 120; ++i) {
-        std::vector<double> row(12);
+    for (int i = 0; i < 80; ++i) {
+        std::vector<double> row(20);
         for (double& v : row)
             v = n(rng);
         x.push_back(row);

@@ -91,19 +91,7 @@ engine::Resolver make_resolver(bool allow_paths) {
         fo.quiet = true;
         auto src = find_model(name, fo);
         if (!src) return error(without_paths(src.message()));
-        engine::ModelSpec spec;
-        spec.name = src->display;
-        spec.path = src->path;
-        if (src->stored) {
-            const store::ResolvedModel& m = *src->stored;
-            spec.template_text = m.template_text;
-            spec.system = m.system;
-            spec.params_json = m.params.dump();
-            for (const auto& msg : m.messages)
-                if (msg.is_object())
-                    spec.messages.push_back({msg.value("role", std::string()), msg.value("content", std::string())});
-        }
-        return spec;
+        return model_spec(*src);
     };
 }
 

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <vector>
 
 namespace hearth::cli {
 
@@ -30,5 +31,7 @@ Runner add_doctor_command(CLI::App& app);
 Runner add_pull_command(CLI::App& app);
 // cmd_serve.cpp
 Runner add_serve_command(CLI::App& app);
+// cmd_router_eval.cpp: `eval` and `calibrate` under the `router` subcommand; one runner each.
+void add_router_eval_commands(CLI::App& router, std::vector<Runner>& runners);
 
 } // namespace hearth::cli

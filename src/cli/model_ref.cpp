@@ -142,4 +142,20 @@ Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) 
     return from_store(*st, *pulled);
 }
 
+engine::ModelSpec model_spec(const ModelSource& src) {
+    engine::ModelSpec spec;
+    spec.name = src.display;
+    spec.path = src.path;
+    if (src.stored) {
+        const store::ResolvedModel& m = *src.stored;
+        spec.template_text = m.template_text;
+        spec.system = m.system;
+        spec.params_json = m.params.dump();
+        for (const auto& msg : m.messages)
+            if (msg.is_object())
+                spec.messages.push_back({msg.value("role", std::string()), msg.value("content", std::string())});
+    }
+    return spec;
+}
+
 } // namespace hearth::cli

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/status.h"
+#include "engine/engine.h"
 #include "store/store.h"
 
 #include <optional>
@@ -33,5 +34,9 @@ struct BuiltinModel {
 std::optional<BuiltinModel> builtin_model(const store::ModelName& name);
 
 Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts = {});
+
+// The engine's view of a found model: its path, and for a store model its template, system, parameters and
+// messages.
+engine::ModelSpec model_spec(const ModelSource& src);
 
 } // namespace hearth::cli

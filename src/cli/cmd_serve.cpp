@@ -7,9 +7,11 @@
 #include "cli/commands.h"
 #include "cli/model_ref.h"
 #include "engine/local_engine.h"
+#include "router/router.h"
 #include "server/builtin.h"
 #include "server/ollama.h"
 #include "server/openai.h"
+#include "server/routing.h"
 #include "server/security.h"
 #include "server/server.h"
 
@@ -49,6 +51,8 @@ struct ServeOpts {
     int32_t ctx_size = 4096;
     int threads = 0;
     double drain_timeout_s = 30;
+    std::string router_config; // empty: $HEARTH_HOME/router.toml when it exists
+    std::string capture_dir;
 };
 
 // A model name from a client must name a store model unless paths were allowed: a client must not make
@@ -80,9 +84,10 @@ std::string without_paths(const std::string& msg) {
     return out;
 }
 
-engine::Resolver make_resolver(bool allow_paths) {
-    return [allow_paths](const std::string& name) -> Result<engine::ModelSpec> {
-        if (!allow_paths && looks_like_file(name))
+// `trusted`: a name the operator configured (the router's local_model), which may be a path.
+engine::Resolver make_resolver(bool allow_paths, std::string trusted = "") {
+    return [allow_paths, trusted](const std::string& name) -> Result<engine::ModelSpec> {
+        if (!allow_paths && name != trusted && looks_like_file(name))
             return error("model '" + name +
                          "': name a model in the store (`hearth list`); file paths need "
                          "`hearth serve --allow-model-paths`");
@@ -189,12 +194,42 @@ int run_serve(const ServeOpts& o) {
     eo.max_default_ctx = o.ctx_size;
     eo.default_keep_alive_s = o.keep_alive_s;
     eo.drain_timeout_s = o.drain_timeout_s;
-    engine::LocalEngine engine(make_resolver(o.allow_model_paths), eo);
+    // The router: "auto" (and the config's aliases) answered here or by an upstream; other names pass through.
+    const std::string home = store::default_home().string();
+    const std::string router_path = o.router_config.empty() ? router::default_config_path(home) : o.router_config;
+    auto rcfg = router::load_config(router_path, !o.router_config.empty(), home);
+    if (!rcfg) {
+        std::fprintf(stderr, "hearth: error: %s\n", rcfg.message().c_str());
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        return 2;
+    }
+    engine::LocalEngine engine(make_resolver(o.allow_model_paths, rcfg->local_model), eo);
+    router::RouterOptions ro;
+    const char* offline = std::getenv("HEARTH_OFFLINE");
+    ro.offline = offline && *offline && std::string(offline) != "0";
+    ro.capture_dir = o.capture_dir;
+    ro.log = [](const std::string& m) { std::fprintf(stderr, "hearth: %s\n", m.c_str()); };
+    auto router = router::Router::create(std::move(*rcfg), engine, ro);
+    if (!router) {
+        std::fprintf(stderr, "hearth: error: %s\n", router.message().c_str());
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        return 1;
+    }
+    {
+        const router::Config& rc = (*router)->config();
+        std::fprintf(stderr, "hearth: router: %s -> %s locally; %zu upstream(s)%s%s\n", rc.aliases.front().c_str(),
+                     rc.local_model.empty() ? "(no local_model)" : rc.local_model.c_str(), rc.upstreams.size(),
+                     ro.offline ? ", offline" : "", rc.source.empty() ? " (no router.toml)" : "");
+    }
 
     server::HttpMetrics metrics;
     so.metrics = &metrics;
-    server::ApiContext ctx{engine, st ? &*st : nullptr, HEARTH_VERSION, o.log_prompts, {}, 8};
-    std::vector<server::Route> routes = server::builtin_routes(engine, metrics);
+    server::ApiContext ctx{**router, st ? &*st : nullptr, HEARTH_VERSION, o.log_prompts, {}, 8};
+    const router::Router& rt = **router;
+    std::vector<server::Route> routes =
+        server::builtin_routes(rt, metrics, [&rt] { return server::router_metrics(rt.router_stats()); });
+    for (auto& r : server::router_routes(rt))
+        routes.push_back(std::move(r));
     for (auto* make : {&server::openai_routes, &server::ollama_routes})
         for (auto& r : make(ctx))
             routes.push_back(std::move(r));
@@ -280,6 +315,10 @@ Runner add_serve_command(CLI::App& app) {
     cmd->add_option("--drain-timeout", o->drain_timeout_s, "seconds in-flight requests may take after SIGTERM")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 3600.0));
+    cmd->add_option("--router-config", o->router_config,
+                    "the router's TOML config (default $HEARTH_HOME/router.toml; see `hearth router show`)");
+    cmd->add_option("--capture", o->capture_dir,
+                    "record (pseudonymized prompt, cloud answer) pairs as chat JSONL in this folder (off by default)");
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
         return run_serve(*o);

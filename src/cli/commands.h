@@ -31,6 +31,9 @@ Runner add_doctor_command(CLI::App& app);
 Runner add_pull_command(CLI::App& app);
 // cmd_serve.cpp
 Runner add_serve_command(CLI::App& app);
+// cmd_router.cpp: `router` and its show/stats/audit/export subcommands; *router_out gets the `router` app so
+// more subcommands can be added to it (eval, calibrate).
+Runner add_router_command(CLI::App& app, CLI::App** router_out = nullptr);
 // cmd_router_eval.cpp: `eval` and `calibrate` under the `router` subcommand; one runner each.
 void add_router_eval_commands(CLI::App& router, std::vector<Runner>& runners);
 

@@ -30,9 +30,8 @@ int main(int argc, char** argv) {
     runners.push_back(hearth::cli::add_create_command(app));
     runners.push_back(hearth::cli::add_doctor_command(app));
     runners.push_back(hearth::cli::add_serve_command(app));
-    // TODO(lead): temporary `router` parent until cmd_router.cpp provides it.
-    CLI::App* router = app.add_subcommand("router", "the hybrid router: evaluate and calibrate routing");
-    router->require_subcommand(1);
+    CLI::App* router = nullptr;
+    runners.push_back(hearth::cli::add_router_command(app, &router));
     hearth::cli::add_router_eval_commands(*router, runners);
     try {
         app.parse(argc, argv);

@@ -45,14 +45,30 @@ struct Request {
     // values (ModelSpec::params_json) replace the others. max_tokens < 0, num_ctx 0, an empty stop list
     // and !seed_set likewise take the model's num_predict, num_ctx, stop and seed.
     std::vector<std::string> sampling_set;
+    // Where a request to a router may be answered (see router/router.h): "" or "auto" lets the router
+    // decide, "local" keeps it on this machine, "cloud" asks for the configured upstream (policy may still
+    // keep it local). An engine that is not a router refuses "cloud".
+    std::string route;
+    // The client reads the answer as it comes (SSE, NDJSON). When false, a router holds an upstream's
+    // answer until it is complete, so a failure half-way can still be answered locally.
+    bool stream = false;
 };
 inline constexpr size_t kMaxStop = 16;
+
+// Where a routed request was answered and why (routers only; see router/router.h).
+struct RouteInfo {
+    std::string route = "local"; // "local" or "cloud"
+    std::string reason;          // e.g. "cascade: score 0.71 >= 0.55", "privacy: email kept local"
+    double score = -1;           // the decision score when one was computed, else -1
+    std::string upstream;        // the upstream's name when cloud (or when a cloud attempt fell back)
+};
 
 struct TokenEvent {
     std::string text; // valid UTF-8, possibly empty (a token that completes no character yet)
     int32_t token = -1;
-    float logprob = 0;             // when sampling.logprobs
-    std::vector<TokenLogprob> top; // when sampling.top_logprobs > 0
+    float logprob = 0;              // when sampling.logprobs
+    std::vector<TokenLogprob> top;  // when sampling.top_logprobs > 0
+    std::optional<RouteInfo> route; // routers: on the first event of a request
 };
 
 enum class Finish { Stop, Length, Cancelled, ContextFull };
@@ -63,6 +79,7 @@ struct Completion {
     int32_t prompt_tokens = 0, completion_tokens = 0;
     Finish finish = Finish::Stop;
     double load_s = 0, prompt_s = 0, generate_s = 0, first_token_s = 0, total_s = 0;
+    std::optional<RouteInfo> route; // routers only
 };
 
 // Why a request failed, so transports can pick a status code.

@@ -90,6 +90,12 @@ std::optional<Failure> check_request(const Request& r) {
                    "stop");
     if (r.num_ctx < 0) return bad("num_ctx must be >= 0 (0: the model's), got " + std::to_string(r.num_ctx), "num_ctx");
     if (std::isnan(r.keep_alive_s)) return bad("keep_alive is not a number", "keep_alive");
+    if (r.route == "cloud")
+        return bad("route 'cloud' needs a router model (such as \"auto\", with an upstream in router.toml); '" +
+                       r.model + "' runs only on this machine",
+                   "route");
+    if (!r.route.empty() && r.route != "auto" && r.route != "local")
+        return bad("route must be one of auto, local, cloud; got '" + r.route + "'", "route");
     return std::nullopt;
 }
 

@@ -36,6 +36,15 @@ struct ApiContext {
     int max_n = 8; // OpenAI `n` cap
 };
 
+// Where a routed answer came from, as the `hearth` object of OpenAI and Ollama responses (and the
+// x-hearth-route header carries `route`).
+inline nlohmann::json route_json(const engine::RouteInfo& r) {
+    nlohmann::json j = {{"route", r.route}, {"reason", r.reason}};
+    j["score"] = r.score >= 0 ? nlohmann::json(r.score) : nlohmann::json(nullptr);
+    j["upstream"] = r.upstream.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.upstream);
+    return j;
+}
+
 // A rejected request: the HTTP status, a message a user can act on, and the field at fault.
 struct ApiError {
     int status = 400;

@@ -135,7 +135,8 @@ std::string engine_metrics(const engine::Engine& engine) {
     return out;
 }
 
-std::vector<Route> builtin_routes(const engine::Engine& engine, const HttpMetrics& metrics) {
+std::vector<Route> builtin_routes(const engine::Engine& engine, const HttpMetrics& metrics,
+                                  std::function<std::string()> extra_metrics) {
     std::vector<Route> routes;
     routes.push_back(Route{"GET", "/health", Access::Public,
                            [](const HttpRequest&) {
@@ -144,12 +145,14 @@ std::vector<Route> builtin_routes(const engine::Engine& engine, const HttpMetric
                                return r;
                            },
                            /*inline_io=*/true});
-    routes.push_back(Route{"GET", "/metrics", Access::Inference, [&engine, &metrics](const HttpRequest&) {
-                               HttpResponse r;
-                               r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                               r.body = metrics.prometheus() + engine_metrics(engine);
-                               return r;
-                           }});
+    routes.push_back(
+        Route{"GET", "/metrics", Access::Inference, [&engine, &metrics, extra_metrics](const HttpRequest&) {
+                  HttpResponse r;
+                  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                  r.body = metrics.prometheus() + engine_metrics(engine);
+                  if (extra_metrics) r.body += extra_metrics();
+                  return r;
+              }});
     return routes;
 }
 

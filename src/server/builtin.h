@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -47,7 +48,9 @@ std::string engine_metrics(const engine::Engine& engine);
 // Escapes a Prometheus label value (backslash, double quote, newline).
 std::string prometheus_label(const std::string& value);
 
-// /health and /metrics. `engine` and `metrics` must outlive the routes.
-std::vector<Route> builtin_routes(const engine::Engine& engine, const HttpMetrics& metrics);
+// /health and /metrics. `engine` and `metrics` must outlive the routes; `extra_metrics` (optional) adds
+// text to /metrics (the router's counters).
+std::vector<Route> builtin_routes(const engine::Engine& engine, const HttpMetrics& metrics,
+                                  std::function<std::string()> extra_metrics = {});
 
 } // namespace hearth::server

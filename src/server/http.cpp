@@ -13,6 +13,7 @@
 // A new connection over a cap evicts the connection (of that peer, or of anyone for the total cap) that has
 // waited longest for its next request to arrive; connections with a request being read or served are never
 // evicted, and the new one is refused when nothing can be evicted.
+#include "base/utc_time.h"
 #include "server/http_parse.h"
 #include "server/server.h"
 
@@ -59,18 +60,6 @@ std::string lower(std::string s) {
     for (char& c : s)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
-}
-
-std::string utc_now() {
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    return buf;
 }
 
 std::string http_date() {
@@ -1071,7 +1060,7 @@ void Server::Impl::serve_job(Job& job) {
 void Server::Impl::log_request(const Conn& c, int status, uint64_t bytes) {
     const double seconds = std::chrono::duration<double>(Clock::now() - c.start).count();
     if (opts_.metrics) opts_.metrics->record(c.route_label, metric_method(c.head.method), status, seconds);
-    nlohmann::json line = {{"time", utc_now()},
+    nlohmann::json line = {{"time", utc_now_millis()},
                            {"method", c.head.method},
                            {"path", c.head.path},
                            {"status", status},

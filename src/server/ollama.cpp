@@ -212,6 +212,8 @@ std::optional<ApiError> parse_common(const ApiContext& ctx, const json& body, In
     apply_model_defaults(ctx, a.req);
     Fields f(body);
     if (auto s = f.boolean("stream")) a.stream = *s;
+    a.req.stream = a.stream;
+    if (auto route = f.string("route")) a.req.route = *route; // hearth: auto | local | cloud (router models)
     if (const json* fmt = f.get("format")) {
         if (!(fmt->is_string() && fmt->get<std::string>().empty()))
             return ApiError{400, "format: structured output (\"json\" or a schema) is not supported yet", "format"};
@@ -324,24 +326,39 @@ HttpResponse run_inference(ApiContext& ctx, InferenceArgs a) {
             a.req, [](const engine::TokenEvent&) { return true; }, nullptr);
         if (auto* f = std::get_if<engine::Failure>(&r)) return failure_response(*f);
         const auto& c = std::get<engine::Completion>(r);
-        return json_response(200, final_chunk(a, c, c.text));
+        json j = final_chunk(a, c, c.text);
+        if (c.route) j["hearth"] = route_json(*c.route);
+        HttpResponse resp = json_response(200, j);
+        if (c.route) resp.headers.emplace_back("x-hearth-route", c.route->route);
+        return resp;
     }
     auto pump = std::make_shared<GenerationPump>(ctx.engine, std::vector<engine::Request>{a.req});
-    if (auto first = pump->peek(); first && first->end)
-        if (auto* f = std::get_if<engine::Failure>(&*first->end)) return failure_response(*f);
+    std::optional<engine::RouteInfo> route;
+    if (auto first = pump->peek(); first) {
+        if (first->end)
+            if (auto* f = std::get_if<engine::Failure>(&*first->end)) return failure_response(*f);
+        if (first->event && first->event->route) route = first->event->route;
+        if (first->end)
+            if (auto* c = std::get_if<engine::Completion>(&*first->end); c && c->route) route = c->route;
+    }
     HttpResponse r;
     r.content_type = "application/x-ndjson";
-    r.stream = [pump, a = std::move(a)](Stream& out) {
+    if (route) r.headers.emplace_back("x-hearth-route", route->route);
+    r.stream = [pump, a = std::move(a), route](Stream& out) {
+        bool first_line = true; // a routed answer's first line carries the `hearth` object
         while (auto item = pump->next()) {
-            std::string line;
+            json j;
             if (item->event) {
                 if (item->event->text.empty()) continue;
-                line = ndjson(chunk(a, item->event->text));
+                j = chunk(a, item->event->text);
             } else if (auto* f = std::get_if<engine::Failure>(&*item->end)) {
-                line = ndjson({{"error", f->message}});
+                j = {{"error", f->message}};
             } else {
-                line = ndjson(final_chunk(a, std::get<engine::Completion>(*item->end), ""));
+                j = final_chunk(a, std::get<engine::Completion>(*item->end), "");
             }
+            if (first_line && route) j["hearth"] = route_json(*route);
+            first_line = false;
+            const std::string line = ndjson(j);
             if (!out.write(line)) {
                 pump->cancel();
                 return;

@@ -236,6 +236,7 @@ std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, b
     auto stream = f.boolean("stream");
     auto user = f.string("user"); // accepted, never used or logged
     (void)user;
+    if (auto route = f.string("route")) req.route = *route; // hearth: auto | local | cloud (router models)
     std::optional<bool> logprobs;
     std::optional<int64_t> top_logprobs;
     if (chat) {
@@ -289,6 +290,7 @@ std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, b
     p.n = static_cast<int>(n.value_or(1));
     if (best_of && *best_of != p.n) return ApiError{400, "best_of other than n is not supported", "best_of"};
     p.stream = stream.value_or(false);
+    req.stream = p.stream;
     p.echo = echo.value_or(false);
     if (p.include_usage && !p.stream)
         return ApiError{400, "stream_options is only allowed when stream is true", "stream_options"};
@@ -366,6 +368,7 @@ HttpResponse run_blocking(ApiContext& ctx, const Parsed& p) {
     const auto reqs = choice_requests(p);
     json choices = json::array();
     int64_t prompt_tokens = 0, completion_tokens = 0;
+    std::optional<engine::RouteInfo> route; // the first choice's, for routed requests
     for (size_t i = 0; i < reqs.size(); ++i) {
         ChoiceState st;
         const std::string prefix = p.echo && reqs[i].prompt ? *reqs[i].prompt : std::string();
@@ -384,6 +387,7 @@ HttpResponse run_blocking(ApiContext& ctx, const Parsed& p) {
         const auto& c = std::get<engine::Completion>(r);
         if (i % static_cast<size_t>(p.n) == 0) prompt_tokens += c.prompt_tokens;
         completion_tokens += c.completion_tokens;
+        if (!route && c.route) route = c.route;
         json choice = {{"index", i}};
         if (p.chat) {
             choice["message"] = {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr}};
@@ -402,15 +406,21 @@ HttpResponse run_blocking(ApiContext& ctx, const Parsed& p) {
               {"system_fingerprint", nullptr},
               {"choices", choices},
               {"usage", usage_json(prompt_tokens, completion_tokens)}};
-    return json_response(200, j);
+    if (route) j["hearth"] = route_json(*route);
+    HttpResponse r = json_response(200, j);
+    if (route) r.headers.emplace_back("x-hearth-route", route->route);
+    return r;
 }
 
 // Streams chunks as SSE; every chunk of one response shares its id and created time.
 class ChunkWriter {
 public:
-    ChunkWriter(ApiContext& ctx, const Parsed& p)
-        : ctx_(ctx), p_(p), id_(random_id(p.chat ? "chatcmpl-" : "cmpl-")), created_(unix_now()) {}
+    ChunkWriter(ApiContext& ctx, const Parsed& p, std::optional<engine::RouteInfo> route)
+        : ctx_(ctx), p_(p), id_(random_id(p.chat ? "chatcmpl-" : "cmpl-")), created_(unix_now()) {
+        if (route) hearth_ = route_json(*route);
+    }
 
+    // The first chunk of a routed response carries the `hearth` object (where and why).
     json chunk(json choices) const {
         json j = {{"id", id_},
                   {"object", p_.chat ? "chat.completion.chunk" : "text_completion"},
@@ -419,6 +429,7 @@ public:
                   {"system_fingerprint", nullptr},
                   {"choices", std::move(choices)}};
         if (p_.include_usage) j["usage"] = nullptr;
+        if (hearth_) j["hearth"] = std::move(*hearth_), hearth_.reset();
         return j;
     }
     // The first chunk of a chat choice: the role, no content yet.
@@ -467,6 +478,7 @@ public:
 private:
     ApiContext& ctx_;
     const Parsed& p_;
+    mutable std::optional<json> hearth_;
     std::string id_;
     int64_t created_;
 };
@@ -475,15 +487,22 @@ HttpResponse run_streaming(ApiContext& ctx, Parsed p) {
     auto reqs = choice_requests(p);
     auto pump = std::make_shared<GenerationPump>(ctx.engine, std::move(reqs));
     // A failure before the first token gets a real status (404, 503, 400), not an error inside a 200 stream.
-    if (auto first = pump->peek(); first && first->end)
-        if (auto* f = std::get_if<engine::Failure>(&*first->end)) return error_response(failure_error(*f));
+    std::optional<engine::RouteInfo> route;
+    if (auto first = pump->peek(); first) {
+        if (first->end)
+            if (auto* f = std::get_if<engine::Failure>(&*first->end)) return error_response(failure_error(*f));
+        if (first->event && first->event->route) route = first->event->route;
+        if (first->end)
+            if (auto* c = std::get_if<engine::Completion>(&*first->end); c && c->route) route = c->route;
+    }
     HttpResponse r;
     r.content_type = "text/event-stream";
     r.headers.emplace_back("Cache-Control", "no-cache");
+    if (route) r.headers.emplace_back("x-hearth-route", route->route);
     auto parsed = std::make_shared<const Parsed>(std::move(p));
-    r.stream = [&ctx, pump, parsed](Stream& out) {
+    r.stream = [&ctx, pump, parsed, route](Stream& out) {
         const Parsed& p = *parsed;
-        ChunkWriter w(ctx, p);
+        ChunkWriter w(ctx, p, route);
         int64_t prompt_tokens = 0, completion_tokens = 0;
         size_t started = SIZE_MAX; // the choice whose opening chunk was sent last
         size_t offset = 0;         // completions: text offset within the current choice

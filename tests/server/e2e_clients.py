@@ -24,6 +24,9 @@ import urllib.request
 import ollama
 import openai
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from hearth_server import Server as HearthServer  # noqa: E402
+
 HEARTH = sys.argv[1]
 KEY = "test-key-123"
 FAILURES = []
@@ -38,6 +41,10 @@ def check(cond, what):
 
 
 TINY_GGUF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "tiny", "tiny-llama3.gguf")
+
+
+def Server(home, *args, env=None):
+    return HearthServer(HEARTH, home, *args, env=env)
 
 
 class FakeHub:
@@ -76,44 +83,6 @@ class FakeHub:
 
     def stop(self):
         self.httpd.shutdown()
-
-
-class Server:
-    def __init__(self, home, *args, env=None):
-        self.proc = subprocess.Popen([HEARTH, "serve", "--port", "0", *args],
-                                     env={**os.environ, "HEARTH_HOME": home, **(env or {})},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.log = []
-        self.port = None
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.log.append(line)
-            m = re.search(r"listening on http://[^ ]*:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-                break
-        if self.port is None:
-            raise RuntimeError("server did not start:\n" + "".join(self.log))
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.log.append(line)
-
-    @property
-    def base(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return -1
 
 
 def health(base):

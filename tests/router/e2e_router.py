@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""End-to-end: the hybrid router with the official `openai` and `ollama` Python clients. A second
+`hearth serve` with another model (gemma-3-270m) is the "cloud"; the router's server answers `model: "auto"`
+with the SmolLM2 fixture locally or escalates to it. Checks where answers come from (x-hearth-route, the
+`hearth` object, the first stream chunk), pinned routes, that keep-local data never reaches the cloud, the
+fallback when the cloud dies, `hearth router stats`, `show` and `audit --verify`.
+
+Usage: e2e_router.py HEARTH_BINARY   (run by ctest as RouterE2E.*; exits non-zero on any failure)
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+import httpx
+import ollama
+import openai
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from hearth_server import Server as HearthServer  # noqa: E402
+
+HEARTH = sys.argv[1]
+MODELS = os.environ.get("HEARTH_MODELS", os.path.expanduser("~/.cache/hearth/models"))
+LOCAL = os.path.join(MODELS, "SmolLM2-135M-Instruct.Q4_1.gguf")
+CLOUD = os.path.join(MODELS, "gemma-3-270m-q4_k_m.gguf")
+FAILURES = []
+
+
+def check(cond, what):
+    print(("ok:   " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        FAILURES.append(what)
+
+
+def Server(home, *args, env=None):
+    return HearthServer(HEARTH, home, "-t", "1", *args, env=env)
+
+
+def main():
+    for m in (LOCAL, CLOUD):
+        if not os.path.exists(m):
+            print(f"missing fixture model {m}: run scripts/fetch-models")
+            return 1
+    home = tempfile.mkdtemp(prefix="hearth-router-e2e-")
+    cloud_home = tempfile.mkdtemp(prefix="hearth-router-cloud-")
+    cloud = Server(cloud_home, "--allow-model-paths", "--api-key", "cloud-key")
+    try:
+        with open(os.path.join(home, "router.toml"), "w") as f:
+            f.write(f"""
+[router]
+local_model = "{LOCAL}"
+aliases = ["auto"]
+
+[[upstream]]
+name = "test-cloud"
+base_url = "{cloud.base}/v1"
+model = "{CLOUD}"
+api_key_env = "E2E_CLOUD_KEY"
+allow_insecure = true
+price_input_per_mtok = 1.0
+price_output_per_mtok = 2.0
+total_timeout_s = 60
+
+[privacy]
+default = "keep-local"
+email = "pseudonymize"
+""")
+        env = {"E2E_CLOUD_KEY": "cloud-key"}
+        srv = Server(home, env=env)
+        try:
+            run(srv, cloud, home, env)
+        finally:
+            rc = srv.stop()
+            check(rc == 0, f"router server exits 0 on SIGTERM (got {rc})")
+            if FAILURES:
+                print("".join(srv.log[-40:]))
+    finally:
+        cloud.stop()
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(cloud_home, ignore_errors=True)
+    print(f"{len(FAILURES)} failure(s)")
+    return 1 if FAILURES else 0
+
+
+def run(srv, cloud, home, env):
+    client = openai.OpenAI(base_url=srv.base + "/v1", api_key="unused", max_retries=0, timeout=120)
+    msgs = [{"role": "user", "content": "Say hello in one word."}]
+
+    # Pinned cloud, not streamed: header, hearth object, the cloud model's answer.
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=msgs, max_tokens=8,
+                                                           temperature=0, extra_body={"route": "cloud"})
+    resp = raw.parse()
+    hearth = (resp.model_extra or {}).get("hearth", {})
+    check(raw.headers.get("x-hearth-route") == "cloud", "openai: x-hearth-route: cloud")
+    check(hearth.get("route") == "cloud" and hearth.get("upstream") == "test-cloud",
+          f"openai: hearth object says cloud/test-cloud ({hearth})")
+    check(bool(resp.choices[0].message.content), "openai: the cloud answered with text")
+
+    # The same through the cloud directly gives the same greedy text.
+    direct = openai.OpenAI(base_url=cloud.base + "/v1", api_key="cloud-key", max_retries=0).chat.completions.create(
+        model=CLOUD, messages=msgs, max_tokens=8, temperature=0)
+    check(direct.choices[0].message.content == resp.choices[0].message.content,
+          "openai: the routed answer is the cloud model's own answer")
+
+    # Pinned local, streamed: the first chunk carries the hearth object.
+    stream = client.chat.completions.create(model="auto", messages=msgs, max_tokens=8, temperature=0, stream=True,
+                                            extra_body={"route": "local"})
+    chunks = list(stream)
+    first = (chunks[0].model_extra or {}).get("hearth", {}) if chunks else {}
+    check(first.get("route") == "local", f"openai stream: first chunk says local ({first})")
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    check(len(text) > 0, "openai stream: local text arrived")
+
+    # Auto: the cascade decides; either way it says where and why.
+    for s in (False, True):
+        r = client.chat.completions.create(model="auto", messages=msgs, max_tokens=16, temperature=0, stream=s)
+        if s:
+            r = list(r)
+            h = (r[0].model_extra or {}).get("hearth", {}) if r else {}
+        else:
+            h = (r.model_extra or {}).get("hearth", {})
+        check(h.get("route") in ("local", "cloud") and h.get("reason"), f"openai auto stream={s}: {h}")
+
+    # A route the router does not know is refused, naming the field.
+    try:
+        client.chat.completions.create(model="auto", messages=msgs, extra_body={"route": "sometimes"})
+        check(False, "openai: route 'sometimes' refused")
+    except openai.BadRequestError as e:
+        check("route" in str(e), "openai: route 'sometimes' refused with 400 naming route")
+
+    # Keep-local data (a payment card; default keep-local) never reaches the cloud, even pinned.
+    before = cloud_requests(cloud)
+    r = client.chat.completions.create(model="auto", max_tokens=4, temperature=0, extra_body={"route": "cloud"},
+                                       messages=[{"role": "user", "content": "My card is 4111 1111 1111 1111."}])
+    h = (r.model_extra or {}).get("hearth", {})
+    check(h.get("route") == "local" and "payment_card" in h.get("reason", ""), f"keep-local card stays local ({h})")
+    check(cloud_requests(cloud) == before, "keep-local: the cloud got no request")
+
+    # Ollama client, streamed and not (its calls have no `route`: the config's default applies).
+    oc = ollama.Client(host=srv.base)
+    o = oc.chat(model="auto", messages=msgs, options={"temperature": 0, "num_predict": 8})
+    check(bool(o["message"]["content"]), "ollama: auto answered")
+    parts = list(oc.chat(model="auto", messages=msgs, stream=True, options={"temperature": 0, "num_predict": 8}))
+    check(parts and parts[-1]["done"], "ollama stream: auto answered to done")
+    hr = httpx.post(srv.base + "/api/chat", json={"model": "auto", "messages": msgs, "stream": False, "route": "cloud",
+                                                  "options": {"temperature": 0, "num_predict": 8}}, timeout=120)
+    check(hr.headers.get("x-hearth-route") == "cloud" and hr.json().get("hearth", {}).get("route") == "cloud",
+          "ollama API: route cloud gives x-hearth-route and the hearth object")
+
+    # Stats and metrics.
+    st = subprocess.run([HEARTH, "router", "stats", "--url", srv.base], capture_output=True, text=True, timeout=30)
+    check(st.returncode == 0 and "cloud" in st.stdout, "hearth router stats prints the counters")
+    with urllib.request.urlopen(srv.base + "/metrics", timeout=10) as m:
+        metrics = m.read().decode()
+    check('hearth_router_requests_total{route="cloud"}' in metrics, "/metrics has the router counters")
+
+    # The cloud dies: a pinned-cloud request is answered locally and says why.
+    cloud.stop()
+    r = client.chat.completions.create(model="auto", messages=msgs, max_tokens=4, temperature=0,
+                                       extra_body={"route": "cloud"})
+    h = (r.model_extra or {}).get("hearth", {})
+    check(h.get("route") == "local" and "failed" in h.get("reason", ""), f"cloud down: answered locally ({h})")
+
+    # What left the machine: an intact chain, no payload.
+    renv = {**os.environ, "HEARTH_HOME": home, **env}
+    show = subprocess.run([HEARTH, "router", "show"], capture_output=True, text=True, env=renv, timeout=30)
+    check(show.returncode == 0 and "cloud-key" not in show.stdout and "env:E2E_CLOUD_KEY" in show.stdout,
+          "hearth router show masks the key")
+    ver = subprocess.run([HEARTH, "router", "audit", "--verify"], capture_output=True, text=True, env=renv, timeout=30)
+    check(ver.returncode == 0 and "chain intact" in ver.stdout, f"audit --verify: {ver.stdout.strip()}")
+    with open(os.path.join(home, "router", "audit.jsonl")) as f:
+        log = f.read()
+    check("Say hello" not in log and "4111" not in log, "the audit log holds no payload")
+
+
+def cloud_requests(cloud):
+    with urllib.request.urlopen(urllib.request.Request(cloud.base + "/metrics",
+                                                       headers={"Authorization": "Bearer cloud-key"}), timeout=10) as m:
+        text = m.read().decode()
+    total = 0
+    for line in text.splitlines():
+        if line.startswith("hearth_http_requests_total") and "chat/completions" in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+if __name__ == "__main__":
+    sys.exit(main())

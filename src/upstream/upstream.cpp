@@ -87,7 +87,7 @@ struct Call {
     long status = 0;
     std::string content_type;
     std::optional<uint64_t> content_length;
-    bool head_done = false, sse = false;
+    bool sse = false; // the 2xx answer is an event stream
 
     SseParser sse_parser;
     std::vector<SseEvent> events;
@@ -97,6 +97,7 @@ struct Call {
     Status failure;         // set by a callback; the transfer stops
     bool blocked = false;
     std::string blocked_addr;
+    char curl_error[CURL_ERROR_SIZE] = {}; // curl's detail for a failed transfer (no credentials: see check_endpoint)
 
     Call(const Endpoint& e, bool s, const std::function<bool(const Delta&)>& d)
         : ep(e), stream(s), on_delta(d), sse_parser(e.max_response_bytes) {}
@@ -122,7 +123,6 @@ struct Call {
 };
 
 bool Call::end_of_head() {
-    head_done = true;
     if (status >= 300 && status < 400) {
         failure = fail(ep, Code::Upstream,
                        "answered with a redirect (HTTP " + std::to_string(status) + "), which is never followed");
@@ -230,7 +230,7 @@ curl_socket_t opensocket_cb(void* user, curlsocktype /*purpose*/, curl_sockaddr*
         call->blocked_addr = store::sockaddr_text(&addr->addr);
         return CURL_SOCKET_BAD;
     }
-    return socket(addr->family, addr->socktype, addr->protocol);
+    return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
 // Called once the connection (and TLS) is up, just before the request is sent.
@@ -300,7 +300,8 @@ Status run(CURL* easy, Call& call, const std::atomic<bool>* cancel) {
         curl_multi_poll(multi.get(), nullptr, 0, poll_ms, nullptr);
     }
     if (!call.failure.is_ok()) return call.failure;
-    if (call.blocked)
+    // A refused address fails the call only if no other address of the host answered.
+    if (call.blocked && result != CURLE_OK)
         return fail(call.ep, Code::PolicyBlocked,
                     "refusing to connect to " + call.blocked_addr +
                         ": a loopback, private, link-local or reserved address (set allow_insecure for an "
@@ -310,7 +311,7 @@ Status run(CURL* easy, Call& call, const std::atomic<bool>* cancel) {
         return fail(call.ep, Code::Timeout, "timed out");
     }
     if (result != CURLE_OK && !(call.cut_short && result == CURLE_WRITE_ERROR)) {
-        std::string detail = curl_easy_strerror(result);
+        std::string detail = call.curl_error[0] ? call.curl_error : curl_easy_strerror(result);
         if (result == CURLE_PEER_FAILED_VERIFICATION || result == CURLE_SSL_CONNECT_ERROR ||
             result == CURLE_SSL_CACERT_BADFILE)
             detail += " (TLS)";
@@ -428,6 +429,7 @@ Result<Response> chat(const Endpoint& ep, std::string_view body, bool stream,
     // Backstops only: our loop enforces every deadline with its own message.
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms(ep.connect_timeout_s) + 1000);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms(ep.total_timeout_s) + 1000);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, call.curl_error);
     curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
     curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &call);
     curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, prereq_cb);

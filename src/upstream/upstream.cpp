@@ -7,12 +7,12 @@
 #include "upstream/openai_json.h"
 #include "upstream/sse.h"
 
-#include <arpa/inet.h>
 #include <chrono>
 #include <cmath>
 #include <curl/curl.h>
 #include <memory>
 #include <optional>
+#include <sys/socket.h>
 
 namespace hearth::upstream {
 namespace {

@@ -12,7 +12,8 @@
 //   - The request carries exactly: Host, Content-Length, Content-Type: application/json, and
 //     Authorization: Bearer <api_key> when a key is set. No User-Agent, Accept or client headers.
 //   - Limits: connect, first byte (after the connection is up), idle gap (between received bytes), total
-//     time, and max_response_bytes (headers and body). Cancellation is polled every 50 ms. The deadlines
+//     time, and max_response_bytes (headers and body). Cancellation is polled every 50 ms, and on every
+//     piece received. The deadlines
 //     see bytes as curl hands them over: body bytes as they arrive, header lines only once complete (a
 //     server trickling its head is stopped by the first-byte or total timeout).
 //   - Error messages name the endpoint by `name` and never contain the API key (it is masked out of

@@ -7,12 +7,12 @@
 #include "upstream/openai_json.h"
 #include "upstream/sse.h"
 
-#include <arpa/inet.h>
 #include <chrono>
 #include <cmath>
 #include <curl/curl.h>
 #include <memory>
 #include <optional>
+#include <sys/socket.h>
 
 namespace hearth::upstream {
 namespace {
@@ -62,6 +62,10 @@ Status fail(const Endpoint& ep, Code code, std::string msg) {
     return error(code, "upstream '" + ep.name + "': " + msg);
 }
 
+Status total_timeout(const Endpoint& ep) {
+    return fail(ep, Code::Timeout, "no complete answer within the total timeout (" + fmt_s(ep.total_timeout_s) + ")");
+}
+
 struct UrlDeleter {
     void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
@@ -81,13 +85,14 @@ struct Call {
     const Endpoint& ep;
     bool stream;
     const std::function<bool(const Delta&)>& on_delta;
+    const std::atomic<bool>* cancel;
     Clock::time_point t0 = Clock::now();
 
     std::optional<Clock::time_point> connected_at, first_byte_at, last_byte_at;
     long status = 0;
     std::string content_type;
     std::optional<uint64_t> content_length;
-    bool head_done = false, sse = false;
+    bool sse = false; // the 2xx answer is an event stream
 
     SseParser sse_parser;
     std::vector<SseEvent> events;
@@ -97,9 +102,12 @@ struct Call {
     Status failure;         // set by a callback; the transfer stops
     bool blocked = false;
     std::string blocked_addr;
+    char curl_error[CURL_ERROR_SIZE] = {}; // curl's detail for a failed transfer (no credentials: see check_endpoint)
 
-    Call(const Endpoint& e, bool s, const std::function<bool(const Delta&)>& d)
-        : ep(e), stream(s), on_delta(d), sse_parser(e.max_response_bytes) {}
+    Call(const Endpoint& e, bool s, const std::function<bool(const Delta&)>& d, const std::atomic<bool>* c)
+        : ep(e), stream(s), on_delta(d), cancel(c), sse_parser(e.max_response_bytes) {}
+
+    bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
 
     bool count(size_t n) {
         const auto now = Clock::now();
@@ -109,6 +117,16 @@ struct Call {
         }
         last_byte_at = now;
         resp.bytes_received += n;
+        // Also checked here, not only in run()'s loop: from a fast server, one curl_multi_perform can deliver
+        // megabytes before it returns.
+        if (cancelled()) {
+            failure = fail(ep, Code::Cancelled, "the request was cancelled");
+            return false;
+        }
+        if (std::chrono::duration<double>(now - t0).count() > ep.total_timeout_s) {
+            failure = total_timeout(ep);
+            return false;
+        }
         if (resp.bytes_received > ep.max_response_bytes) {
             failure = fail(ep, Code::Upstream,
                            "the answer is larger than max_response_bytes (" + std::to_string(ep.max_response_bytes) +
@@ -122,7 +140,6 @@ struct Call {
 };
 
 bool Call::end_of_head() {
-    head_done = true;
     if (status >= 300 && status < 400) {
         failure = fail(ep, Code::Upstream,
                        "answered with a redirect (HTTP " + std::to_string(status) + "), which is never followed");
@@ -140,6 +157,10 @@ bool Call::end_of_head() {
 }
 
 bool Call::deliver_event(const SseEvent& ev) {
+    if (cancelled()) { // no delta after a cancel, even from the piece already received
+        failure = fail(ep, Code::Cancelled, "the request was cancelled");
+        return false;
+    }
     if (ev.event == "error") {
         failure = fail(ep, Code::Upstream, "sent an error event: " + printable_snippet(ev.data));
         return false;
@@ -230,7 +251,7 @@ curl_socket_t opensocket_cb(void* user, curlsocktype /*purpose*/, curl_sockaddr*
         call->blocked_addr = store::sockaddr_text(&addr->addr);
         return CURL_SOCKET_BAD;
     }
-    return socket(addr->family, addr->socktype, addr->protocol);
+    return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
 // Called once the connection (and TLS) is up, just before the request is sent.
@@ -256,9 +277,7 @@ std::optional<Status> deadline_passed(const Call& call) {
     auto over = [&](Clock::time_point from, double limit) {
         return std::chrono::duration<double>(now - from).count() > limit;
     };
-    if (over(call.t0, ep.total_timeout_s))
-        return fail(ep, Code::Timeout,
-                    "no complete answer within the total timeout (" + fmt_s(ep.total_timeout_s) + ")");
+    if (over(call.t0, ep.total_timeout_s)) return total_timeout(ep);
     if (!call.connected_at && over(call.t0, ep.connect_timeout_s))
         return fail(ep, Code::Timeout, "could not connect within " + fmt_s(ep.connect_timeout_s));
     if (call.connected_at && !call.first_byte_at && over(*call.connected_at, ep.first_byte_timeout_s))
@@ -271,7 +290,7 @@ std::optional<Status> deadline_passed(const Call& call) {
 }
 
 // Runs the transfer to its end, a callback's failure, cancellation or a deadline.
-Status run(CURL* easy, Call& call, const std::atomic<bool>* cancel) {
+Status run(CURL* easy, Call& call) {
     std::unique_ptr<CURLM, MultiDeleter> multi(curl_multi_init());
     if (!multi) return fail(call.ep, Code::Upstream, "libcurl: cannot create a multi handle");
     if (curl_multi_add_handle(multi.get(), easy) != CURLM_OK)
@@ -294,13 +313,13 @@ Status run(CURL* easy, Call& call, const std::atomic<bool>* cancel) {
                 if (msg->msg == CURLMSG_DONE) result = msg->data.result;
             break;
         }
-        if (cancel && cancel->load(std::memory_order_relaxed))
-            return fail(call.ep, Code::Cancelled, "the request was cancelled");
+        if (call.cancelled()) return fail(call.ep, Code::Cancelled, "the request was cancelled");
         if (auto late = deadline_passed(call)) return *late;
         curl_multi_poll(multi.get(), nullptr, 0, poll_ms, nullptr);
     }
     if (!call.failure.is_ok()) return call.failure;
-    if (call.blocked)
+    // A refused address fails the call only if no other address of the host answered.
+    if (call.blocked && result != CURLE_OK)
         return fail(call.ep, Code::PolicyBlocked,
                     "refusing to connect to " + call.blocked_addr +
                         ": a loopback, private, link-local or reserved address (set allow_insecure for an "
@@ -310,7 +329,7 @@ Status run(CURL* easy, Call& call, const std::atomic<bool>* cancel) {
         return fail(call.ep, Code::Timeout, "timed out");
     }
     if (result != CURLE_OK && !(call.cut_short && result == CURLE_WRITE_ERROR)) {
-        std::string detail = curl_easy_strerror(result);
+        std::string detail = call.curl_error[0] ? call.curl_error : curl_easy_strerror(result);
         if (result == CURLE_PEER_FAILED_VERIFICATION || result == CURLE_SSL_CONNECT_ERROR ||
             result == CURLE_SSL_CACERT_BADFILE)
             detail += " (TLS)";
@@ -410,7 +429,7 @@ Result<Response> chat(const Endpoint& ep, std::string_view body, bool stream,
     }
     if (!headers) return fail(ep, Code::Upstream, "out of memory");
 
-    Call call(ep, stream, on_delta);
+    Call call(ep, stream, on_delta, cancel);
     const std::string url = chat_url(ep);
     const auto ms = [](double s) { return static_cast<long>(std::ceil(s * 1000)); };
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -428,6 +447,7 @@ Result<Response> chat(const Endpoint& ep, std::string_view body, bool stream,
     // Backstops only: our loop enforces every deadline with its own message.
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms(ep.connect_timeout_s) + 1000);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms(ep.total_timeout_s) + 1000);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, call.curl_error);
     curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, opensocket_cb);
     curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &call);
     curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, prereq_cb);
@@ -437,7 +457,7 @@ Result<Response> chat(const Endpoint& ep, std::string_view body, bool stream,
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &call);
 
-    HEARTH_TRY(run(c, call, cancel));
+    HEARTH_TRY(run(c, call));
     HEARTH_TRY(finish(call));
     call.resp.total_s = since(call.t0);
     return std::move(call.resp);

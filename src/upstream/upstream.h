@@ -12,14 +12,18 @@
 //   - The request carries exactly: Host, Content-Length, Content-Type: application/json, and
 //     Authorization: Bearer <api_key> when a key is set. No User-Agent, Accept or client headers.
 //   - Limits: connect, first byte (after the connection is up), idle gap (between received bytes), total
-//     time, and max_response_bytes (headers and body). Cancellation is polled every 50 ms. The deadlines
+//     time, and max_response_bytes (headers and body). Cancellation is polled every 50 ms, and on every
+//     piece received. The deadlines
 //     see bytes as curl hands them over: body bytes as they arrive, header lines only once complete (a
 //     server trickling its head is stopped by the first-byte or total timeout).
-//   - Error messages name the endpoint by `name`, never contain the API key (it is masked out of anything
-//     an upstream echoes), and never contain the URL.
+//   - Error messages name the endpoint by `name` and never contain the API key (it is masked out of
+//     anything an upstream echoes) nor the URL; curl's detail may name the host and port it tried (the URL
+//     can hold no credentials: check_endpoint refuses user:password@).
 //   - libcurl's global state is initialised once, on first use, through a function-local static (thread-
-//     safe in C++11 and later; libcurl >= 7.84 makes curl_global_init itself thread-safe too), and never
-//     cleaned up. Each call has its own easy and multi handles; nothing is shared between calls.
+//     safe in C++11 and later; libcurl >= 7.84 built "threadsafe", as Debian's is, also makes
+//     curl_global_init safe against other modules' calls), and never cleaned up. Each call has its own easy
+//     and multi handles, so calls on different threads share nothing (no connection reuse: each call opens
+//     its own connection, and TLS handshake). on_delta runs on the calling thread.
 #pragma once
 
 #include "base/status.h"

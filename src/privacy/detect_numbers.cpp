@@ -410,12 +410,11 @@ size_t match_ipv4(std::string_view t, size_t pos) {
     const char p = before(t, pos);
     if (is_alnum(p) || p == '_' || p == '.' || p == '\\') return 0;
     if (p == '/' && before(t, pos - 1) != '/') return 0;
-    if (has_context(t, pos, {"version"}, 12)) return 0;
     const size_t i = ipv4_end(t, pos);
     if (i == 0) return 0;
     const char c = at(t, i);
     if (is_alnum(c) || c == '_' || (c == '.' && is_digit(at(t, i + 1)))) return 0;
-    return i;
+    return has_context(t, pos, {"version"}, 12) ? 0 : i;
 }
 
 } // namespace hearth::privacy::detail

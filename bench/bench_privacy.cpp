@@ -64,6 +64,20 @@ void BM_ScanPiiDense(benchmark::State& state) {
     run(state, text);
 }
 
+// Worst cases for a byte-oriented scanner: each input repeats one trigger pattern for 1 MB; all must stay
+// linear (compare their MB/s with prose).
+void BM_ScanAdversarial(benchmark::State& state) {
+    static const char* kUnits[] = {"1 ",    "a-",  "@",     "a@b.",        ":",      "::1:",     "eyJ", "0 12 ",
+                                   "4111 ", "+1 ", "GB82 ", "-----BEGIN ", "x://a:", "<EMAIL_1", "Aa1"};
+    const std::string unit = kUnits[state.range(0)];
+    std::string text;
+    while (text.size() < (1u << 20))
+        text += unit;
+    state.SetLabel(unit);
+    run(state, text);
+}
+
+BENCHMARK(BM_ScanAdversarial)->DenseRange(0, 14)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScanProse)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScanCode)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScanPiiDense)->Unit(benchmark::kMillisecond);

@@ -78,6 +78,8 @@ size_t match_fi_hetu(std::string_view t, size_t pos);
 size_t match_uk_nino(std::string_view t, size_t pos); // start: upper-case letter
 size_t match_iban(std::string_view t, size_t pos);    // start: upper-case letter
 size_t match_ipv4(std::string_view t, size_t pos);
+// The end of four dotted decimal octets (0-255, no leading zeros) at pos, or 0; no boundary checks.
+size_t ipv4_end(std::string_view t, size_t pos);
 
 // Tokens (detect_tokens.cpp).
 size_t match_ipv6(std::string_view t, size_t pos);

@@ -388,13 +388,7 @@ size_t match_iban(std::string_view t, size_t pos) {
     return check::iban(std::string_view(buf, static_cast<size_t>(n))) ? i : 0;
 }
 
-size_t match_ipv4(std::string_view t, size_t pos) {
-    // Dotted quads that are versions: "version=6.6.0.0", "/opt/sdk/6.6.0.0" (a path segment, unlike the
-    // host in "http://10.0.0.1"), "SDK\\6.6.0.0".
-    const char p = before(t, pos);
-    if (is_alnum(p) || p == '_' || p == '.' || p == '\\') return 0;
-    if (p == '/' && before(t, pos - 1) != '/') return 0;
-    if (has_context(t, pos, {"version"}, 12)) return 0;
+size_t ipv4_end(std::string_view t, size_t pos) {
     size_t i = pos;
     for (int octet = 0; octet < 4; ++octet) {
         if (octet > 0) {
@@ -407,9 +401,20 @@ size_t match_ipv4(std::string_view t, size_t pos) {
             v = v * 10 + (t[i++] - '0');
         if (i == s || v > 255 || (i - s > 1 && t[s] == '0')) return 0;
     }
+    return i;
+}
+
+size_t match_ipv4(std::string_view t, size_t pos) {
+    // Dotted quads that are versions: "version=6.6.0.0", "/opt/sdk/6.6.0.0" (a path segment, unlike the
+    // host in "http://10.0.0.1"), "SDK\\6.6.0.0".
+    const char p = before(t, pos);
+    if (is_alnum(p) || p == '_' || p == '.' || p == '\\') return 0;
+    if (p == '/' && before(t, pos - 1) != '/') return 0;
+    const size_t i = ipv4_end(t, pos);
+    if (i == 0) return 0;
     const char c = at(t, i);
     if (is_alnum(c) || c == '_' || (c == '.' && is_digit(at(t, i + 1)))) return 0;
-    return i;
+    return has_context(t, pos, {"version"}, 12) ? 0 : i;
 }
 
 } // namespace hearth::privacy::detail

@@ -15,19 +15,8 @@ bool word_char(char c) {
 
 // Valid dotted IPv4 filling all of s.
 bool ipv4_exact(std::string_view s) {
-    size_t i = 0;
-    for (int octet = 0; octet < 4; ++octet) {
-        if (octet > 0) {
-            if (at(s, i) != '.') return false;
-            ++i;
-        }
-        const size_t b = i;
-        int v = 0;
-        while (is_digit(at(s, i)) && i - b < 3)
-            v = v * 10 + (s[i++] - '0');
-        if (i == b || v > 255 || (i - b > 1 && s[b] == '0')) return false;
-    }
-    return i == s.size();
+    const size_t end = ipv4_end(s, 0);
+    return end != 0 && end == s.size();
 }
 
 // RFC 4291 section 2.2 text forms: eight hextets, one "::" for a run of zero groups, an IPv4 tail.

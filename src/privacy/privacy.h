@@ -15,6 +15,19 @@
 // - Detection is byte-oriented over UTF-8 (ASCII classes for word boundaries); it never throws and never
 //   allocates per input byte. Only user regexes can fail (PCRE2 match limits): scan() then returns an error,
 //   and the caller must treat the request as keep-local (fail-closed).
+//
+// Use, per request (the router):
+//   auto scanner = Scanner::create(options);              // once, at start-up; BadField names a bad regex
+//   Verdict verdict; Pseudonymizer pseudo;
+//   for (text : every outgoing text) {                     // raw texts, before JSON serialization
+//       auto found = scanner->scan(text);                  // error -> answer locally
+//       verdict.add(policy, *found);
+//   }
+//   if (verdict.keep_local) -> answer locally
+//   else for (text : texts) text = pseudo.apply(text, to_pseudonymize(policy, scan(text)));
+//   payload = serialize(...);
+//   if (!egress_clean(payload, pseudo.originals())) -> block, answer locally
+//   answer = pseudo.restore(answer), or StreamRestorer(pseudo).feed(chunk)... finish() when streaming.
 #pragma once
 
 #include "base/status.h"

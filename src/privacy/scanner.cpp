@@ -86,22 +86,26 @@ void try_digit_start(std::string_view t, size_t i, unsigned mask, Best& best) {
     best.offer(on(Entity::IpAddress), Entity::IpAddress, match_ipv6(t, i), "ipv6");
 }
 
-void try_letter_start(std::string_view t, size_t i, unsigned mask, Best& best) {
+// word_end: the end of the run of letters and digits at i. Each detector is tried only where its shape
+// can start: a secret prefix ends in '-', '_' or '.' or is followed by a long run (AKIA..., AIza...);
+// MAC and IPv6 groups are followed by ':', '-' or '.'; IBAN and NINO need digits right after two capitals.
+void try_letter_start(std::string_view t, size_t i, size_t word_end, unsigned mask, Best& best) {
     using namespace detail;
     auto on = [&](Entity e) { return enabled(mask, e); };
-    const char c = t[i];
-    if (secret_first_char(c) && on(Entity::Secret)) {
+    const char c = t[i], after = at(t, word_end);
+    const bool joined = after == '-' || after == '_' || after == '.' || after == ':';
+    if ((joined || word_end - i >= 16) && secret_first_char(c) && on(Entity::Secret)) {
         const char* name = nullptr;
         const size_t end = match_secret_prefix(t, i, &name);
         best.offer(true, Entity::Secret, end, name);
     }
-    if (c == 'e') best.offer(on(Entity::Secret), Entity::Secret, match_jwt(t, i), "jwt");
-    if (is_upper(c)) {
+    if (c == 'e' && joined) best.offer(on(Entity::Secret), Entity::Secret, match_jwt(t, i), "jwt");
+    if (is_upper(c) && (word_end - i >= 4 || after == ' ')) {
         best.offer(on(Entity::Iban), Entity::Iban, match_iban(t, i), "iban");
         best.offer(on(Entity::NationalId), Entity::NationalId, match_uk_nino(t, i), "uk_nino");
         if (c >= 'X') best.offer(on(Entity::NationalId), Entity::NationalId, match_es_dni(t, i), "es_nie");
     }
-    if (is_hex(c)) {
+    if (is_hex(c) && joined && word_end - i <= 4) {
         best.offer(on(Entity::MacAddress), Entity::MacAddress, match_mac(t, i), "mac");
         best.offer(on(Entity::IpAddress), Entity::IpAddress, match_ipv6(t, i), "ipv6");
     }
@@ -156,7 +160,7 @@ void scan_builtin(std::string_view t, unsigned mask, std::vector<Hit>& out) {
                 if ((word_end - i >= 3 || joined) && !inside_group_run(t, i, last_end))
                     try_digit_start(t, i, mask, best);
             } else {
-                try_letter_start(t, i, mask, best);
+                try_letter_start(t, i, word_end, mask, best);
             }
         } else if (c == '+') {
             best.offer(enabled(mask, Entity::Phone), Entity::Phone, match_phone_e164(t, i), "phone_e164");

@@ -3,6 +3,8 @@
 #include "corpus.h"
 #include "privacy_test_util.h"
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -20,6 +22,54 @@ ScannerOptions corpus_options() {
     ScannerOptions opt;
     opt.terms = corpus::kTerms;
     return opt;
+}
+
+// The entity each kind of corpus value must be found as.
+Entity expected_entity(const std::string& kind) {
+    static const std::map<std::string, Entity> kMap = {{"email", Entity::Email},
+                                                       {"phone", Entity::Phone},
+                                                       {"card", Entity::PaymentCard},
+                                                       {"iban", Entity::Iban},
+                                                       {"us_ssn", Entity::NationalId},
+                                                       {"es_dni", Entity::NationalId},
+                                                       {"fi_hetu", Entity::NationalId},
+                                                       {"in_aadhaar", Entity::NationalId},
+                                                       {"nl_bsn", Entity::NationalId},
+                                                       {"uk_nino", Entity::NationalId},
+                                                       {"ipv4", Entity::IpAddress},
+                                                       {"ipv6", Entity::IpAddress},
+                                                       {"mac", Entity::MacAddress},
+                                                       {"secret", Entity::Secret},
+                                                       {"pem_private_key", Entity::Secret},
+                                                       {"url_credentials", Entity::UrlCredentials},
+                                                       {"term", Entity::Custom}};
+    const auto it = kMap.find(kind);
+    return it == kMap.end() ? Entity::Custom : it->second;
+}
+
+TEST(PrivacyCorpus, EveryValueIsFoundExactlyAsItsEntity) {
+    const auto prompts = corpus::make_corpus(1200, 20261205);
+    auto scanner = Scanner::create(corpus_options());
+    ASSERT_TRUE(scanner);
+    size_t missed = 0;
+    for (const auto& prompt : prompts) {
+        std::vector<std::pair<std::string, Entity>> found;
+        for (const std::string& m : prompt.messages) {
+            const auto r = scanner->scan(m);
+            ASSERT_TRUE(r) << r.message();
+            for (const Finding& f : r.value())
+                found.emplace_back(m.substr(f.begin, f.end - f.begin), f.entity);
+        }
+        for (size_t i = 0; i < prompt.originals.size(); ++i) {
+            const std::pair<std::string, Entity> want{prompt.originals[i], expected_entity(prompt.kinds[i])};
+            if (std::find(found.begin(), found.end(), want) == found.end()) {
+                ++missed;
+                ADD_FAILURE() << prompt.kinds[i] << " \"" << prompt.originals[i] << "\" not found as "
+                              << entity_name(want.second);
+            }
+        }
+    }
+    EXPECT_EQ(missed, 0u);
 }
 
 TEST(PrivacyCorpus, PseudonymizedPromptsLeakNothingAndRestoreExactly) {

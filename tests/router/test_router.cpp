@@ -1,8 +1,10 @@
 // tests/router/test_router.cpp: the router's config, audit log and decisions, with a scripted local engine
 // (tests/server/fake_engine.h) and a fault-injecting upstream on loopback (tests/upstream/fake_upstream.h).
+#include "../privacy/corpus.h"
 #include "../server/fake_engine.h"
 #include "../upstream/fake_upstream.h"
 #include "base/sha256.h"
+#include "privacy/privacy.h"
 #include "router/audit.h"
 #include "router/config.h"
 #include "router/router.h"
@@ -460,6 +462,76 @@ TEST(Router, WhatOnlyTheLocalEngineHonoursStaysLocal) {
     ASSERT_TRUE(std::holds_alternative<engine::Failure>(bad.result));
     EXPECT_EQ(std::get<engine::Failure>(bad.result).field, "route");
     EXPECT_EQ(h.up->connections(), 0);
+}
+
+// ---- the leak corpus ---------------------------------------------------------------------------------
+
+namespace corpus_test {
+
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i)
+        s += (i ? "\n" : "") + v[i];
+    return s;
+}
+
+std::string terms_toml() {
+    std::string t = "terms = [";
+    for (size_t i = 0; i < privacy::corpus::kTerms.size(); ++i)
+        t += (i ? ", \"" : "\"") + privacy::corpus::kTerms[i] + "\"";
+    return t + "]\n";
+}
+
+} // namespace corpus_test
+
+// 1,000 prompts carrying every kind of sensitive value (valid checksums; prose, JSON, code; spread over
+// messages). Pseudonymized: the upstream, which records every byte it receives and echoes the messages back
+// in 5-byte pieces (placeholders split across chunks), never sees an original, and the client gets the
+// originals back. Keep-local: the upstream gets no connection at all.
+TEST(RouterCorpus, PseudonymizeLeaksNothingAndRestoresKeepLocalSendsNothing) {
+    const auto prompts = privacy::corpus::make_corpus(1000, 20261205);
+    FakeConfig fc;
+    fc.mode = FakeMode::Echo;
+    fc.echo_piece = 5;
+    Harness h(fc, "default = \"pseudonymize\"\n" + corpus_test::terms_toml(), 10);
+    size_t wrong = 0, not_cloud = 0;
+    std::vector<std::string> originals;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        engine::Request r = chat("", "cloud", i % 2 == 0);
+        r.messages.clear();
+        for (const auto& m : prompts[i].messages)
+            r.messages.push_back({"user", m});
+        auto a = h.ask(r);
+        const auto* c = std::get_if<engine::Completion>(&a.result);
+        if (!c || !c->route || c->route->route != "cloud") {
+            ++not_cloud;
+            continue;
+        }
+        if (a.text != corpus_test::join(prompts[i].messages)) ++wrong;
+        for (const auto& o : prompts[i].originals)
+            originals.push_back(o);
+    }
+    EXPECT_EQ(not_cloud, 0u);
+    EXPECT_EQ(wrong, 0u) << "answers with the placeholders not restored exactly";
+    ASSERT_GE(originals.size(), 1000u);
+    const std::string received = h.up->received();
+    size_t leaked = 0;
+    for (const auto& o : originals)
+        if (!privacy::egress_clean(received, std::span<const std::string>(&o, 1))) ++leaked;
+    EXPECT_EQ(leaked, 0u) << "original values that reached the upstream";
+    EXPECT_EQ(h.up->requests().size(), prompts.size());
+
+    Harness kept({}, "default = \"keep-local\"\n" + corpus_test::terms_toml());
+    for (const auto& p : prompts) {
+        engine::Request r = chat("", "cloud");
+        r.messages.clear();
+        for (const auto& m : p.messages)
+            r.messages.push_back({"user", m});
+        auto a = kept.ask(r);
+        EXPECT_EQ(completion(a).route->route, "local");
+    }
+    EXPECT_EQ(kept.up->connections(), 0);
+    EXPECT_EQ(kept.router->router_stats().kept_local_privacy, prompts.size());
 }
 
 } // namespace

@@ -17,6 +17,7 @@
 // gives a port where nothing listens.
 #pragma once
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
@@ -33,7 +34,9 @@
 
 namespace hearth::test {
 
-enum class FakeMode { Ok, Hang, Http500, Malformed, Endless, Trickle, Oversized, Redirect, Raw };
+// Echo: streams back the request's message contents (joined by "\n") in pieces of echo_piece bytes (never
+// inside a UTF-8 character), so a test can check placeholders come back and are restored.
+enum class FakeMode { Ok, Hang, Http500, Malformed, Endless, Trickle, Oversized, Redirect, Raw, Echo };
 
 struct FakeConfig {
     FakeMode mode = FakeMode::Ok;
@@ -43,7 +46,8 @@ struct FakeConfig {
     int trickle_ms = 20;   // Trickle: the pause between bytes
     size_t oversized_bytes = 4u << 20;
     std::string redirect_to = "http://127.0.0.1:9/v1/chat/completions";
-    std::string raw; // Raw: the whole response
+    std::string raw;       // Raw: the whole response
+    size_t echo_piece = 5; // Echo: bytes per streamed piece
 };
 
 // One request as received.
@@ -297,6 +301,25 @@ private:
         case FakeMode::Raw:
             send_split(fd, cfg_.raw);
             return;
+        case FakeMode::Echo: {
+            const auto j = nlohmann::json::parse(req.body, nullptr, false);
+            std::string all;
+            if (j.is_object() && j.contains("messages") && j["messages"].is_array())
+                for (const auto& m : j["messages"])
+                    if (m.is_object() && m.contains("content") && m["content"].is_string())
+                        all += (all.empty() ? "" : "\n") + m["content"].get<std::string>();
+            std::string body;
+            for (size_t i = 0; i < all.size();) {
+                size_t n = std::min(std::max<size_t>(cfg_.echo_piece, 1), all.size() - i);
+                while (i + n < all.size() && (static_cast<unsigned char>(all[i + n]) & 0xC0) == 0x80)
+                    ++n;
+                body += sse_chunk(all.substr(i, n));
+                i += n;
+            }
+            body += sse_chunk("", "stop") + "data: [DONE]\n\n";
+            send_split(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n" + body);
+            return;
+        }
         }
     }
 

@@ -341,6 +341,44 @@ std::vector<double> accuracy_by_count(std::span<const double> scores, std::span<
     return acc;
 }
 
+std::vector<double> two_stage_accuracy(std::span<const double> pre_scores, std::span<const double> cascade_scores,
+                                       std::span<const Outcome> outcomes, double pre_fraction) {
+    const size_t n = outcomes.size();
+    auto by = [n](std::span<const double> s) {
+        std::vector<size_t> order(n);
+        std::iota(order.begin(), order.end(), size_t{0});
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s[a] > s[b]; });
+        return order;
+    };
+    const std::vector<size_t> pre_order = by(pre_scores), cas_order = by(cascade_scores);
+    double local = 0;
+    for (const auto& o : outcomes)
+        local += o.local_correct;
+    std::vector<double> acc(n + 1);
+    const double dn = std::max<double>(1, static_cast<double>(n));
+    std::vector<uint8_t> sent(n);
+    for (size_t k = 0; k <= n; ++k) {
+        std::fill(sent.begin(), sent.end(), 0);
+        const auto k_pre =
+            static_cast<size_t>(std::llround(static_cast<double>(k) * std::clamp(pre_fraction, 0.0, 1.0)));
+        double correct = local;
+        auto send = [&](size_t i) {
+            sent[i] = 1;
+            correct += static_cast<double>(outcomes[i].cloud_correct) - static_cast<double>(outcomes[i].local_correct);
+        };
+        for (size_t j = 0; j < k_pre; ++j)
+            send(pre_order[j]);
+        size_t left = k - k_pre;
+        for (size_t j = 0; j < n && left > 0; ++j)
+            if (!sent[cas_order[j]]) {
+                send(cas_order[j]);
+                --left;
+            }
+        acc[k] = correct / dn;
+    }
+    return acc;
+}
+
 std::vector<double> oracle_accuracy(std::span<const Outcome> outcomes) {
     // Gains first (+1), then neutral (0), then losses (-1).
     std::vector<double> gain;
@@ -468,13 +506,17 @@ Result<EvalReport> evaluate(const std::vector<Record>& records, const std::vecto
     raw("signal: mean entropy (window)", [&](size_t i) { return x_win[i][2]; });
     raw("signal: low-margin share", [&](size_t i) { return x_win[i][5]; });
     raw("signal: prompt length", [&](size_t i) { return x_pre[i][0]; });
+    const std::string cv = " [" + std::to_string(folds) + "-fold CV]";
+    std::vector<std::vector<double>> cv_scores;
     for (auto [name, xs] : {std::pair{"pre-generation (prompt + first token)", &x_pre},
                             {"cascade (window tokens)", &x_win},
                             {"combined (prompt + window)", &x_comb}}) {
         auto s = cross_validated_scores(*xs, y, folds);
         if (!s) return s.status();
-        add(std::string(name) + " [" + std::to_string(folds) + "-fold CV]", accuracy_by_count(*s, outcomes));
+        add(name + cv, accuracy_by_count(*s, outcomes));
+        cv_scores.push_back(std::move(*s));
     }
+    add("two-stage (pre 1/2, then combined)" + cv, two_stage_accuracy(cv_scores[0], cv_scores[2], outcomes, 0.5));
     return rep;
 }
 

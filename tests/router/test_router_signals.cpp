@@ -232,6 +232,17 @@ TEST(Measures, HandComputedTinyExample) {
     EXPECT_NEAR(summarize(acc).apgr, (-0.5 - 1 - 0.5 + 0.5) / 4, 1e-12);
 }
 
+TEST(Measures, TwoStageSplitsTheShare) {
+    const std::vector<Outcome> o = {{true, false}, {true, true}, {false, true}, {false, true}};
+    // Pre ranks 0 first (a loss), cascade ranks 2, 3 first (gains).
+    const std::vector<double> pre = {0.9, 0.1, 0.2, 0.3}, cas = {0.5, 0.1, 0.9, 0.8};
+    // k = 2: one by pre (0: -1), one by cascade (2: +1) -> 0.5; k = 4: everything -> 0.75.
+    EXPECT_EQ(two_stage_accuracy(pre, cas, o, 0.5), (std::vector<double>{0.5, 0.25, 0.5, 0.75, 0.75}));
+    // All by cascade, or all by pre: the single-score curves.
+    EXPECT_EQ(two_stage_accuracy(pre, cas, o, 0.0), accuracy_by_count(cas, o));
+    EXPECT_EQ(two_stage_accuracy(pre, cas, o, 1.0), accuracy_by_count(pre, o));
+}
+
 TEST(Measures, RandomScoresAverageHalfAPGR) {
     std::mt19937 rng(11);
     std::bernoulli_distribution local(0.4), cloud(0.9);

@@ -506,6 +506,12 @@ Result<EvalReport> evaluate(const std::vector<Record>& records, const std::vecto
     raw("signal: mean entropy (window)", [&](size_t i) { return x_win[i][2]; });
     raw("signal: low-margin share", [&](size_t i) { return x_win[i][5]; });
     raw("signal: prompt length", [&](size_t i) { return x_pre[i][0]; });
+    std::vector<double> by_default;
+    for (const Record* r : recs) {
+        const std::span<const TokenSignal> sig(r->signals);
+        by_default.push_back(cascade_score(dm, r->prompt, sig));
+    }
+    add("default model, cascade stage (uncalibrated)", accuracy_by_count(by_default, outcomes));
     const std::string cv = " [" + std::to_string(folds) + "-fold CV]";
     std::vector<std::vector<double>> cv_scores;
     for (auto [name, xs] : {std::pair{"pre-generation (prompt + first token)", &x_pre},
@@ -532,13 +538,13 @@ std::string format_report(const EvalReport& r) {
         std::snprintf(b, sizeof b, "%5.1f%%", *s * 100);
         return std::string(b);
     };
-    std::snprintf(buf, sizeof buf, "%-46s %6s %9s %9s   accuracy at cloud share 10%% 20%% 30%% 50%%\n", "router",
+    std::snprintf(buf, sizeof buf, "%-50s %6s %9s %9s   accuracy at cloud share 10%% 20%% 30%% 50%%\n", "router",
                   "APGR", "share@50%", "share@80%");
     os << buf;
     for (const auto& c : r.routers) {
         const size_t n = c.accuracy.size() - 1;
         auto at = [&](double s) { return c.accuracy[static_cast<size_t>(std::llround(s * static_cast<double>(n)))]; };
-        std::snprintf(buf, sizeof buf, "%-46s %6.3f %9s %9s   %.3f %.3f %.3f %.3f\n", c.name.c_str(), c.summary.apgr,
+        std::snprintf(buf, sizeof buf, "%-50s %6.3f %9s %9s   %.3f %.3f %.3f %.3f\n", c.name.c_str(), c.summary.apgr,
                       share(c.summary.share_50).c_str(), share(c.summary.share_80).c_str(), at(0.1), at(0.2), at(0.3),
                       at(0.5));
         os << buf;

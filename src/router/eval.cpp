@@ -556,7 +556,7 @@ std::string format_report(const EvalReport& r) {
 }
 
 std::string curves_svg(const EvalReport& r) {
-    const double w = 720, h = 480, ml = 60, mr = 300, mt = 30, mb = 50;
+    const double w = 800, h = 480, ml = 60, mr = 380, mt = 30, mb = 50;
     const double pw = w - ml - mr, ph = h - mt - mb;
     double lo = std::min(r.acc_local, r.acc_cloud), hi = std::max(r.acc_local, r.acc_cloud);
     for (const auto& c : r.routers)
@@ -569,8 +569,9 @@ std::string curves_svg(const EvalReport& r) {
     if (hi <= lo) hi = lo + 0.05;
     auto px = [&](double share) { return ml + share * pw; };
     auto py = [&](double acc) { return mt + (1 - (acc - lo) / (hi - lo)) * ph; };
-    static const char* colors[] = {"#888888", "#000000", "#bbbbbb", "#c7a0d8", "#a0c4d8",
-                                   "#d8c4a0", "#d8a0a0", "#1f77b4", "#ff7f0e", "#2ca02c"};
+    // random (dashed), oracle, the raw signals and the default model (light), the learned routers (bold).
+    static const char* colors[] = {"#888888", "#000000", "#bbbbbb", "#c7a0d8", "#a0c4d8", "#d8c4a0",
+                                   "#d8a0a0", "#a0d8a8", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
     std::ostringstream os;
     char buf[512];
     std::snprintf(buf, sizeof buf,
@@ -612,7 +613,7 @@ std::string curves_svg(const EvalReport& r) {
         const auto& c = r.routers[ci];
         const size_t n = c.accuracy.size() - 1;
         const char* color = colors[ci % std::size(colors)];
-        os << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"" << (ci >= 7 ? 2 : 1) << "\""
+        os << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"" << (ci >= 8 ? 2 : 1) << "\""
            << (ci == 0 ? " stroke-dasharray=\"4 3\"" : "") << " points=\"";
         for (size_t k = 0; k <= n; ++k) {
             std::snprintf(buf, sizeof buf, "%.1f,%.1f ", px(static_cast<double>(k) / static_cast<double>(n)),

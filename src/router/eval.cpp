@@ -341,6 +341,44 @@ std::vector<double> accuracy_by_count(std::span<const double> scores, std::span<
     return acc;
 }
 
+std::vector<double> two_stage_accuracy(std::span<const double> pre_scores, std::span<const double> cascade_scores,
+                                       std::span<const Outcome> outcomes, double pre_fraction) {
+    const size_t n = outcomes.size();
+    auto by = [n](std::span<const double> s) {
+        std::vector<size_t> order(n);
+        std::iota(order.begin(), order.end(), size_t{0});
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return s[a] > s[b]; });
+        return order;
+    };
+    const std::vector<size_t> pre_order = by(pre_scores), cas_order = by(cascade_scores);
+    double local = 0;
+    for (const auto& o : outcomes)
+        local += o.local_correct;
+    std::vector<double> acc(n + 1);
+    const double dn = std::max<double>(1, static_cast<double>(n));
+    std::vector<uint8_t> sent(n);
+    for (size_t k = 0; k <= n; ++k) {
+        std::fill(sent.begin(), sent.end(), 0);
+        const auto k_pre =
+            static_cast<size_t>(std::llround(static_cast<double>(k) * std::clamp(pre_fraction, 0.0, 1.0)));
+        double correct = local;
+        auto send = [&](size_t i) {
+            sent[i] = 1;
+            correct += static_cast<double>(outcomes[i].cloud_correct) - static_cast<double>(outcomes[i].local_correct);
+        };
+        for (size_t j = 0; j < k_pre; ++j)
+            send(pre_order[j]);
+        size_t left = k - k_pre;
+        for (size_t j = 0; j < n && left > 0; ++j)
+            if (!sent[cas_order[j]]) {
+                send(cas_order[j]);
+                --left;
+            }
+        acc[k] = correct / dn;
+    }
+    return acc;
+}
+
 std::vector<double> oracle_accuracy(std::span<const Outcome> outcomes) {
     // Gains first (+1), then neutral (0), then losses (-1).
     std::vector<double> gain;
@@ -468,13 +506,23 @@ Result<EvalReport> evaluate(const std::vector<Record>& records, const std::vecto
     raw("signal: mean entropy (window)", [&](size_t i) { return x_win[i][2]; });
     raw("signal: low-margin share", [&](size_t i) { return x_win[i][5]; });
     raw("signal: prompt length", [&](size_t i) { return x_pre[i][0]; });
+    std::vector<double> by_default;
+    for (const Record* r : recs) {
+        const std::span<const TokenSignal> sig(r->signals);
+        by_default.push_back(cascade_score(dm, r->prompt, sig));
+    }
+    add("default model, cascade stage (uncalibrated)", accuracy_by_count(by_default, outcomes));
+    const std::string cv = " [" + std::to_string(folds) + "-fold CV]";
+    std::vector<std::vector<double>> cv_scores;
     for (auto [name, xs] : {std::pair{"pre-generation (prompt + first token)", &x_pre},
                             {"cascade (window tokens)", &x_win},
                             {"combined (prompt + window)", &x_comb}}) {
         auto s = cross_validated_scores(*xs, y, folds);
         if (!s) return s.status();
-        add(std::string(name) + " [" + std::to_string(folds) + "-fold CV]", accuracy_by_count(*s, outcomes));
+        add(name + cv, accuracy_by_count(*s, outcomes));
+        cv_scores.push_back(std::move(*s));
     }
+    add("two-stage (pre 1/2, then combined)" + cv, two_stage_accuracy(cv_scores[0], cv_scores[2], outcomes, 0.5));
     return rep;
 }
 
@@ -490,13 +538,13 @@ std::string format_report(const EvalReport& r) {
         std::snprintf(b, sizeof b, "%5.1f%%", *s * 100);
         return std::string(b);
     };
-    std::snprintf(buf, sizeof buf, "%-46s %6s %9s %9s   accuracy at cloud share 10%% 20%% 30%% 50%%\n", "router",
+    std::snprintf(buf, sizeof buf, "%-50s %6s %9s %9s   accuracy at cloud share 10%% 20%% 30%% 50%%\n", "router",
                   "APGR", "share@50%", "share@80%");
     os << buf;
     for (const auto& c : r.routers) {
         const size_t n = c.accuracy.size() - 1;
         auto at = [&](double s) { return c.accuracy[static_cast<size_t>(std::llround(s * static_cast<double>(n)))]; };
-        std::snprintf(buf, sizeof buf, "%-46s %6.3f %9s %9s   %.3f %.3f %.3f %.3f\n", c.name.c_str(), c.summary.apgr,
+        std::snprintf(buf, sizeof buf, "%-50s %6.3f %9s %9s   %.3f %.3f %.3f %.3f\n", c.name.c_str(), c.summary.apgr,
                       share(c.summary.share_50).c_str(), share(c.summary.share_80).c_str(), at(0.1), at(0.2), at(0.3),
                       at(0.5));
         os << buf;
@@ -508,7 +556,7 @@ std::string format_report(const EvalReport& r) {
 }
 
 std::string curves_svg(const EvalReport& r) {
-    const double w = 720, h = 480, ml = 60, mr = 300, mt = 30, mb = 50;
+    const double w = 800, h = 480, ml = 60, mr = 380, mt = 30, mb = 50;
     const double pw = w - ml - mr, ph = h - mt - mb;
     double lo = std::min(r.acc_local, r.acc_cloud), hi = std::max(r.acc_local, r.acc_cloud);
     for (const auto& c : r.routers)
@@ -521,8 +569,9 @@ std::string curves_svg(const EvalReport& r) {
     if (hi <= lo) hi = lo + 0.05;
     auto px = [&](double share) { return ml + share * pw; };
     auto py = [&](double acc) { return mt + (1 - (acc - lo) / (hi - lo)) * ph; };
-    static const char* colors[] = {"#888888", "#000000", "#bbbbbb", "#c7a0d8", "#a0c4d8",
-                                   "#d8c4a0", "#d8a0a0", "#1f77b4", "#ff7f0e", "#2ca02c"};
+    // random (dashed), oracle, the raw signals and the default model (light), the learned routers (bold).
+    static const char* colors[] = {"#888888", "#000000", "#bbbbbb", "#c7a0d8", "#a0c4d8", "#d8c4a0",
+                                   "#d8a0a0", "#a0d8a8", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
     std::ostringstream os;
     char buf[512];
     std::snprintf(buf, sizeof buf,
@@ -564,7 +613,7 @@ std::string curves_svg(const EvalReport& r) {
         const auto& c = r.routers[ci];
         const size_t n = c.accuracy.size() - 1;
         const char* color = colors[ci % std::size(colors)];
-        os << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"" << (ci >= 7 ? 2 : 1) << "\""
+        os << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"" << (ci >= 8 ? 2 : 1) << "\""
            << (ci == 0 ? " stroke-dasharray=\"4 3\"" : "") << " points=\"";
         for (size_t k = 0; k <= n; ++k) {
             std::snprintf(buf, sizeof buf, "%.1f,%.1f ", px(static_cast<double>(k) / static_cast<double>(n)),

@@ -95,6 +95,10 @@ struct Outcome {
 
 // accuracy[k] for k = 0..n questions escalated, by escalating the k highest scores first (ties by index).
 std::vector<double> accuracy_by_count(std::span<const double> scores, std::span<const Outcome> outcomes);
+// The live router's two-stage policy: of k escalations, round(k * pre_fraction) go by the highest pre-generation
+// scores, the rest by the highest cascade scores among the questions the pre stage kept.
+std::vector<double> two_stage_accuracy(std::span<const double> pre_scores, std::span<const double> cascade_scores,
+                                       std::span<const Outcome> outcomes, double pre_fraction);
 // The best possible router: escalates first the questions only the cloud gets right.
 std::vector<double> oracle_accuracy(std::span<const Outcome> outcomes);
 // Expected accuracy of a random router: linear from always-local to always-cloud.
@@ -124,8 +128,9 @@ struct EvalReport {
     double score_p50_us = 0, score_p99_us = 0; // decision cost (features + both stages) per question
 };
 // The report over answered questions (`records` joined with `questions` by id): random, oracle, single raw
-// signals, and the learned variants pre-generation, cascade (window tokens only) and combined (prompt + window),
-// each cross-validated with `folds` folds.
+// signals, and the learned variants pre-generation, cascade (window tokens only), combined (prompt + window) and
+// two-stage (pre-generation for half the share, then combined: what calibrate configures), each cross-validated
+// with `folds` folds.
 Result<EvalReport> evaluate(const std::vector<Record>& records, const std::vector<Question>& questions, int32_t window,
                             int folds);
 std::string format_report(const EvalReport& r);

@@ -44,7 +44,7 @@ TokenSignal signal(std::vector<float> probs) { // probabilities, most likely fir
     return s;
 }
 
-TEST(PromptInfo, CountsWordsNumbersSentencesAndCues) {
+TEST(RouterPromptInfo, CountsWordsNumbersSentencesAndCues) {
     const PromptInfo p = prompt_info("Sara had $1,200.50 and spent 8 each day. How much is left after 3 days?");
     EXPECT_EQ(p.numbers, 3); // 1,200.50 is one numeral
     EXPECT_EQ(p.sentences, 2);
@@ -57,7 +57,7 @@ TEST(PromptInfo, CountsWordsNumbersSentencesAndCues) {
     EXPECT_EQ(empty.sentences, 0);
 }
 
-TEST(TokenStats, EntropyMarginAndTail) {
+TEST(RouterTokenStats, EntropyMarginAndTail) {
     const TokenStats certain = token_stats(signal({1.0f}));
     EXPECT_NEAR(certain.entropy, 0, 1e-6);
     EXPECT_NEAR(certain.margin, 1, 1e-6);
@@ -81,7 +81,7 @@ TEST(TokenStats, EntropyMarginAndTail) {
     EXPECT_NEAR(o.margin, 0.8, 1e-6);
 }
 
-TEST(WindowFeatures, MeansMinimaAndLowMarginShare) {
+TEST(RouterWindowFeatures, MeansMinimaAndLowMarginShare) {
     const std::vector<TokenSignal> w = {signal({1.0f}), signal({0.5f, 0.5f}), signal({0.6f, 0.2f})};
     const auto f = window_features(w);
     EXPECT_NEAR(f[0], (0 + std::log(0.5) + std::log(0.6)) / 3, 1e-6); // mean logprob
@@ -96,7 +96,7 @@ TEST(WindowFeatures, MeansMinimaAndLowMarginShare) {
     EXPECT_EQ(pre_feature_names().size(), kPreFeatures);
 }
 
-TEST(Scores, DefaultModelRanksUncertaintyHigher) {
+TEST(RouterScores, DefaultModelRanksUncertaintyHigher) {
     const DecisionModel m = default_decision_model();
     const PromptInfo p = prompt_info("How many apples are left?");
     const TokenSignal sure = signal({0.99f, 0.005f});
@@ -109,7 +109,7 @@ TEST(Scores, DefaultModelRanksUncertaintyHigher) {
     EXPECT_LT(s, 1);
 }
 
-TEST(Fit, SeparatesSyntheticData) {
+TEST(RouterFit, SeparatesSyntheticData) {
     // y = 1 when x0 + 0.5 x1 > 1 (x2 is noise); the fit must rank nearly perfectly and weigh x0 most.
     std::mt19937 rng(3);
     std::normal_distribution<double> n(0, 1);
@@ -139,7 +139,7 @@ TEST(Fit, SeparatesSyntheticData) {
     EXPECT_FALSE(fit(x, std::span<const uint8_t>(y).first(3)));
 }
 
-TEST(Threshold, HitsTargetShare) {
+TEST(RouterThreshold, HitsTargetShare) {
     std::vector<double> s;
     for (int i = 0; i < 1000; ++i)
         s.push_back(std::sin(i * 12.9898) * 0.5 + 0.5);
@@ -155,7 +155,7 @@ TEST(Threshold, HitsTargetShare) {
     EXPECT_EQ(threshold_for_share({}, 0.5), 1);
 }
 
-TEST(DecisionToml, RoundTripsAndKeepsOtherTables) {
+TEST(RouterDecisionToml, RoundTripsAndKeepsOtherTables) {
     TempDir dir;
     const fs::path cfg = dir.path / "router.toml";
     std::ofstream(cfg) << "# user config\n[upstream.big]\nbase_url = \"https://example.com/v1\"\nmodel = \"gpt\"\n\n"
@@ -206,7 +206,7 @@ TEST(DecisionToml, RoundTripsAndKeepsOtherTables) {
     EXPECT_TRUE(read_decision_file((dir.path / "new" / "router.toml").string()));
 }
 
-TEST(Measures, HandComputedTinyExample) {
+TEST(RouterMeasures, HandComputedTinyExample) {
     // 4 questions: local right on 0 and 1; cloud right on 1, 2, 3. acc_local 0.5, acc_cloud 0.75.
     const std::vector<Outcome> o = {{true, false}, {true, true}, {false, true}, {false, true}};
     const auto oracle = oracle_accuracy(o);
@@ -232,7 +232,18 @@ TEST(Measures, HandComputedTinyExample) {
     EXPECT_NEAR(summarize(acc).apgr, (-0.5 - 1 - 0.5 + 0.5) / 4, 1e-12);
 }
 
-TEST(Measures, RandomScoresAverageHalfAPGR) {
+TEST(RouterMeasures, TwoStageSplitsTheShare) {
+    const std::vector<Outcome> o = {{true, false}, {true, true}, {false, true}, {false, true}};
+    // Pre ranks 0 first (a loss), cascade ranks 2, 3 first (gains).
+    const std::vector<double> pre = {0.9, 0.1, 0.2, 0.3}, cas = {0.5, 0.1, 0.9, 0.8};
+    // k = 2: one by pre (0: -1), one by cascade (2: +1) -> 0.5; k = 4: everything -> 0.75.
+    EXPECT_EQ(two_stage_accuracy(pre, cas, o, 0.5), (std::vector<double>{0.5, 0.25, 0.5, 0.75, 0.75}));
+    // All by cascade, or all by pre: the single-score curves.
+    EXPECT_EQ(two_stage_accuracy(pre, cas, o, 0.0), accuracy_by_count(cas, o));
+    EXPECT_EQ(two_stage_accuracy(pre, cas, o, 1.0), accuracy_by_count(pre, o));
+}
+
+TEST(RouterMeasures, RandomScoresAverageHalfAPGR) {
     std::mt19937 rng(11);
     std::bernoulli_distribution local(0.4), cloud(0.9);
     std::vector<Outcome> o(2000);
@@ -251,7 +262,7 @@ TEST(Measures, RandomScoresAverageHalfAPGR) {
     EXPECT_NEAR(summarize(oracle_accuracy(o)).apgr, 0.79, 0.03);
 }
 
-TEST(Measures, CrossValidationIsOutOfSample) {
+TEST(RouterMeasures, CrossValidationIsOutOfSample) {
     // Labels are pure noise: in-sample fitting with many features would rank above chance; out of sample it
     // must not (AUC-like APGR near 0.5 on average).
     std::mt19937 rng(5);
@@ -283,7 +294,7 @@ TEST(Measures, CrossValidationIsOutOfSample) {
     EXPECT_FALSE(cross_validated_scores(x, y, 1));
 }
 
-TEST(Grading, FinalNumber) {
+TEST(RouterGrading, FinalNumber) {
     EXPECT_EQ(final_number("So 3 + 4 = 7. The answer is 7."), 7);
     EXPECT_EQ(final_number("Total: $1,234.50\nThe answer is $1,234.50."), 1234.5);
     EXPECT_EQ(final_number("The answer is -12"), -12);
@@ -302,7 +313,7 @@ TEST(Grading, FinalNumber) {
     EXPECT_NE(eval_prompt("Q?").find("The answer is"), std::string::npos);
 }
 
-TEST(Checkpoint, RoundTripsAndDropsATornLine) {
+TEST(RouterCheckpoint, RoundTripsAndDropsATornLine) {
     TempDir dir;
     const std::string path = (dir.path / "answers.jsonl").string();
     Record a;
@@ -347,7 +358,7 @@ TEST(Checkpoint, RoundTripsAndDropsATornLine) {
     EXPECT_TRUE(none->empty());
 }
 
-TEST(Calibrate, ThresholdsHitTheTargetShare) {
+TEST(RouterCalibrate, ThresholdsHitTheTargetShare) {
     // Synthetic records: uncertain windows go with wrong answers.
     std::mt19937 rng(9);
     std::uniform_real_distribution<float> u(0.05f, 0.95f);

@@ -5,10 +5,10 @@
 # tests/data/fuzz/store/), fuzz_http (HTTP request heads and chunked bodies, tests/data/fuzz/http/),
 # fuzz_privacy (the privacy scanner, pseudonymize and restore, tests/data/fuzz/privacy/) and fuzz_sse
 # (upstream event streams, tests/data/fuzz/sse/).
-# Usage: tests/fuzz/run-smoke.sh [seconds per target]   (default 30). Exits non-zero on any crash or leak.
+# Usage: tests/fuzz/run-smoke.sh [seconds per target]   (default 20). Exits non-zero on any crash or leak.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds="${1:-30}"
+seconds="${1:-20}"
 cmake --preset fuzz >/dev/null
 cmake --build build/fuzz -j2 --target fuzz_gguf fuzz_template fuzz_gotmpl fuzz_store fuzz_http fuzz_privacy fuzz_sse
 # New inputs go to scratch corpora so the checked-in seeds stay as they are.

@@ -32,7 +32,7 @@ void print_stats(const TurnStats& st, double load_s) {
     std::fprintf(stderr, "time to first token:  %.3f s\n", st.first_token_s);
     std::fprintf(stderr, "generation:           %d tokens in %.3f s (%.2f tokens/s)\n", st.n_generated, st.generate_s,
                  st.n_generated > 1 && st.generate_s > 0 ? (st.n_generated - 1) / st.generate_s : 0.0);
-    std::fprintf(stderr, "stopped by:           %s\n", turn_end_name(st.end));
+    std::fprintf(stderr, "stopped by:           %s\n", finish_description(st.end));
 }
 
 // One turn; the answer goes to stdout as it comes. Returns the stats, or prints the error.
@@ -65,7 +65,7 @@ std::optional<TurnStats> turn(ReplContext& ctx, const std::string& user, bool& f
     if (st->n_dropped > 0)
         std::fprintf(stderr, "[dropped the %d oldest messages to fit the context of %d tokens]\n", st->n_dropped,
                      ctx.session.n_ctx());
-    if (st->end == TurnStats::End::ContextFull)
+    if (st->end == Finish::ContextFull)
         std::fprintf(stderr,
                      "[the context of %d tokens is full: the answer was cut; /clear or use a larger --ctx-size]\n",
                      ctx.session.n_ctx());
@@ -167,7 +167,7 @@ int answer_once(ReplContext& ctx, const std::string& prompt) {
     bool first = true;
     auto st = turn(ctx, prompt, first);
     if (!st) return 1;
-    return st->end == TurnStats::End::Cancelled ? 130 : 0;
+    return st->end == Finish::Cancelled ? 130 : 0;
 }
 
 int interactive(ReplContext& ctx) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "base/status.h"
+#include "hearth/finish.h"
 #include "sampling/sampling.h"
 
 #include <atomic>
@@ -55,8 +56,8 @@ struct TokenEvent {
     std::vector<TokenLogprob> top; // when sampling.top_logprobs > 0
 };
 
-enum class Finish { Stop, Length, Cancelled, ContextFull };
-const char* finish_name(Finish f); // "stop", "length", "cancelled", "length" (context full is a length stop)
+using hearth::Finish; // hearth/finish.h: one end-reason type for the decode step, engines, CLI and server
+using hearth::finish_name;
 
 struct Completion {
     std::string text;

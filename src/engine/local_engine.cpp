@@ -16,19 +16,6 @@
 
 namespace hearth::engine {
 
-const char* finish_name(Finish f) {
-    switch (f) {
-    case Finish::Stop:
-        return "stop";
-    case Finish::Length:
-    case Finish::ContextFull:
-        return "length";
-    case Finish::Cancelled:
-        return "cancelled";
-    }
-    return "stop";
-}
-
 namespace {
 
 bool client_set(const Request& r, const std::string& name) {

@@ -25,7 +25,6 @@ std::unique_ptr<ModelEntry> ModelEntry::load(const Job& job, const LocalEngineOp
     m->engine = std::move(*engine);
     m->text = job.text;
     m->weight_bytes = m->engine->info().weight_bytes;
-    m->logits.resize(size_t(m->engine->info().n_vocab));
     m->last_used = Clock::now();
     return m;
 }

@@ -336,14 +336,17 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     if (Status s = ps->session->truncate(int32_t(keep)); !s) return fail(failure(ErrorKind::Internal, s.message()));
     ps->cached.resize(keep);
 
-    auto slot = std::make_unique<Slot>(std::move(*sampler), m->tok());
+    DecodeOptions dopts;
+    dopts.max_tokens = rq.max_tokens;
+    dopts.stop = rq.stop;
+    auto slot = std::make_unique<Slot>(std::move(*sampler), m->tok(), std::move(dopts));
     slot->job = job;
     slot->ps = std::move(ps);
     slot->prompt = prompt;
     slot->n_fed = keep;
     slot->load_s = load_s;
     slot->t_admit = t_admit;
-    slot->sampler.accept(slot->prompt); // the penalties see the prompt, as in runtime/chat.cpp
+    slot->dec.start(slot->prompt); // the penalties see the prompt
     m->active.push_back(std::move(slot));
     n_active_ += 1;
     std::lock_guard lk(mu_);
@@ -444,82 +447,52 @@ void Scheduler::step(ModelEntry& m) {
 
 void Scheduler::sample_slot(ModelEntry& m, Slot& s) {
     const Request& rq = s.job->req;
-    const auto logits = s.ps->session->logits();
-    std::copy(logits.begin(), logits.end(), m.logits.begin());
-    const int32_t tok = s.sampler.sample(m.logits);
-    if (s.sampler.degenerate()) {
-        fail_slot(m, s, failure(ErrorKind::Internal, "every token has probability zero (all banned or NaN logits)"));
+    const Session& session = *s.ps->session;
+    auto step = s.dec.step(session.logits(), session.n_past(), session.n_ctx());
+    if (!step) {
+        fail_slot(m, s, failure(ErrorKind::Internal, step.message()));
         return;
     }
-    s.sampler.accept(tok);
-    if (s.n_generated == 0) s.t_first = Clock::now();
-    s.n_generated += 1;
+    if (s.dec.n_generated() == 1) s.t_first = Clock::now();
     s.t_last = Clock::now();
-    if (is_eog(m.tok(), tok)) {
+    if (step->finish == Finish::Stop) { // an end-of-generation token: not shown
         end_slot(m, s, Finish::Stop);
         return;
     }
     TokenEvent ev;
-    ev.token = tok;
+    ev.token = step->token;
+    ev.text = step->text;
     if (rq.sampling.logprobs) {
-        ev.logprob = s.sampler.sampled_logprob();
+        ev.logprob = step->logprob;
         const auto top = s.sampler.top_logprobs();
         ev.top.assign(top.begin(), top.end());
     }
-    // Stop strings: cut at the first full match; hold back a tail that could still become one.
-    s.held += s.detok.push(tok);
-    size_t cut = std::string::npos, hold = 0;
-    for (const auto& st : rq.stop) {
-        if (st.empty()) continue;
-        if (size_t at = s.held.find(st); at != std::string::npos) cut = std::min(cut, at);
-        for (size_t k = std::min(st.size() - 1, s.held.size()); k > 0; --k)
-            if (s.held.compare(s.held.size() - k, k, st, 0, k) == 0) {
-                hold = std::max(hold, k);
-                break;
-            }
-    }
-    if (cut != std::string::npos) {
-        ev.text = s.held.substr(0, cut);
-        s.held.clear();
-        s.cut = true;
-    } else {
-        ev.text = s.held.substr(0, s.held.size() - hold);
-        s.held.erase(0, ev.text.size());
-    }
-    s.text += ev.text;
     s.job->push(std::move(ev));
-    if (cut != std::string::npos)
-        end_slot(m, s, Finish::Stop);
-    else if (rq.max_tokens >= 0 && s.n_generated >= rq.max_tokens)
-        end_slot(m, s, Finish::Length);
-    else if (s.ps->session->n_past() >= s.ps->session->n_ctx())
-        end_slot(m, s, Finish::ContextFull);
+    if (step->finish)
+        end_slot(m, s, *step->finish);
     else
-        s.pending = tok;
+        s.pending = step->token;
 }
 
 void Scheduler::end_slot(ModelEntry& m, Slot& s, Finish finish) {
     const auto now = Clock::now();
-    if (finish != Finish::Cancelled && !s.cut) { // text held back for a stop string that never came
-        std::string rest = s.held + s.detok.flush();
-        s.held.clear();
-        if (!rest.empty()) {
-            s.text += rest;
+    if (finish != Finish::Cancelled) { // text held back for a stop string that never came
+        if (const std::string_view rest = s.dec.rest(); !rest.empty()) {
             TokenEvent ev;
-            ev.text = std::move(rest);
+            ev.text = rest;
             s.job->push(std::move(ev));
         }
     }
     Completion c;
-    c.text = std::move(s.text);
+    c.text = s.dec.text();
     c.prompt_tokens = int32_t(s.prompt.size());
-    c.completion_tokens = s.n_generated;
+    c.completion_tokens = s.dec.n_generated();
     c.finish = finish;
     c.load_s = s.load_s;
     const bool prompt_done = s.n_fed == s.prompt.size();
     c.prompt_s = prompt_done ? secs(s.t_admit, s.t_prompt) : 0;
-    c.first_token_s = s.n_generated > 0 ? secs(s.job->t_submit, s.t_first) : 0;
-    c.generate_s = s.n_generated > 0 ? secs(s.t_first, s.t_last) : 0;
+    c.first_token_s = s.dec.n_generated() > 0 ? secs(s.job->t_submit, s.t_first) : 0;
+    c.generate_s = s.dec.n_generated() > 0 ? secs(s.t_first, s.t_last) : 0;
     c.total_s = secs(s.job->t_submit, now);
     {
         std::lock_guard lk(mu_);
@@ -527,7 +500,7 @@ void Scheduler::end_slot(ModelEntry& m, Slot& s, Finish finish) {
         stats_.completion_tokens += uint64_t(c.completion_tokens);
         stats_.prompt_seconds += c.prompt_s;
         stats_.generate_seconds += c.generate_s;
-        if (s.n_generated > 0) {
+        if (s.dec.n_generated() > 0) {
             for (size_t b = 0; b < stats_.ttft_counts.size(); ++b)
                 if (b == stats_.ttft_buckets_s.size() || c.first_token_s <= stats_.ttft_buckets_s[b])
                     stats_.ttft_counts[b] += 1;

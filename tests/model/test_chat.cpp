@@ -186,7 +186,7 @@ TEST(Chat, StopStringsAndCancel) {
     chat.options().stop = {stop};
     TurnStats st;
     EXPECT_EQ(answer(chat, g, "Count from one to twenty in words.", &st), expect);
-    EXPECT_EQ(st.end, TurnStats::End::Stop);
+    EXPECT_EQ(st.end, Finish::StopString);
 
     // A raised cancel flag: nothing answered and nothing added.
     chat.clear();
@@ -194,7 +194,7 @@ TEST(Chat, StopStringsAndCancel) {
     auto c = chat.respond(
         "Hi", g, [](const std::string&) { return true; }, &cancel);
     ASSERT_TRUE(c.is_ok()) << c.message();
-    EXPECT_EQ(c->end, TurnStats::End::Cancelled);
+    EXPECT_EQ(c->end, Finish::Cancelled);
     EXPECT_EQ(c->n_generated, 0);
     EXPECT_TRUE(chat.messages().empty());
 }

@@ -205,7 +205,7 @@ TEST(Generate, StreamsStopsAndIsSeeded) {
     });
     ASSERT_TRUE(st) << st.message();
     EXPECT_EQ(st->n_generated, 16);
-    EXPECT_EQ(st->stop, StopReason::Length);
+    EXPECT_EQ(st->stop, Finish::Length);
     EXPECT_EQ(out.size(), 16u);
     EXPECT_EQ((*s)->n_past(), int32_t(prompt.size()) + 15); // the last token is not fed
     // llama.cpp's greedy continuation of this prompt starts 2 198 1 520 (tests/data/logits/smollm2-135m.json).
@@ -218,14 +218,14 @@ TEST(Generate, StreamsStopsAndIsSeeded) {
         return true;
     });
     ASSERT_TRUE(st);
-    EXPECT_EQ(st->stop, StopReason::StopToken);
+    EXPECT_EQ(st->stop, Finish::Stop);
     EXPECT_EQ(until_stop, std::vector<int32_t>(out.begin(), out.begin() + 3));
 
     // The callback can stop it.
     int n = 0;
     st = run(greedy, {16, {}}, [&](int32_t) { return ++n < 5; });
     ASSERT_TRUE(st);
-    EXPECT_EQ(st->stop, StopReason::Callback);
+    EXPECT_EQ(st->stop, Finish::Cancelled);
     EXPECT_EQ(st->n_generated, 5);
 
     // Same seed, same tokens; another seed, (almost surely) other tokens.

@@ -67,8 +67,11 @@ Status merge_model_parameters(Request& r, const std::string& params_json) {
 std::optional<Failure> check_request(const Request& r) {
     auto bad = [](std::string msg, std::string field) { return Failure{ErrorKind::BadRequest, msg, field}; };
     if (r.model.empty()) return bad("model is required", "model");
-    if (!r.prompt && r.messages.empty()) return bad("messages must not be empty", "messages");
+    if (!r.prompt && r.messages.empty() && r.prompt_tokens.empty())
+        return bad("messages must not be empty", "messages");
     if (r.prompt && !r.messages.empty()) return bad("give either prompt or messages, not both", "prompt");
+    if (!r.prompt_tokens.empty() && (r.prompt || !r.messages.empty()))
+        return bad("give prompt_tokens alone, without prompt or messages", "prompt_tokens");
     for (const auto& m : r.messages)
         if (m.role != "system" && m.role != "user" && m.role != "assistant" && m.role != "tool")
             return bad("message role '" + m.role + "' is not one of system, user, assistant, tool", "messages");

@@ -39,6 +39,7 @@ struct Slot {
     Decoder dec;     // with `sampler`: stop strings, end tokens, the text streamed so far
     std::vector<int32_t> prompt;
     size_t n_fed = 0;           // prompt tokens in the cache (reused + fed)
+    size_t n_cached = 0;        // of those, reused from the pooled session's cache
     int32_t pending = -1;       // sampled last step, fed next step
     std::vector<int32_t> input; // this step's input (a prompt chunk or `pending`)
     bool done = false;          // finished this step; removed after it

@@ -85,7 +85,7 @@ std::vector<LoadedModel> Scheduler::loaded() const {
     std::vector<LoadedModel> out;
     const auto now = Clock::now();
     for (const auto& p : published_) {
-        LoadedModel m{p.name, p.path, p.size_bytes, 0};
+        LoadedModel m{p.name, p.path, p.size_bytes, 0, p.info, p.kernels, p.n_threads};
         if (p.never_expires)
             m.expires_in_s = std::numeric_limits<double>::infinity();
         else if (p.busy)
@@ -298,9 +298,10 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     const int32_t n_ctx = est->n_ctx;
     const int32_t n_prompt = int32_t(prompt.size());
     if (n_prompt > n_ctx - 1)
-        return fail(failure(ErrorKind::BadRequest,
-                            "the prompt takes " + std::to_string(n_prompt) + " tokens but the context holds " +
-                                std::to_string(n_ctx) + " (num_ctx) and at least 1 must be left for the answer; " +
+        return fail(failure(ErrorKind::ContextFull,
+                            "context full: the prompt takes " + std::to_string(n_prompt) +
+                                " tokens but the context holds " + std::to_string(n_ctx) +
+                                " (num_ctx) and at least 1 must be left for the answer; " +
                                 "shorten the prompt or raise num_ctx",
                             rq.prompt ? "prompt" : "messages"));
 
@@ -324,6 +325,7 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
         m->idle.push_back(std::move(ps));
         Completion c;
         c.prompt_tokens = n_prompt;
+        c.context_tokens = n_ctx;
         c.finish = Finish::Length;
         c.load_s = load_s;
         c.total_s = secs(job->t_submit, Clock::now());
@@ -339,13 +341,15 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     DecodeOptions dopts;
     dopts.max_tokens = rq.max_tokens;
     dopts.stop = rq.stop;
+    dopts.end_at_eog = rq.end_at_eog;
     auto slot = std::make_unique<Slot>(std::move(*sampler), m->tok(), std::move(dopts));
     slot->job = job;
     slot->ps = std::move(ps);
     slot->prompt = prompt;
     slot->n_fed = keep;
+    slot->n_cached = keep;
     slot->load_s = load_s;
-    slot->t_admit = t_admit;
+    slot->t_admit = Clock::now();  // prompt time starts here: loading and session set-up are load_s
     slot->dec.start(slot->prompt); // the penalties see the prompt
     m->active.push_back(std::move(slot));
     n_active_ += 1;
@@ -486,6 +490,8 @@ void Scheduler::end_slot(ModelEntry& m, Slot& s, Finish finish) {
     Completion c;
     c.text = s.dec.text();
     c.prompt_tokens = int32_t(s.prompt.size());
+    c.cached_tokens = int32_t(s.n_cached);
+    c.context_tokens = s.ps->session->n_ctx();
     c.completion_tokens = s.dec.n_generated();
     c.finish = finish;
     c.load_s = s.load_s;
@@ -553,6 +559,9 @@ void Scheduler::publish(uint64_t commands_done) {
         Published p;
         p.name = m->name;
         p.path = m->path;
+        p.info = m->engine->info();
+        p.kernels = m->engine->kernel_isa();
+        p.n_threads = m->engine->n_threads();
         p.size_bytes = m->bytes();
         p.busy = !m->active.empty();
         p.keep_alive_s = m->keep_alive_s;

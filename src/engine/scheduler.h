@@ -83,6 +83,9 @@ private:
     struct Published {
         std::string name, path;
         uint64_t size_bytes = 0;
+        hearth::ModelInfo info;
+        std::string kernels;
+        int n_threads = 0;
         bool busy = false;
         double keep_alive_s = 0;
         bool never_expires = false;

@@ -301,7 +301,7 @@ TEST(LocalEngine, BadRequestsNameTheField) {
         *r.prompt += *r.prompt;
     r.num_ctx = 64;
     const Outcome longp = run(e, r);
-    EXPECT_EQ(longp.failed().kind, ErrorKind::BadRequest);
+    EXPECT_EQ(longp.failed().kind, ErrorKind::ContextFull);
     EXPECT_EQ(longp.failed().field, "prompt");
     EXPECT_NE(longp.failed().message.find("64"), std::string::npos) << longp.failed().message;
 

@@ -3,11 +3,12 @@
 // Ctrl-C stops the current answer).
 #include "cli/cli_engine.h"
 #include "cli/commands.h"
-#include "cli/model_ref.h"
+#include "cli/progress.h"
 #include "cli/run_params.h"
 #include "cli/run_repl.h"
 #include "gguf/gguf.h"
 #include "runtime/chat.h"
+#include "store/resolve.h"
 
 #include <csignal>
 #include <cstdio>
@@ -75,7 +76,12 @@ std::string read_all(std::istream& in) {
 }
 
 int run(const Flags& f) {
-    auto src = find_model(f.model);
+    ProgressPrinter progress(isatty(2));
+    store::FindOptions fo;
+    fo.note = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+    fo.on_progress = [&progress](const store::Progress& p) { progress.update(p); };
+    auto src = store::find_model(f.model, fo);
+    progress.finish();
     if (!src) return fail(src.message());
     RunParams params;
     if (src->stored) {

@@ -5,13 +5,13 @@
 // shows them); file paths only with --allow-model-paths. SIGINT/SIGTERM drain: new requests get 503,
 // in-flight ones finish (up to --drain-timeout), then it exits 0; a second signal exits at once.
 #include "cli/commands.h"
-#include "cli/model_ref.h"
 #include "engine/local_engine.h"
 #include "server/builtin.h"
 #include "server/ollama.h"
 #include "server/openai.h"
 #include "server/security.h"
 #include "server/server.h"
+#include "store/resolve.h"
 
 #include <atomic>
 #include <cctype>
@@ -86,10 +86,9 @@ engine::Resolver make_resolver(bool allow_paths) {
             return error("model '" + name +
                          "': name a model in the store (`hearth list`); file paths need "
                          "`hearth serve --allow-model-paths`");
-        FindOptions fo;
-        fo.allow_pull = false;
-        fo.quiet = true;
-        auto src = find_model(name, fo);
+        store::FindOptions fo;
+        fo.allow_pull = false; // and nothing said: no note, no progress
+        auto src = store::find_model(name, fo);
         if (!src) return error(without_paths(src.message()));
         engine::ModelSpec spec;
         spec.name = src->display;

@@ -80,7 +80,7 @@ struct Failure {
     std::string field; // the request field at fault, when there is one
 };
 
-// What a model name resolves to (the server builds this from the store; see cli/model_ref.h).
+// What a model name resolves to (the server builds this from the store; see store/resolve.h).
 struct ModelSpec {
     std::string name; // display name
     std::string path; // the GGUF file

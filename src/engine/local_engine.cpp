@@ -132,10 +132,7 @@ std::variant<Completion, Failure> LocalEngine::generate(const Request& req,
         return fail(Failure{ErrorKind::Internal, "model '" + req.model + "': " + s.message(), "model"});
     // The ranges now; token ids of logit_bias are checked against the vocabulary once the model is loaded.
     if (Status s = validate(r.sampling, std::numeric_limits<int32_t>::max()); !s) {
-        std::string field = "sampling";
-        if (const std::string& msg = s.message(); msg.starts_with("sampling: "))
-            field = msg.substr(10, msg.find(' ', 10) - 10);
-        return fail(Failure{ErrorKind::BadRequest, s.message(), field});
+        return fail(Failure{ErrorKind::BadRequest, s.message(), s.field().empty() ? "sampling" : s.field()});
     }
     if (!r.seed_set) {
         std::random_device rd;

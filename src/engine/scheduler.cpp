@@ -307,10 +307,8 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
 
     auto sampler = Sampler::create(rq.sampling, m->tok().n_vocab());
     if (!sampler) {
-        std::string field = "sampling";
-        if (const std::string& msg = sampler.message(); msg.starts_with("sampling: "))
-            field = msg.substr(10, msg.find(' ', 10) - 10);
-        return fail(failure(ErrorKind::BadRequest, sampler.message(), field));
+        const Status s = sampler.status();
+        return fail(failure(ErrorKind::BadRequest, s.message(), s.field().empty() ? "sampling" : s.field()));
     }
 
     bool wait = false;

@@ -77,7 +77,7 @@ Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) 
             auto stored = from_store(*st, *name);
             if (stored) return stored;
             // A model that is there but broken says why, rather than "not in the store".
-            if (stored.message().find("' not found") == std::string::npos) return stored.status();
+            if (stored.code() != Code::NotFound) return stored.status();
             if (auto b = builtin_model(*name)) {
                 // First use of a built-in model: import it from the fixture cache (hard link, verified).
                 const std::string file = models_cache() + "/" + b->file;

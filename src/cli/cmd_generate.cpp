@@ -2,7 +2,7 @@
 // `hearth bench`: prompt-processing and generation tokens/s, like llama-bench.
 #include "cli/cli_engine.h"
 #include "cli/commands.h"
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 #include "sampling/sampling.h"
 
 #include <algorithm>
@@ -141,7 +141,7 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_flag("--json", o->json, "JSON output");
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
-        auto engine = Engine::load(o->model, EngineOptions{o->threads});
+        auto engine = Runtime::load(o->model, RuntimeOptions{o->threads});
         if (!engine) {
             std::fprintf(stderr, "hearth: error: %s\n", engine.message().c_str());
             return 1;

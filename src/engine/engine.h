@@ -10,8 +10,8 @@
 #pragma once
 
 #include "base/status.h"
-#include "hearth/engine.h"
 #include "hearth/finish.h"
+#include "hearth/runtime.h"
 #include "sampling/sampling.h"
 
 #include <atomic>

@@ -1,12 +1,12 @@
 // engine/model_entry.h (internal to hearth_engine): what the inference thread keeps per loaded model (the
-// hearth::Engine, its ModelText shared with the callers that render prompts for it, a pool of idle sessions
+// hearth::Runtime, its ModelText shared with the callers that render prompts for it, a pool of idle sessions
 // with their cached tokens, the active slots) and per active request (Slot). Only the inference thread
 // touches these.
 #pragma once
 
 #include "engine/prompt.h"
 #include "engine/scheduler.h"
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 #include "runtime/decode.h"
 #include "sampling/sampling.h"
 #include "tokenizer/tokenizer.h"
@@ -61,7 +61,7 @@ struct ModelEntry {
 
     std::string path;
     std::string name; // the name of its latest request
-    std::unique_ptr<hearth::Engine> engine;
+    std::unique_ptr<hearth::Runtime> runtime;
     std::shared_ptr<const ModelText> text; // the tokenizer (tok()) and chat template; shared with callers
     const Tokenizer& tok() const { return text->tok; }
     uint64_t weight_bytes = 0;

@@ -287,12 +287,12 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
 
     // The context and what a session for it costs.
     SessionOptions so;
-    so.n_ctx = rq.num_ctx > 0 ? rq.num_ctx : std::min(m->engine->info().n_ctx_train, opts_.max_default_ctx);
+    so.n_ctx = rq.num_ctx > 0 ? rq.num_ctx : std::min(m->runtime->info().n_ctx_train, opts_.max_default_ctx);
     so.check_memory = false;
-    auto est = m->engine->estimate_memory(so);
+    auto est = m->runtime->estimate_memory(so);
     if (!est && rq.num_ctx <= 0) {
         so.n_ctx = 0; // the runtime's own default
-        est = m->engine->estimate_memory(so);
+        est = m->runtime->estimate_memory(so);
     }
     if (!est) return fail(failure(ErrorKind::BadRequest, "num_ctx: " + est.message(), "num_ctx"));
     const int32_t n_ctx = est->n_ctx;
@@ -366,7 +366,7 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
     if (int(m.idle.size() + m.active.size()) >= opts_.max_active) m.drop_lru_idle();
     const uint64_t need = est.session_bytes + (fresh ? m.weight_bytes : 0);
     auto available = [&]() -> uint64_t {
-        auto e = m.engine->estimate_memory(so);
+        auto e = m.runtime->estimate_memory(so);
         return e ? e->available : 0;
     };
     if (!make_room(need, &m, available)) {
@@ -385,7 +385,7 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
                                                "; try a smaller num_ctx or a smaller model");
         return nullptr;
     }
-    auto session = m.engine->create_session(so);
+    auto session = m.runtime->create_session(so);
     if (!session) {
         why = failure(ErrorKind::Internal, session.message());
         return nullptr;
@@ -427,7 +427,7 @@ void Scheduler::step(ModelEntry& m) {
         stats_.forward_sequences += items.size();
         stats_.max_batch_sequences = std::max(stats_.max_batch_sequences, int(items.size()));
     }
-    if (Status st = m.engine->feed_batch(items); !st) {
+    if (Status st = m.runtime->feed_batch(items); !st) {
         // Some item was refused (checked before anything ran): feed the slots one by one so only it fails.
         for (Slot* s : fed)
             if (Status one = s->ps->session->feed(s->input); !one)
@@ -557,9 +557,9 @@ void Scheduler::publish(uint64_t commands_done) {
         Published p;
         p.name = m->name;
         p.path = m->path;
-        p.info = m->engine->info();
-        p.kernels = m->engine->kernel_isa();
-        p.n_threads = m->engine->n_threads();
+        p.info = m->runtime->info();
+        p.kernels = m->runtime->kernel_isa();
+        p.n_threads = m->runtime->n_threads();
         p.size_bytes = m->bytes();
         p.busy = !m->active.empty();
         p.keep_alive_s = m->keep_alive_s;

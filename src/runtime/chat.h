@@ -4,7 +4,7 @@
 #pragma once
 
 #include "base/status.h"
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 #include "runtime/decode.h"
 #include "sampling/sampling.h"
 #include "template/conversation.h"

@@ -13,7 +13,7 @@ namespace hearth {
 namespace {
 
 struct Loaded {
-    std::unique_ptr<Engine> engine;
+    std::unique_ptr<Runtime> engine;
     Tokenizer tok;
     std::optional<std::string> tmpl;
 };
@@ -21,7 +21,7 @@ struct Loaded {
 Loaded load(const char* file) {
     const std::string path = test::model_path(file);
     Loaded l;
-    auto e = Engine::load(path, EngineOptions{2});
+    auto e = Runtime::load(path, RuntimeOptions{2});
     EXPECT_TRUE(e.is_ok()) << e.message() << "\n" << test::missing_model_message(path);
     if (!e) return l;
     l.engine = std::move(*e);

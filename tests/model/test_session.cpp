@@ -1,5 +1,5 @@
 // Sessions: independence, cancellation, the streaming generate loop, seeded determinism.
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 #include "model_paths.h"
 #include "runtime/generate.h"
 
@@ -9,10 +9,10 @@
 namespace hearth {
 namespace {
 
-std::unique_ptr<Engine> load_smol() {
+std::unique_ptr<Runtime> load_smol() {
     const std::string path = test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
     EXPECT_TRUE(std::filesystem::exists(path)) << test::missing_model_message(path);
-    auto e = Engine::load(path, EngineOptions{2});
+    auto e = Runtime::load(path, RuntimeOptions{2});
     EXPECT_TRUE(e) << e.message();
     return e ? std::move(*e) : nullptr;
 }
@@ -74,7 +74,7 @@ TEST(FeedBatch, EverySessionGetsExactlyWhatItGetsAlone) {
     ASSERT_TRUE(e);
     const int32_t n_vocab = e->info().n_vocab;
     const std::vector<std::vector<int32_t>> prompts = {pseudo_tokens(7, 1, n_vocab), pseudo_tokens(1, 2, n_vocab),
-                                                       pseudo_tokens(size_t(Engine::kBatchTokens) + 90, 3, n_vocab),
+                                                       pseudo_tokens(size_t(Runtime::kBatchTokens) + 90, 3, n_vocab),
                                                        pseudo_tokens(33, 4, n_vocab)};
     const std::vector<int32_t> ctx = {128, 64, 1024, 256};
     constexpr int kSteps = 5;
@@ -278,7 +278,7 @@ TEST(Memory, CheckSaysWhatIsNeededWhatIsAvailableAndWhatToTry) {
 
 TEST(Memory, EstimateGrowsWithTheContextAndCountsTheWeights) {
     const std::string path = test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
-    auto e = Engine::load(path, EngineOptions{1});
+    auto e = Runtime::load(path, RuntimeOptions{1});
     ASSERT_TRUE(e.is_ok()) << e.message() << "\n" << test::missing_model_message(path);
     auto small = (*e)->estimate_memory(SessionOptions{512, 64});
     auto large = (*e)->estimate_memory(SessionOptions{8192, 64});

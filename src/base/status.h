@@ -33,20 +33,23 @@ public:
     Status() = default;
     static Status ok() { return Status(); }
     static Status error(std::string msg) { return error(Code::Internal, std::move(msg)); }
-    static Status error(Code code, std::string msg) {
+    static Status error(Code code, std::string msg, std::string field = "") {
         Status s;
         s.code_ = code == Code::Ok ? Code::Internal : code;
         s.msg_ = std::move(msg);
+        s.field_ = std::move(field);
         return s;
     }
     bool is_ok() const { return code_ == Code::Ok; }
     explicit operator bool() const { return is_ok(); }
     Code code() const { return code_; }
     const std::string& message() const { return msg_; }
+    const std::string& field() const { return field_; } // BadField: the request field at fault (may be empty)
 
 private:
     Code code_ = Code::Ok;
     std::string msg_;
+    std::string field_;
 };
 
 inline Status error(std::string msg) {
@@ -54,6 +57,10 @@ inline Status error(std::string msg) {
 }
 inline Status error(Code code, std::string msg) {
     return Status::error(code, std::move(msg));
+}
+// Code::BadField naming the field at fault.
+inline Status bad_field(std::string field, std::string msg) {
+    return Status::error(Code::BadField, std::move(msg), std::move(field));
 }
 
 inline const char* code_name(Code c) {

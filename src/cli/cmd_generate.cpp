@@ -1,8 +1,8 @@
-// `hearth generate`: feed prompt token ids, sample n tokens, print their ids.
+// `hearth generate`: feed prompt token ids, sample n tokens, print their ids (through engine::LocalEngine).
 // `hearth bench`: prompt-processing and generation tokens/s, like llama-bench.
+#include "cli/cli_engine.h"
 #include "cli/commands.h"
-#include "hearth/engine.h"
-#include "runtime/generate.h"
+#include "hearth/runtime.h"
 #include "sampling/sampling.h"
 
 #include <algorithm>
@@ -70,13 +70,6 @@ Runner add_generate_command(CLI::App& app) {
             std::fprintf(stderr, "hearth: error: %s\n", prompt.message().c_str());
             return 2;
         }
-        const auto t_load = Clock::now();
-        auto engine = Engine::load(o->model, EngineOptions{o->threads});
-        if (!engine) {
-            std::fprintf(stderr, "hearth: error: %s\n", engine.message().c_str());
-            return 1;
-        }
-        const double load_s = seconds_since(t_load);
         SamplingParams sp;
         sp.temperature = o->temp;
         sp.top_k = o->top_k;
@@ -84,38 +77,49 @@ Runner add_generate_command(CLI::App& app) {
         sp.min_p = o->min_p;
         sp.repeat_penalty = o->repeat_penalty;
         sp.seed = o->seed;
-        auto sampler = Sampler::create(sp, (*engine)->info().n_vocab);
-        if (!sampler) {
-            std::fprintf(stderr, "hearth: error: %s\n", sampler.message().c_str());
+        if (Status s = validate(sp, INT32_MAX); !s) {
+            std::fprintf(stderr, "hearth: error: %s\n", s.message().c_str());
             return 2;
         }
-        auto session = (*engine)->create_session(SessionOptions{o->ctx, 256});
-        if (!session) {
-            std::fprintf(stderr, "hearth: error: %s\n", session.message().c_str());
-            return 1;
-        }
+        auto log = std::make_shared<EngineLog>();
+        engine::ModelSpec spec;
+        spec.name = spec.path = o->model;
+        engine::LocalEngine local(resolver_for(std::move(spec)), cli_engine_options(o->threads, log));
+        engine::Request r;
+        r.model = o->model;
+        r.prompt_tokens = std::move(*prompt);
+        r.end_at_eog = false; // token ids in, token ids out: an end-of-text token is just another token
+        r.sampling = sp;
+        r.seed_set = true;
+        r.max_tokens = o->n_predict;
+        r.num_ctx = o->ctx;
         int printed = 0;
-        auto stats = generate(**session, *prompt, *sampler, GenerateOptions{o->n_predict, {}}, [&](int32_t tok) {
-            std::printf("%s%d", printed++ ? " " : "", tok);
-            std::fflush(stdout);
-            return true;
-        });
+        auto result = local.generate(
+            r,
+            [&](const engine::TokenEvent& ev) {
+                if (ev.token < 0) return true; // held-back text at the end: no token
+                std::printf("%s%d", printed++ ? " " : "", ev.token);
+                std::fflush(stdout);
+                return true;
+            },
+            nullptr);
         std::printf("\n");
-        if (!stats) {
-            std::fprintf(stderr, "hearth: error: %s\n", stats.message().c_str());
+        if (auto* f = std::get_if<engine::Failure>(&result)) {
+            std::fprintf(stderr, "hearth: error: %s\n", failure_text(*f, *log).c_str());
             return 1;
         }
+        const auto& c = std::get<engine::Completion>(result);
         if (o->verbose) {
-            const auto& info = (*engine)->info();
-            std::fprintf(stderr, "model: %s (%s), kernels: %s, threads: %d\n", info.arch.c_str(), info.name.c_str(),
-                         (*engine)->kernel_isa().c_str(), (*engine)->n_threads());
-            std::fprintf(stderr, "load: %.3f s\n", load_s);
-            std::fprintf(stderr, "prompt: %d tokens in %.3f s (%.2f tokens/s)\n", stats->n_prompt, stats->prompt_s,
-                         stats->n_prompt / stats->prompt_s);
-            std::fprintf(stderr, "time to first token: %.3f s\n", stats->first_token_s);
-            std::fprintf(stderr, "generation: %d tokens in %.3f s (%.2f tokens/s)\n", stats->n_generated,
-                         stats->generate_s,
-                         stats->n_generated > 1 ? (stats->n_generated - 1) / stats->generate_s : 0.0);
+            for (const auto& m : local.loaded())
+                std::fprintf(stderr, "model: %s (%s), kernels: %s, threads: %d\n", m.info.arch.c_str(),
+                             m.info.name.c_str(), m.kernels.c_str(), m.n_threads);
+            std::fprintf(stderr, "load: %.3f s\n", c.load_s);
+            std::fprintf(stderr, "prompt: %d tokens in %.3f s (%.2f tokens/s)\n", c.prompt_tokens, c.prompt_s,
+                         c.prompt_s > 0 ? c.prompt_tokens / c.prompt_s : 0.0);
+            // From the end of loading, as before the engine: load time is reported on its own.
+            std::fprintf(stderr, "time to first token: %.3f s\n", std::max(0.0, c.first_token_s - c.load_s));
+            std::fprintf(stderr, "generation: %d tokens in %.3f s (%.2f tokens/s)\n", c.completion_tokens, c.generate_s,
+                         c.completion_tokens > 1 && c.generate_s > 0 ? (c.completion_tokens - 1) / c.generate_s : 0.0);
         }
         return 0;
     };
@@ -137,7 +141,7 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_flag("--json", o->json, "JSON output");
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
-        auto engine = Engine::load(o->model, EngineOptions{o->threads});
+        auto engine = Runtime::load(o->model, RuntimeOptions{o->threads});
         if (!engine) {
             std::fprintf(stderr, "hearth: error: %s\n", engine.message().c_str());
             return 1;

@@ -6,8 +6,9 @@
 // never in-sample) and draws them as SVG; calibrate fits the decision model on every answered question and
 // writes the [decision] table into the router config (other tables kept).
 #include "cli/commands.h"
-#include "cli/model_ref.h"
+#include "cli/cli_engine.h"
 #include "engine/local_engine.h"
+#include "router/config.h"
 #include "router/eval.h"
 #include "store/store.h"
 
@@ -71,7 +72,7 @@ Result<Answered> answer_all(const AnswerArgs& a) {
     auto qs = router::read_question_set(a.set);
     if (!qs) return qs.status();
     if (a.limit > 0 && static_cast<size_t>(a.limit) < qs->size()) qs->resize(static_cast<size_t>(a.limit));
-    auto src = find_model(a.model);
+    auto src = store::find_model(a.model);
     if (!src) return src.status();
     Answered out;
     out.questions = std::move(*qs);
@@ -159,7 +160,7 @@ int run_calibrate(const AnswerArgs& a, double share, double pre_fraction, const 
         std::fprintf(stderr, "hearth: %s\n", m.message().c_str());
         return 1;
     }
-    const std::string path = !config.empty() ? config : (store::default_home() / "router.toml").string();
+    const std::string path = !config.empty() ? config : router::default_config_path(store::default_home().string());
     if (Status st = router::write_decision_file(path, *m); !st) {
         std::fprintf(stderr, "hearth: %s\n", st.message().c_str());
         return 1;

@@ -1,15 +1,15 @@
 // `hearth run MODEL [PROMPT]`: with a prompt (or text on a non-terminal stdin), answer and exit; without,
 // an interactive chat in the terminal (line editing and history, multi-line input with """, /commands,
 // Ctrl-C stops the current answer).
+#include "cli/cli_engine.h"
 #include "cli/commands.h"
-#include "cli/model_ref.h"
+#include "cli/progress.h"
 #include "cli/run_params.h"
 #include "cli/run_repl.h"
 #include "gguf/gguf.h"
-#include "hearth/engine.h"
 #include "runtime/chat.h"
+#include "store/resolve.h"
 
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -22,8 +22,6 @@
 
 namespace hearth::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // The only state a signal handler may touch: set by SIGINT, polled by the generation loop.
 std::atomic<bool> g_interrupted{false};
@@ -78,7 +76,12 @@ std::string read_all(std::istream& in) {
 }
 
 int run(const Flags& f) {
-    auto src = find_model(f.model);
+    ProgressPrinter progress(isatty(2));
+    store::FindOptions fo;
+    fo.note = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
+    fo.on_progress = [&progress](const store::Progress& p) { progress.update(p); };
+    auto src = store::find_model(f.model, fo);
+    progress.finish();
     if (!src) return fail(src.message());
     RunParams params;
     if (src->stored) {
@@ -87,7 +90,7 @@ int run(const Flags& f) {
     if (Status s = apply_flags(params, f); !s) return fail(s.message(), 2);
     if (!params.seed_set) params.sampling.seed = std::random_device{}();
 
-    const auto t_load = Clock::now();
+    // The tokenizer and template here too (the engine loads its own), to check the template first.
     auto file = gguf::File::open(src->path);
     if (!file) return fail(file.message());
     auto tok = load_tokenizer(*file);
@@ -115,26 +118,39 @@ int run(const Flags& f) {
     const bool own_template = !override_tmpl || override_tmpl->empty();
     if (Status s = validate_chat_template(fmt, /*budget_only=*/own_template); !s) return fail(s.message());
 
-    auto engine = Engine::load(src->path, EngineOptions{params.num_thread});
-    if (!engine) return fail(engine.message());
-    auto session = (*engine)->create_session(SessionOptions{params.num_ctx, 256});
-    if (!session) return fail(session.message());
-    const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();
-
-    ChatOptions copts;
-    copts.overflow = f.overflow == "drop-oldest" ? Overflow::DropOldest : Overflow::Error;
-    copts.n_predict = params.num_predict;
-    copts.stop = params.stop;
-    Chat chat(**session, *tok, fmt, copts);
-    std::string system = f.system;
-    if (system.empty() && src->stored && src->stored->system) system = *src->stored->system;
-    chat.set_system(system);
+    RunSetup setup;
+    setup.model = src->display;
+    setup.display = src->display;
+    setup.template_text = fmt.source;
+    setup.system = f.system;
+    if (setup.system.empty() && src->stored && src->stored->system) setup.system = *src->stored->system;
     if (src->stored)
         for (const auto& m : src->stored->messages)
             if (m.is_object() && m.value("role", "") != "" && m.contains("content") && m["content"].is_string())
-                chat.add_history({m["role"].get<std::string>(), m["content"].get<std::string>()});
+                setup.history.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+    setup.params = params;
+    setup.overflow = f.overflow == "drop-oldest" ? Overflow::DropOldest : Overflow::Error;
+    setup.verbose = f.verbose;
+    setup.prompt = f.prompt;
 
-    ReplContext ctx{*src, **engine, **session, *tok, chat, params, f.verbose, load_s, &g_interrupted};
+    // The model's PARAMETERs are in `params` already; its template (or --template) goes in the spec.
+    engine::ModelSpec spec;
+    spec.name = src->display;
+    spec.path = src->path;
+    if (!own_template) spec.template_text = override_tmpl;
+    auto log = std::make_shared<EngineLog>();
+    engine::LocalEngine local(resolver_for(std::move(spec)), cli_engine_options(params.num_thread, log));
+    return run_with_engine(local, std::move(setup));
+}
+
+} // namespace
+
+int run_with_engine(engine::Engine& engine, RunSetup setup) {
+    ReplContext ctx{engine,       setup.model,          setup.display, setup.template_text,
+                    setup.params, setup.params.num_ctx, setup.system,  setup.history};
+    ctx.overflow = setup.overflow;
+    ctx.verbose = setup.verbose;
+    ctx.interrupted = &g_interrupted;
 
     struct sigaction sa {};
     sa.sa_handler = on_sigint;
@@ -145,8 +161,8 @@ int run(const Flags& f) {
 
     int rc;
     std::string prompt;
-    for (size_t i = 0; i < f.prompt.size(); ++i)
-        prompt += (i ? " " : "") + f.prompt[i];
+    for (size_t i = 0; i < setup.prompt.size(); ++i)
+        prompt += (i ? " " : "") + setup.prompt[i];
     if (!prompt.empty() || !isatty(0)) {
         if (prompt.empty())
             prompt = read_all(std::cin);
@@ -161,8 +177,6 @@ int run(const Flags& f) {
     sigaction(SIGINT, &old, nullptr);
     return rc;
 }
-
-} // namespace
 
 Runner add_run_command(CLI::App& app) {
     auto f = std::make_shared<Flags>();

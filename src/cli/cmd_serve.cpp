@@ -4,8 +4,8 @@
 // `Authorization: Bearer KEY` on every route but /health. Model names are store names (as `hearth list`
 // shows them); file paths only with --allow-model-paths. SIGINT/SIGTERM drain: new requests get 503,
 // in-flight ones finish (up to --drain-timeout), then it exits 0; a second signal exits at once.
+#include "cli/cli_engine.h"
 #include "cli/commands.h"
-#include "cli/model_ref.h"
 #include "engine/local_engine.h"
 #include "router/router.h"
 #include "server/builtin.h"
@@ -14,6 +14,7 @@
 #include "server/routing.h"
 #include "server/security.h"
 #include "server/server.h"
+#include "store/resolve.h"
 
 #include <atomic>
 #include <cctype>
@@ -91,10 +92,9 @@ engine::Resolver make_resolver(bool allow_paths, std::string trusted = "") {
             return error("model '" + name +
                          "': name a model in the store (`hearth list`); file paths need "
                          "`hearth serve --allow-model-paths`");
-        FindOptions fo;
-        fo.allow_pull = false;
-        fo.quiet = true;
-        auto src = find_model(name, fo);
+        store::FindOptions fo;
+        fo.allow_pull = false; // and nothing said: no note, no progress
+        auto src = store::find_model(name, fo);
         if (!src) return error(without_paths(src.message()));
         return model_spec(*src);
     };

@@ -2,9 +2,11 @@
 
 #include "store/store.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <editline/readline.h>
+#include <iterator>
 #include <optional>
 #include <sstream>
 
@@ -25,65 +27,111 @@ std::string unquote(std::string s) {
     return s;
 }
 
-void print_stats(const TurnStats& st, double load_s) {
+void print_stats(const engine::Completion& c, double load_s) {
     if (load_s > 0) std::fprintf(stderr, "load time:            %.3f s\n", load_s);
-    std::fprintf(stderr, "prompt:               %d tokens (%d new) in %.3f s (%.2f tokens/s)\n", st.n_prompt, st.n_fed,
-                 st.prompt_s, st.prompt_s > 0 ? st.n_fed / st.prompt_s : 0.0);
-    std::fprintf(stderr, "time to first token:  %.3f s\n", st.first_token_s);
-    std::fprintf(stderr, "generation:           %d tokens in %.3f s (%.2f tokens/s)\n", st.n_generated, st.generate_s,
-                 st.n_generated > 1 && st.generate_s > 0 ? (st.n_generated - 1) / st.generate_s : 0.0);
-    std::fprintf(stderr, "stopped by:           %s\n", turn_end_name(st.end));
+    const int32_t n_new = c.prompt_tokens - c.cached_tokens;
+    std::fprintf(stderr, "prompt:               %d tokens (%d new) in %.3f s (%.2f tokens/s)\n", c.prompt_tokens, n_new,
+                 c.prompt_s, c.prompt_s > 0 ? n_new / c.prompt_s : 0.0);
+    // From the request to its first token, less the model's loading (reported on its own).
+    std::fprintf(stderr, "time to first token:  %.3f s\n", std::max(0.0, c.first_token_s - c.load_s));
+    std::fprintf(stderr, "generation:           %d tokens in %.3f s (%.2f tokens/s)\n", c.completion_tokens,
+                 c.generate_s,
+                 c.completion_tokens > 1 && c.generate_s > 0 ? (c.completion_tokens - 1) / c.generate_s : 0.0);
+    std::fprintf(stderr, "stopped by:           %s\n", finish_description(c.finish));
 }
 
-// One turn; the answer goes to stdout as it comes. Returns the stats, or prints the error.
-std::optional<TurnStats> turn(ReplContext& ctx, const std::string& user, bool& first_turn) {
-    auto sampler = Sampler::create(ctx.params.sampling, ctx.tok.n_vocab());
-    if (!sampler) {
-        std::fprintf(stderr, "error: %s\n", sampler.message().c_str());
-        return std::nullopt;
-    }
-    ctx.chat.options().n_predict = ctx.params.num_predict;
-    ctx.chat.options().stop = ctx.params.stop;
+engine::Request make_request(const ReplContext& ctx, std::vector<engine::Message> messages) {
+    engine::Request r;
+    r.model = ctx.model;
+    r.messages = std::move(messages);
+    r.system = ctx.system; // set even when empty: the conversation's system prompt, not the model's
+    r.sampling = ctx.params.sampling;
+    r.seed_set = true; // drawn once per run when not given
+    r.max_tokens = ctx.params.num_predict;
+    r.stop = ctx.params.stop;
+    r.num_ctx = ctx.num_ctx;
+    r.sampling_set.assign(std::begin(kSamplingParameterNames), std::end(kSamplingParameterNames));
+    return r;
+}
+
+std::optional<engine::LoadedModel> loaded_model(const ReplContext& ctx) {
+    for (auto& m : ctx.engine.loaded())
+        if (m.name == ctx.model) return m;
+    return std::nullopt;
+}
+
+// One turn; the answer goes to stdout as it comes. Returns the summary, or prints the error.
+std::optional<engine::Completion> turn(ReplContext& ctx, const std::string& user) {
+    std::vector<engine::Message> msgs = ctx.messages;
+    msgs.push_back({"user", user});
     ctx.interrupted->store(false);
     bool wrote = false, ends_nl = false;
-    auto st = ctx.chat.respond(
-        user, *sampler,
-        [&](const std::string& text) {
-            std::fwrite(text.data(), 1, text.size(), stdout);
-            std::fflush(stdout);
-            wrote = true;
-            ends_nl = text.back() == '\n';
-            return true;
-        },
-        ctx.interrupted);
+    auto on_event = [&](const engine::TokenEvent& ev) {
+        if (ev.text.empty()) return true;
+        std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
+        std::fflush(stdout);
+        wrote = true;
+        ends_nl = ev.text.back() == '\n';
+        return true;
+    };
+    int n_dropped = 0;
+    std::variant<engine::Completion, engine::Failure> result;
+    for (;;) {
+        result = ctx.engine.generate(make_request(ctx, msgs), on_event, ctx.interrupted);
+        const auto* f = std::get_if<engine::Failure>(&result);
+        if (!f || f->kind != engine::ErrorKind::ContextFull || ctx.overflow != Overflow::DropOldest || msgs.size() < 2)
+            break;
+        // Drop the oldest message (a user turn, and the answer that followed it) and try again.
+        auto first = msgs.begin(), last = first + 1;
+        if (first->role == "user" && last != msgs.end() - 1 && last->role == "assistant") ++last;
+        n_dropped += int(last - first);
+        msgs.erase(first, last);
+    }
     if (!wrote || !ends_nl) std::printf("\n");
     std::fflush(stdout);
-    if (!st) {
-        std::fprintf(stderr, "error: %s\n", st.message().c_str());
+    if (const auto* f = std::get_if<engine::Failure>(&result)) {
+        std::string hint;
+        if (f->kind == engine::ErrorKind::ContextFull)
+            hint = msgs.size() < 2 ? " (the message alone does not fit: shorten it or use a larger --ctx-size)"
+                   : ctx.overflow == Overflow::Error ? " (use /clear, a larger --ctx-size, or --overflow drop-oldest)"
+                                                     : "";
+        std::fprintf(stderr, "error: %s%s\n", f->message.c_str(), hint.c_str());
         return std::nullopt;
     }
-    if (st->n_dropped > 0)
-        std::fprintf(stderr, "[dropped the %d oldest messages to fit the context of %d tokens]\n", st->n_dropped,
-                     ctx.session.n_ctx());
-    if (st->end == TurnStats::End::ContextFull)
+    const auto& c = std::get<engine::Completion>(result);
+    if (c.context_tokens > 0) ctx.n_ctx = c.context_tokens;
+    ctx.n_in_use = c.prompt_tokens + c.completion_tokens;
+    if (c.finish != Finish::Cancelled || c.completion_tokens > 0) { // cancelled before answering: nothing added
+        ctx.messages = std::move(msgs);
+        ctx.messages.push_back({"assistant", c.text});
+    }
+    if (n_dropped > 0)
+        std::fprintf(stderr, "[dropped the %d oldest messages to fit the context of %d tokens]\n", n_dropped,
+                     ctx.n_ctx);
+    if (c.finish == Finish::ContextFull)
         std::fprintf(stderr,
                      "[the context of %d tokens is full: the answer was cut; /clear or use a larger --ctx-size]\n",
-                     ctx.session.n_ctx());
-    if (ctx.verbose) print_stats(*st, first_turn ? ctx.load_s : 0);
-    first_turn = false;
-    return *st;
+                     ctx.n_ctx);
+    if (ctx.verbose) print_stats(c, ctx.pending_load_s + c.load_s);
+    ctx.pending_load_s = 0;
+    return c;
 }
 
 void show_info(const ReplContext& ctx) {
-    const ModelInfo& info = ctx.engine.info();
-    std::printf("  model          %s\n", ctx.src.display.c_str());
-    std::printf("  file           %s\n", ctx.src.path.c_str());
+    std::printf("  model          %s\n", ctx.display.c_str());
+    const auto m = loaded_model(ctx);
+    if (!m) {
+        std::printf("  (not loaded on this machine)\n");
+        return;
+    }
+    const ModelInfo& info = m->info;
+    std::printf("  file           %s\n", m->path.c_str());
     std::printf("  architecture   %s\n", info.arch.c_str());
     std::printf("  parameters     %.1fM\n", double(info.n_params) / 1e6);
     std::printf("  weights        %.1f MB\n", double(info.weight_bytes) / 1e6);
-    std::printf("  context        %d tokens (trained on %d)\n", ctx.session.n_ctx(), info.n_ctx_train);
+    std::printf("  context        %d tokens (trained on %d)\n", ctx.n_ctx, info.n_ctx_train);
     std::printf("  layers         %d, embedding %d, vocabulary %d\n", info.n_layer, info.n_embd, info.n_vocab);
-    std::printf("  kernels        %s, %d threads\n", ctx.engine.kernel_isa().c_str(), ctx.engine.n_threads());
+    std::printf("  kernels        %s, %d threads\n", m->kernels.c_str(), m->n_threads);
 }
 
 const char* kHelp = "Available commands:\n"
@@ -109,7 +157,7 @@ bool command(ReplContext& ctx, const std::string& line) {
     if (cmd == "/?" || cmd == "/help") {
         std::printf("%s", kHelp);
     } else if (cmd == "/clear") {
-        ctx.chat.clear();
+        ctx.messages.clear();
         std::printf("Cleared the conversation.\n");
     } else if (cmd == "/set" && what == "parameter") {
         std::istringstream r(rest);
@@ -128,11 +176,11 @@ bool command(ReplContext& ctx, const std::string& line) {
                             name == "num_ctx" ? "--ctx-size" : "--threads");
         }
     } else if (cmd == "/set" && what == "system") {
-        ctx.chat.set_system(unquote(rest));
-        ctx.chat.clear();
+        ctx.system = unquote(rest);
+        ctx.messages.clear();
         std::printf("Set system message.\n");
     } else if (cmd == "/set" && what == "overflow" && (rest == "error" || rest == "drop-oldest")) {
-        ctx.chat.options().overflow = rest == "error" ? Overflow::Error : Overflow::DropOldest;
+        ctx.overflow = rest == "error" ? Overflow::Error : Overflow::DropOldest;
         std::printf("Set overflow to '%s'\n", rest.c_str());
     } else if (cmd == "/set" && (what == "verbose" || what == "quiet")) {
         ctx.verbose = what == "verbose";
@@ -142,15 +190,13 @@ bool command(ReplContext& ctx, const std::string& line) {
     } else if (cmd == "/show" && what == "parameters") {
         std::printf("%s", describe_parameters(ctx.params).c_str());
     } else if (cmd == "/show" && what == "system") {
-        const auto& m = ctx.chat.messages();
-        std::printf("%s\n",
-                    !m.empty() && m.front().role == "system" ? m.front().content.c_str() : "(no system prompt)");
+        std::printf("%s\n", !ctx.system.empty() ? ctx.system.c_str() : "(no system prompt)");
     } else if (cmd == "/show" && what == "template") {
         // The format in use, whatever its origin.
-        std::printf("%s\n", ctx.chat.format().source.c_str());
+        std::printf("%s\n", ctx.template_text.c_str());
     } else if (cmd == "/show" && what == "context") {
-        std::printf("%d of %d tokens in use (%zu messages)\n", ctx.session.n_past(), ctx.session.n_ctx(),
-                    ctx.chat.messages().size());
+        std::printf("%d of %d tokens in use (%zu messages)\n", ctx.n_in_use, ctx.n_ctx,
+                    ctx.messages.size() + (ctx.system.empty() ? 0 : 1));
     } else {
         std::printf("Unknown command '%s'. Type /? for help\n", line.c_str());
     }
@@ -164,10 +210,9 @@ std::string history_path() {
 } // namespace
 
 int answer_once(ReplContext& ctx, const std::string& prompt) {
-    bool first = true;
-    auto st = turn(ctx, prompt, first);
-    if (!st) return 1;
-    return st->end == TurnStats::End::Cancelled ? 130 : 0;
+    auto c = turn(ctx, prompt);
+    if (!c) return 1;
+    return c->finish == Finish::Cancelled ? 130 : 0;
 }
 
 int interactive(ReplContext& ctx) {
@@ -176,9 +221,27 @@ int interactive(ReplContext& ctx) {
     using_history();
     stifle_history(1000);
     read_history(hist.c_str());
-    std::printf("Chatting with %s (%s, context %d tokens). Type /? for help, /bye to leave.\n", ctx.src.display.c_str(),
-                ctx.engine.info().arch.c_str(), ctx.session.n_ctx());
-    bool first = true;
+    // Load the model now, not at the first question: a request that generates nothing. A load error ends the
+    // chat; anything else (an outgrown context, say) is for the first turn to report.
+    engine::Request warm = make_request(ctx, {{"user", ""}});
+    warm.max_tokens = 0;
+    auto loaded = ctx.engine.generate(
+        warm, [](const engine::TokenEvent&) { return true; }, ctx.interrupted);
+    if (const auto* f = std::get_if<engine::Failure>(&loaded)) {
+        if (f->kind == engine::ErrorKind::NotFound || f->kind == engine::ErrorKind::Internal ||
+            f->kind == engine::ErrorKind::TooLarge) {
+            std::fprintf(stderr, "hearth: error: %s\n", f->message.c_str());
+            return 1;
+        }
+    } else {
+        const auto& c = std::get<engine::Completion>(loaded);
+        ctx.n_ctx = c.context_tokens;
+        ctx.pending_load_s = c.load_s;
+    }
+    const auto m = loaded_model(ctx);
+    const std::string arch = m ? m->info.arch : "remote";
+    std::printf("Chatting with %s (%s, context %d tokens). Type /? for help, /bye to leave.\n", ctx.display.c_str(),
+                arch.c_str(), ctx.n_ctx);
     for (;;) {
         ctx.interrupted->store(false);
         char* raw = readline(">>> ");
@@ -218,7 +281,7 @@ int interactive(ReplContext& ctx) {
             if (!command(ctx, trim(line))) break;
             continue;
         }
-        turn(ctx, line, first);
+        turn(ctx, line);
     }
     write_history(hist.c_str());
     return 0;

@@ -10,6 +10,8 @@
 #pragma once
 
 #include "base/status.h"
+#include "hearth/finish.h"
+#include "hearth/runtime.h"
 #include "sampling/sampling.h"
 
 #include <atomic>
@@ -40,6 +42,9 @@ struct Request {
     int32_t num_ctx = 0;               // 0: the model's PARAMETER num_ctx, else its training context (<= 4096)
     double keep_alive_s = -1;          // < 0: the engine's default; 0: unload after this request; inf: never
     bool add_generation_prompt = true;
+    // Completion from token ids (local engines; `hearth generate`): fed as they are, no template, no BOS.
+    std::vector<int32_t> prompt_tokens;
+    bool end_at_eog = true; // false: an end-of-generation token does not end the answer (`hearth generate`)
     // Ollama names of the sampling settings the client gave ("temperature", "top_k", "top_p", "min_p",
     // "repeat_penalty", "repeat_last_n", "presence_penalty", "frequency_penalty"): the model's PARAMETER
     // values (ModelSpec::params_json) replace the others. max_tokens < 0, num_ctx 0, an empty stop list
@@ -71,26 +76,28 @@ struct TokenEvent {
     std::optional<RouteInfo> route; // routers: on the first event of a request
 };
 
-enum class Finish { Stop, Length, Cancelled, ContextFull };
-const char* finish_name(Finish f); // "stop", "length", "cancelled", "length" (context full is a length stop)
+using hearth::Finish; // hearth/finish.h: one end-reason type for the decode step, engines, CLI and server
+using hearth::finish_name;
 
 struct Completion {
     std::string text;
     int32_t prompt_tokens = 0, completion_tokens = 0;
+    int32_t cached_tokens = 0;  // of prompt_tokens, reused from an earlier request's cache (not fed again)
+    int32_t context_tokens = 0; // the context the request ran in (local engines; 0 when unknown)
     Finish finish = Finish::Stop;
     double load_s = 0, prompt_s = 0, generate_s = 0, first_token_s = 0, total_s = 0;
     std::optional<RouteInfo> route; // routers only
 };
 
 // Why a request failed, so transports can pick a status code.
-enum class ErrorKind { BadRequest, NotFound, Busy, TooLarge, Internal };
+enum class ErrorKind { BadRequest, NotFound, Busy, TooLarge, ContextFull, Internal };
 struct Failure {
     ErrorKind kind = ErrorKind::Internal;
     std::string message;
     std::string field; // the request field at fault, when there is one
 };
 
-// What a model name resolves to (the server builds this from the store; see cli/model_ref.h).
+// What a model name resolves to (the server builds this from the store; see store/resolve.h).
 struct ModelSpec {
     std::string name; // display name
     std::string path; // the GGUF file
@@ -105,6 +112,9 @@ struct LoadedModel {
     std::string path;
     uint64_t size_bytes = 0; // weights + sessions
     double expires_in_s = 0;
+    hearth::ModelInfo info = {}; // local models: architecture, sizes
+    std::string kernels = {};    // local models: the kernels' instruction set
+    int n_threads = 0;
 };
 
 // Counters for /metrics (monotonic totals since start, plus current gauges).

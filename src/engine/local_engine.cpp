@@ -16,19 +16,6 @@
 
 namespace hearth::engine {
 
-const char* finish_name(Finish f) {
-    switch (f) {
-    case Finish::Stop:
-        return "stop";
-    case Finish::Length:
-    case Finish::ContextFull:
-        return "length";
-    case Finish::Cancelled:
-        return "cancelled";
-    }
-    return "stop";
-}
-
 namespace {
 
 bool client_set(const Request& r, const std::string& name) {
@@ -80,8 +67,11 @@ Status merge_model_parameters(Request& r, const std::string& params_json) {
 std::optional<Failure> check_request(const Request& r) {
     auto bad = [](std::string msg, std::string field) { return Failure{ErrorKind::BadRequest, msg, field}; };
     if (r.model.empty()) return bad("model is required", "model");
-    if (!r.prompt && r.messages.empty()) return bad("messages must not be empty", "messages");
+    if (!r.prompt && r.messages.empty() && r.prompt_tokens.empty())
+        return bad("messages must not be empty", "messages");
     if (r.prompt && !r.messages.empty()) return bad("give either prompt or messages, not both", "prompt");
+    if (!r.prompt_tokens.empty() && (r.prompt || !r.messages.empty()))
+        return bad("give prompt_tokens alone, without prompt or messages", "prompt_tokens");
     for (const auto& m : r.messages)
         if (m.role != "system" && m.role != "user" && m.role != "assistant" && m.role != "tool")
             return bad("message role '" + m.role + "' is not one of system, user, assistant, tool", "messages");
@@ -148,10 +138,7 @@ std::variant<Completion, Failure> LocalEngine::generate(const Request& req,
         return fail(Failure{ErrorKind::Internal, "model '" + req.model + "': " + s.message(), "model"});
     // The ranges now; token ids of logit_bias are checked against the vocabulary once the model is loaded.
     if (Status s = validate(r.sampling, std::numeric_limits<int32_t>::max()); !s) {
-        std::string field = "sampling";
-        if (const std::string& msg = s.message(); msg.starts_with("sampling: "))
-            field = msg.substr(10, msg.find(' ', 10) - 10);
-        return fail(Failure{ErrorKind::BadRequest, s.message(), field});
+        return fail(Failure{ErrorKind::BadRequest, s.message(), s.field().empty() ? "sampling" : s.field()});
     }
     if (!r.seed_set) {
         std::random_device rd;

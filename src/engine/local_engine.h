@@ -1,6 +1,6 @@
 // engine/local_engine.h: LocalEngine, the Engine (engine.h) that runs GGUF models on this machine.
 //
-// Threads (STYLE.md rule 7): one inference thread owns every loaded model (hearth::Engine), every
+// Threads (STYLE.md rule 7): one inference thread owns every loaded model (hearth::Runtime), every
 // Session and every KV cache. generate() runs on the caller's (HTTP) thread: it resolves the model name,
 // merges the model's PARAMETER values into the request, checks the settings, renders the prompt through
 // the chat template and tokenizes it (engine/prompt.h: never on the inference thread, so a template that
@@ -11,7 +11,7 @@
 // Scheduling (scheduler.h): jobs for one model run in steps; each step gives every active job one
 // token, or one chunk of its prompt (prefill_chunk tokens) while its prompt is being read, so a long
 // prompt does not stall the others; all of a step's inputs go through the model in one batched pass
-// (Engine::feed_batch: continuous batching, each job with its own KV cache). Jobs join and leave
+// (Runtime::feed_batch: continuous batching, each job with its own KV cache). Jobs join and leave
 // between steps; at most max_active jobs per model run at once, the rest wait in a queue of at most
 // max_queue jobs (beyond it generate() fails at once with ErrorKind::Busy). Each job has its own
 // Sampler seeded from the request, so a greedy or seeded request gives the same tokens alone or next

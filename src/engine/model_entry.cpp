@@ -15,17 +15,16 @@ std::unique_ptr<ModelEntry> ModelEntry::load(const Job& job, const LocalEngineOp
         why = load_failure(opts, ErrorKind::NotFound, job.req.model, path, "its file is missing");
         return nullptr;
     }
-    auto engine = hearth::Engine::load(path, EngineOptions{opts.n_threads});
-    if (!engine) {
-        why = load_failure(opts, ErrorKind::Internal, job.req.model, path, engine.message());
+    auto runtime = hearth::Runtime::load(path, RuntimeOptions{opts.n_threads});
+    if (!runtime) {
+        why = load_failure(opts, ErrorKind::Internal, job.req.model, path, runtime.message());
         return nullptr;
     }
     auto m = std::make_unique<ModelEntry>();
     m->path = path;
-    m->engine = std::move(*engine);
+    m->runtime = std::move(*runtime);
     m->text = job.text;
-    m->weight_bytes = m->engine->info().weight_bytes;
-    m->logits.resize(size_t(m->engine->info().n_vocab));
+    m->weight_bytes = m->runtime->info().weight_bytes;
     m->last_used = Clock::now();
     return m;
 }
@@ -56,7 +55,7 @@ void ModelEntry::drop_lru_idle() {
 }
 
 uint64_t ModelEntry::bytes() const {
-    uint64_t n = weight_bytes + engine->batch_scratch_bytes();
+    uint64_t n = weight_bytes + runtime->batch_scratch_bytes();
     for (const auto& s : idle)
         n += s->bytes;
     for (const auto& s : active)

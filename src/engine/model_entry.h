@@ -1,12 +1,13 @@
 // engine/model_entry.h (internal to hearth_engine): what the inference thread keeps per loaded model (the
-// hearth::Engine, its ModelText shared with the callers that render prompts for it, a pool of idle sessions
+// hearth::Runtime, its ModelText shared with the callers that render prompts for it, a pool of idle sessions
 // with their cached tokens, the active slots) and per active request (Slot). Only the inference thread
 // touches these.
 #pragma once
 
 #include "engine/prompt.h"
 #include "engine/scheduler.h"
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
+#include "runtime/decode.h"
 #include "sampling/sampling.h"
 #include "tokenizer/tokenizer.h"
 
@@ -27,21 +28,21 @@ struct PooledSession {
 
 // One active request.
 struct Slot {
-    Slot(Sampler s, const Tokenizer& tok) : sampler(std::move(s)), detok(tok) {}
+    Slot(Sampler s, const Tokenizer& tok, DecodeOptions opts)
+        : sampler(std::move(s)), dec(&tok, sampler, std::move(opts)) {}
+    Slot(const Slot&) = delete; // `dec` refers to `sampler`
+    Slot& operator=(const Slot&) = delete;
 
     std::shared_ptr<Job> job;
     std::unique_ptr<PooledSession> ps;
     Sampler sampler; // this request's own: seeded from it, shared with nobody
+    Decoder dec;     // with `sampler`: stop strings, end tokens, the text streamed so far
     std::vector<int32_t> prompt;
     size_t n_fed = 0;           // prompt tokens in the cache (reused + fed)
+    size_t n_cached = 0;        // of those, reused from the pooled session's cache
     int32_t pending = -1;       // sampled last step, fed next step
     std::vector<int32_t> input; // this step's input (a prompt chunk or `pending`)
-    Detokenizer detok;
-    std::string held;  // text that may be the start of a stop string
-    std::string text;  // everything streamed so far
-    bool cut = false;  // ended by a stop string
-    bool done = false; // finished this step; removed after it
-    int32_t n_generated = 0;
+    bool done = false;          // finished this step; removed after it
     double load_s = 0;
     Clock::time_point t_admit, t_prompt, t_first, t_last;
 };
@@ -60,13 +61,12 @@ struct ModelEntry {
 
     std::string path;
     std::string name; // the name of its latest request
-    std::unique_ptr<hearth::Engine> engine;
+    std::unique_ptr<hearth::Runtime> runtime;
     std::shared_ptr<const ModelText> text; // the tokenizer (tok()) and chat template; shared with callers
     const Tokenizer& tok() const { return text->tok; }
     uint64_t weight_bytes = 0;
     std::vector<std::unique_ptr<PooledSession>> idle;
     std::vector<std::unique_ptr<Slot>> active;
-    std::vector<float> logits; // (n_vocab) sampling scratch
     Clock::time_point last_used;
     double keep_alive_s = 0; // of its latest request; inf = never unload
     bool unload_requested = false;

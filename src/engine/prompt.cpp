@@ -79,9 +79,16 @@ ModelTextCache::get(const LocalEngineOptions& opts, const std::string& name, con
 
 std::variant<std::vector<int32_t>, Failure> prompt_tokens(const ModelText& text, const Request& r,
                                                           const ModelSpec& spec) {
-    const std::string field = r.prompt ? "prompt" : "messages";
+    const std::string field = !r.prompt_tokens.empty() ? "prompt_tokens" : r.prompt ? "prompt" : "messages";
     auto bad = [&](const std::string& msg) { return Failure{ErrorKind::BadRequest, msg, field}; };
     const Tokenizer& tok = text.tok;
+    if (!r.prompt_tokens.empty()) {
+        for (int32_t t : r.prompt_tokens)
+            if (t < 0 || t >= tok.n_vocab())
+                return bad("prompt token " + std::to_string(t) + " is outside the vocabulary [0, " +
+                           std::to_string(tok.n_vocab()) + ")");
+        return r.prompt_tokens;
+    }
     std::vector<int32_t> toks;
     if (r.prompt && r.raw) {
         toks = tokenize(tok, *r.prompt, /*add_special=*/true, /*parse_special=*/true);

@@ -52,10 +52,10 @@ private:
     std::map<std::string, std::weak_ptr<const ModelText>> by_path_; // under mu_
 };
 
-// The request's prompt as tokens: a raw prompt as it is (BOS as the vocabulary asks), else the model's
-// MESSAGE history, the system prompt and the messages (or the prompt as one user turn) through the chat
-// template (the spec's TEMPLATE, else the model's, else a default). Failures are BadRequest, naming
-// "prompt" or "messages".
+// The request's prompt as tokens: its prompt_tokens as they are (checked against the vocabulary), a raw prompt as it is
+// (BOS as the vocabulary asks), else the model's MESSAGE history, the system prompt and the messages (or the prompt as
+// one user turn) through the chat template (the spec's TEMPLATE, else the model's, else a default). Failures are
+// BadRequest, naming "prompt" or "messages".
 std::variant<std::vector<int32_t>, Failure> prompt_tokens(const ModelText& text, const Request& r,
                                                           const ModelSpec& spec);
 

@@ -85,7 +85,7 @@ std::vector<LoadedModel> Scheduler::loaded() const {
     std::vector<LoadedModel> out;
     const auto now = Clock::now();
     for (const auto& p : published_) {
-        LoadedModel m{p.name, p.path, p.size_bytes, 0};
+        LoadedModel m{p.name, p.path, p.size_bytes, 0, p.info, p.kernels, p.n_threads};
         if (p.never_expires)
             m.expires_in_s = std::numeric_limits<double>::infinity();
         else if (p.busy)
@@ -287,29 +287,28 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
 
     // The context and what a session for it costs.
     SessionOptions so;
-    so.n_ctx = rq.num_ctx > 0 ? rq.num_ctx : std::min(m->engine->info().n_ctx_train, opts_.max_default_ctx);
+    so.n_ctx = rq.num_ctx > 0 ? rq.num_ctx : std::min(m->runtime->info().n_ctx_train, opts_.max_default_ctx);
     so.check_memory = false;
-    auto est = m->engine->estimate_memory(so);
+    auto est = m->runtime->estimate_memory(so);
     if (!est && rq.num_ctx <= 0) {
         so.n_ctx = 0; // the runtime's own default
-        est = m->engine->estimate_memory(so);
+        est = m->runtime->estimate_memory(so);
     }
     if (!est) return fail(failure(ErrorKind::BadRequest, "num_ctx: " + est.message(), "num_ctx"));
     const int32_t n_ctx = est->n_ctx;
     const int32_t n_prompt = int32_t(prompt.size());
     if (n_prompt > n_ctx - 1)
-        return fail(failure(ErrorKind::BadRequest,
-                            "the prompt takes " + std::to_string(n_prompt) + " tokens but the context holds " +
-                                std::to_string(n_ctx) + " (num_ctx) and at least 1 must be left for the answer; " +
+        return fail(failure(ErrorKind::ContextFull,
+                            "context full: the prompt takes " + std::to_string(n_prompt) +
+                                " tokens but the context holds " + std::to_string(n_ctx) +
+                                " (num_ctx) and at least 1 must be left for the answer; " +
                                 "shorten the prompt or raise num_ctx",
                             rq.prompt ? "prompt" : "messages"));
 
     auto sampler = Sampler::create(rq.sampling, m->tok().n_vocab());
     if (!sampler) {
-        std::string field = "sampling";
-        if (const std::string& msg = sampler.message(); msg.starts_with("sampling: "))
-            field = msg.substr(10, msg.find(' ', 10) - 10);
-        return fail(failure(ErrorKind::BadRequest, sampler.message(), field));
+        const Status s = sampler.status();
+        return fail(failure(ErrorKind::BadRequest, s.message(), s.field().empty() ? "sampling" : s.field()));
     }
 
     bool wait = false;
@@ -324,6 +323,7 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
         m->idle.push_back(std::move(ps));
         Completion c;
         c.prompt_tokens = n_prompt;
+        c.context_tokens = n_ctx;
         c.finish = Finish::Length;
         c.load_s = load_s;
         c.total_s = secs(job->t_submit, Clock::now());
@@ -336,14 +336,19 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     if (Status s = ps->session->truncate(int32_t(keep)); !s) return fail(failure(ErrorKind::Internal, s.message()));
     ps->cached.resize(keep);
 
-    auto slot = std::make_unique<Slot>(std::move(*sampler), m->tok());
+    DecodeOptions dopts;
+    dopts.max_tokens = rq.max_tokens;
+    dopts.stop = rq.stop;
+    dopts.end_at_eog = rq.end_at_eog;
+    auto slot = std::make_unique<Slot>(std::move(*sampler), m->tok(), std::move(dopts));
     slot->job = job;
     slot->ps = std::move(ps);
     slot->prompt = prompt;
     slot->n_fed = keep;
+    slot->n_cached = keep;
     slot->load_s = load_s;
-    slot->t_admit = t_admit;
-    slot->sampler.accept(slot->prompt); // the penalties see the prompt, as in runtime/chat.cpp
+    slot->t_admit = Clock::now();  // prompt time starts here: loading and session set-up are load_s
+    slot->dec.start(slot->prompt); // the penalties see the prompt
     m->active.push_back(std::move(slot));
     n_active_ += 1;
     std::lock_guard lk(mu_);
@@ -361,7 +366,7 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
     if (int(m.idle.size() + m.active.size()) >= opts_.max_active) m.drop_lru_idle();
     const uint64_t need = est.session_bytes + (fresh ? m.weight_bytes : 0);
     auto available = [&]() -> uint64_t {
-        auto e = m.engine->estimate_memory(so);
+        auto e = m.runtime->estimate_memory(so);
         return e ? e->available : 0;
     };
     if (!make_room(need, &m, available)) {
@@ -380,7 +385,7 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
                                                "; try a smaller num_ctx or a smaller model");
         return nullptr;
     }
-    auto session = m.engine->create_session(so);
+    auto session = m.runtime->create_session(so);
     if (!session) {
         why = failure(ErrorKind::Internal, session.message());
         return nullptr;
@@ -422,7 +427,7 @@ void Scheduler::step(ModelEntry& m) {
         stats_.forward_sequences += items.size();
         stats_.max_batch_sequences = std::max(stats_.max_batch_sequences, int(items.size()));
     }
-    if (Status st = m.engine->feed_batch(items); !st) {
+    if (Status st = m.runtime->feed_batch(items); !st) {
         // Some item was refused (checked before anything ran): feed the slots one by one so only it fails.
         for (Slot* s : fed)
             if (Status one = s->ps->session->feed(s->input); !one)
@@ -444,82 +449,54 @@ void Scheduler::step(ModelEntry& m) {
 
 void Scheduler::sample_slot(ModelEntry& m, Slot& s) {
     const Request& rq = s.job->req;
-    const auto logits = s.ps->session->logits();
-    std::copy(logits.begin(), logits.end(), m.logits.begin());
-    const int32_t tok = s.sampler.sample(m.logits);
-    if (s.sampler.degenerate()) {
-        fail_slot(m, s, failure(ErrorKind::Internal, "every token has probability zero (all banned or NaN logits)"));
+    const Session& session = *s.ps->session;
+    auto step = s.dec.step(session.logits(), session.n_past(), session.n_ctx());
+    if (!step) {
+        fail_slot(m, s, failure(ErrorKind::Internal, step.message()));
         return;
     }
-    s.sampler.accept(tok);
-    if (s.n_generated == 0) s.t_first = Clock::now();
-    s.n_generated += 1;
+    if (s.dec.n_generated() == 1) s.t_first = Clock::now();
     s.t_last = Clock::now();
-    if (is_eog(m.tok(), tok)) {
+    if (step->finish == Finish::Stop) { // an end-of-generation token: not shown
         end_slot(m, s, Finish::Stop);
         return;
     }
     TokenEvent ev;
-    ev.token = tok;
+    ev.token = step->token;
+    ev.text = step->text;
     if (rq.sampling.logprobs) {
-        ev.logprob = s.sampler.sampled_logprob();
+        ev.logprob = step->logprob;
         const auto top = s.sampler.top_logprobs();
         ev.top.assign(top.begin(), top.end());
     }
-    // Stop strings: cut at the first full match; hold back a tail that could still become one.
-    s.held += s.detok.push(tok);
-    size_t cut = std::string::npos, hold = 0;
-    for (const auto& st : rq.stop) {
-        if (st.empty()) continue;
-        if (size_t at = s.held.find(st); at != std::string::npos) cut = std::min(cut, at);
-        for (size_t k = std::min(st.size() - 1, s.held.size()); k > 0; --k)
-            if (s.held.compare(s.held.size() - k, k, st, 0, k) == 0) {
-                hold = std::max(hold, k);
-                break;
-            }
-    }
-    if (cut != std::string::npos) {
-        ev.text = s.held.substr(0, cut);
-        s.held.clear();
-        s.cut = true;
-    } else {
-        ev.text = s.held.substr(0, s.held.size() - hold);
-        s.held.erase(0, ev.text.size());
-    }
-    s.text += ev.text;
     s.job->push(std::move(ev));
-    if (cut != std::string::npos)
-        end_slot(m, s, Finish::Stop);
-    else if (rq.max_tokens >= 0 && s.n_generated >= rq.max_tokens)
-        end_slot(m, s, Finish::Length);
-    else if (s.ps->session->n_past() >= s.ps->session->n_ctx())
-        end_slot(m, s, Finish::ContextFull);
+    if (step->finish)
+        end_slot(m, s, *step->finish);
     else
-        s.pending = tok;
+        s.pending = step->token;
 }
 
 void Scheduler::end_slot(ModelEntry& m, Slot& s, Finish finish) {
     const auto now = Clock::now();
-    if (finish != Finish::Cancelled && !s.cut) { // text held back for a stop string that never came
-        std::string rest = s.held + s.detok.flush();
-        s.held.clear();
-        if (!rest.empty()) {
-            s.text += rest;
+    if (finish != Finish::Cancelled) { // text held back for a stop string that never came
+        if (const std::string_view rest = s.dec.rest(); !rest.empty()) {
             TokenEvent ev;
-            ev.text = std::move(rest);
+            ev.text = rest;
             s.job->push(std::move(ev));
         }
     }
     Completion c;
-    c.text = std::move(s.text);
+    c.text = s.dec.text();
     c.prompt_tokens = int32_t(s.prompt.size());
-    c.completion_tokens = s.n_generated;
+    c.cached_tokens = int32_t(s.n_cached);
+    c.context_tokens = s.ps->session->n_ctx();
+    c.completion_tokens = s.dec.n_generated();
     c.finish = finish;
     c.load_s = s.load_s;
     const bool prompt_done = s.n_fed == s.prompt.size();
     c.prompt_s = prompt_done ? secs(s.t_admit, s.t_prompt) : 0;
-    c.first_token_s = s.n_generated > 0 ? secs(s.job->t_submit, s.t_first) : 0;
-    c.generate_s = s.n_generated > 0 ? secs(s.t_first, s.t_last) : 0;
+    c.first_token_s = s.dec.n_generated() > 0 ? secs(s.job->t_submit, s.t_first) : 0;
+    c.generate_s = s.dec.n_generated() > 0 ? secs(s.t_first, s.t_last) : 0;
     c.total_s = secs(s.job->t_submit, now);
     {
         std::lock_guard lk(mu_);
@@ -527,7 +504,7 @@ void Scheduler::end_slot(ModelEntry& m, Slot& s, Finish finish) {
         stats_.completion_tokens += uint64_t(c.completion_tokens);
         stats_.prompt_seconds += c.prompt_s;
         stats_.generate_seconds += c.generate_s;
-        if (s.n_generated > 0) {
+        if (s.dec.n_generated() > 0) {
             for (size_t b = 0; b < stats_.ttft_counts.size(); ++b)
                 if (b == stats_.ttft_buckets_s.size() || c.first_token_s <= stats_.ttft_buckets_s[b])
                     stats_.ttft_counts[b] += 1;
@@ -580,6 +557,9 @@ void Scheduler::publish(uint64_t commands_done) {
         Published p;
         p.name = m->name;
         p.path = m->path;
+        p.info = m->runtime->info();
+        p.kernels = m->runtime->kernel_isa();
+        p.n_threads = m->runtime->n_threads();
         p.size_bytes = m->bytes();
         p.busy = !m->active.empty();
         p.keep_alive_s = m->keep_alive_s;

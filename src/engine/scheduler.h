@@ -9,7 +9,7 @@
 // One step of one model (Scheduler::step):
 //   1. plan    each active slot picks its input: the next prompt chunk (<= prefill_chunk tokens) or the
 //              token it sampled last step;
-//   2. forward all slots' inputs go through the model together (Engine::feed_batch: one pass over the
+//   2. forward all slots' inputs go through the model together (Runtime::feed_batch: one pass over the
 //              weights for all of them, each slot with its own KV cache; a slot's logits are bit-identical
 //              to what it would get alone, so batching never changes an answer);
 //   3. sample  each slot whose prompt is complete samples from its own logits with its own Sampler,
@@ -17,7 +17,7 @@
 #pragma once
 
 #include "engine/local_engine.h"
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -83,6 +83,9 @@ private:
     struct Published {
         std::string name, path;
         uint64_t size_bytes = 0;
+        hearth::ModelInfo info;
+        std::string kernels;
+        int n_threads = 0;
         bool busy = false;
         double keep_alive_s = 0;
         bool never_expires = false;

@@ -26,22 +26,6 @@ double secs(Clock::time_point a, Clock::time_point b) {
 
 } // namespace
 
-const char* turn_end_name(TurnStats::End e) {
-    switch (e) {
-    case TurnStats::End::EndOfTurn:
-        return "end of turn";
-    case TurnStats::End::Length:
-        return "length limit";
-    case TurnStats::End::ContextFull:
-        return "context full";
-    case TurnStats::End::Stop:
-        return "stop string";
-    case TurnStats::End::Cancelled:
-        return "cancelled";
-    }
-    return "?";
-}
-
 ChatFormat chat_format_for(const Tokenizer& tok, const std::optional<std::string>& model_template,
                            const std::optional<std::string>& override_source, const std::string& override_origin) {
     ChatFormat f;
@@ -137,7 +121,7 @@ Result<TurnStats> Chat::respond(const std::string& user, Sampler& sampler,
     const int32_t chunk = 256;
     for (size_t at = keep; at < toks->size(); at += chunk) {
         if (cancel && cancel->load()) {
-            st.end = TurnStats::End::Cancelled;
+            st.end = Finish::Cancelled;
             return st; // nothing answered, nothing added
         }
         const size_t n = std::min<size_t>(chunk, toks->size() - at);
@@ -149,80 +133,42 @@ Result<TurnStats> Chat::respond(const std::string& user, Sampler& sampler,
     st.prompt_s = secs(t0, t_prompt);
 
     // Generate. The conversation changes only when the turn succeeds (or is cancelled with a partial answer).
-    sampler.reset();
-    sampler.accept(*toks);
-    Detokenizer detok(tok_);
-    std::string answer, held; // held: text that may be the start of a stop string
-    std::vector<float> logits(session_.logits().size());
+    DecodeOptions dopts;
+    dopts.max_tokens = opts_.n_predict;
+    dopts.stop = opts_.stop;
+    Decoder dec(&tok_, sampler, std::move(dopts));
+    dec.start(*toks);
     Clock::time_point t_first = t_prompt;
-    auto emit = [&](const std::string& text) -> bool { return text.empty() || on_text(text); };
-    bool go_on = true;
-    if (opts_.n_predict == 0) st.end = TurnStats::End::Length;
-    for (int32_t i = 0; opts_.n_predict < 0 || i < opts_.n_predict; ++i) {
+    auto emit = [&](std::string_view text) -> bool { return text.empty() || on_text(std::string(text)); };
+    st.end = opts_.n_predict == 0 ? Finish::Length : Finish::Stop;
+    for (int32_t i = 0; opts_.n_predict != 0; ++i) {
         if (cancel && cancel->load()) {
-            st.end = TurnStats::End::Cancelled;
+            st.end = Finish::Cancelled;
             break;
         }
-        std::copy(session_.logits().begin(), session_.logits().end(), logits.begin());
-        const int32_t tok = sampler.sample(logits);
-        if (sampler.degenerate()) return error("every token has probability zero (all banned or NaN logits)");
-        sampler.accept(tok);
+        auto step = dec.step(session_.logits(), session_.n_past(), n_ctx);
+        if (!step) return step.status();
         if (i == 0) {
             t_first = Clock::now();
             st.first_token_s = secs(t0, t_first);
         }
         st.n_generated += 1;
-        if (is_eog(tok_, tok)) {
-            st.end = TurnStats::End::EndOfTurn;
+        if (!emit(step->text) && step->finish != Finish::StopString) { // the callback cannot undo a stop
+            st.end = Finish::Cancelled;
             break;
         }
-        held += detok.push(tok);
-        // Stop strings: cut at the first full match; hold back a tail that could still become one.
-        size_t cut = std::string::npos, hold = 0;
-        for (const auto& s : opts_.stop) {
-            if (s.empty()) continue;
-            if (size_t at = held.find(s); at != std::string::npos) cut = std::min(cut, at);
-            for (size_t k = std::min(s.size() - 1, held.size()); k > 0; --k)
-                if (held.compare(held.size() - k, k, s, 0, k) == 0) {
-                    hold = std::max(hold, k);
-                    break;
-                }
-        }
-        if (cut != std::string::npos) {
-            held.resize(cut);
-            answer += held;
-            emit(held);
-            held.clear();
-            st.end = TurnStats::End::Stop;
-            go_on = false;
-        } else {
-            const std::string out = held.substr(0, held.size() - hold);
-            held.erase(0, out.size());
-            answer += out;
-            go_on = emit(out);
-            if (!go_on) st.end = TurnStats::End::Cancelled;
-        }
-        if (!go_on) break;
-        if (opts_.n_predict >= 0 && i + 1 == opts_.n_predict) {
-            st.end = TurnStats::End::Length;
+        if (step->finish) {
+            st.end = *step->finish;
             break;
         }
-        if (session_.n_past() >= n_ctx) {
-            st.end = TurnStats::End::ContextFull;
-            break;
-        }
-        const int32_t one[1] = {tok};
+        const int32_t one[1] = {step->token};
         HEARTH_TRY(session_.feed(one));
-        cached_.push_back(tok);
+        cached_.push_back(step->token);
     }
-    if (st.end != TurnStats::End::Stop) {
-        held += detok.flush();
-        answer += held;
-        emit(held);
-    }
+    emit(dec.rest());
     st.generate_s = secs(t_first, Clock::now());
     messages_ = std::move(msgs);
-    messages_.push_back({"assistant", answer});
+    messages_.push_back({"assistant", dec.text()});
     return st;
 }
 

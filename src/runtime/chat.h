@@ -4,7 +4,8 @@
 #pragma once
 
 #include "base/status.h"
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
+#include "runtime/decode.h"
 #include "sampling/sampling.h"
 #include "template/conversation.h"
 #include "tokenizer/tokenizer.h"
@@ -39,9 +40,8 @@ struct TurnStats {
     int32_t n_generated = 0;
     int32_t n_dropped = 0; // messages dropped to fit (Overflow::DropOldest)
     double prompt_s = 0, first_token_s = 0, generate_s = 0;
-    enum class End { EndOfTurn, Length, ContextFull, Stop, Cancelled } end = End::EndOfTurn;
+    Finish end = Finish::Stop;
 };
-const char* turn_end_name(TurnStats::End e);
 
 class Chat {
 public:

@@ -1,23 +1,10 @@
 #include "runtime/generate.h"
 
-#include <algorithm>
+#include "runtime/decode.h"
+
 #include <chrono>
 
 namespace hearth {
-
-const char* stop_reason_name(StopReason r) {
-    switch (r) {
-    case StopReason::Length:
-        return "length";
-    case StopReason::StopToken:
-        return "stop";
-    case StopReason::Callback:
-        return "callback";
-    case StopReason::Cancelled:
-        return "cancelled";
-    }
-    return "?";
-}
 
 Result<GenerateStats> generate(Session& s, std::span<const int32_t> prompt, Sampler& sampler,
                                const GenerateOptions& opts, const std::function<bool(int32_t)>& on_token) {
@@ -31,34 +18,36 @@ Result<GenerateStats> generate(Session& s, std::span<const int32_t> prompt, Samp
     HEARTH_TRY(s.feed(prompt));
     const auto t_prompt = Clock::now();
     st.prompt_s = secs(t0, t_prompt);
-    sampler.accept(prompt);
-    std::vector<float> logits(s.logits().size()); // the sampler edits its row in place
+    DecodeOptions dopts;
+    dopts.max_tokens = opts.n_predict;
+    dopts.end_at_eog = false;
+    dopts.end_tokens = opts.stop_tokens;
+    Decoder dec(nullptr, sampler, std::move(dopts));
+    dec.start(prompt);
     Clock::time_point t_first = t_prompt;
     for (int32_t i = 0; i < opts.n_predict; ++i) {
-        std::copy(s.logits().begin(), s.logits().end(), logits.begin());
-        const int32_t tok = sampler.sample(logits);
-        if (sampler.degenerate()) return error("generate: every token has probability zero (all banned or NaN logits)");
-        sampler.accept(tok);
+        auto step = dec.step(s.logits(), s.n_past(), s.n_ctx());
+        if (!step) return error("generate: " + step.message());
         if (i == 0) {
             t_first = Clock::now();
             st.first_token_s = secs(t0, t_first);
         }
         st.n_generated += 1;
-        const bool go_on = on_token(tok);
-        if (std::find(opts.stop_tokens.begin(), opts.stop_tokens.end(), tok) != opts.stop_tokens.end()) {
-            st.stop = StopReason::StopToken;
+        const bool go_on = on_token(step->token);
+        if (step->finish && *step->finish != Finish::Length) {
+            st.stop = *step->finish;
             break;
         }
         if (!go_on) {
-            st.stop = StopReason::Callback;
+            st.stop = Finish::Cancelled;
             break;
         }
-        if (i + 1 == opts.n_predict) break;
-        const int32_t one[1] = {tok};
+        if (step->finish) break; // Length
+        const int32_t one[1] = {step->token};
         Status fed = s.feed(one);
         if (!fed) {
             if (fed.code() == Code::Cancelled) {
-                st.stop = StopReason::Cancelled;
+                st.stop = Finish::Cancelled;
                 break;
             }
             return fed;

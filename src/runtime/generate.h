@@ -1,9 +1,11 @@
 // runtime/generate.h: the generation loop on top of a Session: prefill the prompt, then sample and
-// feed one token at a time, streaming each token to a callback as soon as it is chosen.
+// feed one token at a time (runtime/decode.h), streaming each token to a callback as soon as it is chosen.
+// End-of-generation tokens do not end it (only stop_tokens, the limit, a full context and the callback).
 #pragma once
 
 #include "base/status.h"
-#include "hearth/engine.h"
+#include "hearth/finish.h"
+#include "hearth/runtime.h"
 #include "sampling/sampling.h"
 
 #include <cstdint>
@@ -13,21 +15,18 @@
 
 namespace hearth {
 
-enum class StopReason { Length, StopToken, Callback, Cancelled };
-const char* stop_reason_name(StopReason r);
-
 struct GenerateOptions {
     int32_t n_predict = 64;           // most tokens to generate
-    std::vector<int32_t> stop_tokens; // generation ends after emitting one of these (e.g. EOS/EOT)
+    std::vector<int32_t> stop_tokens; // generation ends (Finish::Stop) after emitting one of these (e.g. EOS/EOT)
 };
 
 struct GenerateStats {
     int32_t n_prompt = 0;
     int32_t n_generated = 0;
-    double prompt_s = 0;      // prefill time
-    double first_token_s = 0; // from start to the first token chosen (time to first token)
-    double generate_s = 0;    // from the first token to the last
-    StopReason stop = StopReason::Length;
+    double prompt_s = 0;          // prefill time
+    double first_token_s = 0;     // from start to the first token chosen (time to first token)
+    double generate_s = 0;        // from the first token to the last
+    Finish stop = Finish::Length; // Cancelled: on_token returned false, or the session was cancelled
 };
 
 // Streams each chosen token to on_token (which returns false to stop). The prompt is appended to

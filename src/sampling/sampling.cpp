@@ -32,7 +32,7 @@ std::string fmt(double v) {
 }
 
 Status range_error(const char* field, const char* range, double got) {
-    return error(std::string("sampling: ") + field + " must be in " + range + ", got " + fmt(got));
+    return bad_field(field, std::string("sampling: ") + field + " must be in " + range + ", got " + fmt(got));
 }
 
 // NaN fails every comparison, so each check is written as "inside the range" and negated.
@@ -85,12 +85,12 @@ Status validate(const SamplingParams& p, int32_t n_vocab) {
     if (!in_closed(p.top_logprobs, 0, kMaxLogprobs)) return range_error("top_logprobs", "[0, 20]", p.top_logprobs);
     for (const auto& [id, bias] : p.logit_bias) {
         if (id < 0 || id >= n_vocab) {
-            return error("sampling: logit_bias token id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                         std::to_string(n_vocab) + ")");
+            return bad_field("logit_bias", "sampling: logit_bias token id " + std::to_string(id) +
+                                               " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
         }
         if (std::isnan(bias) || bias == std::numeric_limits<float>::infinity()) {
-            return error("sampling: logit_bias for token " + std::to_string(id) + " must be finite or -inf, got " +
-                         fmt(bias));
+            return bad_field("logit_bias", "sampling: logit_bias for token " + std::to_string(id) +
+                                               " must be finite or -inf, got " + fmt(bias));
         }
     }
     return Status::ok();

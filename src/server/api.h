@@ -178,6 +178,7 @@ inline std::optional<ApiError> parse_body(const std::string& body, nlohmann::jso
 inline int failure_status(engine::ErrorKind kind) {
     switch (kind) {
     case engine::ErrorKind::BadRequest:
+    case engine::ErrorKind::ContextFull:
         return 400;
     case engine::ErrorKind::NotFound:
         return 404;

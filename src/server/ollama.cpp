@@ -91,8 +91,8 @@ std::optional<ApiError> store_name(const std::string& text, const std::string& f
     return std::nullopt;
 }
 
-bool is_not_found(const std::string& message) {
-    return message.find("not found") != std::string::npos;
+bool is_not_found(Code c) {
+    return c == Code::NotFound;
 }
 
 std::optional<ApiError> need_store(const ApiContext& ctx) {

@@ -29,7 +29,7 @@ std::string ndjson(const nlohmann::json& j); // one line
 
 std::optional<ApiError> model_field(const nlohmann::json& body, std::string& out); // "model" (or "name")
 std::optional<ApiError> store_name(const std::string& text, const std::string& field, store::ModelName& out);
-bool is_not_found(const std::string& message);
+bool is_not_found(Code c);
 std::optional<ApiError> need_store(const ApiContext& ctx); // 503 without a store
 
 HttpResponse handle_tags(const ApiContext& ctx);

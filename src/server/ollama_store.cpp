@@ -161,7 +161,7 @@ HttpResponse handle_show(const ApiContext& ctx, const HttpRequest& http) {
     if (auto e = store_name(model, "model", name)) return error_response(*e);
     auto r = store::resolve(*ctx.store, name);
     if (!r) {
-        if (is_not_found(r.message())) return error_response(404, "model '" + model + "' not found");
+        if (is_not_found(r.code())) return error_response(404, "model '" + model + "' not found");
         return store_error(500, r.message());
     }
     auto file = gguf::File::open(r->model_path.string());
@@ -224,8 +224,8 @@ HttpResponse handle_delete(const ApiContext& ctx, const HttpRequest& http) {
     store::ModelName name;
     if (auto e = store_name(model, "model", name)) return error_response(*e);
     if (Status s = store::remove_model(*ctx.store, name); !s)
-        return is_not_found(s.message()) ? error_response(404, "model '" + model + "' not found")
-                                         : store_error(500, s.message());
+        return is_not_found(s.code()) ? error_response(404, "model '" + model + "' not found")
+                                      : store_error(500, s.message());
     HttpResponse r;
     r.body.clear();
     return r;
@@ -245,8 +245,8 @@ HttpResponse handle_copy(const ApiContext& ctx, const HttpRequest& http) {
     if (auto e = store_name(*source, "source", from)) return error_response(*e);
     if (auto e = store_name(*destination, "destination", to)) return error_response(*e);
     if (Status s = store::copy_model(*ctx.store, from, to); !s)
-        return is_not_found(s.message()) ? error_response(404, "model '" + *source + "' not found")
-                                         : store_error(500, s.message());
+        return is_not_found(s.code()) ? error_response(404, "model '" + *source + "' not found")
+                                      : store_error(500, s.message());
     HttpResponse r;
     r.body.clear();
     return r;
@@ -268,7 +268,7 @@ HttpResponse handle_pull(const ApiContext& ctx, const HttpRequest& http) {
     const store::Store st = *ctx.store;
     if (!stream) {
         auto name = store::pull(st, model, opts);
-        if (!name) return store_error(is_not_found(name.message()) ? 404 : 500, name.message());
+        if (!name) return store_error(is_not_found(name.code()) ? 404 : 500, name.message());
         return json_response(200, {{"status", "success"}});
     }
     HttpResponse r;
@@ -381,7 +381,7 @@ std::optional<ApiError> create_modelfile(const ApiContext& ctx, const json& body
     if (!base) return ApiError{400, "from must name a model in the store: " + base.message(), "from"};
     auto resolved = store::resolve(*ctx.store, *base);
     if (!resolved) {
-        if (is_not_found(resolved.message())) return ApiError{404, "model '" + mf.from + "' not found", "from"};
+        if (is_not_found(resolved.code())) return ApiError{404, "model '" + mf.from + "' not found", "from"};
         return ApiError{500, for_client(resolved.message()), "from"};
     }
     return std::nullopt;

@@ -43,6 +43,7 @@ ModelCheck check_model(const Store& store, const ModelName& name, bool hash) {
     auto m = read_manifest(store, name);
     if (!m) {
         c.problems.push_back(m.message());
+        c.gone = m.code() == Code::NotFound;
         return c;
     }
     for (const Layer& l : m->layers)
@@ -57,8 +58,7 @@ Result<std::vector<ModelCheck>> check_store(const Store& store, bool hash) {
     std::vector<ModelCheck> out;
     for (const auto& n : names) {
         ModelCheck c = check_model(store, n, hash);
-        const bool gone = c.problems.size() == 1 && c.problems[0].ends_with("' not found");
-        if (!gone) out.push_back(std::move(c)); // removed while we looked: not broken, just gone
+        if (!c.gone) out.push_back(std::move(c)); // removed while we looked: not broken, just gone
     }
     for (const auto& w : odd) {
         ModelCheck c;

@@ -233,7 +233,7 @@ Result<Manifest> read_manifest(const Store& store, const ModelName& name) {
     if (!p) return p.status();
     struct stat st;
     if (::lstat(p->c_str(), &st) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return error("model " + quoted(name) + " not found");
+        if (errno == ENOENT || errno == ENOTDIR) return error(Code::NotFound, "model " + quoted(name) + " not found");
         return errno_error("cannot read the manifest of " + quoted(name), errno);
     }
     if (!S_ISREG(st.st_mode))
@@ -348,7 +348,7 @@ Status remove_model(const Store& store, const ModelName& name) {
     if (!lock) return lock.status();
     struct stat st;
     if (::lstat(p->c_str(), &st) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR) return error("model " + quoted(name) + " not found");
+        if (errno == ENOENT || errno == ENOTDIR) return error(Code::NotFound, "model " + quoted(name) + " not found");
         return errno_error("cannot remove " + quoted(name), errno);
     }
     if (!S_ISREG(st.st_mode))

@@ -300,7 +300,7 @@ Result<std::optional<ResolvedModel>> base_model(const Store& store, const Modelf
     if (!n) return std::optional<ResolvedModel>();
     auto rm = resolve(store, *n);
     if (rm) return std::optional<ResolvedModel>(std::move(*rm));
-    if (rm.message().find("not found") == std::string::npos) return rm.status();
+    if (rm.code() != Code::NotFound) return rm.status();
     return std::optional<ResolvedModel>();
 }
 

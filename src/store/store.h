@@ -218,6 +218,7 @@ Result<Manifest> import_gguf(const Store& store, const std::filesystem::path& fi
 struct ModelCheck {
     ModelName name;                    // model "" for an entry that is no manifest of a valid name
     std::vector<std::string> problems; // empty: the model is whole
+    bool gone = false;                 // its manifest is not there (removed meanwhile)
 };
 // Checks a model's manifest against its blobs, pinned: each layer's blob is a regular file of the
 // recorded size; with `hash`, its sha256 is also the layer's digest (reads every byte: slow for big models).

@@ -301,7 +301,7 @@ TEST(LocalEngine, BadRequestsNameTheField) {
         *r.prompt += *r.prompt;
     r.num_ctx = 64;
     const Outcome longp = run(e, r);
-    EXPECT_EQ(longp.failed().kind, ErrorKind::BadRequest);
+    EXPECT_EQ(longp.failed().kind, ErrorKind::ContextFull);
     EXPECT_EQ(longp.failed().field, "prompt");
     EXPECT_NE(longp.failed().message.find("64"), std::string::npos) << longp.failed().message;
 
@@ -384,7 +384,7 @@ TEST(LocalEngine, StopStringsAreNotEmitted) {
     const std::string stop = text.substr(6, 4);
     r.stop = {stop, "never-seen-stop-string"};
     const Outcome cut = run(e, r);
-    EXPECT_EQ(cut.done().finish, Finish::Stop);
+    EXPECT_EQ(cut.done().finish, Finish::StopString);
     EXPECT_EQ(cut.done().text, text.substr(0, text.find(stop)));
     std::string streamed;
     for (const auto& ev : cut.events)

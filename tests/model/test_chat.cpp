@@ -13,7 +13,7 @@ namespace hearth {
 namespace {
 
 struct Loaded {
-    std::unique_ptr<Engine> engine;
+    std::unique_ptr<Runtime> engine;
     Tokenizer tok;
     std::optional<std::string> tmpl;
 };
@@ -21,7 +21,7 @@ struct Loaded {
 Loaded load(const char* file) {
     const std::string path = test::model_path(file);
     Loaded l;
-    auto e = Engine::load(path, EngineOptions{2});
+    auto e = Runtime::load(path, RuntimeOptions{2});
     EXPECT_TRUE(e.is_ok()) << e.message() << "\n" << test::missing_model_message(path);
     if (!e) return l;
     l.engine = std::move(*e);
@@ -186,7 +186,7 @@ TEST(Chat, StopStringsAndCancel) {
     chat.options().stop = {stop};
     TurnStats st;
     EXPECT_EQ(answer(chat, g, "Count from one to twenty in words.", &st), expect);
-    EXPECT_EQ(st.end, TurnStats::End::Stop);
+    EXPECT_EQ(st.end, Finish::StopString);
 
     // A raised cancel flag: nothing answered and nothing added.
     chat.clear();
@@ -194,7 +194,7 @@ TEST(Chat, StopStringsAndCancel) {
     auto c = chat.respond(
         "Hi", g, [](const std::string&) { return true; }, &cancel);
     ASSERT_TRUE(c.is_ok()) << c.message();
-    EXPECT_EQ(c->end, TurnStats::End::Cancelled);
+    EXPECT_EQ(c->end, Finish::Cancelled);
     EXPECT_EQ(c->n_generated, 0);
     EXPECT_TRUE(chat.messages().empty());
 }

@@ -1,6 +1,6 @@
 // ModelConfig from GGUF metadata: real fixture models and hostile/unsupported metadata.
 #include "gguf/writer.h"
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 #include "model/archs/archs.h"
 #include "model/config.h"
 #include "model_paths.h"
@@ -104,7 +104,7 @@ TEST(ModelConfig, ClearErrors) {
     EXPECT_NE(bad_heads.message().find("head_count"), std::string::npos) << bad_heads.message();
 }
 
-TEST(Engine, MissingTensorIsALoadError) {
+TEST(Runtime, MissingTensorIsALoadError) {
     gguf::Writer w;
     w.set("general.architecture", gguf::Value::make_string("llama"));
     w.set("llama.embedding_length", gguf::Value::make_u32(64));
@@ -115,7 +115,7 @@ TEST(Engine, MissingTensorIsALoadError) {
     w.set("llama.vocab_size", gguf::Value::make_u32(32));
     const auto path = std::filesystem::temp_directory_path() / "hearth_missing_tensor.gguf";
     ASSERT_TRUE(w.write(path.string()).is_ok());
-    auto e = Engine::load(path.string());
+    auto e = Runtime::load(path.string());
     ASSERT_FALSE(e);
     EXPECT_NE(e.message().find("missing tensor 'token_embd.weight'"), std::string::npos) << e.message();
     std::filesystem::remove(path);
@@ -124,7 +124,7 @@ TEST(Engine, MissingTensorIsALoadError) {
 TEST(Session, ContextFullAndBadTokensAreErrorsThatChangeNothing) {
     const std::string path = test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
     ASSERT_TRUE(std::filesystem::exists(path)) << test::missing_model_message(path);
-    auto e = Engine::load(path, EngineOptions{2});
+    auto e = Runtime::load(path, RuntimeOptions{2});
     ASSERT_TRUE(e) << e.message();
     auto s = (*e)->create_session(SessionOptions{16, 8});
     ASSERT_TRUE(s) << s.message();

@@ -14,7 +14,7 @@
 //    within the noise floor (a near-tie either implementation may break either way).
 // The stricter figures (top-1 >= 99%, |Δ| <= 1% of the row's range, divergence only at gaps
 // <= 0.02) are printed for the record.
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 #include "model_paths.h"
 #include "sampling/sampling.h"
 
@@ -91,7 +91,7 @@ TEST_P(LogitsGolden, AgreesWithLlamaCpp) {
     ASSERT_TRUE(in.good());
     const json g = json::parse(in);
 
-    auto engine = Engine::load(path, EngineOptions{2});
+    auto engine = Runtime::load(path, RuntimeOptions{2});
     ASSERT_TRUE(engine) << engine.message();
     auto session = (*engine)->create_session(SessionOptions{1024, 256});
     ASSERT_TRUE(session) << session.message();

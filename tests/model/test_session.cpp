@@ -1,5 +1,5 @@
 // Sessions: independence, cancellation, the streaming generate loop, seeded determinism.
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 #include "model_paths.h"
 #include "runtime/generate.h"
 
@@ -9,10 +9,10 @@
 namespace hearth {
 namespace {
 
-std::unique_ptr<Engine> load_smol() {
+std::unique_ptr<Runtime> load_smol() {
     const std::string path = test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
     EXPECT_TRUE(std::filesystem::exists(path)) << test::missing_model_message(path);
-    auto e = Engine::load(path, EngineOptions{2});
+    auto e = Runtime::load(path, RuntimeOptions{2});
     EXPECT_TRUE(e) << e.message();
     return e ? std::move(*e) : nullptr;
 }
@@ -74,7 +74,7 @@ TEST(FeedBatch, EverySessionGetsExactlyWhatItGetsAlone) {
     ASSERT_TRUE(e);
     const int32_t n_vocab = e->info().n_vocab;
     const std::vector<std::vector<int32_t>> prompts = {pseudo_tokens(7, 1, n_vocab), pseudo_tokens(1, 2, n_vocab),
-                                                       pseudo_tokens(size_t(Engine::kBatchTokens) + 90, 3, n_vocab),
+                                                       pseudo_tokens(size_t(Runtime::kBatchTokens) + 90, 3, n_vocab),
                                                        pseudo_tokens(33, 4, n_vocab)};
     const std::vector<int32_t> ctx = {128, 64, 1024, 256};
     constexpr int kSteps = 5;
@@ -205,7 +205,7 @@ TEST(Generate, StreamsStopsAndIsSeeded) {
     });
     ASSERT_TRUE(st) << st.message();
     EXPECT_EQ(st->n_generated, 16);
-    EXPECT_EQ(st->stop, StopReason::Length);
+    EXPECT_EQ(st->stop, Finish::Length);
     EXPECT_EQ(out.size(), 16u);
     EXPECT_EQ((*s)->n_past(), int32_t(prompt.size()) + 15); // the last token is not fed
     // llama.cpp's greedy continuation of this prompt starts 2 198 1 520 (tests/data/logits/smollm2-135m.json).
@@ -218,14 +218,14 @@ TEST(Generate, StreamsStopsAndIsSeeded) {
         return true;
     });
     ASSERT_TRUE(st);
-    EXPECT_EQ(st->stop, StopReason::StopToken);
+    EXPECT_EQ(st->stop, Finish::Stop);
     EXPECT_EQ(until_stop, std::vector<int32_t>(out.begin(), out.begin() + 3));
 
     // The callback can stop it.
     int n = 0;
     st = run(greedy, {16, {}}, [&](int32_t) { return ++n < 5; });
     ASSERT_TRUE(st);
-    EXPECT_EQ(st->stop, StopReason::Callback);
+    EXPECT_EQ(st->stop, Finish::Cancelled);
     EXPECT_EQ(st->n_generated, 5);
 
     // Same seed, same tokens; another seed, (almost surely) other tokens.
@@ -278,7 +278,7 @@ TEST(Memory, CheckSaysWhatIsNeededWhatIsAvailableAndWhatToTry) {
 
 TEST(Memory, EstimateGrowsWithTheContextAndCountsTheWeights) {
     const std::string path = test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
-    auto e = Engine::load(path, EngineOptions{1});
+    auto e = Runtime::load(path, RuntimeOptions{1});
     ASSERT_TRUE(e.is_ok()) << e.message() << "\n" << test::missing_model_message(path);
     auto small = (*e)->estimate_memory(SessionOptions{512, 64});
     auto large = (*e)->estimate_memory(SessionOptions{8192, 64});

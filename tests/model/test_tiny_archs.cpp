@@ -23,7 +23,7 @@
 //  - the 32-token greedy continuation is identical, or diverges only where llama.cpp's top-2 gap
 //    was within tol (a near-tie either implementation may break either way).
 // Rows that agree to 1e-3 ("exact rows") are counted and printed, not checked.
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 #include "sampling/sampling.h"
 
 #include <algorithm>
@@ -55,7 +55,7 @@ TEST_P(TinyArchs, AgreesWithLlamaCpp) {
     ASSERT_TRUE(in.good()) << "missing golden file " << tiny_path(name, ".json");
     const json g = json::parse(in);
 
-    auto engine = Engine::load(tiny_path(name, ".gguf"), EngineOptions{2});
+    auto engine = Runtime::load(tiny_path(name, ".gguf"), RuntimeOptions{2});
     ASSERT_TRUE(engine) << engine.message();
     const ModelInfo& info = (*engine)->info();
     const json& hp = g["hparams"];

@@ -142,9 +142,12 @@ TEST(SamplingValidate, EveryBadFieldIsNamed) {
         const Status st = validate(p, 100);
         ASSERT_FALSE(st.is_ok()) << c.field;
         EXPECT_NE(st.message().find(c.field), std::string::npos) << st.message();
+        EXPECT_EQ(st.code(), Code::BadField) << st.message(); // callers branch on the code and field
+        EXPECT_EQ(st.field(), c.field) << st.message();
         const Result<Sampler> s = Sampler::create(p, 100);
         ASSERT_FALSE(s.is_ok()) << c.field;
         EXPECT_EQ(s.message(), st.message());
+        EXPECT_EQ(s.status().field(), c.field);
     }
 }
 

@@ -378,6 +378,7 @@ enum class Verdict { Done, Retry, Fail };
 struct Attempt {
     Verdict verdict = Verdict::Fail;
     std::string message;
+    Code code = Code::Internal; // NotFound for an HTTP 404
     std::string retry_after;
     bool progressed = false;
 };
@@ -515,6 +516,7 @@ Attempt attempt_download(const std::string& url, PartialFile& file, bool verifie
     if (!is_2xx(t.resp.status)) {
         a.verdict = transient_status(t.resp.status) ? Verdict::Retry : Verdict::Fail;
         a.message = http_error(t.resp.status, url, t.error_body);
+        a.code = t.resp.status == 404 ? Code::NotFound : Code::Internal;
         a.retry_after = t.resp.retry_after;
         return a;
     }
@@ -544,9 +546,9 @@ Result<DownloadResult> download(const std::string& url, const std::filesystem::p
     PartialFile file;
     HEARTH_TRY(file.open(dest)); // refused (a link, or locked by another pull): nothing was touched
     // The bytes received are kept for a resume; an empty file (and its sidecar) is only clutter.
-    auto failed = [&file](const std::string& msg) -> Status {
+    auto failed = [&file](const std::string& msg, Code code = Code::Internal) -> Status {
         if (file.size_on_disk() == 0) file.remove();
-        return error(msg);
+        return error(code, msg);
     };
     ProgressMeter meter(opts);
     DownloadResult result;
@@ -554,7 +556,7 @@ Result<DownloadResult> download(const std::string& url, const std::filesystem::p
     for (;;) {
         Attempt a = attempt_download(url, file, expected_sha256.has_value(), opts, meter, result.resumed);
         if (a.verdict == Verdict::Done) break;
-        if (a.verdict == Verdict::Fail) return failed("download failed: " + a.message);
+        if (a.verdict == Verdict::Fail) return failed("download failed: " + a.message, a.code);
         ++result.retries;
         failures = a.progressed ? 1 : failures + 1;
         if (failures > opts.max_retries || result.retries > opts.max_retries + 1000)
@@ -613,7 +615,8 @@ Result<std::string> fetch_text(const std::string& url, const DownloadOptions& op
             message = out.curl_error + " (" + url + ")";
         } else if (!is_2xx(t.resp.status)) {
             message = http_error(t.resp.status, url, t.error_body);
-            if (!transient_status(t.resp.status)) return error(message);
+            if (!transient_status(t.resp.status))
+                return error(t.resp.status == 404 ? Code::NotFound : Code::Internal, message);
             retry_after = t.resp.retry_after;
         } else {
             return body;

@@ -241,7 +241,7 @@ Result<ModelName> pull_hf(const Store& store, const PullRef& ref, const PullOpti
     DownloadOptions api = dopts;
     api.on_progress = nullptr;
     auto listing = fetch_text(endpoint + "/api/models/" + repo_id + "/tree/main", api);
-    if (!listing) return error("cannot list " + repo_id + ": " + listing.message());
+    if (!listing) return error(listing.code(), "cannot list " + repo_id + ": " + listing.message());
     auto files = parse_hf_tree(*listing);
     if (!files) return error(repo_id + ": " + files.message());
     auto chosen = choose_gguf(*files, ref.quant);

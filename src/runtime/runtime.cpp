@@ -1,4 +1,4 @@
-#include "hearth/engine.h"
+#include "hearth/runtime.h"
 
 #include "base/cpu_features.h"
 #include "base/thread_pool.h"
@@ -15,7 +15,7 @@
 
 namespace hearth {
 
-struct Engine::Impl {
+struct Runtime::Impl {
     std::unique_ptr<Model> model;
     cpu::KernelTable kt;
     std::unique_ptr<ThreadPool> pool;
@@ -26,13 +26,13 @@ struct Engine::Impl {
     int32_t batch_seqs = 0;
 };
 
-Engine::Engine() : impl_(std::make_unique<Impl>()) {}
-Engine::~Engine() = default;
+Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
+Runtime::~Runtime() = default;
 
-Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const EngineOptions& opts) {
+Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const RuntimeOptions& opts) {
     auto model = load_model(path);
     if (!model) return model.status();
-    std::unique_ptr<Engine> e(new Engine());
+    std::unique_ptr<Runtime> e(new Runtime());
     Impl& im = *e->impl_;
     im.model = std::move(*model);
     im.kt = cpu::make_kernel_table(detect_cpu_features());
@@ -68,13 +68,13 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& path, const Engi
     return e;
 }
 
-const ModelInfo& Engine::info() const {
+const ModelInfo& Runtime::info() const {
     return impl_->info;
 }
-const std::string& Engine::kernel_isa() const {
+const std::string& Runtime::kernel_isa() const {
     return impl_->isa;
 }
-int Engine::n_threads() const {
+int Runtime::n_threads() const {
     return impl_->pool->size();
 }
 
@@ -154,7 +154,7 @@ Status check_memory(const MemoryEstimate& m) {
                  "closing other programs");
 }
 
-Result<MemoryEstimate> Engine::estimate_memory(const SessionOptions& opts) const {
+Result<MemoryEstimate> Runtime::estimate_memory(const SessionOptions& opts) const {
     const ModelConfig& c = impl_->model->cfg;
     auto n_ctx = session_ctx(c, opts);
     if (!n_ctx) return n_ctx.status();
@@ -166,14 +166,14 @@ Result<MemoryEstimate> Engine::estimate_memory(const SessionOptions& opts) const
     return m;
 }
 
-Result<std::unique_ptr<Session>> Engine::create_session(const SessionOptions& opts) const {
+Result<std::unique_ptr<Session>> Runtime::create_session(const SessionOptions& opts) const {
     auto est = estimate_memory(opts);
     if (!est) return est.status();
     if (opts.check_memory) HEARTH_TRY(check_memory(*est));
     const int32_t n_ctx = est->n_ctx;
     const int32_t n_batch = std::min(opts.n_batch, n_ctx);
     std::unique_ptr<Session> s(new Session());
-    s->engine_ = this;
+    s->runtime_ = this;
     s->buf_ = std::make_unique<ForwardBuffers>(
         make_forward_buffers(*impl_->model, impl_->kt, n_ctx, n_batch, impl_->pool->size()));
     return s;
@@ -202,7 +202,7 @@ void Session::reset() {
 }
 
 Status Session::check_feed(std::span<const int32_t> tokens) const {
-    const int32_t n_vocab = engine_->impl_->model->cfg.n_vocab;
+    const int32_t n_vocab = runtime_->impl_->model->cfg.n_vocab;
     for (size_t i = 0; i < tokens.size(); ++i) {
         if (tokens[i] < 0 || tokens[i] >= n_vocab)
             return error("token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
@@ -216,7 +216,7 @@ Status Session::check_feed(std::span<const int32_t> tokens) const {
 }
 
 Status Session::feed(std::span<const int32_t> tokens) {
-    const Engine::Impl& im = *engine_->impl_;
+    const Runtime::Impl& im = *runtime_->impl_;
     HEARTH_TRY(check_feed(tokens));
     ComputeCtx c{im.kt, *im.pool, buf_->act.data()};
     size_t done = 0;
@@ -230,17 +230,17 @@ Status Session::feed(std::span<const int32_t> tokens) {
     return Status::ok();
 }
 
-uint64_t Engine::batch_scratch_bytes() const {
+uint64_t Runtime::batch_scratch_bytes() const {
     return impl_->batch_work ? allocated_bytes(*impl_->batch_work) : 0;
 }
 
-Status Engine::feed_batch(std::span<const BatchItem> items) {
+Status Runtime::feed_batch(std::span<const BatchItem> items) {
     Impl& im = *impl_;
     int32_t n_ctx = 0;
     for (size_t i = 0; i < items.size(); ++i) {
         const BatchItem& it = items[i];
         const std::string which = "batch item " + std::to_string(i) + ": ";
-        if (it.session == nullptr || it.session->engine_ != this)
+        if (it.session == nullptr || it.session->runtime_ != this)
             return error(which + "the session was not created by this engine");
         if (it.tokens.empty()) return error(which + "no tokens");
         for (size_t j = 0; j < i; ++j)

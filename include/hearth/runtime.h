@@ -1,7 +1,7 @@
-// hearth/engine.h: the library API the CLI, server and router build on.
+// hearth/runtime.h: the library API the CLI, server and router build on.
 //
-// An Engine loads one model once (weights memory-mapped, shared); it creates any number of
-// independent Sessions, each with its own KV cache and scratch sized at creation. Engine and its
+// A Runtime loads one model once (weights memory-mapped, shared); it creates any number of
+// independent Sessions, each with its own KV cache and scratch sized at creation. Runtime and its
 // sessions are used from one inference thread; Session::cancel() may be called from any thread.
 #pragma once
 
@@ -17,7 +17,7 @@
 
 namespace hearth {
 
-struct EngineOptions {
+struct RuntimeOptions {
     int n_threads = 0; // 0 = all cores
 };
 
@@ -27,7 +27,7 @@ struct SessionOptions {
     bool check_memory = true;
 };
 
-// Memory a session would need, and what the machine has (see Engine::estimate_memory).
+// Memory a session would need, and what the machine has (see Runtime::estimate_memory).
 struct MemoryEstimate {
     int32_t n_ctx = 0;
     uint64_t weight_bytes = 0;  // the model's tensors (memory-mapped; resident once read)
@@ -51,10 +51,10 @@ struct ModelInfo {
 
 struct Model;
 struct ForwardBuffers;
-class Engine;
+class Runtime;
 class Session;
 
-// One session's input to Engine::feed_batch.
+// One session's input to Runtime::feed_batch.
 struct BatchItem {
     Session* session = nullptr;
     std::span<const int32_t> tokens; // at least one
@@ -80,19 +80,19 @@ public:
     void cancel() { cancelled_.store(true); }
 
 private:
-    friend class Engine;
+    friend class Runtime;
     Session() = default;
     Status check_feed(std::span<const int32_t> tokens) const; // feed()'s checks
-    const Engine* engine_ = nullptr;
+    const Runtime* runtime_ = nullptr;
     std::unique_ptr<ForwardBuffers> buf_;
     int32_t n_past_ = 0;
     std::atomic<bool> cancelled_{false};
 };
 
-class Engine {
+class Runtime {
 public:
-    static Result<std::unique_ptr<Engine>> load(const std::string& path, const EngineOptions& opts = {});
-    ~Engine();
+    static Result<std::unique_ptr<Runtime>> load(const std::string& path, const RuntimeOptions& opts = {});
+    ~Runtime();
     const ModelInfo& info() const;
     const std::string& kernel_isa() const;
     int n_threads() const;
@@ -117,7 +117,7 @@ public:
 
 private:
     friend class Session;
-    Engine();
+    Runtime();
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

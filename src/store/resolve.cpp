@@ -1,14 +1,9 @@
-#include "cli/model_ref.h"
+#include "store/resolve.h"
 
-#include "cli/progress.h"
-#include "store/pull/pull.h"
-
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <unistd.h>
 
-namespace hearth::cli {
+namespace hearth::store {
 namespace {
 
 namespace fs = std::filesystem;
@@ -37,8 +32,8 @@ bool looks_like_path(const std::string& arg) {
            arg.starts_with("~/");
 }
 
-Result<ModelSource> from_store(const store::Store& st, const store::ModelName& name) {
-    auto r = store::resolve(st, name);
+Result<ModelSource> from_store(const Store& st, const ModelName& name) {
+    auto r = resolve(st, name);
     if (!r) return r.status();
     ModelSource src;
     src.path = r->model_path.string();
@@ -49,7 +44,7 @@ Result<ModelSource> from_store(const store::Store& st, const store::ModelName& n
 
 } // namespace
 
-std::optional<BuiltinModel> builtin_model(const store::ModelName& name) {
+std::optional<BuiltinModel> builtin_model(const ModelName& name) {
     if (name.host != "local" || name.ns != "library") return std::nullopt;
     for (const auto& b : kBuiltins) {
         const std::string full = b.name;
@@ -72,37 +67,37 @@ Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) 
         if (!fs::is_regular_file(path, ec)) return error("model file '" + arg + "' does not exist");
         return ModelSource{path, fs::path(path).filename().string(), std::nullopt};
     }
-    auto st = store::open_store();
+    auto st = open_store();
     if (!st) return st.status();
 
     const bool is_url = arg.starts_with("https://") || arg.starts_with("http://");
     if (!is_url) {
-        auto name = store::parse_name(arg);
+        auto name = parse_name(arg);
         if (name) {
             auto stored = from_store(*st, *name);
             if (stored) return stored;
             // A model that is there but broken says why, rather than "not in the store".
-            if (stored.message().find("' not found") == std::string::npos) return stored.status();
+            if (stored.code() != Code::NotFound) return stored.status();
             if (auto b = builtin_model(*name)) {
                 // First use of a built-in model: import it from the fixture cache (hard link, verified).
                 const std::string file = models_cache() + "/" + b->file;
                 if (!fs::is_regular_file(file))
                     return error("model '" + arg + "' is not in the store and its file " + file +
                                  " is missing; run scripts/fetch-models --only " + b->fetch_name);
-                if (!opts.quiet) std::fprintf(stderr, "importing %s from %s\n", b->name, file.c_str());
-                auto bname = store::parse_name(b->name);
+                if (opts.note) opts.note(std::string("importing ") + b->name + " from " + file);
+                auto bname = parse_name(b->name);
                 if (!bname) return bname.status();
-                auto m = store::import_gguf(*st, file, *bname);
+                auto m = import_gguf(*st, file, *bname);
                 if (!m) return m.status();
                 auto src = from_store(*st, *bname);
                 if (!src) return src;
                 if (src->stored->model_digest != std::string("sha256:") + b->sha256) {
-                    (void)store::remove_model(*st, *bname);
+                    (void)remove_model(*st, *bname);
                     return error(file + " does not have the pinned sha256 " + b->sha256 +
                                  "; run scripts/fetch-models --only " + b->fetch_name + " again");
                 }
                 if (!(*name == *bname)) {
-                    if (Status cs = store::copy_model(*st, *bname, *name); !cs) return cs;
+                    if (Status cs = copy_model(*st, *bname, *name); !cs) return cs;
                     return from_store(*st, *name);
                 }
                 return src;
@@ -111,11 +106,11 @@ Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) 
                              (name->host == "local" && name->ns != "library");
             if (hub) {
                 // "org/repo[:quant]" names what `hearth pull org/repo` stored as hf.co/org/repo:<quant>.
-                store::ModelName hf = *name;
+                ModelName hf = *name;
                 hf.host = "hf.co";
                 if (auto src = from_store(*st, hf)) return src;
                 if (name->tag == "latest")
-                    if (auto all = store::list_models(*st))
+                    if (auto all = list_models(*st))
                         for (const auto& e : *all)
                             if (e.name.host == "hf.co" && e.name.ns == hf.ns && e.name.model == hf.model)
                                 return from_store(*st, e.name);
@@ -124,38 +119,18 @@ Result<ModelSource> find_model(const std::string& arg, const FindOptions& opts) 
                 return error("model '" + arg + "' is not in the store (" + st->root.string() +
                              "); `hearth list` shows what is there, `hearth pull ORG/REPO` gets a model from "
                              "Hugging Face");
-        } else if (!opts.allow_pull || arg.find('/') == std::string::npos || !store::parse_pull_ref(arg)) {
+        } else if (!opts.allow_pull || arg.find('/') == std::string::npos || !parse_pull_ref(arg)) {
             // Neither a valid store name nor a Hugging Face reference: say what is wrong with the name.
             return name.status();
         }
     }
     if (!opts.allow_pull) return error("model '" + arg + "' is not in the store");
-    store::PullOptions po;
-    ProgressPrinter progress(isatty(2));
-    if (!opts.quiet) {
-        std::fprintf(stderr, "pulling %s\n", arg.c_str());
-        po.on_progress = [&progress](const store::Progress& p) { progress.update(p); };
-    }
-    auto pulled = store::pull(*st, arg, po);
-    progress.finish();
+    PullOptions po;
+    if (opts.note) opts.note("pulling " + arg);
+    po.on_progress = opts.on_progress;
+    auto pulled = pull(*st, arg, po);
     if (!pulled) return pulled.status();
     return from_store(*st, *pulled);
 }
 
-engine::ModelSpec model_spec(const ModelSource& src) {
-    engine::ModelSpec spec;
-    spec.name = src.display;
-    spec.path = src.path;
-    if (src.stored) {
-        const store::ResolvedModel& m = *src.stored;
-        spec.template_text = m.template_text;
-        spec.system = m.system;
-        spec.params_json = m.params.dump();
-        for (const auto& msg : m.messages)
-            if (msg.is_object())
-                spec.messages.push_back({msg.value("role", std::string()), msg.value("content", std::string())});
-    }
-    return spec;
-}
-
-} // namespace hearth::cli
+} // namespace hearth::store

@@ -7,8 +7,10 @@
 #include "cli/run_params.h"
 #include "cli/run_repl.h"
 #include "gguf/gguf.h"
+#include "router/router.h"
 #include "runtime/chat.h"
 #include "store/resolve.h"
+#include "store/store.h"
 
 #include <csignal>
 #include <cstdio>
@@ -36,6 +38,7 @@ int fail(const std::string& msg, int code = 1) {
 
 struct Flags {
     std::string model, template_file, system, overflow = "error";
+    std::string route, router_config; // the hybrid router (model "auto" or another alias in router.toml)
     std::vector<std::string> prompt, stop;
     bool verbose = false;
     // Command-line parameters (applied over the model's PARAMETERs); unset ones stay as they are.
@@ -76,11 +79,22 @@ std::string read_all(std::istream& in) {
 }
 
 int run(const Flags& f) {
+    // A router alias ("auto") runs the router's local model behind the router (router/router.h). A broken
+    // router.toml matters only when it is asked for.
+    const std::string home = store::default_home().string();
+    auto rcfg = router::load_config(f.router_config.empty() ? router::default_config_path(home) : f.router_config,
+                                    !f.router_config.empty(), home);
+    bool routed = rcfg && std::find(rcfg->aliases.begin(), rcfg->aliases.end(), f.model) != rcfg->aliases.end();
+    if (!rcfg && (f.model == "auto" || !f.router_config.empty())) return fail(rcfg.message());
+    if (routed && rcfg->local_model.empty())
+        return fail("'" + f.model + "' is the router, and router.toml names no [router] local_model");
+    const std::string model_arg = routed ? rcfg->local_model : f.model;
+
     ProgressPrinter progress(isatty(2));
     store::FindOptions fo;
     fo.note = [](const std::string& s) { std::fprintf(stderr, "%s\n", s.c_str()); };
     fo.on_progress = [&progress](const store::Progress& p) { progress.update(p); };
-    auto src = store::find_model(f.model, fo);
+    auto src = store::find_model(model_arg, fo);
     progress.finish();
     if (!src) return fail(src.message());
     RunParams params;
@@ -140,14 +154,24 @@ int run(const Flags& f) {
     if (!own_template) spec.template_text = override_tmpl;
     auto log = std::make_shared<EngineLog>();
     engine::LocalEngine local(resolver_for(std::move(spec)), cli_engine_options(params.num_thread, log));
-    return run_with_engine(local, std::move(setup));
+    setup.route = f.route;
+    if (!routed) return run_with_engine(local, std::move(setup));
+    router::RouterOptions ro;
+    const char* offline = std::getenv("HEARTH_OFFLINE");
+    ro.offline = offline && *offline && std::string(offline) != "0";
+    ro.log = [](const std::string& m) { std::fprintf(stderr, "hearth: %s\n", m.c_str()); };
+    auto router = router::Router::create(std::move(*rcfg), local, ro);
+    if (!router) return fail(router.message());
+    setup.model = f.model;
+    setup.display = f.model + " (" + src->display + " here)";
+    return run_with_engine(**router, std::move(setup));
 }
 
 } // namespace
 
 int run_with_engine(engine::Engine& engine, RunSetup setup) {
-    ReplContext ctx{engine,       setup.model,          setup.display, setup.template_text,
-                    setup.params, setup.params.num_ctx, setup.system,  setup.history};
+    ReplContext ctx{engine,       setup.model,   setup.display, setup.template_text, setup.params, setup.params.num_ctx,
+                    setup.system, setup.history, setup.route};
     ctx.overflow = setup.overflow;
     ctx.verbose = setup.verbose;
     ctx.interrupted = &g_interrupted;
@@ -205,6 +229,9 @@ Runner add_run_command(CLI::App& app) {
                     "when the conversation outgrows the context: error (default) or drop-oldest")
         ->check(CLI::IsMember({"error", "drop-oldest"}));
     cmd->add_flag("--verbose", f->verbose, "print load time, prompt and generation tokens/s, time to first token");
+    cmd->add_option("--route", f->route, "with the router (model auto): auto, local or cloud")
+        ->check(CLI::IsMember({"auto", "local", "cloud"}));
+    cmd->add_option("--router-config", f->router_config, "the router's TOML (default $HEARTH_HOME/router.toml)");
     return [cmd, f]() -> int {
         if (!cmd->parsed()) return -1;
         return run(*f);

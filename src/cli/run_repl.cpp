@@ -50,6 +50,8 @@ engine::Request make_request(const ReplContext& ctx, std::vector<engine::Message
     r.max_tokens = ctx.params.num_predict;
     r.stop = ctx.params.stop;
     r.num_ctx = ctx.num_ctx;
+    r.route = ctx.route;
+    r.stream = true; // printed as it comes
     r.sampling_set.assign(std::begin(kSamplingParameterNames), std::end(kSamplingParameterNames));
     return r;
 }
@@ -112,6 +114,10 @@ std::optional<engine::Completion> turn(ReplContext& ctx, const std::string& user
         std::fprintf(stderr,
                      "[the context of %d tokens is full: the answer was cut; /clear or use a larger --ctx-size]\n",
                      ctx.n_ctx);
+    if (c.route)
+        std::fprintf(stderr, "[%s%s%s: %s]\n", c.route->route == "cloud" ? "answered by " : "answered ",
+                     c.route->route == "cloud" ? c.route->upstream.c_str() : "locally",
+                     c.route->route == "cloud" ? " (cloud)" : "", c.route->reason.c_str());
     if (ctx.verbose) print_stats(c, ctx.pending_load_s + c.load_s);
     ctx.pending_load_s = 0;
     return c;
@@ -225,6 +231,7 @@ int interactive(ReplContext& ctx) {
     // chat; anything else (an outgrown context, say) is for the first turn to report.
     engine::Request warm = make_request(ctx, {{"user", ""}});
     warm.max_tokens = 0;
+    warm.route = "local"; // a router must not send the warm-up anywhere
     auto loaded = ctx.engine.generate(
         warm, [](const engine::TokenEvent&) { return true; }, ctx.interrupted);
     if (const auto* f = std::get_if<engine::Failure>(&loaded)) {

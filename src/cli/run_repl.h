@@ -25,6 +25,7 @@ struct ReplContext {
     int32_t num_ctx = 0;                   // the context asked for at start (num_ctx changes need a restart)
     std::string system;                    // the system prompt (empty: none)
     std::vector<engine::Message> messages; // the conversation after the system prompt
+    std::string route;                     // routers: auto, local or cloud ("" = the router's default)
     Overflow overflow = Overflow::Error;
     bool verbose = false;
     std::atomic<bool>* interrupted = nullptr; // set by SIGINT
@@ -36,9 +37,9 @@ struct ReplContext {
 
 // What `hearth run` needs besides the engine.
 struct RunSetup {
-    std::string model, display, template_text, system; // see ReplContext
-    std::vector<engine::Message> history;              // messages to start from (a Modelfile's MESSAGE)
-    RunParams params;                                  // sampling and limits, the model's PARAMETERs merged in
+    std::string model, display, template_text, system, route; // see ReplContext
+    std::vector<engine::Message> history;                     // messages to start from (a Modelfile's MESSAGE)
+    RunParams params;                                         // sampling and limits, the model's PARAMETERs merged in
     Overflow overflow = Overflow::Error;
     bool verbose = false;
     std::vector<std::string> prompt; // the prompt's words; none: stdin when it is not a terminal, else a chat

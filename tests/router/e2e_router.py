@@ -156,6 +156,19 @@ def run(srv, cloud, home, env):
         metrics = m.read().decode()
     check('hearth_router_requests_total{route="cloud"}' in metrics, "/metrics has the router counters")
 
+    # `hearth run auto` goes through the same router: the answer on stdout, where and why on stderr.
+    renv = {**os.environ, "HEARTH_HOME": home, **env}
+    for route in ("cloud", "local"):
+        run = subprocess.run([HEARTH, "run", "auto", "--route", route, "-n", "8", "--temp", "0", "-t", "1",
+                              "Say hello in one word."], capture_output=True, text=True, env=renv, timeout=120)
+        want = "answered by test-cloud (cloud)" if route == "cloud" else "answered locally: route pinned to local"
+        check(run.returncode == 0 and run.stdout.strip() and want in run.stderr,
+              f"hearth run auto --route {route}: {run.stderr.strip()[-160:]}")
+    cloud_answer = subprocess.run([HEARTH, "run", "auto", "--route", "cloud", "-n", "8", "--temp", "0", "-t", "1",
+                                   "Say hello in one word."], capture_output=True, text=True, env=renv, timeout=120)
+    check(cloud_answer.stdout.strip() == direct.choices[0].message.content.strip(),
+          "hearth run auto --route cloud prints the cloud model's answer")
+
     # The cloud dies: a pinned-cloud request is answered locally and says why.
     cloud.stop()
     r = client.chat.completions.create(model="auto", messages=msgs, max_tokens=4, temperature=0,
@@ -164,7 +177,6 @@ def run(srv, cloud, home, env):
     check(h.get("route") == "local" and "failed" in h.get("reason", ""), f"cloud down: answered locally ({h})")
 
     # What left the machine: an intact chain, no payload.
-    renv = {**os.environ, "HEARTH_HOME": home, **env}
     show = subprocess.run([HEARTH, "router", "show"], capture_output=True, text=True, env=renv, timeout=30)
     check(show.returncode == 0 and "cloud-key" not in show.stdout and "env:E2E_CLOUD_KEY" in show.stdout,
           "hearth router show masks the key")

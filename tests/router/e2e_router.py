@@ -7,6 +7,7 @@ fallback when the cloud dies, `hearth router stats`, `show` and `audit --verify`
 
 Usage: e2e_router.py HEARTH_BINARY   (run by ctest as RouterE2E.*; exits non-zero on any failure)
 """
+import json
 import os
 import shutil
 import subprocess
@@ -68,7 +69,7 @@ default = "keep-local"
 email = "pseudonymize"
 """)
         env = {"E2E_CLOUD_KEY": "cloud-key"}
-        srv = Server(home, env=env)
+        srv = Server(home, "--capture", os.path.join(home, "capture"), env=env)
         try:
             run(srv, cloud, home, env)
         finally:
@@ -175,6 +176,14 @@ def run(srv, cloud, home, env):
                                        extra_body={"route": "cloud"})
     h = (r.model_extra or {}).get("hearth", {})
     check(h.get("route") == "local" and "failed" in h.get("reason", ""), f"cloud down: answered locally ({h})")
+
+    # The distillation capture: cloud answers only, exported as chat JSONL.
+    out = os.path.join(home, "dataset.jsonl")
+    exp = subprocess.run([HEARTH, "router", "export", "--capture", os.path.join(home, "capture"), "-o", out],
+                         capture_output=True, text=True, env=renv, timeout=30)
+    lines = open(out).read().splitlines() if os.path.exists(out) else []
+    check(exp.returncode == 0 and lines and all(json.loads(x)["messages"][-1]["role"] == "assistant" for x in lines),
+          f"hearth router export: {exp.stdout.strip()}")
 
     # What left the machine: an intact chain, no payload.
     show = subprocess.run([HEARTH, "router", "show"], capture_output=True, text=True, env=renv, timeout=30)

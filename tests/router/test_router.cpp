@@ -429,6 +429,31 @@ TEST(Router, CascadeEscalatesBeforeTheClientSeesLocalText) {
     }
 }
 
+TEST(Router, CaptureRecordsThePseudonymizedPairOnly) {
+    FakeConfig fc;
+    fc.mode = FakeMode::Echo;
+    TempDir cap;
+    RouterOptions ro;
+    ro.capture_dir = cap.file("capture");
+    Harness h(fc, "email = \"pseudonymize\"\n", 2, ro);
+    auto a = h.ask(chat("Mail jane.doe@example.com today", "cloud"));
+    EXPECT_EQ(a.text, "Mail jane.doe@example.com today");
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(cap.file("capture")))
+        files.push_back(e.path().string());
+    ASSERT_EQ(files.size(), 1u);
+    const std::string text = slurp(files[0]);
+    EXPECT_EQ(text.find("jane.doe@example.com"), std::string::npos) << text;
+    const json line = json::parse(text.substr(0, text.find('\n')));
+    ASSERT_EQ(line["messages"].size(), 2u);
+    EXPECT_EQ(line["messages"][0]["content"], "Mail <EMAIL_1> today");
+    EXPECT_EQ(line["messages"][1]["role"], "assistant");
+    EXPECT_EQ(line["messages"][1]["content"], "Mail <EMAIL_1> today");
+    // Local answers are not captured.
+    h.ask(chat("hello", "local"));
+    EXPECT_EQ(slurp(files[0]), text);
+}
+
 TEST(Router, DailyBudgetKeepsRequestsLocal) {
     Harness h({}, "", 2, {}, /*budget USD=*/0.001);
     auto first = h.ask(chat("hello", "cloud"));

@@ -5,8 +5,8 @@
 // eval then prints the accuracy / cloud-share curves with PGR and APGR (learned routers cross-validated,
 // never in-sample) and draws them as SVG; calibrate fits the decision model on every answered question and
 // writes the [decision] table into the router config (other tables kept).
-#include "cli/commands.h"
 #include "cli/cli_engine.h"
+#include "cli/commands.h"
 #include "engine/local_engine.h"
 #include "router/config.h"
 #include "router/eval.h"

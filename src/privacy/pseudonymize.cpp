@@ -1,5 +1,6 @@
 // privacy/pseudonymize.cpp: names, policy, placeholders, restore (whole and streamed), egress check.
 #include "base/check.h"
+#include "base/utf8.h"
 #include "privacy/detect.h"
 #include "privacy/privacy.h"
 
@@ -210,24 +211,6 @@ int hex4(std::string_view s, size_t i) {
         v = v * 16 + h;
     }
     return v;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 // The payload with every JSON string escape decoded; malformed escapes are copied as they are.

@@ -12,6 +12,7 @@
 #include "router/eval.h"
 #include "store/store.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,7 @@ struct AnswerArgs {
     int limit = 0;
     int parallel = 4;
     int window = 16;
+    int keep_signals = 0; // 0: window
     int top_logprobs = 8;
     int max_tokens = 384;
     int ctx = 1024;
@@ -43,6 +45,10 @@ void add_answer_options(CLI::App& cmd, AnswerArgs& a) {
     cmd.add_option("--window", a.window, "generated tokens the cascade looks at")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
+    cmd.add_option("--keep-signals", a.keep_signals,
+                   "per-token signals recorded per answer (default: --window); more lets later runs try longer "
+                   "windows or the whole answer without answering again")
+        ->check(CLI::Range(1, 4096));
     cmd.add_option("--top-logprobs", a.top_logprobs, "alternatives per token (K)")
         ->capture_default_str()
         ->check(CLI::Range(1, 20));
@@ -103,7 +109,7 @@ Result<Answered> answer_all(const AnswerArgs& a) {
         engine::LocalEngine eng([spec](const std::string&) -> Result<engine::ModelSpec> { return spec; }, eo);
         router::AnswerOptions ao;
         ao.model = model_name;
-        ao.window = a.window;
+        ao.window = std::max(a.window, a.keep_signals);
         ao.top_logprobs = a.top_logprobs;
         ao.max_tokens = a.max_tokens;
         ao.num_ctx = a.ctx;

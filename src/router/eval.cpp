@@ -157,9 +157,10 @@ bool answer_matches(std::string_view text, std::string_view expected) {
 }
 
 std::string eval_prompt(std::string_view question) {
-    // Plain text and few lines: the small models otherwise write LaTeX displays that double the tokens.
-    return "Solve this math word problem. Show the key calculations in a few short lines of plain text (no LaTeX). "
-           "Then write the final answer as \"The answer is N.\" where N is a single number.\n\nProblem: " +
+    // "Step by step" makes the small models reason before answering; plain text, because they otherwise write
+    // LaTeX displays that double the tokens.
+    return "Solve this math word problem step by step. Write each calculation on its own short line in plain text "
+           "(no LaTeX), then end with the line \"The answer is N.\" where N is a single number.\n\nProblem: " +
            std::string(question);
 }
 
@@ -169,6 +170,7 @@ std::string record_to_line(const Record& r) {
         sig.push_back(signal_json(s));
     json j = {{"id", r.id},
               {"model", r.model},
+              {"prompt_version", r.prompt_version},
               {"text", r.text},
               {"extracted", r.extracted ? json(*r.extracted) : json(nullptr)},
               {"correct", r.correct},
@@ -192,6 +194,7 @@ Result<Record> record_from_line(std::string_view line) {
     try {
         r.id = j->at("id").get<int64_t>();
         r.model = j->at("model").get<std::string>();
+        r.prompt_version = j->value("prompt_version", 1);
         r.text = j->at("text").get<std::string>();
         if (!j->at("extracted").is_null()) r.extracted = j->at("extracted").get<double>();
         r.correct = j->at("correct").get<bool>();
@@ -229,6 +232,10 @@ Result<std::vector<Record>> load_checkpoint(const std::string& path, const std::
         if (r->model != model)
             return error(Code::BadField, path + " holds answers of model '" + r->model + "', not '" + model +
                                              "': use another --out folder");
+        if (r->prompt_version != kEvalPromptVersion)
+            return error(Code::BadField, path + " holds answers to prompt version " +
+                                             std::to_string(r->prompt_version) + ", not " +
+                                             std::to_string(kEvalPromptVersion) + ": use another --out folder");
         good += line + "\n";
         out.push_back(std::move(*r));
     }

@@ -45,15 +45,20 @@ std::optional<double> final_number(std::string_view text);
 // Whether `text`'s final number equals `expected` (a number as text) within 1e-6 relative.
 bool answer_matches(std::string_view text, std::string_view expected);
 
-// The prompt the local model gets for one question (one user turn). It asks for brief reasoning that ends
-// with the line "The answer is N." so final_number finds N.
+// The prompt the local model gets for one question (one user turn). It asks for step-by-step reasoning in
+// plain text that ends with the line "The answer is N." so final_number finds N. Version 1 asked for "the key
+// calculations in a few short lines": Qwen2.5-Coder-1.5B then often wrote only "The answer is N." (no
+// reasoning, mostly wrong), which no user would want measured. Checkpoints record the version; answers of
+// another version are not mixed (load_checkpoint refuses them).
+inline constexpr int kEvalPromptVersion = 2;
 std::string eval_prompt(std::string_view question);
 
 // One answered question: a checkpoint line.
 struct Record {
     int64_t id = 0;
     std::string model;
-    std::string text; // the local answer
+    int prompt_version = kEvalPromptVersion; // absent in a checkpoint line: 1
+    std::string text;                        // the local answer
     std::optional<double> extracted;
     bool correct = false;
     int32_t completion_tokens = 0;
@@ -66,7 +71,7 @@ Result<Record> record_from_line(std::string_view line);
 
 // Reads the checkpoint at `path` (a missing file is empty). Lines that do not parse (an interrupted write)
 // are dropped and the file is rewritten without them, so later appends start on a fresh line. Records of a
-// different model than `model` are an error (use another --out).
+// different model than `model`, or of another prompt version, are an error (use another --out).
 Result<std::vector<Record>> load_checkpoint(const std::string& path, const std::string& model);
 
 struct AnswerOptions {

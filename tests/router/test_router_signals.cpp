@@ -356,6 +356,18 @@ TEST(RouterCheckpoint, RoundTripsAndDropsATornLine) {
     auto none = load_checkpoint((dir.path / "none.jsonl").string(), "m");
     ASSERT_TRUE(none);
     EXPECT_TRUE(none->empty());
+    // Answers to another prompt version are refused, and a line without a version is version 1.
+    std::string old = record_to_line(a);
+    const size_t at = old.find("\"prompt_version\":");
+    ASSERT_NE(at, std::string::npos);
+    old.erase(at, old.find(',', at) + 1 - at);
+    ASSERT_TRUE(record_from_line(old));
+    EXPECT_EQ(record_from_line(old)->prompt_version, 1);
+    const std::string old_path = (dir.path / "old.jsonl").string();
+    std::ofstream(old_path, std::ios::binary) << old;
+    auto refused = load_checkpoint(old_path, "m");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.message().find("prompt version 1"), std::string::npos) << refused.message();
 }
 
 TEST(RouterCalibrate, ThresholdsHitTheTargetShare) {

@@ -3,6 +3,7 @@
 // middle of an answer, /bye). Each test has its own store ($HEARTH_HOME in a temp dir); the default
 // model is imported from the fixture cache on first use.
 #include "model_paths.h"
+#include "run_command.h"
 
 #include <chrono>
 #include <csignal>
@@ -13,7 +14,6 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -42,14 +42,10 @@ Ran run(const TempHome& home, const std::string& args, const std::string& stdin_
     std::ofstream(in) << stdin_text;
     const std::string cmd = "HEARTH_HOME='" + home.dir.string() + "' " + HEARTH_BIN + " " + args + " <'" + in.string() +
                             "' 2>'" + err.string() + "'";
-    FILE* p = popen(cmd.c_str(), "r");
+    auto c = hearth::test::run_command(cmd);
     Ran r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        r.out.append(buf, n);
-    const int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.rc = c.rc;
+    r.out = std::move(c.out);
     std::ifstream e(err);
     r.err.assign(std::istreambuf_iterator<char>(e), {});
     return r;

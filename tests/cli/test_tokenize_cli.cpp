@@ -1,25 +1,19 @@
 // `hearth tokenize`, `detokenize` and `template` through the real binary.
 #include "model_paths.h"
+#include "run_command.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 namespace {
 
 std::pair<int, std::string> run(const std::string& args, bool with_stderr = false) {
     const std::string cmd = std::string(HEARTH_BIN) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    auto r = hearth::test::run_command(cmd);
+    return {r.rc, std::move(r.out)};
 }
 
 std::string model(const char* file) {

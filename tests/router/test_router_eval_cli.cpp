@@ -3,6 +3,7 @@
 // the SVG, the checkpoint and its resume, and the calibrated [decision] table.
 #include "model_paths.h"
 #include "router/eval.h"
+#include "run_command.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -10,7 +11,6 @@
 #include <gtest/gtest.h>
 #include <random>
 #include <sstream>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -19,14 +19,8 @@ namespace fs = std::filesystem;
 
 std::pair<int, std::string> run(const std::string& args) {
     const std::string cmd = std::string(HEARTH_BIN) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    auto r = hearth::test::run_command(cmd);
+    return {r.rc, std::move(r.out)};
 }
 
 std::string read_all(const fs::path& p) {

@@ -1,11 +1,11 @@
 // `hearth list / show / rm / cp / import / create` through the real binary, with HEARTH_HOME set to
 // a fresh temporary store.
+#include "run_command.h"
 #include "store_test_util.h"
 
 #include <cstdio>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 using hearth::test::tiny_model;
@@ -20,24 +20,15 @@ struct Outcome {
 
 class StoreCommands : public hearth::test::TempDirTest {
 protected:
-    std::string q(const std::string& s) {
-        std::string r = "'";
-        for (char c : s)
-            r += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        return r + "'";
-    }
+    static std::string q(const std::string& s) { return hearth::test::shell_quote(s); }
     Outcome run(const std::string& args) {
         const fs::path err = dir_ / "stderr.txt";
         const std::string cmd = "cd " + q(dir_.string()) + " && HEARTH_HOME=" + q((dir_ / "home").string()) + " " +
                                 HEARTH_BIN + " " + args + " 2>" + q(err.string());
-        FILE* p = popen(cmd.c_str(), "r");
+        auto c = hearth::test::run_command(cmd);
         Outcome r;
-        char buf[4096];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-            r.out.append(buf, n);
-        const int status = pclose(p);
-        r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        r.rc = c.rc;
+        r.out = std::move(c.out);
         r.err = hearth::test::read_file(err);
         return r;
     }

@@ -2,13 +2,13 @@
 // 127.0.0.1 (HF_ENDPOINT) serving the real SmolLM2 fixture: `hearth run ORG/REPO` pulls and answers like
 // the same file run from its path; offline mode and plain http are refused without touching the network.
 #include "model_paths.h"
+#include "run_command.h"
 #include "test_server.h"
 
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 
@@ -24,14 +24,10 @@ Ran run_bin(const fs::path& home, const std::string& env, const std::string& arg
     const fs::path err = home / "stderr.txt";
     const std::string cmd = "HEARTH_HOME='" + home.string() + "' " + env + " " + HEARTH_BIN + " " + args +
                             " </dev/null 2>'" + err.string() + "'";
-    FILE* p = popen(cmd.c_str(), "r");
+    auto c = hearth::test::run_command(cmd);
     Ran r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        r.out.append(buf, n);
-    const int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.rc = c.rc;
+    r.out = std::move(c.out);
     std::ifstream e(err);
     r.err.assign(std::istreambuf_iterator<char>(e), {});
     return r;

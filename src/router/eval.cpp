@@ -183,7 +183,8 @@ std::string record_to_line(const Record& r) {
                 {"sentences", r.prompt.sentences},
                 {"cues", r.prompt.cues},
                 {"questions", r.prompt.questions}}},
-              {"signals", std::move(sig)}};
+              {"signals", std::move(sig)},
+              {"ends", r.ends}};
     return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -208,6 +209,11 @@ Result<Record> record_from_line(std::string_view line) {
             ts.logprob = s.at(0).get<float>();
             ts.top = s.at(1).get<std::vector<float>>();
             r.signals.push_back(std::move(ts));
+        }
+        if (const auto e = j->find("ends"); e != j->end()) {
+            r.ends = e->get<std::vector<int32_t>>();
+            if (r.ends.size() != r.signals.size())
+                return error(Code::BadField, "checkpoint record: 'ends' and 'signals' differ in length");
         }
     } catch (const json::exception& e) {
         return error(Code::BadField, std::string("checkpoint record: ") + e.what());
@@ -291,6 +297,7 @@ Status answer_questions(engine::Engine& engine, const std::vector<Question>& tod
                     for (const auto& t : ev.top)
                         s.top.push_back(t.logprob);
                     rec.signals.push_back(std::move(s));
+                    rec.ends.push_back(static_cast<int32_t>(rec.text.size()));
                 }
                 return true;
             };

@@ -65,6 +65,8 @@ struct Record {
     double seconds = 0;
     PromptInfo prompt;
     std::vector<TokenSignal> signals; // the first `window` generated tokens
+    std::vector<int32_t> ends;        // per recorded token: the byte offset in `text` where it ends (may be
+                                      // empty: checkpoints written before it was recorded)
 };
 std::string record_to_line(const Record& r); // one JSON line with '\n'
 Result<Record> record_from_line(std::string_view line);

@@ -325,6 +325,7 @@ TEST(RouterCheckpoint, RoundTripsAndDropsATornLine) {
     a.completion_tokens = 9;
     a.prompt = prompt_info("How many?");
     a.signals = {signal({0.5f, 0.25f}), signal({0.9f})};
+    a.ends = {4, 11};
     Record b = a;
     b.id = 6;
     b.extracted.reset();
@@ -343,6 +344,7 @@ TEST(RouterCheckpoint, RoundTripsAndDropsATornLine) {
     EXPECT_EQ(r.prompt.words, a.prompt.words);
     ASSERT_EQ(r.signals.size(), 2u);
     EXPECT_NEAR(r.signals[0].top[1], std::log(0.25f), 1e-4);
+    EXPECT_EQ(r.ends, a.ends);
     // The torn line is gone from the file, so the next append starts a fresh line.
     EXPECT_EQ(read_all(path), record_to_line(a));
     std::ofstream(path, std::ios::binary | std::ios::app) << line_b;

@@ -69,16 +69,15 @@ std::optional<Found> first_number_from(std::string_view s, size_t from) {
     return std::nullopt;
 }
 
-std::optional<double> last_number(std::string_view s) {
-    std::optional<double> last;
+std::optional<Found> last_number(std::string_view s) {
+    std::optional<Found> last;
     for (size_t i = 0; i < s.size();) {
         if (!is_digit(s[i])) {
             ++i;
             continue;
         }
-        const auto f = number_at(s, i);
-        last = f->value;
-        i = f->end;
+        last = number_at(s, i);
+        i = last->end;
     }
     return last;
 }
@@ -133,20 +132,54 @@ Result<std::vector<Question>> read_question_set(const std::string& path) {
     return out;
 }
 
-std::optional<double> final_number(std::string_view text) {
+namespace {
+std::optional<Found> find_final_number(std::string_view text) {
     const std::string low = lower(text);
     for (const char* marker : {"answer is", "answer:"}) {
         const size_t at = low.rfind(marker);
         if (at == std::string::npos) continue;
         // The number must come soon after the marker (not a number in a later sentence).
         const auto f = first_number_from(text, at + std::strlen(marker));
-        if (f && f->begin - at < 40) return f->value;
+        if (f && f->begin - at < 40) return f;
     }
     if (const size_t at = low.rfind("\\boxed{"); at != std::string::npos)
-        if (const auto f = first_number_from(text, at + 7)) return f->value;
+        if (const auto f = first_number_from(text, at + 7)) return f;
     if (const size_t at = low.rfind("####"); at != std::string::npos)
-        if (const auto f = first_number_from(text, at + 4)) return f->value;
+        if (const auto f = first_number_from(text, at + 4)) return f;
     return last_number(text);
+}
+} // namespace
+
+std::optional<double> final_number(std::string_view text) {
+    const auto f = find_final_number(text);
+    return f ? std::optional<double>(f->value) : std::nullopt;
+}
+
+std::vector<double> answer_features(const Record& r) {
+    const std::span<const TokenSignal> sig(r.signals);
+    const auto wf = window_features(sig);
+    std::vector<double> x(wf.begin(), wf.end());
+    x.push_back(std::log1p(static_cast<double>(r.completion_tokens)));
+    x.push_back(lower(r.text).find("answer is") != std::string::npos ? 1.0 : 0.0);
+    // The tokens that wrote the final number: those whose bytes overlap it.
+    double sum = 0, lo = 0;
+    int n = 0;
+    if (const auto f = find_final_number(r.text); f && r.ends.size() == r.signals.size()) {
+        size_t begin = 0;
+        for (size_t i = 0; i < r.ends.size(); ++i) {
+            const auto end = static_cast<size_t>(r.ends[i]);
+            if (end > f->begin && begin < f->end) {
+                const double lp = std::isfinite(r.signals[i].logprob) ? r.signals[i].logprob : -30.0;
+                sum += lp;
+                lo = n == 0 ? lp : std::min(lo, lp);
+                ++n;
+            }
+            begin = end;
+        }
+    }
+    x.push_back(n ? sum / n : -30.0);
+    x.push_back(n ? lo : -30.0);
+    return x;
 }
 
 bool answer_matches(std::string_view text, std::string_view expected) {
@@ -537,6 +570,32 @@ Result<EvalReport> evaluate(const std::vector<Record>& records, const std::vecto
         cv_scores.push_back(std::move(*s));
     }
     add("two-stage (pre 1/2, then combined)" + cv, two_stage_accuracy(cv_scores[0], cv_scores[2], outcomes, 0.5));
+
+    // Whole-answer variants, when the checkpoint kept the signals of every generated token (--keep-signals >=
+    // the answers' length): what a router that holds back the whole local answer before deciding could do.
+    const bool whole = std::all_of(recs.begin(), recs.end(), [](const Record* r) {
+        // (the end-of-turn token counts in completion_tokens but makes no event)
+        return static_cast<int32_t>(r->signals.size()) + 1 >= r->completion_tokens &&
+               r->ends.size() == r->signals.size();
+    });
+    if (whole) {
+        std::vector<std::vector<double>> x_ans, x_ver;
+        for (const Record* r : recs) {
+            x_ans.push_back(answer_features(*r));
+            const auto pf = prompt_features(r->prompt);
+            std::vector<double> v(pf.begin(), pf.end());
+            v.insert(v.end(), x_ans.back().begin(), x_ans.back().end());
+            x_ver.push_back(std::move(v));
+        }
+        raw("signal: -mean logprob (whole answer)", [&](size_t i) { return -x_ans[i][0]; });
+        raw("signal: -logprob of the final number", [&](size_t i) { return -x_ans[i][kWindowFeatures + 2]; });
+        for (auto [name, xs] : {std::pair{"whole answer (uncertainty + length + final number)", &x_ans},
+                                {"verify (prompt + whole answer)", &x_ver}}) {
+            auto s = cross_validated_scores(*xs, y, folds);
+            if (!s) return s.status();
+            add(name + cv, accuracy_by_count(*s, outcomes));
+        }
+    }
     return rep;
 }
 
@@ -585,7 +644,8 @@ std::string curves_svg(const EvalReport& r) {
     auto py = [&](double acc) { return mt + (1 - (acc - lo) / (hi - lo)) * ph; };
     // random (dashed), oracle, the raw signals and the default model (light), the learned routers (bold).
     static const char* colors[] = {"#888888", "#000000", "#bbbbbb", "#c7a0d8", "#a0c4d8", "#d8c4a0",
-                                   "#d8a0a0", "#a0d8a8", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
+                                   "#d8a0a0", "#a0d8a8", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                   "#e0c0c0", "#c0a0a0", "#9467bd", "#8c564b"};
     std::ostringstream os;
     char buf[512];
     std::snprintf(buf, sizeof buf,

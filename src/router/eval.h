@@ -69,6 +69,11 @@ struct Record {
                                       // empty: checkpoints written before it was recorded)
 };
 std::string record_to_line(const Record& r); // one JSON line with '\n'
+
+// Whole-answer features of a record whose signals cover every generated token: window_features over all of
+// them, log1p(completion tokens), 1 if the answer says "answer is", and the mean and min logprob of the tokens
+// that wrote the final number (-30 when there is none or `ends` is missing).
+std::vector<double> answer_features(const Record& r);
 Result<Record> record_from_line(std::string_view line);
 
 // Reads the checkpoint at `path` (a missing file is empty). Lines that do not parse (an interrupted write)

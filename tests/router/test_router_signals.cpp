@@ -313,6 +313,28 @@ TEST(RouterGrading, FinalNumber) {
     EXPECT_NE(eval_prompt("Q?").find("The answer is"), std::string::npos);
 }
 
+TEST(RouterEvalFeatures, AnswerFeaturesReadTheFinalNumbersTokens) {
+    Record r;
+    r.text = "3 + 4 = 7. The answer is 17.";
+    // Tokens: "3 + 4 = 7." | " The answer is " | "1" | "7" | "."
+    r.ends = {10, 25, 26, 27, 28};
+    r.signals = {signal({0.9f}), signal({0.9f}), signal({0.5f, 0.4f}), signal({0.25f, 0.2f}), signal({0.99f})};
+    r.completion_tokens = 5;
+    const auto x = answer_features(r);
+    ASSERT_EQ(x.size(), kWindowFeatures + 4);
+    EXPECT_NEAR(x[kWindowFeatures], std::log1p(5.0), 1e-9);
+    EXPECT_EQ(x[kWindowFeatures + 1], 1.0);
+    EXPECT_NEAR(x[kWindowFeatures + 2], (std::log(0.5) + std::log(0.25)) / 2, 1e-4); // "1" and "7" only
+    EXPECT_NEAR(x[kWindowFeatures + 3], std::log(0.25), 1e-4);
+    // Without token ends (an older checkpoint) or without a number, the final-number features say "unknown".
+    r.ends.clear();
+    EXPECT_EQ(answer_features(r)[kWindowFeatures + 2], -30.0);
+    r.text = "I cannot tell.";
+    r.ends = {14, 14, 14, 14, 14};
+    EXPECT_EQ(answer_features(r)[kWindowFeatures + 1], 0.0);
+    EXPECT_EQ(answer_features(r)[kWindowFeatures + 3], -30.0);
+}
+
 TEST(RouterCheckpoint, RoundTripsAndDropsATornLine) {
     TempDir dir;
     const std::string path = (dir.path / "answers.jsonl").string();

@@ -44,7 +44,7 @@ void add_answer_options(CLI::App& cmd, AnswerArgs& a) {
         ->check(CLI::Range(1, 64));
     cmd.add_option("--window", a.window, "generated tokens the cascade looks at")
         ->capture_default_str()
-        ->check(CLI::Range(1, 256));
+        ->check(CLI::Range(1, 4096));
     cmd.add_option("--keep-signals", a.keep_signals,
                    "per-token signals recorded per answer (default: --window); more lets later runs try longer "
                    "windows or the whole answer without answering again")

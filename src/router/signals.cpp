@@ -374,8 +374,8 @@ Result<DecisionModel> decision_from_toml(const toml::table& t) {
     DecisionModel m;
     const std::optional<int64_t> window = t["window"].value<int64_t>();
     const std::optional<int64_t> k = t["top_logprobs"].value<int64_t>();
-    if (!window || *window < 1 || *window > 256)
-        return error(Code::BadField, "decision.window: an integer in [1, 256]");
+    if (!window || *window < 1 || *window > 4096)
+        return error(Code::BadField, "decision.window: an integer in [1, 4096]");
     if (!k || *k < 0 || *k > 20) return error(Code::BadField, "decision.top_logprobs: an integer in [0, 20]");
     m.window = static_cast<int32_t>(*window);
     m.top_logprobs = static_cast<int32_t>(*k);

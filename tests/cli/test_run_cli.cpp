@@ -32,23 +32,13 @@ struct TempHome {
     }
 };
 
-struct Ran {
-    int rc;
-    std::string out, err;
-};
+using Ran = hearth::test::CommandResult;
 
 Ran run(const TempHome& home, const std::string& args, const std::string& stdin_text = "") {
-    const fs::path in = home.dir / "stdin.txt", err = home.dir / "stderr.txt";
+    const fs::path in = home.dir / "stdin.txt";
     std::ofstream(in) << stdin_text;
-    const std::string cmd = "HEARTH_HOME='" + home.dir.string() + "' " + HEARTH_BIN + " " + args + " <'" + in.string() +
-                            "' 2>'" + err.string() + "'";
-    auto c = hearth::test::run_command(cmd);
-    Ran r;
-    r.rc = c.rc;
-    r.out = std::move(c.out);
-    std::ifstream e(err);
-    r.err.assign(std::istreambuf_iterator<char>(e), {});
-    return r;
+    return hearth::test::run_command(
+        "HEARTH_HOME='" + home.dir.string() + "' " + HEARTH_BIN + " " + args + " <'" + in.string() + "'", true);
 }
 
 void expect_default_model() {

@@ -13,24 +13,15 @@ using hearth::test::write_file;
 
 namespace {
 
-struct Outcome {
-    int rc = -1;
-    std::string out, err;
-};
+using Outcome = hearth::test::CommandResult;
 
 class StoreCommands : public hearth::test::TempDirTest {
 protected:
     static std::string q(const std::string& s) { return hearth::test::shell_quote(s); }
     Outcome run(const std::string& args) {
-        const fs::path err = dir_ / "stderr.txt";
-        const std::string cmd = "cd " + q(dir_.string()) + " && HEARTH_HOME=" + q((dir_ / "home").string()) + " " +
-                                HEARTH_BIN + " " + args + " 2>" + q(err.string());
-        auto c = hearth::test::run_command(cmd);
-        Outcome r;
-        r.rc = c.rc;
-        r.out = std::move(c.out);
-        r.err = hearth::test::read_file(err);
-        return r;
+        return hearth::test::run_command("cd " + q(dir_.string()) + " && HEARTH_HOME=" + q((dir_ / "home").string()) +
+                                             " " + HEARTH_BIN + " " + args,
+                                         true);
     }
     size_t blobs() {
         size_t n = 0;

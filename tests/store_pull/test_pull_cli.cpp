@@ -15,22 +15,11 @@ namespace fs = std::filesystem;
 namespace hearth::test {
 namespace {
 
-struct Ran {
-    int rc;
-    std::string out, err;
-};
+using Ran = hearth::test::CommandResult;
 
 Ran run_bin(const fs::path& home, const std::string& env, const std::string& args) {
-    const fs::path err = home / "stderr.txt";
-    const std::string cmd = "HEARTH_HOME='" + home.string() + "' " + env + " " + HEARTH_BIN + " " + args +
-                            " </dev/null 2>'" + err.string() + "'";
-    auto c = hearth::test::run_command(cmd);
-    Ran r;
-    r.rc = c.rc;
-    r.out = std::move(c.out);
-    std::ifstream e(err);
-    r.err.assign(std::istreambuf_iterator<char>(e), {});
-    return r;
+    return hearth::test::run_command(
+        "HEARTH_HOME='" + home.string() + "' " + env + " " + HEARTH_BIN + " " + args + " </dev/null", true);
 }
 
 TEST(PullCommand, RunPullsFromTheHubAndAnswersLikeTheLocalFile) {

@@ -45,9 +45,9 @@ engine::Resolver resolver_for(engine::ModelSpec spec) {
     return [spec = std::move(spec)](const std::string&) -> Result<engine::ModelSpec> { return spec; };
 }
 
-std::string failure_text(const engine::Failure& f, const EngineLog& log) {
+std::string failure_text(const Status& f, const EngineLog& log) {
     const std::string full = log.last();
-    return full.empty() ? f.message : full; // the engine logs only load errors
+    return full.empty() ? f.message() : full; // the engine logs only load errors
 }
 
 } // namespace hearth::cli

@@ -34,6 +34,6 @@ engine::ModelSpec model_spec(const store::ModelSource& src);
 engine::Resolver resolver_for(engine::ModelSpec spec);
 
 // What to print for a failure: the full load error when the engine logged one, else its message.
-std::string failure_text(const engine::Failure& f, const EngineLog& log);
+std::string failure_text(const Status& f, const EngineLog& log);
 
 } // namespace hearth::cli

@@ -104,7 +104,7 @@ Runner add_generate_command(CLI::App& app) {
             },
             nullptr);
         std::printf("\n");
-        if (auto* f = std::get_if<engine::Failure>(&result)) {
+        if (auto* f = std::get_if<Status>(&result)) {
             std::fprintf(stderr, "hearth: error: %s\n", failure_text(*f, *log).c_str());
             return 1;
         }

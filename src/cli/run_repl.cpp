@@ -77,12 +77,11 @@ std::optional<engine::Completion> turn(ReplContext& ctx, const std::string& user
         return true;
     };
     int n_dropped = 0;
-    std::variant<engine::Completion, engine::Failure> result;
+    std::variant<engine::Completion, Status> result;
     for (;;) {
         result = ctx.engine.generate(make_request(ctx, msgs), on_event, ctx.interrupted);
-        const auto* f = std::get_if<engine::Failure>(&result);
-        if (!f || f->kind != engine::ErrorKind::ContextFull || ctx.overflow != Overflow::DropOldest || msgs.size() < 2)
-            break;
+        const auto* f = std::get_if<Status>(&result);
+        if (!f || f->code() != Code::ContextFull || ctx.overflow != Overflow::DropOldest || msgs.size() < 2) break;
         // Drop the oldest message (a user turn, and the answer that followed it) and try again.
         auto first = msgs.begin(), last = first + 1;
         if (first->role == "user" && last != msgs.end() - 1 && last->role == "assistant") ++last;
@@ -91,13 +90,13 @@ std::optional<engine::Completion> turn(ReplContext& ctx, const std::string& user
     }
     if (!wrote || !ends_nl) std::printf("\n");
     std::fflush(stdout);
-    if (const auto* f = std::get_if<engine::Failure>(&result)) {
+    if (const auto* f = std::get_if<Status>(&result)) {
         std::string hint;
-        if (f->kind == engine::ErrorKind::ContextFull)
+        if (f->code() == Code::ContextFull)
             hint = msgs.size() < 2 ? " (the message alone does not fit: shorten it or use a larger --ctx-size)"
                    : ctx.overflow == Overflow::Error ? " (use /clear, a larger --ctx-size, or --overflow drop-oldest)"
                                                      : "";
-        std::fprintf(stderr, "error: %s%s\n", f->message.c_str(), hint.c_str());
+        std::fprintf(stderr, "error: %s%s\n", f->message().c_str(), hint.c_str());
         return std::nullopt;
     }
     const auto& c = std::get<engine::Completion>(result);
@@ -234,10 +233,9 @@ int interactive(ReplContext& ctx) {
     warm.route = "local"; // a router must not send the warm-up anywhere
     auto loaded = ctx.engine.generate(
         warm, [](const engine::TokenEvent&) { return true; }, ctx.interrupted);
-    if (const auto* f = std::get_if<engine::Failure>(&loaded)) {
-        if (f->kind == engine::ErrorKind::NotFound || f->kind == engine::ErrorKind::Internal ||
-            f->kind == engine::ErrorKind::TooLarge) {
-            std::fprintf(stderr, "hearth: error: %s\n", f->message.c_str());
+    if (const auto* f = std::get_if<Status>(&loaded)) {
+        if (f->code() == Code::NotFound || f->code() == Code::Internal || f->code() == Code::TooLarge) {
+            std::fprintf(stderr, "hearth: error: %s\n", f->message().c_str());
             return 1;
         }
     } else {

@@ -89,14 +89,6 @@ struct Completion {
     std::optional<RouteInfo> route; // routers only
 };
 
-// Why a request failed, so transports can pick a status code.
-enum class ErrorKind { BadRequest, NotFound, Busy, TooLarge, ContextFull, Internal };
-struct Failure {
-    ErrorKind kind = ErrorKind::Internal;
-    std::string message;
-    std::string field; // the request field at fault, when there is one
-};
-
 // What a model name resolves to (the server builds this from the store; see store/resolve.h).
 struct ModelSpec {
     std::string name; // display name
@@ -139,10 +131,11 @@ class Engine {
 public:
     virtual ~Engine() = default;
     // Runs one request; on_event returning false stops it (as does `cancel`). Returns the summary or why it
-    // failed. Thread-safe.
-    virtual std::variant<Completion, Failure> generate(const Request& req,
-                                                       const std::function<bool(const TokenEvent&)>& on_event,
-                                                       const std::atomic<bool>* cancel) = 0;
+    // failed: a Status that is not ok, whose code picks the transport's status code and whose field() names
+    // the request field at fault, when there is one. Thread-safe.
+    virtual std::variant<Completion, Status> generate(const Request& req,
+                                                      const std::function<bool(const TokenEvent&)>& on_event,
+                                                      const std::atomic<bool>* cancel) = 0;
     virtual std::vector<LoadedModel> loaded() const = 0;
     virtual void unload(const std::string& model) = 0;
     virtual Stats stats() const = 0;

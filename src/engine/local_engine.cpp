@@ -64,8 +64,8 @@ Status merge_model_parameters(Request& r, const std::string& params_json) {
     return Status::ok();
 }
 
-std::optional<Failure> check_request(const Request& r) {
-    auto bad = [](std::string msg, std::string field) { return Failure{ErrorKind::BadRequest, msg, field}; };
+Status check_request(const Request& r) {
+    auto bad = [](std::string msg, std::string field) { return bad_field(std::move(field), std::move(msg)); };
     if (r.model.empty()) return bad("model is required", "model");
     if (!r.prompt && r.messages.empty() && r.prompt_tokens.empty())
         return bad("messages must not be empty", "messages");
@@ -86,7 +86,7 @@ std::optional<Failure> check_request(const Request& r) {
                    "route");
     if (!r.route.empty() && r.route != "auto" && r.route != "local")
         return bad("route must be one of auto, local, cloud; got '" + r.route + "'", "route");
-    return std::nullopt;
+    return Status::ok();
 }
 
 } // namespace
@@ -117,28 +117,28 @@ Stats LocalEngine::stats() const {
     return sched_->stats();
 }
 
-std::variant<Completion, Failure> LocalEngine::generate(const Request& req,
-                                                        const std::function<bool(const TokenEvent&)>& on_event,
-                                                        const std::atomic<bool>* cancel) {
-    auto fail = [&](Failure f) -> std::variant<Completion, Failure> {
+std::variant<Completion, Status> LocalEngine::generate(const Request& req,
+                                                       const std::function<bool(const TokenEvent&)>& on_event,
+                                                       const std::atomic<bool>* cancel) {
+    auto fail = [&](Status f) -> std::variant<Completion, Status> {
         sched_->count_failure();
         return f;
     };
-    if (auto bad = check_request(req)) return fail(std::move(*bad));
+    if (Status bad = check_request(req); !bad) return fail(std::move(bad));
 
     auto job = std::make_shared<Job>();
     job->t_submit = Clock::now();
     job->cancel_ext = cancel;
     auto spec = resolve_(req.model);
-    if (!spec) return fail(Failure{ErrorKind::NotFound, spec.message(), "model"});
+    if (!spec) return fail(Status::error(Code::NotFound, spec.message(), "model"));
     job->spec = std::move(*spec);
     job->req = req;
     Request& r = job->req;
     if (Status s = merge_model_parameters(r, job->spec.params_json); !s)
-        return fail(Failure{ErrorKind::Internal, "model '" + req.model + "': " + s.message(), "model"});
+        return fail(Status::error(Code::Internal, "model '" + req.model + "': " + s.message(), "model"));
     // The ranges now; token ids of logit_bias are checked against the vocabulary once the model is loaded.
     if (Status s = validate(r.sampling, std::numeric_limits<int32_t>::max()); !s) {
-        return fail(Failure{ErrorKind::BadRequest, s.message(), s.field().empty() ? "sampling" : s.field()});
+        return fail(bad_field(s.field().empty() ? "sampling" : s.field(), s.message()));
     }
     if (!r.seed_set) {
         std::random_device rd;
@@ -149,13 +149,13 @@ std::variant<Completion, Failure> LocalEngine::generate(const Request& req,
 
     // The prompt, here on the caller's thread (engine/prompt.h).
     auto text = texts_->get(opts_, req.model, job->spec.path);
-    if (auto* f = std::get_if<Failure>(&text)) return fail(std::move(*f));
-    job->text = std::get<std::shared_ptr<const ModelText>>(std::move(text));
+    if (!text) return fail(text.status());
+    job->text = std::move(text).value();
     auto prompt = prompt_tokens(*job->text, r, job->spec);
-    if (auto* f = std::get_if<Failure>(&prompt)) return fail(std::move(*f));
-    job->prompt = std::get<std::vector<int32_t>>(std::move(prompt));
+    if (!prompt) return fail(prompt.status());
+    job->prompt = std::move(prompt).value();
 
-    if (auto busy = sched_->submit(job)) return *busy;
+    if (Status busy = sched_->submit(job); !busy) return busy;
 
     // Stream the job's events on this thread until its result arrives (always after its last event).
     std::unique_lock lk(job->mu);

@@ -13,14 +13,14 @@
 // prompt does not stall the others; all of a step's inputs go through the model in one batched pass
 // (Runtime::feed_batch: continuous batching, each job with its own KV cache). Jobs join and leave
 // between steps; at most max_active jobs per model run at once, the rest wait in a queue of at most
-// max_queue jobs (beyond it generate() fails at once with ErrorKind::Busy). Each job has its own
+// max_queue jobs (beyond it generate() fails at once with Code::Busy). Each job has its own
 // Sampler seeded from the request, so a greedy or seeded request gives the same tokens alone or next
 // to others.
 //
 // Models load on first use through the Resolver and stay loaded for keep_alive seconds after their
 // last request (the request's keep_alive, else default_keep_alive_s; 0 unloads when the request ends).
 // Before a load or a new session would exceed the memory budget, idle models are unloaded, least
-// recently used first; if it still does not fit, the request fails with ErrorKind::TooLarge. Finished
+// recently used first; if it still does not fit, the request fails with Code::TooLarge. Finished
 // jobs give their session back to a per-model pool with its tokens kept, so a later request that shares
 // a prefix (a system prompt, a conversation's history) only feeds the rest.
 //
@@ -61,15 +61,15 @@ class ModelTextCache;
 class LocalEngine final : public Engine {
 public:
     // `resolve` runs on the threads that call generate() and unload(), possibly several at once; a failure
-    // becomes ErrorKind::NotFound with its message.
+    // becomes Code::NotFound with its message.
     LocalEngine(Resolver resolve, LocalEngineOptions opts = {});
     ~LocalEngine() override; // drain(opts.drain_timeout_s)
     LocalEngine(const LocalEngine&) = delete;
     LocalEngine& operator=(const LocalEngine&) = delete;
 
-    std::variant<Completion, Failure> generate(const Request& req,
-                                               const std::function<bool(const TokenEvent&)>& on_event,
-                                               const std::atomic<bool>* cancel) override;
+    std::variant<Completion, Status> generate(const Request& req,
+                                              const std::function<bool(const TokenEvent&)>& on_event,
+                                              const std::atomic<bool>* cancel) override;
     std::vector<LoadedModel> loaded() const override;
     // Unloads the model (a requested name, or the path of its GGUF) once its active requests end; returns
     // when the inference thread has taken the request. Unknown names are ignored.

@@ -8,16 +8,16 @@
 
 namespace hearth::engine {
 
-std::unique_ptr<ModelEntry> ModelEntry::load(const Job& job, const LocalEngineOptions& opts, Failure& why) {
+std::unique_ptr<ModelEntry> ModelEntry::load(const Job& job, const LocalEngineOptions& opts, Status& why) {
     const std::string& path = job.spec.path;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {
-        why = load_failure(opts, ErrorKind::NotFound, job.req.model, path, "its file is missing");
+        why = load_failure(opts, Code::NotFound, job.req.model, path, "its file is missing");
         return nullptr;
     }
     auto runtime = hearth::Runtime::load(path, RuntimeOptions{opts.n_threads});
     if (!runtime) {
-        why = load_failure(opts, ErrorKind::Internal, job.req.model, path, runtime.message());
+        why = load_failure(opts, Code::Internal, job.req.model, path, runtime.message());
         return nullptr;
     }
     auto m = std::make_unique<ModelEntry>();

@@ -45,18 +45,18 @@ Result<ModelText> load_model_text(const std::string& path) {
 
 } // namespace
 
-Failure load_failure(const LocalEngineOptions& opts, ErrorKind kind, const std::string& name, const std::string& path,
-                     const std::string& reason) {
+Status load_failure(const LocalEngineOptions& opts, Code code, const std::string& name, const std::string& path,
+                    const std::string& reason) {
     const std::string full = "model '" + name + "' (" + path + ") could not be loaded: " + reason;
     if (opts.log)
         opts.log(full);
     else
         std::fprintf(stderr, "hearth: %s\n", full.c_str());
-    return Failure{kind, "model '" + name + "' could not be loaded: " + without_path(reason, path), "model"};
+    return Status::error(code, "model '" + name + "' could not be loaded: " + without_path(reason, path), "model");
 }
 
-std::variant<std::shared_ptr<const ModelText>, Failure>
-ModelTextCache::get(const LocalEngineOptions& opts, const std::string& name, const std::string& path) {
+Result<std::shared_ptr<const ModelText>> ModelTextCache::get(const LocalEngineOptions& opts, const std::string& name,
+                                                             const std::string& path) {
     {
         std::lock_guard lk(mu_);
         auto it = by_path_.find(path);
@@ -65,9 +65,9 @@ ModelTextCache::get(const LocalEngineOptions& opts, const std::string& name, con
     }
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
-        return load_failure(opts, ErrorKind::NotFound, name, path, "its file is missing");
+        return load_failure(opts, Code::NotFound, name, path, "its file is missing");
     auto loaded = load_model_text(path);
-    if (!loaded) return load_failure(opts, ErrorKind::Internal, name, path, loaded.message());
+    if (!loaded) return load_failure(opts, Code::Internal, name, path, loaded.message());
     auto text = std::make_shared<const ModelText>(std::move(*loaded));
     std::lock_guard lk(mu_);
     std::erase_if(by_path_, [](const auto& kv) { return kv.second.expired(); });
@@ -77,10 +77,9 @@ ModelTextCache::get(const LocalEngineOptions& opts, const std::string& name, con
     return text;
 }
 
-std::variant<std::vector<int32_t>, Failure> prompt_tokens(const ModelText& text, const Request& r,
-                                                          const ModelSpec& spec) {
+Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request& r, const ModelSpec& spec) {
     const std::string field = !r.prompt_tokens.empty() ? "prompt_tokens" : r.prompt ? "prompt" : "messages";
-    auto bad = [&](const std::string& msg) { return Failure{ErrorKind::BadRequest, msg, field}; };
+    auto bad = [&](const std::string& msg) { return bad_field(field, msg); };
     const Tokenizer& tok = text.tok;
     if (!r.prompt_tokens.empty()) {
         for (int32_t t : r.prompt_tokens)

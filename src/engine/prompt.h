@@ -35,8 +35,8 @@ struct ModelText {
 
 // A load failure: the full text to opts.log (stderr when unset), and to the client `reason` with `path` (and
 // its folder) left out, after "model 'NAME' could not be loaded: ".
-Failure load_failure(const LocalEngineOptions& opts, ErrorKind kind, const std::string& name, const std::string& path,
-                     const std::string& reason);
+Status load_failure(const LocalEngineOptions& opts, Code code, const std::string& name, const std::string& path,
+                    const std::string& reason);
 
 // Thread-safe.
 class ModelTextCache {
@@ -44,8 +44,8 @@ public:
     // The ModelText of the GGUF at `path`: the one someone still holds, else loaded now (outside the lock,
     // so a slow load does not hold up other models). Failures are load_failure()s: NotFound when there is
     // no such file, else Internal.
-    std::variant<std::shared_ptr<const ModelText>, Failure> get(const LocalEngineOptions& opts, const std::string& name,
-                                                                const std::string& path);
+    Result<std::shared_ptr<const ModelText>> get(const LocalEngineOptions& opts, const std::string& name,
+                                                 const std::string& path);
 
 private:
     std::mutex mu_;
@@ -55,8 +55,7 @@ private:
 // The request's prompt as tokens: its prompt_tokens as they are (checked against the vocabulary), a raw prompt as it is
 // (BOS as the vocabulary asks), else the model's MESSAGE history, the system prompt and the messages (or the prompt as
 // one user turn) through the chat template (the spec's TEMPLATE, else the model's, else a default). Failures are
-// BadRequest, naming "prompt" or "messages".
-std::variant<std::vector<int32_t>, Failure> prompt_tokens(const ModelText& text, const Request& r,
-                                                          const ModelSpec& spec);
+// BadField, naming "prompt" or "messages".
+Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request& r, const ModelSpec& spec);
 
 } // namespace hearth::engine

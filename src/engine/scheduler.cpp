@@ -20,10 +20,6 @@ std::string mib(uint64_t bytes) {
     return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
 }
 
-Failure failure(ErrorKind kind, std::string message, std::string field = "") {
-    return Failure{kind, std::move(message), std::move(field)};
-}
-
 size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
     size_t n = 0;
     while (n < a.size() && n < b.size() && a[n] == b[n])
@@ -39,7 +35,7 @@ void Job::push(TokenEvent ev) {
     cv.notify_one();
 }
 
-void Job::finish(std::variant<Completion, Failure> r) {
+void Job::finish(std::variant<Completion, Status> r) {
     std::lock_guard lk(mu);
     result = std::move(r);
     cv.notify_one(); // under the lock: the caller cannot wake, return and drop the job before this ends
@@ -56,22 +52,22 @@ Scheduler::~Scheduler() {
 
 // ---- called from other threads -------------------------------------------------------------------------
 
-std::optional<Failure> Scheduler::submit(std::shared_ptr<Job> job) {
+Status Scheduler::submit(std::shared_ptr<Job> job) {
     std::lock_guard lk(mu_);
     stats_.requests += 1;
     if (!accepting_) {
         stats_.rejected_busy += 1;
-        return failure(ErrorKind::Busy, "shutting down");
+        return Status::error(Code::Busy, "shutting down");
     }
     if (int(waiting_.size()) >= opts_.max_queue) {
         stats_.rejected_busy += 1;
-        return failure(ErrorKind::Busy, "too many requests: " + std::to_string(waiting_.size()) +
-                                            " are already waiting (max_queue); try again later");
+        return Status::error(Code::Busy, "too many requests: " + std::to_string(waiting_.size()) +
+                                             " are already waiting (max_queue); try again later");
     }
     waiting_.push_back(std::move(job));
     stats_.queue_depth = int(waiting_.size());
     wake_.notify_one();
-    return std::nullopt;
+    return Status::ok();
 }
 
 void Scheduler::count_failure() {
@@ -265,7 +261,7 @@ bool Scheduler::make_room(uint64_t need, ModelEntry* keep, const std::function<u
 Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     const Request& rq = job->req;
     const auto t_admit = Clock::now();
-    auto fail = [&](Failure f) {
+    auto fail = [&](Status f) {
         finish_job(job, std::move(f));
         return Admit::Finished;
     };
@@ -275,14 +271,14 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     ModelEntry* m = find_model(job->spec.path);
     double load_s = 0;
     if (!m) {
-        Failure why;
+        Status why;
         fresh = ModelEntry::load(*job, opts_, why);
         if (!fresh) return fail(std::move(why));
         m = fresh.get();
         load_s = secs(t_admit, Clock::now());
     }
 
-    Failure why;
+    Status why;
     const std::vector<int32_t>& prompt = job->prompt; // made on the caller's thread (engine/prompt.h)
 
     // The context and what a session for it costs.
@@ -294,21 +290,21 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
         so.n_ctx = 0; // the runtime's own default
         est = m->runtime->estimate_memory(so);
     }
-    if (!est) return fail(failure(ErrorKind::BadRequest, "num_ctx: " + est.message(), "num_ctx"));
+    if (!est) return fail(bad_field("num_ctx", "num_ctx: " + est.message()));
     const int32_t n_ctx = est->n_ctx;
     const int32_t n_prompt = int32_t(prompt.size());
     if (n_prompt > n_ctx - 1)
-        return fail(failure(ErrorKind::ContextFull,
-                            "context full: the prompt takes " + std::to_string(n_prompt) +
-                                " tokens but the context holds " + std::to_string(n_ctx) +
-                                " (num_ctx) and at least 1 must be left for the answer; " +
-                                "shorten the prompt or raise num_ctx",
-                            rq.prompt ? "prompt" : "messages"));
+        return fail(Status::error(Code::ContextFull,
+                                  "context full: the prompt takes " + std::to_string(n_prompt) +
+                                      " tokens but the context holds " + std::to_string(n_ctx) +
+                                      " (num_ctx) and at least 1 must be left for the answer; " +
+                                      "shorten the prompt or raise num_ctx",
+                                  rq.prompt ? "prompt" : "messages"));
 
     auto sampler = Sampler::create(rq.sampling, m->tok().n_vocab());
     if (!sampler) {
         const Status s = sampler.status();
-        return fail(failure(ErrorKind::BadRequest, s.message(), s.field().empty() ? "sampling" : s.field()));
+        return fail(bad_field(s.field().empty() ? "sampling" : s.field(), s.message()));
     }
 
     bool wait = false;
@@ -333,7 +329,7 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
 
     // Reuse the cached prefix; at least one prompt token is fed so the logits are fresh.
     const size_t keep = std::min({common_prefix(ps->cached, prompt), prompt.size() - 1, size_t(ps->session->n_past())});
-    if (Status s = ps->session->truncate(int32_t(keep)); !s) return fail(failure(ErrorKind::Internal, s.message()));
+    if (Status s = ps->session->truncate(int32_t(keep)); !s) return fail(Status::error(Code::Internal, s.message()));
     ps->cached.resize(keep);
 
     DecodeOptions dopts;
@@ -361,7 +357,7 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
 // else null with `why`.
 std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh, const SessionOptions& so,
                                                       const MemoryEstimate& est, const std::vector<int32_t>& prompt,
-                                                      const std::string& model, bool& wait, Failure& why) {
+                                                      const std::string& model, bool& wait, Status& why) {
     if (auto ps = m.take_session(est.n_ctx, prompt)) return ps;
     if (int(m.idle.size() + m.active.size()) >= opts_.max_active) m.drop_lru_idle();
     const uint64_t need = est.session_bytes + (fresh ? m.weight_bytes : 0);
@@ -376,18 +372,19 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
         }
         const uint64_t budget = opts_.memory_budget_bytes, used = used_bytes();
         const uint64_t room = budget > 0 ? (budget > used ? budget - used : 0) : available();
-        why = failure(ErrorKind::TooLarge, "model '" + model + "' needs " + mib(need) + " more (" +
-                                               (fresh ? "weights " + mib(m.weight_bytes) + " + " : std::string()) +
-                                               "KV cache and scratch " + mib(est.session_bytes) + " for a context of " +
-                                               std::to_string(est.n_ctx) + " tokens) but only " + mib(room) +
-                                               " is left after unloading idle models" +
-                                               (budget > 0 ? " (memory budget " + mib(budget) + ")" : std::string()) +
-                                               "; try a smaller num_ctx or a smaller model");
+        why =
+            Status::error(Code::TooLarge, "model '" + model + "' needs " + mib(need) + " more (" +
+                                              (fresh ? "weights " + mib(m.weight_bytes) + " + " : std::string()) +
+                                              "KV cache and scratch " + mib(est.session_bytes) + " for a context of " +
+                                              std::to_string(est.n_ctx) + " tokens) but only " + mib(room) +
+                                              " is left after unloading idle models" +
+                                              (budget > 0 ? " (memory budget " + mib(budget) + ")" : std::string()) +
+                                              "; try a smaller num_ctx or a smaller model");
         return nullptr;
     }
     auto session = m.runtime->create_session(so);
     if (!session) {
-        why = failure(ErrorKind::Internal, session.message());
+        why = Status::error(Code::Internal, session.message());
         return nullptr;
     }
     auto ps = std::make_unique<PooledSession>();
@@ -431,7 +428,7 @@ void Scheduler::step(ModelEntry& m) {
         // Some item was refused (checked before anything ran): feed the slots one by one so only it fails.
         for (Slot* s : fed)
             if (Status one = s->ps->session->feed(s->input); !one)
-                fail_slot(m, *s, failure(ErrorKind::Internal, one.message()));
+                fail_slot(m, *s, Status::error(Code::Internal, one.message()));
     }
     for (Slot* s : fed) {
         if (s->done) continue;
@@ -452,7 +449,7 @@ void Scheduler::sample_slot(ModelEntry& m, Slot& s) {
     const Session& session = *s.ps->session;
     auto step = s.dec.step(session.logits(), session.n_past(), session.n_ctx());
     if (!step) {
-        fail_slot(m, s, failure(ErrorKind::Internal, step.message()));
+        fail_slot(m, s, Status::error(Code::Internal, step.message()));
         return;
     }
     if (s.dec.n_generated() == 1) s.t_first = Clock::now();
@@ -516,7 +513,7 @@ void Scheduler::end_slot(ModelEntry& m, Slot& s, Finish finish) {
     finish_job(s.job, std::move(c));
 }
 
-void Scheduler::fail_slot(ModelEntry& m, Slot& s, Failure why) {
+void Scheduler::fail_slot(ModelEntry& m, Slot& s, Status why) {
     s.ps->session->reset(); // the cache may not match `cached` any more
     s.ps->cached.clear();
     release(m, s);
@@ -579,8 +576,9 @@ void Scheduler::publish(uint64_t commands_done) {
     }
 }
 
-void Scheduler::finish_job(const std::shared_ptr<Job>& job, std::variant<Completion, Failure> r) {
-    if (std::holds_alternative<Failure>(r)) {
+void Scheduler::finish_job(const std::shared_ptr<Job>& job, std::variant<Completion, Status> r) {
+    if (const auto* st = std::get_if<Status>(&r)) {
+        HEARTH_CHECK(!st->is_ok(), "a job failed with an ok Status");
         std::lock_guard lk(mu_);
         stats_.failures += 1;
     }

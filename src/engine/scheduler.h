@@ -52,11 +52,11 @@ struct Job {
     // Inference thread -> caller.
     std::mutex mu;
     std::condition_variable cv;
-    std::deque<TokenEvent> events;                           // under mu
-    std::optional<std::variant<Completion, Failure>> result; // under mu; set once, last
+    std::deque<TokenEvent> events;                          // under mu
+    std::optional<std::variant<Completion, Status>> result; // under mu; set once, last
 
     void push(TokenEvent ev);
-    void finish(std::variant<Completion, Failure> r);
+    void finish(std::variant<Completion, Status> r);
 };
 
 struct ModelEntry;
@@ -70,8 +70,8 @@ public:
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
 
-    // Queues a job, or says why not (Busy: queue full or shutting down). Thread-safe.
-    std::optional<Failure> submit(std::shared_ptr<Job> job);
+    // Queues a job (ok), or says why not (Busy: queue full or shutting down). Thread-safe.
+    Status submit(std::shared_ptr<Job> job);
     void count_failure(); // a request refused before it was queued (bad settings, unknown model)
     std::vector<LoadedModel> loaded() const;
     void unload(std::vector<std::string> keys); // names or paths; returns once handled
@@ -103,16 +103,16 @@ private:
     uint64_t used_bytes() const;
     std::unique_ptr<PooledSession> session_for(ModelEntry& m, bool fresh, const SessionOptions& so,
                                                const MemoryEstimate& est, const std::vector<int32_t>& prompt,
-                                               const std::string& model, bool& wait, Failure& why);
+                                               const std::string& model, bool& wait, Status& why);
     void step(ModelEntry& m);
     void sample_slot(ModelEntry& m, Slot& s);
     void end_slot(ModelEntry& m, Slot& s, Finish finish);
-    void fail_slot(ModelEntry& m, Slot& s, Failure why);
+    void fail_slot(ModelEntry& m, Slot& s, Status why);
     void release(ModelEntry& m, Slot& s);
     void unload_entry(size_t i);
     void expire_models();
     void publish(uint64_t commands_done);
-    void finish_job(const std::shared_ptr<Job>& job, std::variant<Completion, Failure> r);
+    void finish_job(const std::shared_ptr<Job>& job, std::variant<Completion, Status> r);
     void deliver();
 
     const LocalEngineOptions opts_;
@@ -133,7 +133,7 @@ private:
     // The inference thread's own state.
     std::vector<std::unique_ptr<ModelEntry>> models_;
     int n_active_ = 0;
-    std::vector<std::pair<std::shared_ptr<Job>, std::variant<Completion, Failure>>> finished_; // to deliver
+    std::vector<std::pair<std::shared_ptr<Job>, std::variant<Completion, Status>>> finished_; // to deliver
 
     std::mutex join_mu_;
     std::thread thread_; // last: starts after everything above is constructed

@@ -336,9 +336,9 @@ Status answer_questions(engine::Engine& engine, const std::vector<Question>& tod
             };
             auto res = engine.generate(req, on_event, stop);
             rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            if (const auto* f = std::get_if<engine::Failure>(&res)) {
+            if (const auto* f = std::get_if<Status>(&res)) {
                 std::lock_guard lock(mu);
-                if (first_error) first_error = error("question " + std::to_string(q.id) + ": " + f->message);
+                if (first_error) first_error = error("question " + std::to_string(q.id) + ": " + f->message());
                 failed = true;
                 return;
             }

@@ -22,8 +22,6 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using engine::Completion;
-using engine::ErrorKind;
-using engine::Failure;
 using engine::Finish;
 using engine::Request;
 using engine::RouteInfo;
@@ -171,25 +169,24 @@ TokenSignal signal_of(const TokenEvent& ev) {
 
 } // namespace
 
-std::variant<Completion, Failure> Router::generate(const Request& req,
-                                                   const std::function<bool(const TokenEvent&)>& on_event,
-                                                   const std::atomic<bool>* cancel) {
+std::variant<Completion, Status> Router::generate(const Request& req,
+                                                  const std::function<bool(const TokenEvent&)>& on_event,
+                                                  const std::atomic<bool>* cancel) {
     if (!is_alias(req.model)) return local_.generate(req, on_event, cancel);
 
     const std::string route = req.route.empty() ? cfg_.default_route : req.route;
     if (route != "auto" && route != "local" && route != "cloud")
-        return Failure{ErrorKind::BadRequest, "route must be one of auto, local, cloud; got '" + req.route + "'",
-                       "route"};
+        return bad_field("route", "route must be one of auto, local, cloud; got '" + req.route + "'");
     if (cfg_.local_model.empty())
-        return Failure{ErrorKind::NotFound,
-                       "model '" + req.model + "' is the router, and router.toml names no [router] local_model",
-                       "model"};
+        return Status::error(Code::NotFound,
+                             "model '" + req.model + "' is the router, and router.toml names no [router] local_model",
+                             "model");
 
     Turn t{req, req, {}, on_event, cancel};
     t.local.model = cfg_.local_model;
     t.local.route.clear();
 
-    auto count_local = [&](const std::variant<Completion, Failure>& r) {
+    auto count_local = [&](const std::variant<Completion, Status>& r) {
         std::lock_guard lock(impl_->mu);
         if (const auto* c = std::get_if<Completion>(&r)) {
             impl_->stats.requests_local++;
@@ -205,7 +202,7 @@ std::variant<Completion, Failure> Router::generate(const Request& req,
         }
     };
     // Answers locally from the start (nothing was held back or it was discarded).
-    auto run_local = [&](std::string reason) -> std::variant<Completion, Failure> {
+    auto run_local = [&](std::string reason) -> std::variant<Completion, Status> {
         t.info.route = "local";
         t.info.reason = std::move(reason);
         auto r = local_.generate(
@@ -519,9 +516,8 @@ std::variant<Completion, Failure> Router::generate(const Request& req,
             }
             return fall_back("upstream " + up->endpoint.name + " failed (" + res.message() + ")");
         }
-        return Failure{ErrorKind::Internal,
-                       "upstream " + up->endpoint.name + " failed after part of the answer was sent: " + res.message(),
-                       ""};
+        return Status::error(Code::Internal, "upstream " + up->endpoint.name +
+                                                 " failed after part of the answer was sent: " + res.message());
     }
 
     if (!opts_.capture_dir.empty()) {

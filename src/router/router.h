@@ -64,9 +64,9 @@ public:
     static Result<std::unique_ptr<Router>> create(Config cfg, engine::Engine& local, RouterOptions opts = {});
     ~Router() override;
 
-    std::variant<engine::Completion, engine::Failure>
-    generate(const engine::Request& req, const std::function<bool(const engine::TokenEvent&)>& on_event,
-             const std::atomic<bool>* cancel) override;
+    std::variant<engine::Completion, Status> generate(const engine::Request& req,
+                                                      const std::function<bool(const engine::TokenEvent&)>& on_event,
+                                                      const std::atomic<bool>* cancel) override;
     std::vector<engine::LoadedModel> loaded() const override { return local_.loaded(); }
     void unload(const std::string& model) override { local_.unload(model); }
     engine::Stats stats() const override { return local_.stats(); }

@@ -175,19 +175,29 @@ inline std::optional<ApiError> parse_body(const std::string& body, nlohmann::jso
     return std::nullopt;
 }
 
-inline int failure_status(engine::ErrorKind kind) {
-    switch (kind) {
-    case engine::ErrorKind::BadRequest:
-    case engine::ErrorKind::ContextFull:
+// The HTTP status for an engine failure (a Status that is not ok).
+inline int failure_status(Code code) {
+    switch (code) {
+    case Code::BadField:
+    case Code::ContextFull:
         return 400;
-    case engine::ErrorKind::NotFound:
+    case Code::PolicyBlocked:
+        return 403;
+    case Code::NotFound:
         return 404;
-    case engine::ErrorKind::Busy:
-        return 503;
-    case engine::ErrorKind::TooLarge:
+    case Code::TooLarge:
         return 413;
-    case engine::ErrorKind::Internal:
+    case Code::Cancelled:
+        return 499; // the client closed the request (nginx's code): it is rarely there to read it
+    case Code::Ok:  // not a failure: an engine bug, reported as one
+    case Code::Internal:
         return 500;
+    case Code::Upstream:
+        return 502;
+    case Code::Busy:
+        return 503;
+    case Code::Timeout:
+        return 504;
     }
     return 500;
 }
@@ -208,9 +218,9 @@ inline std::string dump_json(const nlohmann::json& j) {
 class GenerationPump {
 public:
     struct Item {
-        size_t index = 0;                                                     // which request
-        std::optional<engine::TokenEvent> event;                              // a token, or:
-        std::optional<std::variant<engine::Completion, engine::Failure>> end; // the request is done
+        size_t index = 0;                                            // which request
+        std::optional<engine::TokenEvent> event;                     // a token, or:
+        std::optional<std::variant<engine::Completion, Status>> end; // the request is done
     };
 
     GenerationPump(engine::Engine& engine, std::vector<engine::Request> reqs)
@@ -263,7 +273,7 @@ private:
                 return !cancel_.load();
             };
             auto result = engine_.generate(reqs_[i], on_event, &cancel_);
-            const bool failed = std::holds_alternative<engine::Failure>(result);
+            const bool failed = std::holds_alternative<Status>(result);
             push(Item{i, std::nullopt, std::move(result)});
             if (failed) break;
         }

@@ -65,8 +65,8 @@ HttpResponse error_response(const ApiError& e) {
     return error_response(e.status, e.message);
 }
 
-HttpResponse failure_response(const engine::Failure& f) {
-    return error_response(failure_status(f.kind), f.message);
+HttpResponse failure_response(const Status& f) {
+    return error_response(failure_status(f.code()), f.message());
 }
 
 std::string ndjson(const json& j) {
@@ -324,7 +324,7 @@ HttpResponse run_inference(ApiContext& ctx, InferenceArgs a) {
     if (!a.stream) {
         auto r = ctx.engine.generate(
             a.req, [](const engine::TokenEvent&) { return true; }, nullptr);
-        if (auto* f = std::get_if<engine::Failure>(&r)) return failure_response(*f);
+        if (auto* f = std::get_if<Status>(&r)) return failure_response(*f);
         const auto& c = std::get<engine::Completion>(r);
         json j = final_chunk(a, c, c.text);
         if (c.route) j["hearth"] = route_json(*c.route);
@@ -336,7 +336,7 @@ HttpResponse run_inference(ApiContext& ctx, InferenceArgs a) {
     std::optional<engine::RouteInfo> route;
     if (auto first = pump->peek(); first) {
         if (first->end)
-            if (auto* f = std::get_if<engine::Failure>(&*first->end)) return failure_response(*f);
+            if (auto* f = std::get_if<Status>(&*first->end)) return failure_response(*f);
         if (first->event && first->event->route) route = first->event->route;
         if (first->end)
             if (auto* c = std::get_if<engine::Completion>(&*first->end); c && c->route) route = c->route;
@@ -351,8 +351,8 @@ HttpResponse run_inference(ApiContext& ctx, InferenceArgs a) {
             if (item->event) {
                 if (item->event->text.empty()) continue;
                 j = chunk(a, item->event->text);
-            } else if (auto* f = std::get_if<engine::Failure>(&*item->end)) {
-                j = {{"error", f->message}};
+            } else if (auto* f = std::get_if<Status>(&*item->end)) {
+                j = {{"error", f->message()}};
             } else {
                 j = final_chunk(a, std::get<engine::Completion>(*item->end), "");
             }

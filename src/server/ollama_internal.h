@@ -24,7 +24,7 @@ std::string file_time_rfc3339(std::filesystem::file_time_type t);
 HttpResponse json_response(int status, const nlohmann::json& j);
 HttpResponse error_response(int status, const std::string& message);
 HttpResponse error_response(const ApiError& e);
-HttpResponse failure_response(const engine::Failure& f);
+HttpResponse failure_response(const Status& f);
 std::string ndjson(const nlohmann::json& j); // one line
 
 std::optional<ApiError> model_field(const nlohmann::json& body, std::string& out); // "model" (or "name")

@@ -58,8 +58,8 @@ HttpResponse error_response(const ApiError& e) {
     return r;
 }
 
-ApiError failure_error(const engine::Failure& f) {
-    return {failure_status(f.kind), f.message, f.field};
+ApiError failure_error(const Status& f) {
+    return {failure_status(f.code()), f.message(), f.field()};
 }
 
 std::string sse(const json& j) {
@@ -383,7 +383,7 @@ HttpResponse run_blocking(ApiContext& ctx, const Parsed& p) {
             return true;
         };
         auto r = ctx.engine.generate(reqs[i], on_event, nullptr);
-        if (auto* f = std::get_if<engine::Failure>(&r)) return error_response(failure_error(*f));
+        if (auto* f = std::get_if<Status>(&r)) return error_response(failure_error(*f));
         const auto& c = std::get<engine::Completion>(r);
         if (i % static_cast<size_t>(p.n) == 0) prompt_tokens += c.prompt_tokens;
         completion_tokens += c.completion_tokens;
@@ -490,7 +490,7 @@ HttpResponse run_streaming(ApiContext& ctx, Parsed p) {
     std::optional<engine::RouteInfo> route;
     if (auto first = pump->peek(); first) {
         if (first->end)
-            if (auto* f = std::get_if<engine::Failure>(&*first->end)) return error_response(failure_error(*f));
+            if (auto* f = std::get_if<Status>(&*first->end)) return error_response(failure_error(*f));
         if (first->event && first->event->route) route = first->event->route;
         if (first->end)
             if (auto* c = std::get_if<engine::Completion>(&*first->end); c && c->route) route = c->route;
@@ -527,7 +527,7 @@ HttpResponse run_streaming(ApiContext& ctx, Parsed p) {
                 if (item->event->text.empty() && !p.logprobs) continue;
                 if (!send(w.token(index, *item->event, offset))) return;
                 offset += item->event->text.size();
-            } else if (auto* f = std::get_if<engine::Failure>(&*item->end)) {
+            } else if (auto* f = std::get_if<Status>(&*item->end)) {
                 const ApiError e = failure_error(*f);
                 send(sse(error_json(e.status, e.message, e.field)));
                 return;

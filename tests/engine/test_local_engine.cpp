@@ -61,17 +61,17 @@ Request greedy_chat(const std::string& model, const std::string& text, int32_t m
 }
 
 struct Outcome {
-    std::variant<Completion, Failure> result;
+    std::variant<Completion, Status> result;
     std::vector<TokenEvent> events;
     const Completion& done() const {
-        if (const auto* f = std::get_if<Failure>(&result)) ADD_FAILURE() << "failed: " << f->message;
+        if (const auto* f = std::get_if<Status>(&result)) ADD_FAILURE() << "failed: " << f->message();
         static const Completion none;
         const auto* c = std::get_if<Completion>(&result);
         return c ? *c : none;
     }
-    const Failure& failed() const {
-        static const Failure none{ErrorKind::Internal, "(it succeeded)", ""};
-        const auto* f = std::get_if<Failure>(&result);
+    const Status& failed() const {
+        static const Status none = error("(it succeeded)");
+        const auto* f = std::get_if<Status>(&result);
         EXPECT_NE(f, nullptr) << "the request succeeded";
         return f ? *f : none;
     }
@@ -250,7 +250,7 @@ TEST(LocalEngine, FullQueueIsBusy) {
     while (e.stats().queue_depth != 1)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     Outcome c = run(e, greedy_chat("smollm2", "Say hi.", 3));
-    EXPECT_EQ(c.failed().kind, ErrorKind::Busy);
+    EXPECT_EQ(c.failed().code(), Code::Busy);
     EXPECT_EQ(e.stats().rejected_busy, 1u);
     cancel_a = true;
     ta.join();
@@ -264,8 +264,8 @@ TEST(LocalEngine, BadRequestsNameTheField) {
     LocalEngine e(fixture_resolver(), small_options());
     auto field_of = [&](Request r) {
         const Outcome x = run(e, r);
-        EXPECT_EQ(x.failed().kind, ErrorKind::BadRequest) << x.failed().message;
-        return x.failed().field;
+        EXPECT_EQ(x.failed().code(), Code::BadField) << x.failed().message();
+        return x.failed().field();
     };
     Request r = greedy_chat("smollm2", "Hi", 4);
     r.sampling.temperature = -1;
@@ -301,13 +301,13 @@ TEST(LocalEngine, BadRequestsNameTheField) {
         *r.prompt += *r.prompt;
     r.num_ctx = 64;
     const Outcome longp = run(e, r);
-    EXPECT_EQ(longp.failed().kind, ErrorKind::ContextFull);
-    EXPECT_EQ(longp.failed().field, "prompt");
-    EXPECT_NE(longp.failed().message.find("64"), std::string::npos) << longp.failed().message;
+    EXPECT_EQ(longp.failed().code(), Code::ContextFull);
+    EXPECT_EQ(longp.failed().field(), "prompt");
+    EXPECT_NE(longp.failed().message().find("64"), std::string::npos) << longp.failed().message();
 
     const Outcome missing = run(e, greedy_chat("no-such-model", "Hi", 4));
-    EXPECT_EQ(missing.failed().kind, ErrorKind::NotFound);
-    EXPECT_NE(missing.failed().message.find("no-such-model"), std::string::npos);
+    EXPECT_EQ(missing.failed().code(), Code::NotFound);
+    EXPECT_NE(missing.failed().message().find("no-such-model"), std::string::npos);
 
     EXPECT_EQ(e.stats().failures, 10u);
     EXPECT_EQ(e.stats().active, 0);
@@ -369,8 +369,8 @@ TEST(LocalEngine, TwoModelsAndLruEvictionUnderABudget) {
     o.memory_budget_bytes = 1 << 20; // nothing fits
     LocalEngine tiny(fixture_resolver(), o);
     const Outcome x = run(tiny, greedy_chat("smollm2", "Hi", 2));
-    EXPECT_EQ(x.failed().kind, ErrorKind::TooLarge);
-    EXPECT_NE(x.failed().message.find("MiB"), std::string::npos) << x.failed().message;
+    EXPECT_EQ(x.failed().code(), Code::TooLarge);
+    EXPECT_NE(x.failed().message().find("MiB"), std::string::npos) << x.failed().message();
     EXPECT_TRUE(tiny.loaded().empty());
 }
 
@@ -429,8 +429,8 @@ TEST(LocalEngine, DrainRefusesNewRequests) {
     run(e, greedy_chat("smollm2", "Hi", 2)).done();
     e.drain(5);
     const Outcome x = run(e, greedy_chat("smollm2", "Hi", 2));
-    EXPECT_EQ(x.failed().kind, ErrorKind::Busy);
-    EXPECT_EQ(x.failed().message, "shutting down");
+    EXPECT_EQ(x.failed().code(), Code::Busy);
+    EXPECT_EQ(x.failed().message(), "shutting down");
     EXPECT_TRUE(e.loaded().empty());
 }
 
@@ -511,10 +511,10 @@ TEST(LocalEngine, HostileTemplateDelaysOnlyItsOwnRequest) {
         const auto t0 = std::chrono::steady_clock::now();
         const Outcome h = run(e, greedy_chat("hostile", "Hi", 4));
         const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        EXPECT_EQ(h.failed().kind, ErrorKind::BadRequest);
-        EXPECT_EQ(h.failed().field, "messages");
-        EXPECT_NE(h.failed().message.find("LimitError"), std::string::npos) << h.failed().message;
-        EXPECT_LT(took, 5.0) << h.failed().message;
+        EXPECT_EQ(h.failed().code(), Code::BadField);
+        EXPECT_EQ(h.failed().field(), "messages");
+        EXPECT_NE(h.failed().message().find("LimitError"), std::string::npos) << h.failed().message();
+        EXPECT_LT(took, 5.0) << h.failed().message();
     }
     const auto t_last = std::chrono::steady_clock::now();
     stop = true;
@@ -568,11 +568,11 @@ TEST(LocalEngine, LoadErrorsDoNotShowTheServersPaths) {
         o);
     for (const std::string name : {"corrupt", "weightless", "missing"}) {
         const Outcome x = run(e, greedy_chat(name, "Hi", 2));
-        const Failure& f = x.failed();
-        EXPECT_EQ(f.kind, name == "missing" ? ErrorKind::NotFound : ErrorKind::Internal) << f.message;
-        EXPECT_EQ(f.message.rfind("model '" + name + "' could not be loaded: ", 0), 0u) << f.message;
-        EXPECT_EQ(f.message.find(dir.string()), std::string::npos) << f.message;
-        EXPECT_EQ(f.message.find("sha256-"), std::string::npos) << f.message;
+        const Status& f = x.failed();
+        EXPECT_EQ(f.code(), name == "missing" ? Code::NotFound : Code::Internal) << f.message();
+        EXPECT_EQ(f.message().rfind("model '" + name + "' could not be loaded: ", 0), 0u) << f.message();
+        EXPECT_EQ(f.message().find(dir.string()), std::string::npos) << f.message();
+        EXPECT_EQ(f.message().find("sha256-"), std::string::npos) << f.message();
         std::lock_guard lk(mu);
         EXPECT_NE(log.find("sha256-" + name), std::string::npos) << log;
     }

@@ -222,7 +222,7 @@ struct Harness {
     struct Answer {
         std::string text; // what the client saw
         std::optional<engine::RouteInfo> first_route;
-        std::variant<engine::Completion, engine::Failure> result;
+        std::variant<engine::Completion, Status> result;
         double seconds = 0;
     };
     Answer ask(engine::Request req) {
@@ -252,7 +252,7 @@ engine::Request chat(const std::string& user, const std::string& route = "", boo
 
 const engine::Completion& completion(const Harness::Answer& a) {
     EXPECT_TRUE(std::holds_alternative<engine::Completion>(a.result))
-        << (std::holds_alternative<engine::Failure>(a.result) ? std::get<engine::Failure>(a.result).message : "");
+        << (std::holds_alternative<Status>(a.result) ? std::get<Status>(a.result).message() : "");
     static const engine::Completion none;
     return std::holds_alternative<engine::Completion>(a.result) ? std::get<engine::Completion>(a.result) : none;
 }
@@ -484,8 +484,9 @@ TEST(Router, WhatOnlyTheLocalEngineHonoursStaysLocal) {
     EXPECT_EQ(completion(h.ask(r)).route->route, "local");
     r = chat("hi", "sometimes");
     auto bad = h.ask(r);
-    ASSERT_TRUE(std::holds_alternative<engine::Failure>(bad.result));
-    EXPECT_EQ(std::get<engine::Failure>(bad.result).field, "route");
+    ASSERT_TRUE(std::holds_alternative<Status>(bad.result));
+    EXPECT_EQ(std::get<Status>(bad.result).code(), Code::BadField);
+    EXPECT_EQ(std::get<Status>(bad.result).field(), "route");
     EXPECT_EQ(h.up->connections(), 0);
 }
 

@@ -1,5 +1,5 @@
 // tests/server/fake_engine.h: an engine::Engine for adapter tests. It records every Request it gets and
-// streams fixed tokens (with made-up logprobs), or fails with a configured Failure; plus a Stream that
+// streams fixed tokens (with made-up logprobs), or fails with a configured Status; plus a Stream that
 // collects what a handler writes, and a temporary model store.
 #pragma once
 
@@ -23,7 +23,7 @@ namespace hearth::server::testing {
 class FakeEngine : public engine::Engine {
 public:
     std::vector<std::string> tokens = {"Hello", " world"};
-    std::optional<engine::Failure> fail;
+    std::optional<Status> fail; // not ok
     std::vector<engine::LoadedModel> loaded_models;
 
     std::vector<engine::Request> requests; // every generate() call, in order
@@ -32,9 +32,9 @@ public:
     // After the first token, wait (at most 10 s) for the caller to cancel, as a long generation would.
     bool wait_for_cancel = false;
 
-    std::variant<engine::Completion, engine::Failure>
-    generate(const engine::Request& req, const std::function<bool(const engine::TokenEvent&)>& on_event,
-             const std::atomic<bool>* cancel) override {
+    std::variant<engine::Completion, Status> generate(const engine::Request& req,
+                                                      const std::function<bool(const engine::TokenEvent&)>& on_event,
+                                                      const std::atomic<bool>* cancel) override {
         std::lock_guard lock(mu_);
         requests.push_back(req);
         if (fail) return *fail;

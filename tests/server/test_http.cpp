@@ -33,9 +33,9 @@ using Clock = std::chrono::steady_clock;
 // ---- a fake engine: fixed tokens, fixed stats ----------------------------------------------------------
 class FakeEngine : public engine::Engine {
 public:
-    std::variant<engine::Completion, engine::Failure>
-    generate(const engine::Request&, const std::function<bool(const engine::TokenEvent&)>& on_event,
-             const std::atomic<bool>* cancel) override {
+    std::variant<engine::Completion, Status> generate(const engine::Request&,
+                                                      const std::function<bool(const engine::TokenEvent&)>& on_event,
+                                                      const std::atomic<bool>* cancel) override {
         engine::Completion c;
         for (const char* t : {"Hello", ",", " world"}) {
             if (cancel && cancel->load()) return c;

@@ -225,9 +225,9 @@ TEST_F(OllamaTest, EmptyPromptLoadsOrUnloads) {
 }
 
 TEST_F(OllamaTest, EngineFailures) {
-    engine.fail = engine::Failure{engine::ErrorKind::NotFound, "model 'x' not found", "model"};
+    engine.fail = Status::error(Code::NotFound, "model 'x' not found", "model");
     expect_error(post("/api/generate", {{"model", "x"}, {"prompt", "p"}}), 404, "model 'x' not found");
-    engine.fail = engine::Failure{engine::ErrorKind::Busy, "busy", ""};
+    engine.fail = error(Code::Busy, "busy");
     HttpResponse r = post("/api/chat", {{"model", "x"}, {"messages", {{{"role", "user"}, {"content", "p"}}}}});
     expect_error(r, 503, "busy");
     ASSERT_EQ(r.headers.size(), 1u);

@@ -340,7 +340,7 @@ TEST_F(OpenAiTest, CompletionsShapeLegacyLogprobsAndEcho) {
 }
 
 TEST_F(OpenAiTest, EngineFailuresMapToStatuses) {
-    engine.fail = engine::Failure{engine::ErrorKind::NotFound, "model 'nope' not found", "model"};
+    engine.fail = Status::error(Code::NotFound, "model 'nope' not found", "model");
     HttpResponse r = chat({{"model", "nope"}, {"messages", user("x")}});
     EXPECT_EQ(r.status, 404);
     json j = json::parse(r.body);
@@ -348,7 +348,7 @@ TEST_F(OpenAiTest, EngineFailuresMapToStatuses) {
     EXPECT_EQ(j["error"]["code"], "model_not_found");
     EXPECT_EQ(j["error"]["param"], "model");
 
-    engine.fail = engine::Failure{engine::ErrorKind::Busy, "the queue is full", ""};
+    engine.fail = error(Code::Busy, "the queue is full");
     for (bool stream : {false, true}) {
         r = chat({{"model", "m"}, {"messages", user("x")}, {"stream", stream}});
         EXPECT_EQ(r.status, 503) << "stream=" << stream;
@@ -358,15 +358,25 @@ TEST_F(OpenAiTest, EngineFailuresMapToStatuses) {
             retry_after |= k == "Retry-After";
         EXPECT_TRUE(retry_after);
     }
-    engine.fail =
-        engine::Failure{engine::ErrorKind::BadRequest, "logit_bias: token 99999 is out of range", "logit_bias"};
+    engine.fail = bad_field("logit_bias", "logit_bias: token 99999 is out of range");
     r = chat({{"model", "m"}, {"messages", user("x")}, {"stream", true}, {"logit_bias", {{"99999", 1}}}});
     EXPECT_EQ(r.status, 400);
     EXPECT_EQ(json::parse(r.body)["error"]["param"], "logit_bias");
-    engine.fail = engine::Failure{engine::ErrorKind::TooLarge, "the prompt is longer than the context", ""};
+    engine.fail = error(Code::TooLarge, "the prompt is longer than the context");
     EXPECT_EQ(chat({{"model", "m"}, {"messages", user("x")}}).status, 413);
-    engine.fail = engine::Failure{engine::ErrorKind::Internal, "boom", ""};
+    engine.fail = error(Code::Internal, "boom");
     EXPECT_EQ(chat({{"model", "m"}, {"messages", user("x")}}).status, 500);
+    engine.fail = Status::error(Code::ContextFull, "context full", "messages");
+    r = chat({{"model", "m"}, {"messages", user("x")}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(json::parse(r.body)["error"]["param"], "messages");
+    // Codes only a router's upstream produces.
+    const std::pair<Code, int> more[] = {
+        {Code::PolicyBlocked, 403}, {Code::Cancelled, 499}, {Code::Upstream, 502}, {Code::Timeout, 504}};
+    for (const auto& [code, status] : more) {
+        engine.fail = error(code, "x");
+        EXPECT_EQ(chat({{"model", "m"}, {"messages", user("x")}}).status, status) << code_name(code);
+    }
 }
 
 TEST_F(OpenAiTest, ClientGoneStopsGeneration) {

@@ -101,6 +101,10 @@ public:
             int status = 0;
             if (::waitpid(pid_, &status, WNOHANG) == pid_) {
                 reaped_ = true;
+                // Everything it wrote is in the pipe: wait until the reader has it all, so stderr_text() after
+                // an exit is complete.
+                std::unique_lock lock(mu_);
+                cv_.wait_until(lock, until, [&] { return eof_; });
                 return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             }
             std::this_thread::sleep_for(20ms);

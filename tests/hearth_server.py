@@ -1,10 +1,20 @@
-"""A `hearth serve` subprocess for the Python end-to-end tests: started on a free port with its own
-HEARTH_HOME, its stderr (the access log) kept in `log`, stopped with SIGTERM."""
+"""What the Python end-to-end tests share: a `hearth serve` subprocess (started on a free port with its own
+HEARTH_HOME, its stderr (the access log) kept in `log`, stopped with SIGTERM), the fixture models' folder,
+and check() / FAILURES (each check prints one line; a script exits non-zero when FAILURES is not empty)."""
 import os
 import re
 import subprocess
 import threading
 import time
+
+MODELS = os.environ.get("HEARTH_MODELS", os.path.expanduser("~/.cache/hearth/models"))
+FAILURES = []
+
+
+def check(cond, what):
+    print(("ok:   " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        FAILURES.append(what)
 
 
 class Server:

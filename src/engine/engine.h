@@ -24,10 +24,23 @@
 
 namespace hearth::engine {
 
+// A call of one of the request's tools, as the model wrote it (or, in a message, as an earlier turn did).
+struct ToolCall {
+    std::string id;        // "call_..." (made by the engine for the model's calls)
+    std::string name;      // one of the request's tools
+    std::string arguments; // a JSON object, compact text
+};
+
 struct Message {
     std::string role; // system, user, assistant, tool
     std::string content;
+    std::vector<ToolCall> tool_calls = {}; // assistant: the calls it made
+    std::string tool_call_id = {};         // tool: the call this result answers
+    std::string name = {};                 // tool: the function's name
 };
+
+// tool_choice: whether and which tools the model may call.
+enum class ToolChoice { Auto, None, Required, Named };
 
 struct Request {
     std::string model;                 // store name, path to a .gguf, or HF reference (as `hearth run` takes)
@@ -50,6 +63,13 @@ struct Request {
     // values (ModelSpec::params_json) replace the others. max_tokens < 0, num_ctx 0, an empty stop list
     // and !seed_set likewise take the model's num_predict, num_ctx, stop and seed.
     std::vector<std::string> sampling_set;
+    // Tools the model may call: a JSON array of OpenAI tool objects ({"type": "function", "function": {"name",
+    // "description", "parameters"}}), checked by the engine; "" for none. The model's chat template must teach a
+    // tool-call syntax (toolcall/toolcall.h); its calls come back in Completion::tool_calls, not as text.
+    std::string tools;
+    ToolChoice tool_choice = ToolChoice::Auto;
+    std::string tool_choice_name;    // Named: the function
+    bool parallel_tool_calls = true; // false: at most one call per answer
     // Where a request to a router may be answered (see router/router.h): "" or "auto" lets the router
     // decide, "local" keeps it on this machine, "cloud" asks for the configured upstream (policy may still
     // keep it local). An engine that is not a router refuses "cloud".
@@ -86,7 +106,8 @@ struct Completion {
     int32_t context_tokens = 0; // the context the request ran in (local engines; 0 when unknown)
     Finish finish = Finish::Stop;
     double load_s = 0, prompt_s = 0, generate_s = 0, first_token_s = 0, total_s = 0;
-    std::optional<RouteInfo> route; // routers only
+    std::optional<RouteInfo> route;   // routers only
+    std::vector<ToolCall> tool_calls; // the model's calls of the request's tools (the text holds the rest)
 };
 
 // What a model name resolves to (the server builds this from the store; see store/resolve.h).

@@ -8,6 +8,7 @@
 #include "store/modelfile.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -64,6 +65,49 @@ Status merge_model_parameters(Request& r, const std::string& params_json) {
     return Status::ok();
 }
 
+// tools: a JSON array of {"type": "function", "function": {"name", "description"?, "parameters"?}}.
+Status check_tools(const Request& r) {
+    auto bad = [](std::string msg, std::string field) { return bad_field(std::move(field), std::move(msg)); };
+    if (r.tools.empty()) {
+        if (r.tool_choice == ToolChoice::Required || r.tool_choice == ToolChoice::Named)
+            return bad("tool_choice needs tools", "tool_choice");
+        return Status::ok();
+    }
+    const nlohmann::json tools = nlohmann::json::parse(r.tools, nullptr, false);
+    if (tools.is_discarded() || !tools.is_array()) return bad("tools must be an array", "tools");
+    if (tools.size() > 128) return bad("at most 128 tools, got " + std::to_string(tools.size()), "tools");
+    std::vector<std::string> names;
+    for (size_t i = 0; i < tools.size(); ++i) {
+        const std::string at = "tools[" + std::to_string(i) + "]";
+        const auto& t = tools[i];
+        if (!t.is_object() || t.value("type", "") != "function")
+            return bad(at + ": only {\"type\": \"function\", \"function\": {...}} tools are supported", at);
+        const auto f = t.find("function");
+        if (f == t.end() || !f->is_object()) return bad(at + ".function must be an object", at + ".function");
+        const auto name = f->find("name");
+        if (name == f->end() || !name->is_string())
+            return bad(at + ".function.name is required", at + ".function.name");
+        const std::string n = name->get<std::string>();
+        const bool ok_name = !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+        });
+        if (!ok_name)
+            return bad(at + ".function.name must be 1-64 letters, digits, '_', '-' or '.', got '" + n.substr(0, 80) +
+                           "'",
+                       at + ".function.name");
+        if (const auto p = f->find("parameters"); p != f->end() && !p->is_object())
+            return bad(at + ".function.parameters must be a JSON Schema object", at + ".function.parameters");
+        names.push_back(n);
+    }
+    if (r.tool_choice == ToolChoice::Named && std::find(names.begin(), names.end(), r.tool_choice_name) == names.end())
+        return bad("tool_choice names '" + r.tool_choice_name + "', which is not one of the tools", "tool_choice");
+    if (r.tool_choice == ToolChoice::Required || r.tool_choice == ToolChoice::Named)
+        return bad("tool_choice 'required' and a named function are not supported yet (they need constrained "
+                   "decoding); use 'auto' or 'none'",
+                   "tool_choice");
+    return Status::ok();
+}
+
 Status check_request(const Request& r) {
     auto bad = [](std::string msg, std::string field) { return bad_field(std::move(field), std::move(msg)); };
     if (r.model.empty()) return bad("model is required", "model");
@@ -86,7 +130,22 @@ Status check_request(const Request& r) {
                    "route");
     if (!r.route.empty() && r.route != "auto" && r.route != "local")
         return bad("route must be one of auto, local, cloud; got '" + r.route + "'", "route");
-    return Status::ok();
+    return check_tools(r);
+}
+
+// The model's calls as Completion::tool_calls carries them, with fresh ids.
+std::vector<ToolCall> with_ids(std::vector<toolcall::Call> calls, bool parallel) {
+    std::vector<ToolCall> out;
+    std::random_device rd;
+    static constexpr char kAlnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    for (auto& c : calls) {
+        std::string id = "call_";
+        for (int i = 0; i < 24; ++i)
+            id += kAlnum[rd() % (sizeof kAlnum - 1)];
+        out.push_back({std::move(id), std::move(c.name), std::move(c.arguments)});
+        if (!parallel) break;
+    }
+    return out;
 }
 
 } // namespace
@@ -151,24 +210,63 @@ std::variant<Completion, Status> LocalEngine::generate(const Request& req,
     auto text = texts_->get(opts_, req.model, job->spec.path);
     if (!text) return fail(text.status());
     job->text = std::move(text).value();
+    // Tools: the model's calls are read out of its text (held back from the client) in its template's syntax.
+    std::optional<toolcall::Stream> calls;
+    if (!r.tools.empty() && r.tool_choice != ToolChoice::None) {
+        const toolcall::Format format = tool_format(*job->text, job->spec);
+        if (format == toolcall::Format::None)
+            return fail(bad_field("tools", "model '" + req.model +
+                                               "' does not support tools: its chat template has no tool-call syntax"));
+        std::vector<std::string> names;
+        for (const auto& t : nlohmann::json::parse(r.tools))
+            names.push_back(t["function"]["name"].get<std::string>());
+        calls.emplace(format, std::move(names));
+    }
     auto prompt = prompt_tokens(*job->text, r, job->spec);
     if (!prompt) return fail(prompt.status());
     job->prompt = std::move(prompt).value();
 
     if (Status busy = sched_->submit(job); !busy) return busy;
 
+    std::string shown; // with tools: the text the client got (the answer without the calls)
+    auto deliver = [&](const TokenEvent& ev) {
+        if (job->cancelled.load()) return;
+        if (!calls) {
+            if (!on_event(ev)) job->cancelled.store(true);
+            return;
+        }
+        TokenEvent out = ev;
+        out.text = calls->feed(ev.text);
+        shown += out.text;
+        if (!on_event(out)) job->cancelled.store(true);
+    };
     // Stream the job's events on this thread until its result arrives (always after its last event).
     std::unique_lock lk(job->mu);
     for (;;) {
         job->cv.wait(lk, [&] { return !job->events.empty() || job->result.has_value(); });
-        if (job->events.empty()) return std::move(*job->result);
+        if (job->events.empty()) break;
         std::deque<TokenEvent> events;
         events.swap(job->events);
         lk.unlock();
         for (const auto& ev : events)
-            if (!job->cancelled.load() && !on_event(ev)) job->cancelled.store(true);
+            deliver(ev);
         lk.lock();
     }
+    auto result = std::move(*job->result);
+    lk.unlock();
+    if (calls) {
+        if (auto* c = std::get_if<Completion>(&result)) {
+            toolcall::Parsed tail = calls->finish();
+            if (!tail.content.empty() && !job->cancelled.load()) {
+                TokenEvent ev;
+                ev.text = tail.content;
+                if (!on_event(ev)) job->cancelled.store(true);
+            }
+            c->tool_calls = with_ids(std::move(tail.calls), r.parallel_tool_calls);
+            c->text = shown + tail.content; // what the client saw: the answer without the calls
+        }
+    }
+    return result;
 }
 
 } // namespace hearth::engine

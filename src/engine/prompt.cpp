@@ -94,20 +94,30 @@ Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request&
     } else {
         const ChatFormat fmt = chat_format_for(tok, text.chat_template, spec.template_text, "Modelfile TEMPLATE");
         std::vector<ChatMessage> msgs;
+        auto chat_message = [](const Message& m) {
+            ChatMessage c{m.role, m.content};
+            for (const auto& t : m.tool_calls)
+                c.tool_calls.push_back({t.id, t.name, t.arguments});
+            c.tool_call_id = m.tool_call_id;
+            c.name = m.name;
+            return c;
+        };
         if (r.prompt) {
             msgs.push_back({"user", *r.prompt});
         } else {
             for (const auto& m : spec.messages) // the model's MESSAGE history comes first
-                msgs.push_back({m.role, m.content});
+                msgs.push_back(chat_message(m));
             for (const auto& m : r.messages)
-                msgs.push_back({m.role, m.content});
+                msgs.push_back(chat_message(m));
         }
         // The system prompt: the request's, else the model's SYSTEM, unless the messages bring their own.
         const std::optional<std::string>& system = r.system ? r.system : spec.system;
         const bool has_system =
             std::any_of(msgs.begin(), msgs.end(), [](const ChatMessage& m) { return m.role == "system"; });
         if (system && !system->empty() && !has_system) msgs.insert(msgs.begin(), ChatMessage{"system", *system});
-        auto rendered = render_chat(fmt, msgs, r.add_generation_prompt);
+        // tool_choice none: the model is not told of the tools, so it answers in text.
+        const std::string_view tools = r.tool_choice == ToolChoice::None ? std::string_view() : r.tools;
+        auto rendered = render_chat(fmt, msgs, r.add_generation_prompt, tools);
         if (!rendered) return bad(rendered.message());
         const bool starts_with_bos = !fmt.bos_token.empty() && rendered->starts_with(fmt.bos_token);
         toks = tokenize(tok, *rendered, /*add_special=*/false, /*parse_special=*/true);
@@ -115,6 +125,11 @@ Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request&
     }
     if (toks.empty()) return bad("the prompt is empty");
     return toks;
+}
+
+toolcall::Format tool_format(const ModelText& text, const ModelSpec& spec) {
+    return toolcall::detect_format(
+        chat_format_for(text.tok, text.chat_template, spec.template_text, "Modelfile TEMPLATE").source);
 }
 
 } // namespace hearth::engine

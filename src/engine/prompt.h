@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/local_engine.h"
 #include "tokenizer/tokenizer.h"
+#include "toolcall/toolcall.h"
 
 #include <map>
 #include <memory>
@@ -57,5 +58,7 @@ private:
 // one user turn) through the chat template (the spec's TEMPLATE, else the model's, else a default). Failures are
 // BadField, naming "prompt" or "messages".
 Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request& r, const ModelSpec& spec);
+// The tool-call syntax the model's chat template (the Modelfile's TEMPLATE if it has one) teaches.
+toolcall::Format tool_format(const ModelText& text, const ModelSpec& spec);
 
 } // namespace hearth::engine

@@ -218,8 +218,10 @@ std::variant<Completion, Status> Router::generate(const Request& req,
     if (route == "local") return run_local("route pinned to local");
     if (req.prompt && req.raw) return run_local("raw prompt: only the local model takes it");
     if (req.sampling.logprobs) return run_local("logprobs requested: answered where token ids exist");
+    // Tool calling goes to the local model for now: the upstream body does not carry tools yet.
+    if (!req.tools.empty()) return run_local("tools: answered locally (not sent upstream yet)");
     for (const auto& m : req.messages)
-        if (m.role == "tool") return run_local("tool messages: answered locally");
+        if (m.role == "tool" || !m.tool_calls.empty()) return run_local("tool messages: answered locally");
     if (const std::string s = local_only_sampling(req.sampling); !s.empty())
         return run_local("sampling option " + s + " has no upstream equivalent");
     if (!req.sampling.logit_bias.empty()) return run_local("logit_bias refers to local token ids");

@@ -228,9 +228,49 @@ std::optional<ApiError> parse_common(const ApiContext& ctx, const json& body, In
         if (!s) return ApiError{400, "keep_alive " + why, "keep_alive"};
         a.req.keep_alive_s = *s;
     }
-    if (const json* tools = f.get("tools"); tools && !(tools->is_array() && tools->empty()))
-        return ApiError{400, "tools are not supported yet", "tools"};
+    if (const json* tools = f.get("tools"); tools && !(tools->is_array() && tools->empty())) {
+        if (!a.chat) return ApiError{400, "tools are for /api/chat", "tools"};
+        a.req.tools = tools->dump();
+    }
     if (!f.ok()) return f.error();
+    return std::nullopt;
+}
+
+// Ollama's tool calls: [{"function": {"name", "arguments": {...}}}] (arguments an object, not text).
+json ollama_tool_calls(const std::vector<engine::ToolCall>& calls) {
+    json out = json::array();
+    for (size_t k = 0; k < calls.size(); ++k)
+        out.push_back(
+            {{"function", {{"index", k}, {"name", calls[k].name}, {"arguments", json::parse(calls[k].arguments)}}}});
+    return out;
+}
+
+// An assistant message's tool_calls, a tool message's tool_name (or name).
+std::optional<ApiError> parse_message_tools(const json& m, const std::string& at, engine::Message& msg) {
+    Fields mf(m, at);
+    if (auto n = mf.string("tool_name")) msg.name = *n;
+    if (auto n = mf.string("name"); n && msg.name.empty()) msg.name = *n;
+    if (!mf.ok()) return mf.error();
+    const json* calls = mf.get("tool_calls");
+    if (!calls) return std::nullopt;
+    if (!calls->is_array()) return ApiError{400, at + "tool_calls must be a list", at + "tool_calls"};
+    for (size_t k = 0; k < calls->size(); ++k) {
+        const std::string kat = at + "tool_calls[" + std::to_string(k) + "].function";
+        const json& c = (*calls)[k];
+        const json* fn = c.is_object() ? Fields(c).get("function") : nullptr;
+        if (!fn || !fn->is_object()) return ApiError{400, kat + " is required", kat};
+        Fields ff(*fn, kat + ".");
+        auto name = ff.string("name");
+        if (!ff.ok()) return ff.error();
+        if (!name) return ApiError{400, kat + ".name is required", kat + ".name"};
+        json args = json::object();
+        if (const json* a = ff.get("arguments")) {
+            args = a->is_string() ? json::parse(a->get<std::string>(), nullptr, false) : *a;
+            if (args.is_discarded() || !args.is_object())
+                return ApiError{400, kat + ".arguments must be an object", kat + ".arguments"};
+        }
+        msg.tool_calls.push_back({"", *name, args.dump()});
+    }
     return std::nullopt;
 }
 
@@ -275,7 +315,9 @@ std::optional<ApiError> parse_chat(const ApiContext& ctx, const json& body, Infe
                                 at + "role"};
             if (const json* im = mf.get("images"); im && !(im->is_array() && im->empty()))
                 return ApiError{400, at + "images are not supported: no vision models yet", at + "images"};
-            a.req.messages.push_back({*role, content.value_or("")});
+            engine::Message msg{*role, content.value_or("")};
+            if (auto e = parse_message_tools(m, at, msg)) return e;
+            a.req.messages.push_back(std::move(msg));
         }
     }
     a.empty = a.req.messages.empty();
@@ -299,8 +341,9 @@ json chunk(const InferenceArgs& a, const std::string& text) {
     return j;
 }
 
-json final_chunk(const InferenceArgs& a, const engine::Completion& c, const std::string& text) {
+json final_chunk(const InferenceArgs& a, const engine::Completion& c, const std::string& text, bool with_calls = true) {
     json j = chunk(a, text);
+    if (a.chat && with_calls && !c.tool_calls.empty()) j["message"]["tool_calls"] = ollama_tool_calls(c.tool_calls);
     j["done"] = true;
     j["done_reason"] = finish_reason(c.finish);
     j.update(timings(c));
@@ -354,7 +397,18 @@ HttpResponse run_inference(ApiContext& ctx, InferenceArgs a) {
             } else if (auto* f = std::get_if<Status>(&*item->end)) {
                 j = {{"error", f->message()}};
             } else {
-                j = final_chunk(a, std::get<engine::Completion>(*item->end), "");
+                const auto& c = std::get<engine::Completion>(*item->end);
+                if (a.chat && !c.tool_calls.empty()) { // the calls in a chunk of their own, as Ollama sends them
+                    json calls = chunk(a, "");
+                    calls["message"]["tool_calls"] = ollama_tool_calls(c.tool_calls);
+                    if (first_line && route) calls["hearth"] = route_json(*route);
+                    first_line = false;
+                    if (!out.write(ndjson(calls))) {
+                        pump->cancel();
+                        return;
+                    }
+                }
+                j = final_chunk(a, c, "", false);
             }
             if (first_line && route) j["hearth"] = route_json(*route);
             first_line = false;

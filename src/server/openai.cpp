@@ -165,6 +165,50 @@ std::optional<ApiError> parse_content(const json& c, const std::string& at, std:
     return std::nullopt;
 }
 
+// OpenAI's tool_calls: [{id, type: "function", function: {name, arguments}}]; in stream deltas each has its index.
+json tool_calls_json(const std::vector<engine::ToolCall>& calls, bool delta) {
+    json out = json::array();
+    for (size_t k = 0; k < calls.size(); ++k) {
+        json c = {{"id", calls[k].id},
+                  {"type", "function"},
+                  {"function", {{"name", calls[k].name}, {"arguments", calls[k].arguments}}}};
+        if (delta) c["index"] = k;
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+// An assistant message's tool_calls ([{id, type: "function", function: {name, arguments: "<JSON text>"}}]), a
+// tool message's tool_call_id (and name).
+std::optional<ApiError> parse_message_tools(const json& m, const std::string& at, engine::Message& msg) {
+    Fields mf(m, at + ".");
+    if (auto id = mf.string("tool_call_id")) msg.tool_call_id = *id;
+    if (auto name = mf.string("name")) msg.name = *name;
+    if (!mf.ok()) return mf.error();
+    const json* calls = mf.get("tool_calls");
+    if (!calls) return std::nullopt;
+    const std::string cat = at + ".tool_calls";
+    if (msg.role != "assistant") return ApiError{400, cat + " is only allowed in assistant messages", cat};
+    if (!calls->is_array()) return ApiError{400, cat + " must be a list", cat};
+    for (size_t k = 0; k < calls->size(); ++k) {
+        const std::string kat = cat + "[" + std::to_string(k) + "]";
+        const json& c = (*calls)[k];
+        const json* fn = c.is_object() ? Fields(c).get("function") : nullptr;
+        if (!fn || !fn->is_object()) return ApiError{400, kat + ".function is required", kat + ".function"};
+        Fields ff(*fn, kat + ".function.");
+        auto name = ff.string("name");
+        auto args = ff.string("arguments");
+        if (!ff.ok()) return ff.error();
+        if (!name) return ApiError{400, kat + ".function.name is required", kat + ".function.name"};
+        const json parsed = json::parse(args.value_or("{}"), nullptr, false);
+        if (parsed.is_discarded() || !parsed.is_object())
+            return ApiError{400, kat + ".function.arguments must be a JSON object as a string",
+                            kat + ".function.arguments"};
+        msg.tool_calls.push_back({c.value("id", std::string()), *name, parsed.dump()});
+    }
+    return std::nullopt;
+}
+
 std::optional<ApiError> parse_messages(const json& body, std::vector<engine::Message>& out) {
     auto it = body.find("messages");
     if (it == body.end() || it->is_null()) return ApiError{400, "messages is required", "messages"};
@@ -184,6 +228,7 @@ std::optional<ApiError> parse_messages(const json& body, std::vector<engine::Mes
         engine::Message msg{*role, ""};
         if (auto c = m.find("content"); c != m.end())
             if (auto e = parse_content(*c, at + ".content", msg.content)) return e;
+        if (auto e = parse_message_tools(m, at, msg)) return e;
         out.push_back(std::move(msg));
     }
     return std::nullopt;
@@ -266,8 +311,28 @@ std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, b
         if (!text)
             return ApiError{400, "response_format: only {\"type\": \"text\"} is supported yet", "response_format"};
     }
-    if (const json* tools = f.get("tools"); tools && !(tools->is_array() && tools->empty()))
-        return ApiError{400, "tools are not supported yet", "tools"};
+    if (const json* tools = f.get("tools"); tools && !(tools->is_array() && tools->empty())) {
+        if (!chat) return ApiError{400, "tools are for /v1/chat/completions", "tools"};
+        req.tools = tools->dump();
+    }
+    if (const json* tc = f.get("tool_choice")) {
+        if (tc->is_string() && (*tc == "auto" || *tc == "none" || *tc == "required")) {
+            req.tool_choice = *tc == "auto"   ? engine::ToolChoice::Auto
+                              : *tc == "none" ? engine::ToolChoice::None
+                                              : engine::ToolChoice::Required;
+        } else if (tc->is_object() && tc->value("type", std::string()) == "function" && tc->contains("function") &&
+                   (*tc)["function"].is_object() && (*tc)["function"].value("name", std::string()) != "") {
+            req.tool_choice = engine::ToolChoice::Named;
+            req.tool_choice_name = (*tc)["function"]["name"].get<std::string>();
+        } else {
+            return ApiError{400,
+                            "tool_choice must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", "
+                            "\"function\": {\"name\": ...}}",
+                            "tool_choice"};
+        }
+    }
+    if (auto ptc = f.boolean("parallel_tool_calls")) req.parallel_tool_calls = *ptc;
+    if (!f.ok()) return f.error();
     if (suffix && !suffix->empty()) return ApiError{400, "suffix is not supported yet", "suffix"};
     if (auto e = parse_stop(f, req.stop)) return e;
     if (auto e = parse_logit_bias(f, req.sampling.logit_bias)) return e;
@@ -390,13 +455,16 @@ HttpResponse run_blocking(ApiContext& ctx, const Parsed& p) {
         if (!route && c.route) route = c.route;
         json choice = {{"index", i}};
         if (p.chat) {
-            choice["message"] = {{"role", "assistant"}, {"content", c.text}, {"refusal", nullptr}};
+            choice["message"] = {{"role", "assistant"},
+                                 {"content", c.text.empty() && !c.tool_calls.empty() ? json(nullptr) : json(c.text)},
+                                 {"refusal", nullptr}};
+            if (!c.tool_calls.empty()) choice["message"]["tool_calls"] = tool_calls_json(c.tool_calls, false);
             choice["logprobs"] = p.logprobs ? json{{"content", st.chat_logprobs}, {"refusal", nullptr}} : json(nullptr);
         } else {
             choice["text"] = prefix + c.text;
             choice["logprobs"] = p.logprobs ? st.legacy.to_json() : json(nullptr);
         }
-        choice["finish_reason"] = finish_reason(c.finish);
+        choice["finish_reason"] = c.tool_calls.empty() ? finish_reason(c.finish) : "tool_calls";
         choices.push_back(std::move(choice));
     }
     json j = {{"id", random_id(p.chat ? "chatcmpl-" : "cmpl-")},
@@ -459,14 +527,21 @@ public:
         return sse(
             chunk(json::array({{{"index", index}, {"text", t}, {"logprobs", nullptr}, {"finish_reason", nullptr}}})));
     }
-    std::string finish(size_t index, engine::Finish f) const {
+    // A chat choice's tool calls, whole, in one delta (the model's calls are read once complete).
+    std::string tool_calls(size_t index, const std::vector<engine::ToolCall>& calls) const {
+        return sse(chunk(json::array({{{"index", index},
+                                       {"delta", {{"tool_calls", tool_calls_json(calls, true)}}},
+                                       {"logprobs", nullptr},
+                                       {"finish_reason", nullptr}}})));
+    }
+    std::string finish(size_t index, engine::Finish f, bool called_tools = false) const {
         json choice = {{"index", index}};
         if (p_.chat)
             choice["delta"] = json::object();
         else
             choice["text"] = "";
         choice["logprobs"] = nullptr;
-        choice["finish_reason"] = finish_reason(f);
+        choice["finish_reason"] = called_tools ? "tool_calls" : finish_reason(f);
         return sse(chunk(json::array({choice})));
     }
     std::string usage(int64_t prompt, int64_t completion) const {
@@ -535,7 +610,8 @@ HttpResponse run_streaming(ApiContext& ctx, Parsed p) {
                 const auto& c = std::get<engine::Completion>(*item->end);
                 if (index % static_cast<size_t>(p.n) == 0) prompt_tokens += c.prompt_tokens;
                 completion_tokens += c.completion_tokens;
-                if (!send(w.finish(index, c.finish))) return;
+                if (!c.tool_calls.empty() && !send(w.tool_calls(index, c.tool_calls))) return;
+                if (!send(w.finish(index, c.finish, !c.tool_calls.empty()))) return;
             }
         }
         if (p.include_usage && !send(w.usage(prompt_tokens, completion_tokens))) return;

@@ -99,19 +99,46 @@ ChatFormat::Kind template_kind(std::string_view source) {
 }
 
 Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt) {
+                                bool add_generation_prompt, std::string_view tools_json) {
     if (fmt.kind == ChatFormat::Kind::Go) {
+        if (!tools_json.empty())
+            return error("chat template (" + fmt.origin +
+                         "): tools need a Jinja chat template (this is a Go template)");
         auto r = render_go(fmt, messages, add_generation_prompt);
         if (!r) return error(short_message(r.message()));
         return r;
     }
-    nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
-    for (const auto& m : messages)
-        msgs.push_back({{"role", m.role}, {"content", m.content}});
-    nlohmann::ordered_json ctx = {{"messages", msgs},
-                                  {"add_generation_prompt", add_generation_prompt},
-                                  {"bos_token", fmt.bos_token},
-                                  {"eos_token", fmt.eos_token}};
+    using ojson = nlohmann::ordered_json;
+    ojson msgs = ojson::array();
+    for (const auto& m : messages) {
+        // An assistant turn that only calls tools has no content: null, as OpenAI clients send it (templates
+        // test for it).
+        ojson jm = {{"role", m.role},
+                    {"content", m.content.empty() && !m.tool_calls.empty() ? ojson(nullptr) : ojson(m.content)}};
+        if (!m.tool_calls.empty()) {
+            ojson calls = ojson::array();
+            for (const auto& c : m.tool_calls) {
+                ojson args = ojson::parse(c.arguments, nullptr, false);
+                if (args.is_discarded()) return error("tool call '" + c.name + "': arguments are not JSON");
+                calls.push_back(
+                    {{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", args}}}});
+            }
+            jm["tool_calls"] = std::move(calls);
+        }
+        if (!m.tool_call_id.empty()) jm["tool_call_id"] = m.tool_call_id;
+        if (!m.name.empty()) jm["name"] = m.name;
+        msgs.push_back(std::move(jm));
+    }
+    ojson ctx = {{"messages", msgs},
+                 {"add_generation_prompt", add_generation_prompt},
+                 {"bos_token", fmt.bos_token},
+                 {"eos_token", fmt.eos_token}};
+    if (!tools_json.empty()) {
+        ojson tools = ojson::parse(tools_json, nullptr, false);
+        if (tools.is_discarded() || !tools.is_array()) return error("tools: not a JSON array");
+        ctx["tools"] = std::move(tools);
+    }
+
     TemplateOptions opts;
     opts.limits = fmt.limits;
     auto r = render_chat_template(fmt.source, ctx, opts);

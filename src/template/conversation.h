@@ -19,9 +19,19 @@
 
 namespace hearth {
 
+// A tool call an assistant made earlier in the conversation.
+struct ChatToolCall {
+    std::string id;
+    std::string name;
+    std::string arguments; // a JSON object, as text
+};
+
 struct ChatMessage {
     std::string role; // system, user, assistant, tool
     std::string content;
+    std::vector<ChatToolCall> tool_calls = {}; // assistant: the calls it made
+    std::string tool_call_id = {};             // tool: the call this result answers
+    std::string name = {};                     // tool: the function's name
 };
 
 // How a model turns messages into a prompt: a Jinja2 chat template (the model's own, or a user's) or an
@@ -43,8 +53,12 @@ ChatFormat::Kind template_kind(std::string_view source);
 
 // The prompt text for `messages`; `add_generation_prompt` opens the assistant's turn. Errors start with
 // "chat template (<origin>): " and are at most about 2 KiB (a template's own message can be longer).
+// `tools_json`: the tools offered (a JSON array of OpenAI tool objects, {"type": "function", "function":
+// {name, description, parameters}}), given to a Jinja template as `tools`, as transformers does; messages'
+// tool calls go in as transformers' {"id", "type": "function", "function": {"name", "arguments": {...}}}.
+// A Go template with tools is an error (Ollama's .Tools is not supported).
 Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt);
+                                bool add_generation_prompt, std::string_view tools_json = {});
 
 // Whether a template can serve as a model's chat template: it must render a sample conversation (system,
 // user, assistant, user, with the generation prompt) within fmt.limits. A template that refuses a system

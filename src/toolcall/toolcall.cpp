@@ -268,6 +268,24 @@ Tail python_tag_tail(std::string_view s, size_t i, std::span<const std::string> 
     return std::pair{std::move(calls), k};
 }
 
+// The whole text as calls: optional ``` / ```json fence, then call objects (python_tag_tail's form).
+std::optional<std::vector<Call>> bare_calls(std::string_view text, std::span<const std::string> tools) {
+    size_t b = skip_space(text, 0), e = text.size();
+    while (e > b && is_space(text[e - 1]))
+        --e;
+    std::string_view body = text.substr(b, e - b);
+    if (body.starts_with("```")) {
+        if (!body.ends_with("```") || body.size() < 6) return std::nullopt;
+        body = body.substr(3, body.size() - 6);
+        if (body.starts_with("json")) body.remove_prefix(4);
+    }
+    const size_t k = skip_space(body, 0);
+    if (k >= body.size() || (body[k] != '{' && body[k] != '[')) return std::nullopt;
+    auto whole = python_tag_tail(body, k, tools);
+    if (!whole || skip_space(body, whole->second) != body.size()) return std::nullopt;
+    return std::move(whole->first);
+}
+
 std::span<const Marker> markers(Format f) {
     static constexpr Marker kHermes[] = {{"<tool_call>", hermes_tail}};
     static constexpr Marker kQwen[] = {{"<tool_call>", qwen_tail}};
@@ -374,12 +392,11 @@ Parsed parse(Format f, std::string_view text, std::span<const std::string> tools
             out.calls = std::move(first->first);
             pos = first->second;
         }
-    } else if (f == Format::Llama3) {
-        // A bare call object (or several, ';'-separated) as the whole answer.
-        const size_t k = skip_space(text, 0);
-        if (k < text.size() && text[k] == '{')
-            if (auto whole = python_tag_tail(text, k, tools); whole && skip_space(text, whole->second) == text.size())
-                return {"", std::move(whole->first)};
+    } else if (f == Format::Llama3 || !tools.empty()) {
+        // A bare call object (or several, ';'-separated, or a list), possibly in a ``` fence, as the whole answer:
+        // Llama 3's form, and what small models of other families often write instead of their own syntax
+        // (taken as calls only when every name is an offered tool).
+        if (auto whole = bare_calls(text, tools)) return {"", std::move(*whole)};
     }
     while (pos < text.size()) {
         if (f == Format::Functionary32 && starts_at(text, pos, ">>>all\n")) { // a text part
@@ -413,7 +430,8 @@ std::string Stream::feed(std::string_view text) {
         if (k == held_.size()) return ""; // only white space so far: wait
         started_ = true;
         // Formats whose call can be the answer's very start without a marker.
-        if (format_ == Format::Llama3 && held_[k] == '{') {
+        const char c0 = held_[k];
+        if ((format_ == Format::Llama3 && c0 == '{') || (!tools_.empty() && (c0 == '{' || c0 == '[' || c0 == '`'))) {
             in_call_ = true;
             return "";
         }

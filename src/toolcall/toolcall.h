@@ -20,6 +20,11 @@
 //   FireFunction  functools[{"name": N, "arguments": {...}}, ...] (FireFunction v2)
 //   Granite       <|tool_call|>[{"name": N, "arguments": {...}}, ...] (Granite 3.x)
 //
+// With a list of offered tools, an answer that is nothing but call objects ({"name", "arguments"|"parameters"},
+// one, several or a list, optionally in a ``` fence) is read as calls in every format: small models often
+// write that instead of their family's markers. While streaming, an answer that starts with '{', '[' or '`'
+// is then held until it is complete (it may be such a call).
+//
 // Reading is lenient about whitespace and strict about structure: a call needs a name (1-64 of
 // [A-Za-z0-9_.-], and one of the offered tools when a list is given) and arguments that are a JSON object (a JSON
 // string holding an object is accepted, as some models write). Text that does not form a valid call stays content — a

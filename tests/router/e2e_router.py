@@ -20,19 +20,12 @@ import ollama
 import openai
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from hearth_server import Server as HearthServer  # noqa: E402
+from hearth_server import FAILURES, MODELS, check, Server as HearthServer  # noqa: E402
 
 HEARTH = sys.argv[1]
-MODELS = os.environ.get("HEARTH_MODELS", os.path.expanduser("~/.cache/hearth/models"))
 LOCAL = os.path.join(MODELS, "SmolLM2-135M-Instruct.Q4_1.gguf")
 CLOUD = os.path.join(MODELS, "gemma-3-270m-q4_k_m.gguf")
-FAILURES = []
 
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
 
 
 def Server(home, *args, env=None):

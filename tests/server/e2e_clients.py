@@ -25,19 +25,11 @@ import ollama
 import openai
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from hearth_server import Server as HearthServer  # noqa: E402
+from hearth_server import FAILURES, MODELS, check, Server as HearthServer  # noqa: E402
 
 HEARTH = sys.argv[1]
 KEY = "test-key-123"
-FAILURES = []
 
-
-def check(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL:", what, flush=True)
-    else:
-        print("ok:  ", what, flush=True)
 
 
 TINY_GGUF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "tiny", "tiny-llama3.gguf")

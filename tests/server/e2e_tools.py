@@ -1,0 +1,119 @@
+"""Tool calling end to end: the official openai and ollama clients against `hearth serve` with the
+Qwen2.5-Coder-0.5B fixture model (its template teaches the Hermes <tool_call> syntax), streaming and not.
+
+The model's answers are greedy and the kernels batch-invariant, so its first call is reproducible: asked for
+the weather in Paris with a get_weather tool, it calls get_weather(city="Paris").
+Usage: e2e_tools.py HEARTH_BIN"""
+import json
+import os
+import sys
+import tempfile
+import shutil
+
+import httpx
+import ollama
+import openai
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from hearth_server import FAILURES, MODELS, check, Server  # noqa: E402
+
+HEARTH = sys.argv[1]
+QWEN = os.path.join(MODELS, "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+SMOL = os.path.join(MODELS, "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Get the current weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+ASK = [{"role": "user", "content": "What is the weather in Paris right now?"}]
+
+
+
+def expect_400(fn, field, what):
+    try:
+        fn()
+        check(False, f"{what}: accepted")
+    except (openai.BadRequestError, ollama.ResponseError) as e:
+        check(getattr(e, "status_code", 400) == 400 and field in str(e), f"{what}: 400 naming {field} ({e})")
+
+
+def run_openai(srv):
+    c = openai.OpenAI(base_url=srv.base + "/v1", api_key="x", max_retries=0, timeout=300)
+    r = c.chat.completions.create(model=QWEN, messages=ASK, tools=TOOLS, temperature=0, max_tokens=64)
+    ch = r.choices[0]
+    check(ch.finish_reason == "tool_calls", f"finish_reason tool_calls (got {ch.finish_reason})")
+    calls = ch.message.tool_calls or []
+    check(len(calls) == 1 and calls[0].type == "function" and calls[0].function.name == "get_weather",
+          f"one get_weather call: {calls}")
+    check(calls and json.loads(calls[0].function.arguments) == {"city": "Paris"}, "arguments {city: Paris}")
+    check(calls and calls[0].id.startswith("call_"), "call id")
+    check(not ch.message.content, "no text besides the call")
+
+    # Streaming: the same call, in tool_call deltas, then finish_reason tool_calls.
+    chunks = list(c.chat.completions.create(model=QWEN, messages=ASK, tools=TOOLS, temperature=0, max_tokens=64,
+                                            stream=True))
+    deltas = [d for k in chunks if k.choices for d in (k.choices[0].delta.tool_calls or [])]
+    check(len(deltas) == 1 and deltas[0].function.name == "get_weather" and deltas[0].index == 0,
+          f"streamed tool_call delta: {deltas}")
+    check(deltas and json.loads(deltas[0].function.arguments) == {"city": "Paris"}, "streamed arguments")
+    check(chunks[-1].choices[0].finish_reason == "tool_calls", "streamed finish_reason tool_calls")
+    check("".join(k.choices[0].delta.content or "" for k in chunks if k.choices) == "", "no streamed text")
+
+    # The loop goes on: the call and its result in the history (rendered by the model's template).
+    history = ASK + [ch.message.model_dump(exclude_none=True),
+                     {"role": "tool", "tool_call_id": calls[0].id if calls else "x",
+                      "content": json.dumps({"temp_c": 18, "sky": "sunny"})}]
+    r2 = c.chat.completions.create(model=QWEN, messages=history, tools=TOOLS, temperature=0, max_tokens=24)
+    check(r2.choices[0].finish_reason in ("stop", "length", "tool_calls"), "a tool result in the history: answered")
+
+    # tool_choice none: the model is not told of the tools and answers in text.
+    r3 = c.chat.completions.create(model=QWEN, messages=ASK, tools=TOOLS, tool_choice="none", temperature=0,
+                                   max_tokens=16)
+    check(not r3.choices[0].message.tool_calls and r3.choices[0].message.content, "tool_choice none: text")
+    # What is not honoured is refused, naming the field.
+    expect_400(lambda: c.chat.completions.create(model=QWEN, messages=ASK, tools=TOOLS, tool_choice="required"),
+               "tool_choice", "tool_choice required (needs constrained decoding)")
+    expect_400(lambda: c.chat.completions.create(model=SMOL, messages=ASK, tools=TOOLS), "tools",
+               "a model whose template has no tool syntax")
+    expect_400(lambda: c.chat.completions.create(model=QWEN, messages=ASK, tools=[{"type": "retrieval"}]),
+               "tools[0]", "a tool that is not a function")
+    expect_400(lambda: c.chat.completions.create(
+        model=QWEN, messages=ASK, tools=TOOLS, tool_choice={"type": "function", "function": {"name": "nope"}}),
+        "tool_choice", "tool_choice naming an unknown function")
+
+
+def run_ollama(srv):
+    c = ollama.Client(host=srv.base, timeout=300)
+    r = c.chat(model=QWEN, messages=ASK, tools=TOOLS, options={"temperature": 0, "num_predict": 64})
+    calls = r.message.tool_calls or []
+    check(len(calls) == 1 and calls[0].function.name == "get_weather" and
+          dict(calls[0].function.arguments) == {"city": "Paris"}, f"ollama: one get_weather call: {calls}")
+    streamed = [t for k in c.chat(model=QWEN, messages=ASK, tools=TOOLS, options={"temperature": 0,
+                                                                                 "num_predict": 64}, stream=True)
+                for t in (k.message.tool_calls or [])]
+    check(len(streamed) == 1 and streamed[0].function.name == "get_weather", f"ollama: streamed call {streamed}")
+    history = ASK + [r.message, {"role": "tool", "content": "18 C, sunny", "tool_name": "get_weather"}]
+    r2 = c.chat(model=QWEN, messages=history, tools=TOOLS, options={"temperature": 0, "num_predict": 24})
+    check(r2.done, "ollama: a tool result in the history: answered")
+    g = httpx.post(srv.base + "/api/generate", json={"model": QWEN, "prompt": "x", "tools": TOOLS}, timeout=60)
+    check(g.status_code == 400 and "tools" in g.text, f"ollama: tools on /api/generate refused: {g.text}")
+
+def main():
+    for p in (QWEN, SMOL):
+        if not os.path.exists(p):
+            print(f"missing fixture model {p}: run scripts/fetch-models")
+            sys.exit(1)
+    home = tempfile.mkdtemp(prefix="hearth-tools-")
+    srv = Server(HEARTH, home, "--allow-model-paths", "-t", "1", "--parallel", "2")
+    try:
+        run_openai(srv)
+        run_ollama(srv)
+    finally:
+        rc = srv.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    check(rc == 0, f"SIGTERM exits 0 (got {rc})")
+    print(f"{len(FAILURES)} failure(s)")
+    sys.exit(1 if FAILURES else 0)
+
+
+if __name__ == "__main__":
+    main()

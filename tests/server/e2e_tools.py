@@ -3,7 +3,10 @@ Qwen2.5-Coder-0.5B fixture model (its template teaches the Hermes <tool_call> sy
 
 The model's answers are greedy and the kernels batch-invariant, so its first call is reproducible: asked for
 the weather in Paris with a get_weather tool, it calls get_weather(city="Paris").
-Usage: e2e_tools.py HEARTH_BIN"""
+With --mission (HEARTH_MISSION_TESTS=1, `scripts/test --mission`): the agent loop on the mission model,
+Qwen2.5-Coder-1.5B: two tools offered, the model calls get_weather, the client returns the result, the model
+answers from it. Without HEARTH_MISSION_TESTS that run reports itself skipped (exit 77).
+Usage: e2e_tools.py HEARTH_BIN [--mission]"""
 import json
 import os
 import sys
@@ -97,7 +100,45 @@ def run_ollama(srv):
     g = httpx.post(srv.base + "/api/generate", json={"model": QWEN, "prompt": "x", "tools": TOOLS}, timeout=60)
     check(g.status_code == 400 and "tools" in g.text, f"ollama: tools on /api/generate refused: {g.text}")
 
+MISSION = os.path.join(MODELS, "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+
+
+def run_agent_loop(srv):
+    c = openai.OpenAI(base_url=srv.base + "/v1", api_key="x", max_retries=0, timeout=600)
+    tools = TOOLS + [{"type": "function", "function": {
+        "name": "add", "description": "Add two numbers",
+        "parameters": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+                       "required": ["a", "b"]}}}]
+    msgs = [{"role": "system", "content": "You are a helpful assistant. Call a tool when you need one; once you "
+                                          "have the tool's result, answer the user in one short sentence."}] + ASK
+    r = c.chat.completions.create(model=MISSION, messages=msgs, tools=tools, temperature=0, max_tokens=100)
+    calls = r.choices[0].message.tool_calls or []
+    check(len(calls) == 1 and calls[0].function.name == "get_weather" and
+          json.loads(calls[0].function.arguments) == {"city": "Paris"}, f"1.5B calls get_weather(Paris): {calls}")
+    if not calls:
+        return
+    msgs += [r.choices[0].message.model_dump(exclude_none=True),
+             {"role": "tool", "tool_call_id": calls[0].id, "content": json.dumps({"temperature_c": 18, "sky": "sunny"})}]
+    r2 = c.chat.completions.create(model=MISSION, messages=msgs, tools=tools, temperature=0, max_tokens=60)
+    text = r2.choices[0].message.content or ""
+    check(r2.choices[0].finish_reason == "stop" and not r2.choices[0].message.tool_calls, "1.5B answers in text")
+    check("18" in text and "sunny" in text.lower(), f"1.5B answers from the tool's result: {text!r}")
+
+
 def main():
+    if "--mission" in sys.argv:
+        if os.environ.get("HEARTH_MISSION_TESTS") != "1":
+            print("skipped: set HEARTH_MISSION_TESTS=1 (scripts/test --mission)")
+            sys.exit(77)
+        home = tempfile.mkdtemp(prefix="hearth-tools-")
+        srv = Server(HEARTH, home, "--allow-model-paths")
+        try:
+            run_agent_loop(srv)
+        finally:
+            srv.stop()
+            shutil.rmtree(home, ignore_errors=True)
+        print(f"{len(FAILURES)} failure(s)")
+        sys.exit(1 if FAILURES else 0)
     for p in (QWEN, SMOL):
         if not os.path.exists(p):
             print(f"missing fixture model {p}: run scripts/fetch-models")

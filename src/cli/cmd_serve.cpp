@@ -224,7 +224,7 @@ int run_serve(const ServeOpts& o) {
 
     server::HttpMetrics metrics;
     so.metrics = &metrics;
-    server::ApiContext ctx{**router, st ? &*st : nullptr, HEARTH_VERSION, o.log_prompts, {}, 8};
+    server::ApiContext ctx{**router, st ? &*st : nullptr, HEARTH_VERSION, o.log_prompts, 8};
     const router::Router& rt = **router;
     std::vector<server::Route> routes =
         server::builtin_routes(rt, metrics, [&rt] { return server::router_metrics(rt.router_stats()); });

@@ -91,9 +91,10 @@ struct RouteInfo {
 struct TokenEvent {
     std::string text; // valid UTF-8, possibly empty (a token that completes no character yet)
     int32_t token = -1;
-    float logprob = 0;              // when sampling.logprobs
-    std::vector<TokenLogprob> top;  // when sampling.top_logprobs > 0
-    std::optional<RouteInfo> route; // routers: on the first event of a request
+    float logprob = 0;                 // when sampling.logprobs
+    std::vector<TokenLogprob> top;     // when sampling.top_logprobs > 0
+    std::vector<std::string> top_text; // (top.size()) the bytes each alternative stands for (local engines)
+    std::optional<RouteInfo> route;    // routers: on the first event of a request
 };
 
 using hearth::Finish; // hearth/finish.h: one end-reason type for the decode step, engines, CLI and server

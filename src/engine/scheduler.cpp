@@ -465,6 +465,9 @@ void Scheduler::sample_slot(ModelEntry& m, Slot& s) {
         ev.logprob = step->logprob;
         const auto top = s.sampler.top_logprobs();
         ev.top.assign(top.begin(), top.end());
+        ev.top_text.reserve(top.size());
+        for (const auto& t : top)
+            ev.top_text.push_back(token_to_piece(s.job->text->tok, t.token, /*special=*/false));
     }
     s.job->push(std::move(ev));
     if (step->finish)

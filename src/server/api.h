@@ -30,10 +30,7 @@ struct ApiContext {
     const store::Store* store = nullptr; // null: no store (management routes answer 503, tags are empty)
     std::string version;
     bool log_prompts = false; // the adapters never log prompts or `user` themselves
-    // The text of a token of `model`, for the alternatives in logprobs (TokenEvent carries only their
-    // ids). Unset: alternatives other than the sampled token are reported with empty text.
-    std::function<std::string(const std::string& model, int32_t token)> token_text;
-    int max_n = 8; // OpenAI `n` cap
+    int max_n = 8;            // OpenAI `n` cap
 };
 
 // Where a routed answer came from, as the `hearth` object of OpenAI and Ollama responses (and the

@@ -369,7 +369,10 @@ std::vector<engine::Request> choice_requests(const Parsed& p) {
     for (size_t k = 0; k < n_prompts; ++k)
         for (int i = 0; i < p.n; ++i) {
             engine::Request r = p.base;
-            if (!p.chat) r.prompt = p.prompts[k];
+            if (!p.chat) {
+                r.prompt = p.prompts[k]; // completions: the text as it is, no chat template (as OpenAI, llama.cpp)
+                r.raw = true;
+            }
             if (r.seed_set) r.sampling.seed += static_cast<uint64_t>(out.size());
             out.push_back(std::move(r));
         }
@@ -385,17 +388,18 @@ json bytes_of(const std::string& s) {
     return b;
 }
 
-std::string alt_text(const ApiContext& ctx, const std::string& model, const engine::TokenEvent& ev, int32_t token) {
-    if (token == ev.token) return ev.text;
-    return ctx.token_text ? ctx.token_text(model, token) : std::string();
+// The text of alternative k: the sampled token's text as shown, else the bytes the engine says it stands for.
+std::string alt_text(const engine::TokenEvent& ev, size_t k) {
+    if (ev.top[k].token == ev.token) return ev.text;
+    return k < ev.top_text.size() ? ev.top_text[k] : std::string();
 }
 
 // Chat: {"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}]}.
-json chat_logprob(const ApiContext& ctx, const std::string& model, const engine::TokenEvent& ev) {
+json chat_logprob(const engine::TokenEvent& ev) {
     json top = json::array();
-    for (const auto& t : ev.top) {
-        const std::string text = alt_text(ctx, model, ev, t.token);
-        top.push_back({{"token", text}, {"logprob", t.logprob}, {"bytes", bytes_of(text)}});
+    for (size_t k = 0; k < ev.top.size(); ++k) {
+        const std::string text = alt_text(ev, k);
+        top.push_back({{"token", text}, {"logprob", ev.top[k].logprob}, {"bytes", bytes_of(text)}});
     }
     return {{"token", ev.text}, {"logprob", ev.logprob}, {"bytes", bytes_of(ev.text)}, {"top_logprobs", top}};
 }
@@ -403,12 +407,12 @@ json chat_logprob(const ApiContext& ctx, const std::string& model, const engine:
 // Completions (legacy): parallel lists tokens / token_logprobs / top_logprobs / text_offset.
 struct LegacyLogprobs {
     json tokens = json::array(), token_logprobs = json::array(), top = json::array(), offsets = json::array();
-    void add(const ApiContext& ctx, const std::string& model, const engine::TokenEvent& ev, size_t offset) {
+    void add(const engine::TokenEvent& ev, size_t offset) {
         tokens.push_back(ev.text);
         token_logprobs.push_back(ev.logprob);
         json alts = json::object();
-        for (const auto& t : ev.top)
-            alts[alt_text(ctx, model, ev, t.token)] = t.logprob;
+        for (size_t k = 0; k < ev.top.size(); ++k)
+            alts[alt_text(ev, k)] = ev.top[k].logprob;
         top.push_back(alts);
         offsets.push_back(offset);
     }
@@ -440,9 +444,9 @@ HttpResponse run_blocking(ApiContext& ctx, const Parsed& p) {
         auto on_event = [&](const engine::TokenEvent& ev) {
             if (p.logprobs) {
                 if (p.chat)
-                    st.chat_logprobs.push_back(chat_logprob(ctx, p.model, ev));
+                    st.chat_logprobs.push_back(chat_logprob(ev));
                 else
-                    st.legacy.add(ctx, p.model, ev, prefix.size() + st.text.size());
+                    st.legacy.add(ev, prefix.size() + st.text.size());
             }
             st.text += ev.text;
             return true;
@@ -512,12 +516,11 @@ public:
         if (p_.chat) {
             choice["delta"] = {{"content", ev.text}};
             choice["logprobs"] =
-                p_.logprobs ? json{{"content", json::array({chat_logprob(ctx_, p_.model, ev)})}, {"refusal", nullptr}}
-                            : json(nullptr);
+                p_.logprobs ? json{{"content", json::array({chat_logprob(ev)})}, {"refusal", nullptr}} : json(nullptr);
         } else {
             choice["text"] = ev.text;
             LegacyLogprobs lp;
-            if (p_.logprobs) lp.add(ctx_, p_.model, ev, offset);
+            if (p_.logprobs) lp.add(ev, offset);
             choice["logprobs"] = p_.logprobs ? lp.to_json() : json(nullptr);
         }
         choice["finish_reason"] = nullptr;

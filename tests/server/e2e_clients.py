@@ -29,6 +29,7 @@ from hearth_server import FAILURES, MODELS, check, Server as HearthServer  # noq
 
 HEARTH = sys.argv[1]
 KEY = "test-key-123"
+SMOL_GGUF = os.path.join(MODELS, "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
 
@@ -131,6 +132,17 @@ def run_openai(srv):
                                    temperature=0, logprobs=True, top_logprobs=2)
     content = lp.choices[0].logprobs.content
     check(len(content) >= 1 and all(t.logprob <= 0 and len(t.top_logprobs) == 2 for t in content), "chat logprobs")
+    check(all(a.token and a.bytes and a.token.encode("utf-8", "replace") for t in content for a in t.top_logprobs)
+          and all(len({a.token for a in t.top_logprobs}) == 2 for t in content),
+          "every top_logprobs alternative has its own text")
+    legacy = c.completions.create(model="smollm2", prompt="The capital of France is", max_tokens=3, temperature=0,
+                                  logprobs=3)
+    check(all(len(alts) == 3 for alts in legacy.choices[0].logprobs.top_logprobs), "legacy logprobs 3: 3 entries")
+    # Completions take the prompt as it is (no chat template): as many prompt tokens as `hearth tokenize` gives.
+    ids = subprocess.run([HEARTH, "tokenize", "-m", SMOL_GGUF, "--text", "The capital of France is", "--ids"],
+                         check=True, capture_output=True, text=True).stdout.split()
+    raw = c.completions.create(model="smollm2", prompt="The capital of France is", max_tokens=1, temperature=0)
+    check(raw.usage.prompt_tokens == len(ids), f"completions prompt tokens {raw.usage.prompt_tokens} == {len(ids)}")
 
     comp = c.completions.create(model="smollm2", prompt="The capital of France is", max_tokens=5, temperature=0)
     check(comp.object == "text_completion" and comp.usage.completion_tokens <= 5, "completions")

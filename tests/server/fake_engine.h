@@ -55,8 +55,11 @@ public:
             if (req.sampling.logprobs) {
                 ev.logprob = -0.5f * static_cast<float>(i + 1);
                 const std::vector<TokenLogprob> alts = {{ev.token, ev.logprob}, {7, -3.0f}};
-                for (int k = 0; k < std::min<int>(req.sampling.top_logprobs, 2); ++k)
+                const std::vector<std::string> alt_text = {ev.text, "#7"};
+                for (int k = 0; k < std::min<int>(req.sampling.top_logprobs, 2); ++k) {
                     ev.top.push_back(alts[static_cast<size_t>(k)]);
+                    ev.top_text.push_back(alt_text[static_cast<size_t>(k)]);
+                }
             }
             c.text += ev.text;
             ++c.completion_tokens;

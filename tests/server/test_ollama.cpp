@@ -22,7 +22,7 @@ using testing::TempStore;
 struct OllamaTest : ::testing::Test {
     FakeEngine engine;
     TempStore st;
-    ApiContext ctx{engine, &st.get(), "0.1.0", false, {}, 8};
+    ApiContext ctx{engine, &st.get(), "0.1.0", false, 8};
     std::vector<Route> routes = ollama_routes(ctx);
 
     HttpResponse post(const std::string& path, const json& body) { return call(routes, "POST", path, body.dump()); }

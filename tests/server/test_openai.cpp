@@ -18,7 +18,7 @@ using testing::FakeEngine;
 
 struct OpenAiTest : ::testing::Test {
     FakeEngine engine;
-    ApiContext ctx{engine, nullptr, "0.1.0", false, {}, 8};
+    ApiContext ctx{engine, nullptr, "0.1.0", false, 8};
     std::vector<Route> routes = openai_routes(ctx);
 
     HttpResponse chat(const json& body) { return call(routes, "POST", "/v1/chat/completions", body.dump()); }
@@ -272,10 +272,9 @@ TEST_F(OpenAiTest, ChatLogprobsShape) {
     EXPECT_TRUE(content[0]["top_logprobs"][1].contains("bytes"));
     EXPECT_EQ(content[1]["token"], " world");
 
-    // With a token_text callback the alternatives get their text.
-    ctx.token_text = [](const std::string& model, int32_t t) { return model + "#" + std::to_string(t); };
-    j = json::parse(chat({{"model", "m"}, {"messages", user("x")}, {"logprobs", true}, {"top_logprobs", 2}}).body);
-    EXPECT_EQ(j["choices"][0]["logprobs"]["content"][0]["top_logprobs"][1]["token"], "m#7");
+    // Every alternative has the text the engine gives for it (its bytes too).
+    EXPECT_EQ(content[0]["top_logprobs"][1]["token"], "#7");
+    EXPECT_EQ(content[0]["top_logprobs"][1]["bytes"], json({35, 55}));
 
     // Streamed: each token chunk carries its logprobs.
     const auto events = sse_events(body_of(
@@ -316,6 +315,7 @@ TEST_F(OpenAiTest, CompletionsShapeLegacyLogprobsAndEcho) {
     ASSERT_EQ(r.status, 200) << r.body;
     ASSERT_EQ(engine.requests.size(), 1u);
     EXPECT_EQ(engine.requests[0].prompt, std::optional<std::string>("Once"));
+    EXPECT_TRUE(engine.requests[0].raw); // the prompt as it is: no chat template
     EXPECT_TRUE(engine.requests[0].messages.empty());
     EXPECT_EQ(engine.requests[0].sampling.top_logprobs, 1);
     json j = json::parse(r.body);
@@ -328,11 +328,14 @@ TEST_F(OpenAiTest, CompletionsShapeLegacyLogprobsAndEcho) {
     EXPECT_EQ(lp["text_offset"], json({4, 9}));
     EXPECT_FLOAT_EQ(lp["top_logprobs"][0]["Hello"].get<float>(), -0.5f);
     EXPECT_EQ(j["usage"]["total_tokens"], 7);
+    // logprobs 2: two alternatives per token, each under its own text.
+    j = json::parse(complete({{"model", "m"}, {"prompt", "Once"}, {"logprobs", 2}}).body);
+    EXPECT_EQ(j["choices"][0]["logprobs"]["top_logprobs"][0], json({{"Hello", -0.5}, {"#7", -3.0}}));
 
     const auto events =
         sse_events(body_of(complete({{"model", "m"}, {"prompt", json::array({"a", "b"})}, {"stream", true}})));
-    ASSERT_EQ(engine.requests.size(), 3u);
-    EXPECT_EQ(engine.requests[2].prompt, std::optional<std::string>("b"));
+    ASSERT_EQ(engine.requests.size(), 4u);
+    EXPECT_EQ(engine.requests[3].prompt, std::optional<std::string>("b"));
     json first = json::parse(events[0]);
     EXPECT_EQ(first["object"], "text_completion");
     EXPECT_EQ(first["choices"][0]["text"], "Hello");

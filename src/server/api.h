@@ -51,6 +51,19 @@ struct ApiError {
 
 // Reads optional fields of one JSON object with type and range checks. A field that is absent or null
 // is "not given" (nullopt). The first error is kept; later reads return nullopt.
+// Every top-level field of a request must be one the endpoint honours: anything else is refused with a 400
+// naming it, never silently ignored (a null value counts as absent). `known` is the endpoint's table.
+inline std::optional<ApiError> refuse_unknown_fields(const nlohmann::json& body,
+                                                     std::initializer_list<std::string_view> known,
+                                                     const std::string& prefix = "") {
+    if (!body.is_object()) return std::nullopt;
+    for (const auto& [k, v] : body.items()) {
+        if (v.is_null() || std::find(known.begin(), known.end(), k) != known.end()) continue;
+        return ApiError{400, prefix + k + " is not supported: hearth does not honour this field", prefix + k};
+    }
+    return std::nullopt;
+}
+
 class Fields {
 public:
     Fields(const nlohmann::json& obj, std::string prefix = "") : obj_(obj), prefix_(std::move(prefix)) {}

@@ -218,6 +218,10 @@ std::optional<ApiError> parse_common(const ApiContext& ctx, const json& body, In
         if (!(fmt->is_string() && fmt->get<std::string>().empty()))
             return ApiError{400, "format: structured output (\"json\" or a schema) is not supported yet", "format"};
     }
+    if (const json* think = f.get("think"); think && !(think->is_boolean() && !think->get<bool>()))
+        return ApiError{400,
+                        "think: model '" + a.model + "' has no thinking mode (no reasoning models are supported yet)",
+                        "think"};
     if (const json* opts = f.get("options")) {
         if (!opts->is_object()) return ApiError{400, "options must be an object", "options"};
         if (auto e = apply_ollama_options(*opts, a.req)) return e;
@@ -275,6 +279,16 @@ std::optional<ApiError> parse_message_tools(const json& m, const std::string& at
 }
 
 std::optional<ApiError> parse_generate(const ApiContext& ctx, const json& body, InferenceArgs& a) {
+    // The fields /api/generate honours (README: "What the Ollama endpoints accept"); `route` is hearth's own.
+    if (auto e = refuse_unknown_fields(body, {"model", "prompt", "suffix", "system", "template", "stream", "raw",
+                                              "format", "images", "options", "keep_alive", "route", "think"}))
+        return e;
+    if (const json* ctx_tokens = Fields(body).get("context");
+        ctx_tokens && !(ctx_tokens->is_array() && ctx_tokens->empty()))
+        return ApiError{400,
+                        "context (the deprecated token context of an earlier answer) is not supported; send the "
+                        "conversation to /api/chat",
+                        "context"};
     if (auto e = parse_common(ctx, body, a)) return e;
     Fields f(body);
     const auto prompt = f.string("prompt");
@@ -296,6 +310,9 @@ std::optional<ApiError> parse_generate(const ApiContext& ctx, const json& body, 
 
 std::optional<ApiError> parse_chat(const ApiContext& ctx, const json& body, InferenceArgs& a) {
     a.chat = true;
+    if (auto e = refuse_unknown_fields(
+            body, {"model", "messages", "stream", "format", "options", "keep_alive", "tools", "route", "think"}))
+        return e;
     if (auto e = parse_common(ctx, body, a)) return e;
     Fields f(body);
     const json* msgs = f.get("messages");
@@ -455,11 +472,34 @@ std::optional<double> parse_keep_alive(const json& value, std::string* error) {
     return s < 0 || s > kForeverS ? kForeverS : s;
 }
 
+namespace {
+// An option hearth has no setting for: fine when it cannot change the answer (hardware and memory hints, or
+// a sampler left at its neutral value), else refused naming it. Ollama ignores unknown options; hearth does not
+// pretend to honour them.
+std::optional<ApiError> option_not_honoured(const json& options, const std::string& k, const json& v,
+                                            const std::string& prefix) {
+    static constexpr std::string_view kNoEffect[] = {"numa",     "num_batch", "num_gpu",   "main_gpu",
+                                                     "low_vram", "use_mmap",  "use_mlock", "f16_kv"};
+    if (std::find(std::begin(kNoEffect), std::end(kNoEffect), k) != std::end(kNoEffect)) return std::nullopt;
+    auto is = [&](double neutral) { return v.is_number() && v.get<double>() == neutral; };
+    if ((k == "mirostat" && is(0)) || (k == "typical_p" && is(1)) || (k == "tfs_z" && is(1))) return std::nullopt;
+    const bool mirostat_on =
+        options.contains("mirostat") && options["mirostat"].is_number() && options["mirostat"].get<double>() != 0;
+    if ((k == "mirostat_tau" || k == "mirostat_eta") && !mirostat_on) return std::nullopt; // only used by mirostat
+    const std::string field = prefix + k;
+    return ApiError{400, field + " is not supported: hearth does not implement it (it would change the answer)", field};
+}
+} // namespace
+
 std::optional<ApiError> apply_ollama_options(const json& options, engine::Request& req, const std::string& prefix) {
     if (!options.is_object()) return ApiError{400, prefix + " must be an object", prefix};
     for (const auto& [k, v] : options.items()) {
         const store::ParameterKey* key = store::find_parameter_key(k);
-        if (!key || v.is_null()) continue; // unknown options are ignored, as Ollama does
+        if (v.is_null()) continue;
+        if (!key) {
+            if (auto e = option_not_honoured(options, k, v, prefix)) return e;
+            continue;
+        }
         if (k == "stop") {
             if (auto e = option_stop(v, prefix, req.stop)) return e;
             continue;

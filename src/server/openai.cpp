@@ -255,6 +255,34 @@ std::optional<ApiError> parse_prompts(const json& body, std::vector<std::string>
 
 std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, bool chat, Parsed& p) {
     p.chat = chat;
+    // The fields each endpoint honours (README: "What the OpenAI endpoints accept"); `route` is hearth's own.
+    if (auto e = chat ? refuse_unknown_fields(body, {"model",
+                                                     "messages",
+                                                     "max_tokens",
+                                                     "max_completion_tokens",
+                                                     "temperature",
+                                                     "top_p",
+                                                     "seed",
+                                                     "n",
+                                                     "presence_penalty",
+                                                     "frequency_penalty",
+                                                     "stream",
+                                                     "stream_options",
+                                                     "user",
+                                                     "route",
+                                                     "logprobs",
+                                                     "top_logprobs",
+                                                     "stop",
+                                                     "logit_bias",
+                                                     "response_format",
+                                                     "tools",
+                                                     "tool_choice",
+                                                     "parallel_tool_calls"})
+                      : refuse_unknown_fields(body, {"model", "prompt", "max_tokens", "temperature", "top_p", "seed",
+                                                     "n", "presence_penalty", "frequency_penalty", "stream",
+                                                     "stream_options", "user", "route", "logprobs", "echo", "best_of",
+                                                     "suffix", "stop", "logit_bias"}))
+        return e;
     Fields f(body);
     auto model = f.string("model");
     if (!f.ok()) return f.error();

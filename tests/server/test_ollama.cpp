@@ -94,8 +94,10 @@ TEST_F(OllamaTest, GenerateMapsOptions) {
                    {"stop", {"\n\n", "END"}},
                    {"presence_penalty", 0.5},
                    {"frequency_penalty", 0.25},
-                   {"mirostat", 2},
-                   {"no_such_option", "x"}}}};
+                   {"mirostat", 0}, // neutral values of samplers hearth does not have: accepted
+                   {"typical_p", 1.0},
+                   {"num_gpu", 99}, // hardware hints: no effect on the answer
+                   {"use_mmap", true}}}};
     HttpResponse r = post("/api/generate", body);
     ASSERT_EQ(r.status, 200) << r.body;
     ASSERT_EQ(engine.requests.size(), 1u);
@@ -118,6 +120,37 @@ TEST_F(OllamaTest, GenerateMapsOptions) {
     EXPECT_EQ(q.stop, (std::vector<std::string>{"\n\n", "END"}));
     EXPECT_FLOAT_EQ(q.sampling.presence_penalty, 0.5f);
     EXPECT_FLOAT_EQ(q.sampling.frequency_penalty, 0.25f);
+}
+
+TEST_F(OllamaTest, WhatIsNotHonouredIsRefusedByName) {
+    auto refused = [&](const json& body, const std::string& path, const std::string& what) {
+        HttpResponse r = post(path, body);
+        EXPECT_EQ(r.status, 400) << what << ": " << r.body;
+        EXPECT_NE(r.body.find(what), std::string::npos) << r.body;
+    };
+    const json gen = {{"model", "m"}, {"prompt", "x"}, {"stream", false}};
+    for (const auto& [k, v] : std::vector<std::pair<std::string, json>>{
+             {"mirostat", 2}, {"typical_p", 0.5}, {"tfs_z", 0.9}, {"no_such_option", "x"}, {"num_keep", 5}}) {
+        json body = gen;
+        body["options"] = {{k, v}};
+        refused(body, "/api/generate", "options." + k);
+    }
+    json with_tau = gen;
+    with_tau["options"] = {{"mirostat", 1}, {"mirostat_tau", 5.0}};
+    refused(with_tau, "/api/generate", "options.mirostat");
+    json field = gen;
+    field["unknown_field"] = 1;
+    refused(field, "/api/generate", "unknown_field");
+    json think = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}, {"think", true}};
+    refused(think, "/api/chat", "think");
+    json context = gen;
+    context["context"] = {1, 2, 3};
+    refused(context, "/api/generate", "context");
+    EXPECT_TRUE(engine.requests.empty());
+    // think: false is what not thinking means: accepted.
+    think["think"] = false;
+    think["stream"] = false;
+    EXPECT_EQ(post("/api/chat", think).status, 200);
 }
 
 TEST_F(OllamaTest, OptionSpecialValues) {

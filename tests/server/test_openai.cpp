@@ -59,6 +59,18 @@ std::vector<std::string> sse_events(const std::string& body) {
     return out;
 }
 
+TEST_F(OpenAiTest, FieldsNotHonouredAreRefusedByName) {
+    for (const char* field : {"unknown_field", "functions", "function_call", "store", "metadata", "top_k", "audio"}) {
+        HttpResponse r = chat({{"model", "m"}, {"messages", user("x")}, {field, {{"a", 1}}}});
+        EXPECT_EQ(r.status, 400) << field;
+        EXPECT_EQ(json::parse(r.body)["error"]["param"], field) << r.body;
+    }
+    HttpResponse r = complete({{"model", "m"}, {"prompt", "x"}, {"messages", user("x")}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(json::parse(r.body)["error"]["param"], "messages") << r.body;
+    EXPECT_TRUE(engine.requests.empty()); // nothing reached the engine
+}
+
 TEST_F(OpenAiTest, ChatMapsEveryField) {
     json body = {
         {"model", "tiny:latest"},
@@ -77,7 +89,7 @@ TEST_F(OpenAiTest, ChatMapsEveryField) {
         {"logprobs", true},
         {"top_logprobs", 2},
         {"user", "someone"},
-        {"unknown_field", {1, 2, 3}}};
+        {"metadata", nullptr}}; // null: as if absent
     HttpResponse r = chat(body);
     ASSERT_EQ(r.status, 200) << r.body;
     ASSERT_EQ(engine.requests.size(), 1u);

@@ -47,6 +47,9 @@ struct Request {
     std::vector<Message> messages;     // chat: rendered with the model's template (or `template_override`)
     std::optional<std::string> prompt; // completion: this text instead of messages
     bool raw = false;                  // completion: no template at all (else the prompt is one user turn)
+    // Fill-in-the-middle: the text after the gap; `prompt` is the text before it. The model's FIM tokens frame
+    // them (prefix, suffix, middle; no template) and the answer is the middle. A model without them refuses.
+    std::optional<std::string> suffix;
     std::optional<std::string> system; // replaces the model's SYSTEM (chat and templated prompts)
     SamplingParams sampling;           // validated by the engine (errors name the field)
     bool seed_set = false;             // else a random seed per request

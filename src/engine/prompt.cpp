@@ -89,6 +89,24 @@ Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request&
         return r.prompt_tokens;
     }
     std::vector<int32_t> toks;
+    if (r.suffix) {
+        if (!r.prompt) return bad_field("suffix", "suffix needs a prompt (the text before the gap)");
+        if (tok.fim_pre == kNoToken || tok.fim_suf == kNoToken || tok.fim_mid == kNoToken)
+            return bad_field("suffix", "model '" + r.model +
+                                           "' has no fill-in-the-middle tokens: suffix needs a code model such as "
+                                           "Qwen2.5-Coder");
+        // Prefix-suffix-middle order: [BOS] <fim_prefix> prefix <fim_suffix> suffix <fim_middle>. The texts are
+        // code, not instructions: special-token text in them stays text.
+        if (tok.add_bos && tok.bos != kNoToken) toks.push_back(tok.bos);
+        toks.push_back(tok.fim_pre);
+        for (int32_t t : tokenize(tok, *r.prompt, /*add_special=*/false, /*parse_special=*/false))
+            toks.push_back(t);
+        toks.push_back(tok.fim_suf);
+        for (int32_t t : tokenize(tok, *r.suffix, /*add_special=*/false, /*parse_special=*/false))
+            toks.push_back(t);
+        toks.push_back(tok.fim_mid);
+        return toks;
+    }
     if (r.prompt && r.raw) {
         toks = tokenize(tok, *r.prompt, /*add_special=*/true, /*parse_special=*/true);
     } else {

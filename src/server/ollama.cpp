@@ -299,7 +299,7 @@ std::optional<ApiError> parse_generate(const ApiContext& ctx, const json& body, 
     if (!f.ok()) return f.error();
     if (const json* images = f.get("images"); images && !(images->is_array() && images->empty()))
         return ApiError{400, "images are not supported: no vision models yet", "images"};
-    if (suffix && !suffix->empty()) return ApiError{400, "suffix (fill-in-the-middle) is not supported yet", "suffix"};
+    if (suffix && !suffix->empty()) a.req.suffix = *suffix; // fill-in-the-middle with the model's FIM tokens
     if (tmpl && !tmpl->empty()) return ApiError{400, "template overrides are not supported yet", "template"};
     a.req.prompt = prompt.value_or("");
     a.req.raw = raw.value_or(false);

@@ -361,7 +361,11 @@ std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, b
     }
     if (auto ptc = f.boolean("parallel_tool_calls")) req.parallel_tool_calls = *ptc;
     if (!f.ok()) return f.error();
-    if (suffix && !suffix->empty()) return ApiError{400, "suffix is not supported yet", "suffix"};
+    if (suffix && !suffix->empty()) {
+        if (p.prompts.size() != 1) return ApiError{400, "suffix takes one prompt (the text before the gap)", "suffix"};
+        req.suffix = *suffix;
+        if (echo.value_or(false)) return ApiError{400, "echo with suffix is not supported", "echo"};
+    }
     if (auto e = parse_stop(f, req.stop)) return e;
     if (auto e = parse_logit_bias(f, req.sampling.logit_bias)) return e;
     if (top_logprobs && *top_logprobs > 0 && chat && !logprobs.value_or(false))

@@ -191,9 +191,12 @@ void find_eog(const gguf::File& f, Tokenizer& t) {
     t.eot = by_key_or_text({}, kEot, t.eot);
     static constexpr std::string_view kEom[] = {"<|eom_id|>"};
     t.eom = by_key_or_text({}, kEom, t.eom);
-    by_key_or_text({"tokenizer.ggml.prefix_token_id", "tokenizer.ggml.fim_pre_token_id"}, kFimPre, kNoToken);
-    by_key_or_text({"tokenizer.ggml.suffix_token_id", "tokenizer.ggml.fim_suf_token_id"}, kFimSuf, kNoToken);
-    by_key_or_text({"tokenizer.ggml.middle_token_id", "tokenizer.ggml.fim_mid_token_id"}, kFimMid, kNoToken);
+    t.fim_pre =
+        by_key_or_text({"tokenizer.ggml.prefix_token_id", "tokenizer.ggml.fim_pre_token_id"}, kFimPre, kNoToken);
+    t.fim_suf =
+        by_key_or_text({"tokenizer.ggml.suffix_token_id", "tokenizer.ggml.fim_suf_token_id"}, kFimSuf, kNoToken);
+    t.fim_mid =
+        by_key_or_text({"tokenizer.ggml.middle_token_id", "tokenizer.ggml.fim_mid_token_id"}, kFimMid, kNoToken);
     const int32_t fim_pad = by_key_or_text({"tokenizer.ggml.fim_pad_token_id"}, kFimPad, kNoToken);
     const int32_t fim_rep = by_key_or_text({"tokenizer.ggml.fim_rep_token_id"}, kFimRep, kNoToken);
     const int32_t fim_sep = by_key_or_text({"tokenizer.ggml.fim_sep_token_id"}, kFimSep, kNoToken);

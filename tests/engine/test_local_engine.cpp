@@ -3,6 +3,7 @@
 // keep-alive, several models and LRU eviction under a memory budget, stop strings, logprobs, drain, a
 // hostile chat template next to another model's request, load errors without the server's paths.
 #include "engine/local_engine.h"
+#include "engine/prompt.h"
 #include "gguf/gguf.h"
 #include "gguf/writer.h"
 #include "model_paths.h"
@@ -577,6 +578,51 @@ TEST(LocalEngine, LoadErrorsDoNotShowTheServersPaths) {
         EXPECT_NE(log.find("sha256-" + name), std::string::npos) << log;
     }
     std::filesystem::remove_all(dir);
+}
+
+} // namespace
+} // namespace hearth::engine
+
+namespace hearth::engine {
+namespace {
+
+// Fill-in-the-middle: [BOS] <fim_prefix> prefix <fim_suffix> suffix <fim_middle>, with the model's own FIM
+// tokens; special-token text inside the code stays text; a model without FIM tokens refuses, naming suffix.
+TEST(FillInTheMiddle, PromptIsFramedByTheModelsFimTokens) {
+    const std::string qwen = test::model_path("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf");
+    ASSERT_TRUE(std::filesystem::exists(qwen)) << test::missing_model_message(qwen);
+    ModelTextCache cache;
+    auto text = cache.get({}, "qwen", qwen);
+    ASSERT_TRUE(text) << text.message();
+    const Tokenizer& tok = (*text)->tok;
+    Request r;
+    r.model = "qwen";
+    r.prompt = "def add(a, b):\n    ";
+    r.suffix = "\n<|im_end|>print(add(2, 3))\n";
+    auto toks = prompt_tokens(**text, r, ModelSpec{});
+    ASSERT_TRUE(toks) << toks.message();
+    const auto prefix = tokenize(tok, *r.prompt, false, false);
+    const auto suffix = tokenize(tok, *r.suffix, false, false);
+    std::vector<int32_t> want = {tok.fim_pre};
+    want.insert(want.end(), prefix.begin(), prefix.end());
+    want.push_back(tok.fim_suf);
+    want.insert(want.end(), suffix.begin(), suffix.end());
+    want.push_back(tok.fim_mid);
+    EXPECT_EQ(*toks, want);
+    EXPECT_EQ(token_to_piece(tok, tok.fim_pre, true), "<|fim_prefix|>");
+    EXPECT_EQ(token_to_piece(tok, tok.fim_suf, true), "<|fim_suffix|>");
+    EXPECT_EQ(token_to_piece(tok, tok.fim_mid, true), "<|fim_middle|>");
+    const auto im_end = tok.piece_to_id.find("<|im_end|>");
+    ASSERT_NE(im_end, tok.piece_to_id.end());
+    EXPECT_EQ(std::count(toks->begin(), toks->end(), im_end->second), 0); // "<|im_end|>" in the code stayed text
+
+    const std::string smol = test::model_path("SmolLM2-135M-Instruct.Q4_1.gguf");
+    auto smol_text = cache.get({}, "smol", smol);
+    ASSERT_TRUE(smol_text) << smol_text.message();
+    r.model = "smol";
+    auto refused = prompt_tokens(**smol_text, r, ModelSpec{});
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.status().field(), "suffix");
 }
 
 } // namespace

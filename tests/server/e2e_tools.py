@@ -1,4 +1,4 @@
-"""Tool calling end to end: the official openai and ollama clients against `hearth serve` with the
+"""Tool calling and fill-in-the-middle end to end: the official openai and ollama clients against `hearth serve` with the
 Qwen2.5-Coder-0.5B fixture model (its template teaches the Hermes <tool_call> syntax), streaming and not.
 
 The model's answers are greedy and the kernels batch-invariant, so its first call is reproducible: asked for
@@ -84,6 +84,20 @@ def run_openai(srv):
         "tool_choice", "tool_choice naming an unknown function")
 
 
+def run_fill_in_the_middle(srv):
+    # Editors' autocomplete: the code before and after the cursor; the model writes the middle.
+    c = openai.OpenAI(base_url=srv.base + "/v1", api_key="x", max_retries=0, timeout=300)
+    r = c.completions.create(model=QWEN, prompt="def add(a, b):\n    ", suffix="\n\nprint(add(2, 3))\n",
+                             max_tokens=8, temperature=0)
+    check(r.choices[0].text.startswith("return a + b"), f"FIM (openai suffix): {r.choices[0].text!r}")
+    o = ollama.Client(host=srv.base, timeout=300).generate(
+        model=QWEN, prompt="def add(a, b):\n    ", suffix="\n\nprint(add(2, 3))\n",
+        options={"temperature": 0, "num_predict": 8})
+    check(o.response == r.choices[0].text, f"FIM (ollama suffix) gives the same middle: {o.response!r}")
+    expect_400(lambda: c.completions.create(model=SMOL, prompt="x", suffix="y", max_tokens=2), "suffix",
+               "FIM with a model without FIM tokens")
+
+
 def run_ollama(srv):
     c = ollama.Client(host=srv.base, timeout=300)
     r = c.chat(model=QWEN, messages=ASK, tools=TOOLS, options={"temperature": 0, "num_predict": 64})
@@ -148,6 +162,7 @@ def main():
     try:
         run_openai(srv)
         run_ollama(srv)
+        run_fill_in_the_middle(srv)
     finally:
         rc = srv.stop()
         shutil.rmtree(home, ignore_errors=True)

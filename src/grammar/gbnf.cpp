@@ -103,6 +103,7 @@ private:
         char c = s_[p_];
         if (c == '\n' || c == '\r') return "the end of the line";
         if (uint8_t(c) < 0x20) return "a control character";
+        if (uint8_t(c) >= 0x80) return "a non-ASCII character";
         return "'" + std::string(1, c) + "'";
     }
 

@@ -58,7 +58,7 @@ Status Matcher::rejected(std::string_view what) {
         if (u == '"' || u == '\\') {
             shown += '\\';
             shown += c;
-        } else if (u < 0x20 || u == 0x7F) {
+        } else if (u < 0x20 || u >= 0x7F) { // bytes, not characters: the text may end mid-character
             static const char* hex = "0123456789abcdef";
             shown += "\\x";
             shown += hex[u >> 4];

@@ -76,6 +76,7 @@ private:
     size_t pos_ = 0;
     uint32_t max_repeat_;
     const std::string& field_;
+    bool saw_space_ = false; // single() read \s
 
     bool peek(char c) const { return pos_ < s_.size() && s_[pos_] == c; }
 
@@ -180,6 +181,8 @@ private:
         static const CharClass digit = make_class({{'0', '9'}});
         static const CharClass word = make_class({{'0', '9'}, {'A', 'Z'}, {'_', '_'}, {'a', 'z'}});
         static const CharClass space = make_class({{'\t', '\r'}, {' ', ' '}});
+        // Python's \s also has U+001C..U+001F (ECMAScript's does not): negations leave them out too.
+        static const CharClass any_space = make_class({{'\t', '\r'}, {0x1C, 0x1F}, {' ', ' '}});
         switch (e) {
         case 'd':
             out = digit;
@@ -189,6 +192,7 @@ private:
             return Status::ok();
         case 's':
             out = space;
+            saw_space_ = true;
             return Status::ok();
         case 'D':
             out = ascii_complement(digit);
@@ -197,7 +201,7 @@ private:
             out = ascii_complement(word);
             return Status::ok();
         case 'S':
-            out = ascii_complement(space);
+            out = ascii_complement(any_space);
             return Status::ok();
         case 't':
             cp = '\t';
@@ -278,6 +282,7 @@ private:
         if (negated) pos_++;
         CharClass set;
         bool shorthand = false;
+        saw_space_ = false;
         while (pos_ < s_.size() && s_[pos_] != ']') {
             CharClass item;
             bool is_char = false;
@@ -300,13 +305,13 @@ private:
         }
         if (!peek(']')) return fail("missing ']'");
         pos_++;
+        if (negated && saw_space_) set.add_range(0x1C, 0x1F); // see any_space
         set.normalize();
-        if (negated)
-            set = shorthand ? ascii_complement(set) : [&] {
-                CharClass c = set;
-                c.negate();
-                return c;
-            }();
+        if (negated && shorthand) {
+            set = ascii_complement(set);
+        } else if (negated) {
+            set.negate();
+        }
         out = {json_char(set), false};
         return Status::ok();
     }

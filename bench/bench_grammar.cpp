@@ -164,8 +164,8 @@ void generate(benchmark::State& state, Matcher& m, const std::vector<int32_t>& i
 // time_per_token: CPU time per token, mask and advance together.
 void report(benchmark::State& state, size_t tokens, const Split* split = nullptr) {
     state.counters["tokens"] = double(tokens);
-    state.counters["time_per_token"] = benchmark::Counter(
-        double(tokens), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["time_per_token"] =
+        benchmark::Counter(double(tokens), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
     if (split && split->walks) {
         state.counters["walks"] = double(split->walks) / double(state.iterations());
         state.counters["walk_avg_ms"] = split->walk_s / double(split->walks) * 1e3;

@@ -111,8 +111,14 @@ Status check_grammar(const Grammar& g) {
     std::vector<uint32_t> cycle = find_left_cycle(g, nullable);
     if (!cycle.empty()) {
         std::string path;
-        for (size_t i = 0; i < cycle.size(); i++)
+        for (size_t i = 0; i < cycle.size(); i++) {
+            if (i == 8 && cycle.size() > 10) { // a long cycle: its start and end say enough
+                path += " -> ... (" + std::to_string(cycle.size() - 9) + " more)";
+                i = cycle.size() - 2;
+                continue;
+            }
             path += (i ? " -> " : "") + g.rules[cycle[i]].name;
+        }
         return bad_field("grammar", "left recursion: " + path +
                                         " (a rule reaches itself without consuming input; rules named "
                                         "'<rule>-<n>' are groups or repetitions, and repeating something "

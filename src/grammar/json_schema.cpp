@@ -128,8 +128,10 @@ std::string Converter::fixed(const char* name) {
 std::string Converter::unique_name(const std::string& hint) {
     std::string base = sanitize(hint);
     std::string name = base;
-    for (int n = 2; names_.count(name); n++)
-        name = base + "-" + std::to_string(n);
+    uint32_t& n = next_suffix_[base]; // resume where this base left off: linear in the names made
+    if (n < 2) n = 2;
+    while (names_.count(name))
+        name = base + "-" + std::to_string(n++);
     names_.insert(name);
     return name;
 }
@@ -159,7 +161,30 @@ std::string render_fixed(std::set<std::string> used) {
     return out;
 }
 
+// Depth and size of a JSON document, without recursion.
+Status check_document(const Json& doc, const SchemaLimits& lim) {
+    std::vector<std::pair<const Json*, size_t>> stack{{&doc, 1}};
+    size_t values = 0;
+    while (!stack.empty()) {
+        auto [j, depth] = stack.back();
+        stack.pop_back();
+        if (++values > lim.max_json_values) {
+            return bad_field("", "the schema has more than " + std::to_string(lim.max_json_values) + " JSON values");
+        }
+        if (depth > lim.max_json_depth) {
+            return bad_field("",
+                             "the schema nests arrays and objects deeper than " + std::to_string(lim.max_json_depth));
+        }
+        if (j->is_structured()) {
+            for (const Json& child : *j)
+                stack.push_back({&child, depth + 1});
+        }
+    }
+    return Status::ok();
+}
+
 Result<std::string> Converter::run() {
+    HEARTH_TRY(check_document(root_, lim_));
     for (const FixedRule& r : fixed_rules())
         names_.insert(r.name);
     names_.insert("root");

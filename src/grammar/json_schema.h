@@ -66,6 +66,9 @@
 namespace hearth::grammar {
 
 struct SchemaLimits {
+    size_t max_json_depth = 256;        // nesting of the schema document's arrays and objects (checked first,
+                                        // without recursion: copying and printing JSON recurse)
+    size_t max_json_values = 1 << 20;   // values in the schema document
     size_t max_depth = 64;              // nested schemas (through properties, items, combinators, $ref)
     size_t max_schemas = 10000;         // subschemas converted
     size_t max_enum = 10000;            // values in one enum

@@ -60,6 +60,7 @@ private:
     const SchemaLimits& lim_;
     std::vector<std::pair<std::string, std::string>> rules_; // (name, body) in output order
     std::set<std::string> names_;
+    std::map<std::string, uint32_t> next_suffix_; // base name -> next "-<n>" to try
     std::set<std::string> fixed_used_;
     std::map<std::string, std::string> ref_rules_; // JSON pointer -> rule
     size_t depth_ = 0;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <unordered_set>
 
 namespace hearth::grammar::schema {
 
@@ -54,15 +55,17 @@ Result<std::string> Converter::object_expr(const Json& s, const std::string& pat
         if (!p->is_object()) return bad_field(path + "/properties", "properties must be an object");
         props = &*p;
     }
-    std::vector<std::string> required;
+    std::vector<std::string> required; // in order, without repeats
+    std::unordered_set<std::string> required_set, declared;
     if (auto r = s.find("required"); r != s.end()) {
         if (!r->is_array()) return bad_field(path + "/required", "required must be an array of strings");
         for (const Json& name : *r) {
             if (!name.is_string()) return bad_field(path + "/required", "required must be an array of strings");
-            if (std::find(required.begin(), required.end(), name.get<std::string>()) == required.end())
-                required.push_back(name.get<std::string>());
+            if (required_set.insert(name.get<std::string>()).second) required.push_back(name.get<std::string>());
         }
     }
+    for (auto it = props->begin(); it != props->end(); ++it)
+        declared.insert(it.key());
     enum class Extra { None, Any, Schema } extra = props->empty() ? Extra::Any : Extra::None;
     auto ap = s.find("additionalProperties");
     if (ap != s.end()) {
@@ -93,11 +96,10 @@ Result<std::string> Converter::object_expr(const Json& s, const std::string& pat
     for (auto it = props->begin(); it != props->end(); ++it) {
         auto v = rule_for(it.value(), path + "/properties/" + pointer_escape(it.key()), hint + "-" + it.key());
         if (!v) return v.status();
-        bool req = std::find(required.begin(), required.end(), it.key()) != required.end();
-        list.push_back({it.key(), *v, req});
+        list.push_back({it.key(), *v, required_set.count(it.key()) > 0});
     }
     for (const std::string& r : required) {
-        if (props->contains(r)) continue;
+        if (declared.count(r)) continue;
         if (extra == Extra::None && ap != s.end()) {
             return bad_field(path + "/required",
                              "required property '" + r +

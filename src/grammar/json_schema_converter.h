@@ -32,7 +32,20 @@ enum TypeBits : uint8_t {
     kAnyType = 127,
 };
 
+inline constexpr std::string_view kTypeNames[] = {"null", "boolean", "object", "array", "string", "integer", "number"};
+inline constexpr uint8_t kTypeBitsByName[] = {kNull, kBool, kObject, kArray, kString, kInteger, kInteger | kFraction};
+
 bool is_annotation(std::string_view keyword);
+std::string pointer_escape(std::string_view key); // for a JSON pointer: ~ -> ~0, / -> ~1
+std::string dump(const Json& j);                  // compact, UTF-8 kept, invalid UTF-8 replaced
+uint8_t value_type(const Json& v);                // the TypeBits of a value (1.0 is an integer)
+
+// One member an object grammar may write: its key, the rule of its value, and whether it must be there.
+struct ObjectMember {
+    std::string key;
+    std::string value;
+    bool required;
+};
 // Keywords other than annotations (and $defs/definitions, which only hold schemas).
 bool has_validation_keywords(const Json& s, std::string_view except = "");
 
@@ -76,6 +89,10 @@ private:
     Status check_disjoint(const std::vector<Json>& branches, const std::string& path) const;
     Result<std::string> enum_expr(const Json& s, const std::string& path, const std::string& hint);
     Result<std::string> literal_trie(const std::vector<std::string>& texts, const std::string& hint);
+    Status object_members(const Json& s, const std::string& path, const std::string& hint,
+                          std::vector<ObjectMember>& members, std::string& extra_kv, bool& any_object);
+    Result<std::string> object_body(const std::vector<ObjectMember>& members, const std::string& extra_kv,
+                                    const std::string& hint);
     Result<std::string> not_keys_expr(const std::vector<std::string>& keys, const std::string& hint);
 };
 

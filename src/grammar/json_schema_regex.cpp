@@ -165,24 +165,31 @@ private:
     }
 
     // One character or escape (outside or inside a class) as a set.
+    // One character or escape (outside or inside a class) as a set; is_char/cp_out: it is one character.
     Status single(bool in_class, CharClass& out, bool* is_char = nullptr, uint32_t* cp_out = nullptr) {
         uint32_t cp = 0;
+        bool one = true;
         if (s_[pos_] != '\\') {
             HEARTH_TRY(utf8_char(cp));
-            out = make_class({{cp, cp}});
-            if (is_char) *is_char = true;
-            if (cp_out) *cp_out = cp;
-            return Status::ok();
+        } else {
+            pos_++;
+            if (pos_ >= s_.size()) return fail("pattern ends with '\\'");
+            HEARTH_TRY(escape(s_[pos_++], in_class, out, one, cp));
         }
-        pos_++;
-        if (pos_ >= s_.size()) return fail("pattern ends with '\\'");
-        char e = s_[pos_++];
-        if (is_char) *is_char = false;
+        if (one) out = make_class({{cp, cp}});
+        if (is_char) *is_char = one;
+        if (cp_out) *cp_out = cp;
+        return Status::ok();
+    }
+
+    // The escape \e: a shorthand class (one = false, in `out`) or one code point (`cp`).
+    Status escape(char e, bool in_class, CharClass& out, bool& one, uint32_t& cp) {
         static const CharClass digit = make_class({{'0', '9'}});
         static const CharClass word = make_class({{'0', '9'}, {'A', 'Z'}, {'_', '_'}, {'a', 'z'}});
         static const CharClass space = make_class({{'\t', '\r'}, {' ', ' '}});
         // Python's \s also has U+001C..U+001F (ECMAScript's does not): negations leave them out too.
         static const CharClass any_space = make_class({{'\t', '\r'}, {0x1C, 0x1F}, {' ', ' '}});
+        one = false;
         switch (e) {
         case 'd':
             out = digit;
@@ -203,47 +210,17 @@ private:
         case 'S':
             out = ascii_complement(any_space);
             return Status::ok();
-        case 't':
-            cp = '\t';
-            break;
-        case 'n':
-            cp = '\n';
-            break;
-        case 'r':
-            cp = '\r';
-            break;
-        case 'f':
-            cp = '\f';
-            break;
-        case 'v':
-            cp = '\v';
-            break;
         case 'x':
-        case 'u': {
-            int n = e == 'x' ? 2 : 4;
-            if (pos_ + size_t(n) > s_.size())
-                return fail(std::string("\\") + e + " needs " + std::to_string(n) + " hex digits");
-            for (int i = 0; i < n; i++) {
-                char h = s_[pos_++];
-                int v = (h >= '0' && h <= '9')   ? h - '0'
-                        : (h >= 'a' && h <= 'f') ? h - 'a' + 10
-                        : (h >= 'A' && h <= 'F') ? h - 'A' + 10
-                                                 : -1;
-                if (v < 0) return fail(std::string("\\") + e + " needs " + std::to_string(n) + " hex digits");
-                cp = cp << 4 | uint32_t(v);
-            }
-            if (cp >= 0xD800 && cp <= 0xDFFF) return fail("surrogate code points are not supported");
-            break;
-        }
+        case 'u':
+            one = true;
+            return hex_escape(e, cp);
         case 'b':
             if (!in_class) return fail("word boundaries (\\b) are not supported");
-            cp = '\b';
             break;
         case 'B':
             return fail("word boundaries (\\B) are not supported");
         case '0':
             if (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') return fail("octal escapes are not supported");
-            cp = 0;
             break;
         case 'p':
         case 'P':
@@ -254,14 +231,37 @@ private:
             return fail("control escapes (\\cX) are not supported");
         default:
             if (e >= '1' && e <= '9') return fail("backreferences (\\1...) are not supported");
-            if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || uint8_t(e) >= 0x80) {
-                return fail(std::string("unknown escape '\\") + e + "'");
-            }
-            cp = uint8_t(e); // an escaped punctuation character stands for itself
         }
-        out = make_class({{cp, cp}});
-        if (is_char) *is_char = true;
-        if (cp_out) *cp_out = cp;
+        one = true;
+        static constexpr std::pair<char, char> kControls[] = {{'t', '\t'}, {'n', '\n'}, {'r', '\r'}, {'f', '\f'},
+                                                              {'v', '\v'}, {'b', '\b'}, {'0', '\0'}};
+        for (auto [name, value] : kControls) {
+            if (e == name) {
+                cp = uint8_t(value);
+                return Status::ok();
+            }
+        }
+        if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || uint8_t(e) >= 0x80) {
+            return fail(std::string("unknown escape '\\") + e + "'");
+        }
+        cp = uint8_t(e); // an escaped punctuation character stands for itself
+        return Status::ok();
+    }
+
+    // \xHH or \uHHHH (no surrogates: a JSON string cannot hold one alone).
+    Status hex_escape(char e, uint32_t& cp) {
+        int n = e == 'x' ? 2 : 4;
+        cp = 0;
+        for (int i = 0; i < n; i++) {
+            char h = pos_ < s_.size() ? s_[pos_++] : 'g';
+            int v = (h >= '0' && h <= '9')   ? h - '0'
+                    : (h >= 'a' && h <= 'f') ? h - 'a' + 10
+                    : (h >= 'A' && h <= 'F') ? h - 'A' + 10
+                                             : -1;
+            if (v < 0) return fail(std::string("\\") + e + " needs " + std::to_string(n) + " hex digits");
+            cp = cp << 4 | uint32_t(v);
+        }
+        if (cp >= 0xD800 && cp <= 0xDFFF) return fail("surrogate code points are not supported");
         return Status::ok();
     }
 

@@ -18,13 +18,6 @@ namespace {
 constexpr uint64_t kUnbounded = std::numeric_limits<uint64_t>::max();
 const std::string kQuote = "\"\\\"\""; // the GBNF literal for one '"'
 
-std::string pointer_escape(std::string_view key) {
-    std::string out;
-    for (char c : key)
-        out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-    return out;
-}
-
 // A GBNF quantifier for lo..hi repetitions (hi == kUnbounded: no upper bound).
 std::string quant(uint64_t lo, uint64_t hi) {
     if (hi == kUnbounded) return lo == 0 ? "*" : lo == 1 ? "+" : "{" + std::to_string(lo) + ",}";
@@ -49,6 +42,19 @@ Result<std::optional<uint64_t>> count_keyword(const Json& s, const char* key, co
 // ---- objects ----
 
 Result<std::string> Converter::object_expr(const Json& s, const std::string& path, const std::string& hint) {
+    std::vector<ObjectMember> members;
+    std::string extra_kv;
+    bool any_object = false;
+    HEARTH_TRY(object_members(s, path, hint, members, extra_kv, any_object));
+    if (any_object) return fixed("object");
+    return object_body(members, extra_kv, hint);
+}
+
+// The members an object may have: declared properties in order (their value rules made), required ones not
+// declared (as additional properties that must be there), and the "key: value" of additional properties
+// ("" when none are allowed). any_object: no constraint at all.
+Status Converter::object_members(const Json& s, const std::string& path, const std::string& hint,
+                                 std::vector<ObjectMember>& members, std::string& extra_kv, bool& any_object) {
     static const Json kNoProperties = Json::object();
     const Json* props = &kNoProperties;
     if (auto p = s.find("properties"); p != s.end()) {
@@ -77,26 +83,18 @@ Result<std::string> Converter::object_expr(const Json& s, const std::string& pat
             return bad_field(path + "/additionalProperties", "additionalProperties must be a boolean or a schema");
         }
     }
-    if (props->empty() && required.empty() && extra == Extra::Any) return fixed("object");
-
-    std::string extra_value;
+    any_object = props->empty() && required.empty() && extra == Extra::Any;
+    if (any_object) return Status::ok();
+    std::string extra_value = extra == Extra::None ? "" : fixed("value");
     if (extra == Extra::Schema) {
         auto v = rule_for(*ap, path + "/additionalProperties", hint + "-extra");
         if (!v) return v.status();
         extra_value = *v;
-    } else if (extra == Extra::Any) {
-        extra_value = fixed("value");
     }
-    struct Prop {
-        std::string key;
-        std::string value;
-        bool required;
-    };
-    std::vector<Prop> list;
     for (auto it = props->begin(); it != props->end(); ++it) {
         auto v = rule_for(it.value(), path + "/properties/" + pointer_escape(it.key()), hint + "-" + it.key());
         if (!v) return v.status();
-        list.push_back({it.key(), *v, required_set.count(it.key()) > 0});
+        members.push_back({it.key(), *v, required_set.count(it.key()) > 0});
     }
     for (const std::string& r : required) {
         if (declared.count(r)) continue;
@@ -106,35 +104,38 @@ Result<std::string> Converter::object_expr(const Json& s, const std::string& pat
                                  "' is not in properties and additionalProperties does not allow it");
         }
         // An additional property that must be there (additionalProperties absent allows any value).
-        list.push_back({r, extra == Extra::Schema ? extra_value : fixed("value"), true});
+        members.push_back({r, extra == Extra::Schema ? extra_value : fixed("value"), true});
     }
-    std::string ws = fixed("ws");
-    auto kv = [&](const Prop& p) {
-        return gbnf_literal(Json(p.key).dump(-1, ' ', false, Json::error_handler_t::replace)) + " ws \":\" ws " +
-               p.value + " ws";
+    if (extra == Extra::None) return Status::ok();
+    std::string key = fixed("string");
+    if (!members.empty()) { // extra keys must differ from the declared ones (JSON keeps the last duplicate)
+        std::vector<std::string> keys;
+        for (const ObjectMember& m : members)
+            keys.push_back(m.key);
+        auto k = not_keys_expr(keys, hint + "-key");
+        if (!k) return k.status();
+        key = *k;
+    }
+    extra_kv = key + " ws \":\" ws " + extra_value + " ws";
+    return Status::ok();
+}
+
+// "{" members "}" with members in order, optional ones skippable, commas only between members.
+Result<std::string> Converter::object_body(const std::vector<ObjectMember>& members, const std::string& extra_kv,
+                                           const std::string& hint) {
+    fixed("ws");
+    auto kv = [&](const ObjectMember& m) {
+        return gbnf_literal(dump(Json(m.key))) + " ws \":\" ws " + m.value + " ws";
     };
-    std::string extra_kv;
-    if (extra != Extra::None) {
-        std::string key = fixed("string");
-        if (!list.empty()) {
-            std::vector<std::string> keys;
-            for (const Prop& p : list)
-                keys.push_back(p.key);
-            auto k = not_keys_expr(keys, hint + "-key");
-            if (!k) return k.status();
-            key = *k;
-        }
-        extra_kv = key + " ws \":\" ws " + extra_value + " ws";
-    }
-    bool all_required = std::all_of(list.begin(), list.end(), [](const Prop& p) { return p.required; });
+    bool all_required = std::all_of(members.begin(), members.end(), [](const ObjectMember& m) { return m.required; });
     if (extra_kv.empty() && all_required) {
         std::string body = "\"{\" ws";
-        for (size_t i = 0; i < list.size(); i++)
-            body += (i ? " \",\" ws " : " ") + kv(list[i]);
+        for (size_t i = 0; i < members.size(); i++)
+            body += (i ? " \",\" ws " : " ") + kv(members[i]);
         return body + " \"}\"";
     }
-    // first[k]: properties k.. when none was written yet; after[k]: the same after one was (each starts
-    // with a comma). Built from the end; each becomes a rule, named when its body is known.
+    // first[k]: members k.. when none was written yet; after[k]: the same after one was (each starts with a
+    // comma). Built from the end; each becomes a rule, named when its body is known.
     auto rule = [&](const std::string& body, const std::string& suffix) -> Result<std::string> {
         if (body.empty()) return std::string();
         std::string name = unique_name(hint + suffix);
@@ -147,20 +148,20 @@ Result<std::string> Converter::object_expr(const Json& s, const std::string& pat
     if (!after) return after.status();
     auto first = rule(extra_kv.empty() ? "" : "(" + extra_kv + then(*after) + ")?", "-extra-first");
     if (!first) return first.status();
-    if (list.empty()) return "\"{\" ws " + or_empty(*first) + " \"}\"";
+    if (members.empty()) return "\"{\" ws " + or_empty(*first) + " \"}\"";
     std::string first_body;
-    for (size_t k = list.size(); k-- > 0;) {
-        std::string after_body = "\",\" ws " + kv(list[k]) + then(*after);
-        first_body = kv(list[k]) + then(*after);
-        if (!list[k].required) {
+    for (size_t k = members.size(); k-- > 0;) {
+        std::string after_body = "\",\" ws " + kv(members[k]) + then(*after);
+        first_body = kv(members[k]) + then(*after);
+        if (!members[k].required) {
             after_body += " | " + or_empty(*after);
             first_body += " | " + or_empty(*first);
         }
         if (k > 0) {
             after = rule(after_body, "-after-" + std::to_string(k));
             if (!after) return after.status();
-            first = !list[k - 1].required ? rule(first_body, "-from-" + std::to_string(k))
-                                          : Result<std::string>(std::string());
+            first = !members[k - 1].required ? rule(first_body, "-from-" + std::to_string(k))
+                                             : Result<std::string>(std::string());
             if (!first) return first.status();
         }
     }

@@ -2,6 +2,7 @@
 // parenthesized groups (bounded by GbnfLimits::max_nesting); groups and repetitions become generated rules.
 #include "grammar/gbnf.h"
 
+#include "base/hex.h"
 #include "grammar/utf8_decode.h"
 
 #include <limits>
@@ -19,12 +20,6 @@ bool is_word_char(char c) {
 }
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
-}
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 using Seq = std::vector<Elem>;
@@ -319,11 +314,8 @@ private:
         int digits = e == 'x' ? 2 : e == 'u' ? 4 : e == 'U' ? 8 : 0;
         if (digits > 0) {
             uint32_t v = 0;
-            for (int i = 0; i < digits; i++) {
-                int h = p_ < s_.size() ? hex_value(s_[p_]) : -1;
-                if (h < 0) return fail(at, "expected " + std::to_string(digits) + " hex digits after '\\" + e + "'");
-                v = v << 4 | uint32_t(h);
-                p_++;
+            if (!read_hex(s_, p_, digits, v)) {
+                return fail(at, "expected " + std::to_string(digits) + " hex digits after '\\" + e + "'");
             }
             if (v > kMaxCodePoint) return fail(at, "code point above U+10FFFF");
             return v;

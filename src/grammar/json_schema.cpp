@@ -107,6 +107,25 @@ uint8_t value_type(const Json& v) {
     }
 }
 
+void CodePointTrie::insert(const std::vector<uint32_t>& cps) {
+    uint32_t at = 0;
+    for (uint32_t c : cps) {
+        auto [it, added] = nodes[at].kids.emplace(c, uint32_t(nodes.size()));
+        if (added) nodes.emplace_back();
+        at = it->second;
+    }
+    nodes[at].terminal = true;
+}
+
+std::vector<uint32_t> code_points(std::string_view utf8) {
+    std::vector<uint32_t> out;
+    Utf8Decoder d;
+    uint32_t cp = 0;
+    for (char c : utf8)
+        if (d.feed(uint8_t(c), cp) == Utf8Step::Done) out.push_back(cp);
+    return out;
+}
+
 bool is_annotation(std::string_view keyword) {
     return in(kAnnotations, keyword);
 }
@@ -428,28 +447,10 @@ Result<std::string> Converter::literal_trie(const std::vector<std::string>& text
             out += (i ? " | " : "") + gbnf_literal(texts[i]);
         return texts.size() == 1 ? out : "(" + out + ")";
     }
-    struct Node {
-        std::map<uint32_t, uint32_t> kids;
-        bool terminal = false;
-    };
-    std::vector<Node> nodes(1);
-    for (const std::string& t : texts) {
-        uint32_t at = 0;
-        Utf8Decoder d;
-        uint32_t cp = 0;
-        for (char c : t) {
-            if (d.feed(uint8_t(c), cp) != Utf8Step::Done) continue; // dump() output is valid UTF-8
-            auto it = nodes[at].kids.find(cp);
-            if (it == nodes[at].kids.end()) {
-                nodes[at].kids[cp] = uint32_t(nodes.size());
-                at = uint32_t(nodes.size());
-                nodes.emplace_back();
-            } else {
-                at = it->second;
-            }
-        }
-        nodes[at].terminal = true;
-    }
+    CodePointTrie trie;
+    for (const std::string& t : texts)
+        trie.insert(code_points(t)); // dump() output is valid UTF-8
+    const std::vector<CodePointTrie::Node>& nodes = trie.nodes;
     // Rules for the root and for every node reached at the end of a compressed edge that branches.
     std::map<uint32_t, std::string> names;
     std::vector<uint32_t> todo{0};

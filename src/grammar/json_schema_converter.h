@@ -40,6 +40,18 @@ std::string pointer_escape(std::string_view key); // for a JSON pointer: ~ -> ~0
 std::string dump(const Json& j);                  // compact, UTF-8 kept, invalid UTF-8 replaced
 uint8_t value_type(const Json& v);                // the TypeBits of a value (1.0 is an integer)
 
+// A trie of code point strings (enum values, object keys); nodes[0] is the root.
+struct CodePointTrie {
+    struct Node {
+        std::map<uint32_t, uint32_t> kids; // code point -> node
+        bool terminal = false;             // a string ends here
+    };
+    std::vector<Node> nodes = std::vector<Node>(1);
+    void insert(const std::vector<uint32_t>& cps);
+};
+// The code points of UTF-8 text (invalid bytes skipped).
+std::vector<uint32_t> code_points(std::string_view utf8);
+
 // One member an object grammar may write: its key, the rule of its value, and whether it must be there.
 struct ObjectMember {
     std::string key;

@@ -6,6 +6,7 @@
 // and the GBNF it produces stay shallow. Character sets become json_char() text: the JSON encoding of one
 // decoded character. Where ECMAScript and Python's `re` (the tests' reference) read a construct differently,
 // the translation keeps to what both accept (json_schema.h lists these).
+#include "base/hex.h"
 #include "grammar/json_schema_detail.h"
 #include "grammar/utf8_decode.h"
 
@@ -251,16 +252,8 @@ private:
     // \xHH or \uHHHH (no surrogates: a JSON string cannot hold one alone).
     Status hex_escape(char e, uint32_t& cp) {
         int n = e == 'x' ? 2 : 4;
-        cp = 0;
-        for (int i = 0; i < n; i++) {
-            char h = pos_ < s_.size() ? s_[pos_++] : 'g';
-            int v = (h >= '0' && h <= '9')   ? h - '0'
-                    : (h >= 'a' && h <= 'f') ? h - 'a' + 10
-                    : (h >= 'A' && h <= 'F') ? h - 'A' + 10
-                                             : -1;
-            if (v < 0) return fail(std::string("\\") + e + " needs " + std::to_string(n) + " hex digits");
-            cp = cp << 4 | uint32_t(v);
-        }
+        if (!read_hex(s_, pos_, n, cp))
+            return fail(std::string("\\") + e + " needs " + std::to_string(n) + " hex digits");
         if (cp >= 0xD800 && cp <= 0xDFFF) return fail("surrogate code points are not supported");
         return Status::ok();
     }

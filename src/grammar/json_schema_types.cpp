@@ -172,37 +172,13 @@ Result<std::string> Converter::object_body(const std::vector<ObjectMember>& memb
 // each allowing a character that leaves the trie (then any characters), a step down it, or the end of the
 // key where no declared key ends.
 Result<std::string> Converter::not_keys_expr(const std::vector<std::string>& keys, const std::string& hint) {
-    struct Node {
-        std::map<uint32_t, uint32_t> kids;
-        bool terminal = false;
-    };
-    std::vector<Node> nodes(1);
+    CodePointTrie trie;
     for (const std::string& k : keys) {
-        std::vector<uint32_t> cps;
-        Utf8Decoder d;
-        uint32_t cp = 0;
-        bool plain = true;
-        for (char c : k) {
-            Utf8Step st = d.feed(uint8_t(c), cp);
-            if (st == Utf8Step::Invalid) plain = false;
-            if (st != Utf8Step::Done) continue;
-            if (cp < 0x20 || cp == '"' || cp == '\\') plain = false;
-            cps.push_back(cp);
-        }
-        if (!plain) continue; // extra keys have no escapes, so they can never equal this one
-        uint32_t at = 0;
-        for (uint32_t c : cps) {
-            auto it = nodes[at].kids.find(c);
-            if (it == nodes[at].kids.end()) {
-                nodes[at].kids[c] = uint32_t(nodes.size());
-                at = uint32_t(nodes.size());
-                nodes.emplace_back();
-            } else {
-                at = it->second;
-            }
-        }
-        nodes[at].terminal = true;
+        std::vector<uint32_t> cps = code_points(k);
+        bool plain = std::none_of(cps.begin(), cps.end(), [](uint32_t c) { return c < 0x20 || c == '"' || c == '\\'; });
+        if (plain) trie.insert(cps); // extra keys have no escapes, so they can never equal the others
     }
+    const std::vector<CodePointTrie::Node>& nodes = trie.nodes;
     std::vector<std::string> names;
     for (size_t i = 0; i < nodes.size(); i++)
         names.push_back(unique_name(hint));

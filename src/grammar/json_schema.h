@@ -19,7 +19,8 @@
 //   minLength, maxLength; format date, time, date-time (RFC 3339), uuid, email; pattern (an ECMAScript
 //   regex subset: literals, escapes, . [classes] \d \w \s \D \W \S, groups (?:...) (?<name>...), |,
 //   * + ? {n} {n,} {n,m} and lazy forms, ^ and $ at the ends); minimum, maximum, exclusiveMinimum,
-//   exclusiveMaximum (any bounds for integers within int64; integral bounds for numbers).
+//   exclusiveMaximum (any bounds within +-1e18 for integers; integral ones for numbers). A required property
+//   missing from `properties` is generated as an additional property unless additionalProperties is false.
 //   Annotations are ignored: title, description, examples, default, $schema, $id, $comment, $anchor,
 //   deprecated, readOnly, writeOnly, contentEncoding, contentMediaType, discriminator, $defs, definitions.
 // Refused with an error naming the keyword (and the JSON pointer as the Status field): every other
@@ -37,12 +38,13 @@
 //     an object schema without `properties` allows any members; extra keys use no escape sequences;
 //   - schemas without `type` take the types their keywords imply (properties -> object, items -> array,
 //     ...), any value when none does;
-//   - numbers: at most 16 integer digits, 6 fraction digits (numbers with bounds: no exponent, and the
-//     fraction ends in a nonzero digit) and 2 exponent digits (so
-//     every number is a finite double); a bounded number whose exclusive bound is
-//     1e9 or more in magnitude is generated as an integer only (so decimal rounding cannot reach the bound);
-//   - \D \W \S and negated classes in patterns are limited to what both ECMAScript and Python agree on
-//     (\d \w \s are ASCII; their negations are ASCII too); `.` excludes the four line terminators;
+//   - numbers: at most 16 integer digits (19 where a range is open on one side), 6 fraction digits and 2
+//     exponent digits, so every number is a finite double; numbers with bounds have no exponent and a
+//     fraction ending in a nonzero digit; a bounded number whose exclusive bound is 1e9 or more in
+//     magnitude is generated as an integer only (so decimal rounding cannot reach the bound);
+//   - \D \W \S and negated classes with a shorthand in patterns keep to what both ECMAScript and Python's
+//     `re` accept: \d \w \s match ASCII only, their negations too, and negated spaces also leave out
+//     U+001C..U+001F (space to Python); `.` excludes the four ECMAScript line terminators;
 //   - strings escape with the standard short escapes or \u (no \u escapes of surrogates, so lengths count
 //     the same as Python's len()); strings with a pattern or format use only the shortest escapes.
 //

@@ -31,7 +31,20 @@
 // Code::TooLarge. A failed operation leaves the state as it was.
 //
 // A Matcher serves one sequence from one thread; it owns its Grammar and caches. The VocabTrie it reads is
-// shared and immutable. Matchers are movable and copyable (a copy has its own caches).
+// shared and immutable; use one vocabulary per matcher (the mask cache belongs to it). Matchers are movable
+// and copyable (a copy has its own caches).
+//
+// In a decode loop (one VocabTrie per model, one Matcher per sequence):
+//   VocabTrie vocab = VocabTrie::build(bytes);       // once per model: bytes[id] = token_to_piece(tok, id, false)
+//   auto g = compile_json_schema(schema);            // per request (or parse_gbnf, json_object_gbnf()):
+//                                                    // an error is a 400 naming g.status().field()
+//   auto m = Matcher::create(std::move(g.value()));
+//   per step: m->fill_mask(vocab, mask);
+//             apply_token_mask(mask, logits, m->can_end() ? eog_ids : {}); // EOS only where the text may end
+//             sample id; an end-of-generation id ends the text (finish "stop");
+//             else m->accept_token(vocab, id), and if m->must_end() nothing can follow: finish "stop".
+// fill_mask on a cached state and accept_token on a memoized transition allocate nothing (given a `mask`
+// already sized for the vocabulary); a state's first visit builds caches.
 #pragma once
 
 #include "base/status.h"
@@ -52,7 +65,7 @@ namespace hearth::grammar {
 struct MatcherLimits {
     size_t max_stacks = 1024;           // parse stacks in one state
     size_t max_closure_steps = 1 << 16; // expansion work for one code point
-    size_t max_states = 1 << 15;        // interned states (each may hold a 512-byte transition table)
+    size_t max_states = 1 << 15;        // interned states (each may hold a table of 128 + a few transitions)
     size_t max_nodes = 1 << 20;         // interned stack nodes
     size_t max_mask_cache_bytes = 32 << 20;
 };
@@ -90,7 +103,8 @@ public:
 
     // The tokens allowed next, by walking the vocabulary trie (cached per state). out: reset to n_vocab.
     Status fill_mask(const VocabTrie& vocab, TokenMask& out);
-    // The same by trying every token on a copy of the state: slow and obviously right (tests use it).
+    // The same by trying every token on a copy of the state, stepping the automaton without the transition
+    // memo: slow and obviously right (tests use it against fill_mask).
     Status fill_mask_reference(const VocabTrie& vocab, TokenMask& out);
 
     size_t n_states() const { return states_.size(); } // for tests and benchmarks

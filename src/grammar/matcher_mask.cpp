@@ -64,18 +64,15 @@ size_t TokenMask::count() const {
 
 void apply_token_mask(const TokenMask& mask, std::span<float> logits, std::span<const int32_t> keep) {
     constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-    std::vector<std::pair<int32_t, float>> kept;
-    for (int32_t id : keep) {
-        if (id >= 0 && size_t(id) < logits.size()) kept.push_back({id, logits[size_t(id)]});
+    for (size_t w = 0; w * 64 < logits.size(); w++) { // 64 tokens at a time
+        uint64_t allowed = w < mask.bits.size() ? mask.bits[w] : 0;
+        for (int32_t id : keep) // a kept id counts as allowed: its logit stays as it is
+            if (id >= 0 && size_t(id) >> 6 == w) allowed |= uint64_t(1) << (id & 63);
+        if (allowed == ~uint64_t(0)) continue;
+        size_t end = std::min(logits.size(), w * 64 + 64);
+        for (size_t i = w * 64; i < end; i++)
+            if (!((allowed >> (i & 63)) & 1)) logits[i] = kNegInf;
     }
-    size_t n = std::min(logits.size(), size_t(mask.n_vocab));
-    for (size_t i = 0; i < n; i++) {
-        if (!((mask.bits[i >> 6] >> (i & 63)) & 1)) logits[i] = kNegInf;
-    }
-    for (size_t i = n; i < logits.size(); i++)
-        logits[i] = kNegInf;
-    for (auto [id, v] : kept)
-        logits[size_t(id)] = v;
 }
 
 Status Matcher::walk_trie(const VocabTrie& vocab, TokenMask& out) {

@@ -11,9 +11,36 @@
 namespace {
 
 const hearth::grammar::VocabTrie& vocab() {
-    static const hearth::grammar::VocabTrie v = hearth::grammar::VocabTrie::build(
-        {"", "a", "b", "ab", "ba", "(", ")", "\"", " ", "\n", "{", "}", "[", "]", ",", ":", "0", "12", "-", "x",
-         "\xC3", "\xA9", "\xC3\xA9", "\xE4\xB8", "\xAD", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\\", "true", "null"});
+    static const hearth::grammar::VocabTrie v = hearth::grammar::VocabTrie::build({"",
+                                                                                   "a",
+                                                                                   "b",
+                                                                                   "ab",
+                                                                                   "ba",
+                                                                                   "(",
+                                                                                   ")",
+                                                                                   "\"",
+                                                                                   " ",
+                                                                                   "\n",
+                                                                                   "{",
+                                                                                   "}",
+                                                                                   "[",
+                                                                                   "]",
+                                                                                   ",",
+                                                                                   ":",
+                                                                                   "0",
+                                                                                   "12",
+                                                                                   "-",
+                                                                                   "x",
+                                                                                   "\xC3",
+                                                                                   "\xA9",
+                                                                                   "\xC3\xA9",
+                                                                                   "\xE4\xB8",
+                                                                                   "\xAD",
+                                                                                   "\xE4\xB8\xAD",
+                                                                                   "\xF0\x9F\x98\x80",
+                                                                                   "\\",
+                                                                                   "true",
+                                                                                   "null"});
     return v;
 }
 

@@ -2,10 +2,9 @@
 // grammar or an error (no crash, hang or leak); a schema that converts must give GBNF the parser accepts
 // (or refuses only for left recursion or a root that cannot complete, which the converter cannot see), and a
 // short random walk of the grammar that can end there must be well-formed JSON.
+#include "base/utf8.h"
 #include "grammar/json_schema.h"
 #include "grammar/matcher.h"
-
-#include "base/utf8.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -34,10 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto g = hearth::grammar::parse_gbnf(*text, gl);
     if (!g) {
         const std::string& msg = g.message();
-        bool expected = msg.find("left recursion") != std::string::npos ||
-                        msg.find("can never complete") != std::string::npos ||
-                        msg.find("too many rules") != std::string::npos ||
-                        msg.find("grammar too large") != std::string::npos;
+        bool expected =
+            msg.find("left recursion") != std::string::npos || msg.find("can never complete") != std::string::npos ||
+            msg.find("too many rules") != std::string::npos || msg.find("grammar too large") != std::string::npos;
         if (!expected) __builtin_trap(); // the converter wrote GBNF its own parser refuses
         return 0;
     }

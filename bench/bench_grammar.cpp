@@ -5,6 +5,7 @@
 //   cold: a fresh matcher per document (every state's first visit: what one request costs)
 //   warm: the same matcher again (every mask from the cache)
 //   other_doc: a matcher that has generated one document, on a different one (repeated structure)
+//   reference: for scale, the obviously-right mask that tries every token
 // Usage: build/release/src/grammar/bench_grammar   (ms_per_token is the figure to read)
 #include "grammar/json_schema.h"
 #include "grammar/matcher.h"
@@ -220,10 +221,27 @@ void BM_MaskOtherDoc(benchmark::State& state) {
     report(state, f.doc_b.size());
 }
 
+// For scale: the reference mask (every token tried on a copy of the state) at two states of the document:
+// 0 = the start ('{' expected), 1 = inside the "notes" string (almost every token allowed).
+void BM_MaskReference(benchmark::State& state) {
+    const Fixture& f = fixture();
+    auto m = Matcher::create(f.grammar);
+    if (state.range(0) == 1 &&
+        !m->accept_bytes(std::string_view(kDocA).substr(0, std::string_view(kDocA).find("Deliver"))).is_ok()) {
+        state.SkipWithError("prefix rejected");
+        return;
+    }
+    TokenMask mask;
+    for (auto _ : state)
+        benchmark::DoNotOptimize(m->fill_mask_reference(f.trie, mask).is_ok());
+    state.counters["allowed"] = double(mask.count());
+}
+
 BENCHMARK(BM_VocabTrieBuild)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MaskCold)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MaskWarm)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MaskOtherDoc)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MaskReference)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 } // namespace
 

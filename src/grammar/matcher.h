@@ -111,6 +111,8 @@ public:
     size_t n_cached_masks() const { return mask_index_.size(); }
 
 private:
+    Matcher() = default; // create() makes the start state
+
     static constexpr uint32_t kNil = 0xFFFFFFFF;     // no parent node / no table
     static constexpr uint32_t kDead = 0xFFFFFFFF;    // transition to "nothing accepted"
     static constexpr uint32_t kUnknown = 0xFFFFFFFE; // transition not computed yet

@@ -275,6 +275,9 @@ Result<std::string> Converter::expr(const Json& s, const std::string& path, cons
                              "unsupported keyword '" + it.key() + "' in " + where(path));
         }
     }
+    if (!path.empty() && s.contains("$id")) { // a new base URI would change what "#/..." means below it
+        return bad_field(path + "/$id", "$id inside a schema (a new base for $ref) is not supported");
+    }
     if (auto u = s.find("uniqueItems"); u != s.end() && !(u->is_boolean() && !u->get<bool>())) {
         return bad_field(path + "/uniqueItems", "uniqueItems: true is not supported");
     }

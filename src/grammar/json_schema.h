@@ -26,7 +26,7 @@
 // Refused with an error naming the keyword (and the JSON pointer as the Status field): every other
 //   keyword (multipleOf, minProperties, maxProperties, patternProperties, propertyNames, dependentRequired,
 //   dependentSchemas, if/then/else, not, contains, uniqueItems: true, unevaluated*, nullable, ...), formats
-//   other than the five above, remote or anchor $refs, a false schema where a value is needed,
+//   other than the five above, remote or anchor $refs, $id below the root, a false schema where a value is needed,
 //   non-integral bounds on `number`, patterns with backreferences, lookaround, \b, \p{...} or anchors
 //   inside, pattern/format combined with minLength/maxLength, and anything over the limits below.
 //

@@ -121,6 +121,8 @@ TEST(GrammarSchema, EveryRefusal) {
         {R"j({"$ref": "other.json#/x"})j", "/$ref", "only references into this schema"},
         {R"j({"$ref": "#/$defs/missing"})j", "/$ref", "does not resolve"},
         {R"j({"$ref": "#anchor"})j", "/$ref", "not supported"},
+        {R"j({"properties": {"a": {"$id": "http://x/a", "type": "string"}}})j", "/properties/a/$id",
+         "$id inside a schema"},
         {R"j({"type": "object", "properties": {"a": false}, "required": ["a"]})j", "/properties/a", "schema false"},
         {R"j({"allOf": [{"type": "string"}, {"type": "integer"}]})j", "/allOf/1/type", "types do not intersect"},
         {R"j({"allOf": [{"pattern": "a"}, {"pattern": "b"}]})j", "/allOf/1/pattern", "cannot merge 'pattern'"},

@@ -9,8 +9,8 @@
 // tokens itself when Matcher::can_end() says so.
 //
 // A VocabTrie is immutable after build() and safe to read from any number of threads: build it once per
-// loaded model and share it between requests. Building Qwen2.5's 151k-token vocabulary takes tens of
-// milliseconds and about 8 MB.
+// loaded model and share it between requests. For Qwen2.5's 151,936 tokens: 333k nodes, about 50 ms to
+// build and 12 MB with the token bytes.
 #pragma once
 
 #include <cstdint>

@@ -111,31 +111,31 @@ name ::= [a-z]+ # trailing comment
     EXPECT_FALSE(accepts(m, "hello"));
 }
 
-TEST(GrammarGbnf, CrLfLineEndings) {
-    Matcher m = matcher_for("root ::= a b\r\na ::= \"x\"\r\nb ::= \"y\"\r\n");
-    EXPECT_TRUE(accepts(m, "xy"));
-}
-
-TEST(GrammarGbnf, EmptyAlternatives) {
-    Matcher m = matcher_for("root ::= \"a\" opt\nopt ::= \"b\" | \nother ::= \"c\"");
-    EXPECT_TRUE(accepts(m, "a"));
-    EXPECT_TRUE(accepts(m, "ab"));
-    Matcher m2 = matcher_for("root ::= \"a\" ( | \"b\" )");
-    EXPECT_TRUE(accepts(m2, "a"));
-    EXPECT_TRUE(accepts(m2, "ab"));
-}
-
-TEST(GrammarGbnf, RulesInAnyOrderAndUnusedRules) {
-    Matcher m = matcher_for("a ::= \"x\"\nunused ::= \"zzz\"\nroot ::= a a");
-    EXPECT_TRUE(accepts(m, "xx"));
-}
-
-TEST(GrammarGbnf, RightAndMiddleRecursionAreFine) {
-    Matcher m = matcher_for("root ::= \"(\" root \")\" | \"x\"\n");
-    EXPECT_TRUE(accepts(m, "((x))"));
-    EXPECT_FALSE(accepts(m, "((x)"));
-    Matcher list = matcher_for("root ::= item (\",\" root)?\nitem ::= [0-9]+");
-    EXPECT_TRUE(accepts(list, "1,22,333"));
+// Layout and structure cases: each grammar with texts it accepts and texts it rejects.
+TEST(GrammarGbnf, SmallGrammars) {
+    struct Case {
+        const char* what;
+        const char* grammar;
+        std::vector<const char*> accepted, rejected;
+    };
+    const Case cases[] = {
+        {"CRLF line endings", "root ::= a b\r\na ::= \"x\"\r\nb ::= \"y\"\r\n", {"xy"}, {"x"}},
+        {"empty alternative at the end of a line",
+         "root ::= \"a\" opt\nopt ::= \"b\" | \nother ::= \"c\"",
+         {"a", "ab"},
+         {"ac"}},
+        {"empty alternative in a group", "root ::= \"a\" ( | \"b\" )", {"a", "ab"}, {"b"}},
+        {"rules in any order, unused rules", "a ::= \"x\"\nunused ::= \"zzz\"\nroot ::= a a", {"xx"}, {"zzz"}},
+        {"middle recursion", "root ::= \"(\" root \")\" | \"x\"\n", {"x", "((x))"}, {"((x)"}},
+        {"right recursion", "root ::= item (\",\" root)?\nitem ::= [0-9]+", {"1,22,333"}, {"1,"}},
+    };
+    for (const Case& c : cases) {
+        Matcher m = matcher_for(c.grammar);
+        for (const char* t : c.accepted)
+            EXPECT_TRUE(accepts(m, t)) << c.what << ": " << t;
+        for (const char* t : c.rejected)
+            EXPECT_FALSE(accepts(m, t)) << c.what << ": " << t;
+    }
 }
 
 TEST(GrammarGbnf, ErrorsNameLineAndColumn) {

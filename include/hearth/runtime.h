@@ -51,6 +51,9 @@ struct ModelInfo {
     bool can_generate = true;        // has an output layer; false: an embedding-only model (BERT)
     Pooling pooling = Pooling::Last; // how embed() pools (the file's pooling_type, else the architecture's)
     bool embedding_model = false;    // the file declares a pooling (made for embeddings)
+    // Trained with Matryoshka representation learning (a prefix of the vector, renormalized, is an embedding
+    // too): GGUF has no key for it, so this is the model families known to be (matryoshka_family()).
+    bool matryoshka = false;
 };
 
 struct Model;
@@ -94,12 +97,17 @@ public:
 private:
     friend class Runtime;
     Session() = default;
-    Status check_feed(std::span<const int32_t> tokens) const; // feed()'s checks
+    Status check_feed(std::span<const int32_t> tokens) const;       // feed()'s checks
+    Status run_passes(std::span<const int32_t> tokens, bool embed); // feed()'s and embed()'s passes
     const Runtime* runtime_ = nullptr;
     std::unique_ptr<ForwardBuffers> buf_;
     int32_t n_past_ = 0;
     std::atomic<bool> cancelled_{false};
 };
+
+// True for a general.name / general.basename of a Matryoshka-trained embedding family (Qwen3-Embedding,
+// nomic-embed-text-v1.5, EmbeddingGemma, mxbai-embed-large-v1, snowflake-arctic-embed-m-v1.5, jina-embeddings-v3).
+bool matryoshka_family(const std::string& name);
 
 class Runtime {
 public:

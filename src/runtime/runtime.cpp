@@ -8,6 +8,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <optional>
 #include <thread>
@@ -25,6 +26,18 @@ struct Runtime::Impl {
     std::unique_ptr<ForwardBuffers> batch_work;
     int32_t batch_seqs = 0;
 };
+
+bool matryoshka_family(const std::string& name) {
+    static constexpr const char* kFamilies[] = {
+        "qwen3-embedding",      "nomic-embed-text-v1.5",         "embeddinggemma",
+        "mxbai-embed-large-v1", "snowflake-arctic-embed-m-v1.5", "jina-embeddings-v3"};
+    std::string lower = name;
+    for (char& ch : lower)
+        ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    for (const char* f : kFamilies)
+        if (lower.find(f) != std::string::npos) return true;
+    return false;
+}
 
 Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
 Runtime::~Runtime() = default;
@@ -64,6 +77,8 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
     im.info.can_generate = c.generative;
     im.info.pooling = c.pooling;
     im.info.embedding_model = c.pooling_declared || !c.generative;
+    if (auto base = im.model->file.get_string("general.basename")) im.info.matryoshka = matryoshka_family(*base);
+    im.info.matryoshka = im.info.embedding_model && (im.info.matryoshka || matryoshka_family(im.info.name));
     for (const auto& t : im.model->file.tensors()) {
         im.info.n_params += t.n_elements;
         im.info.weight_bytes += t.n_bytes;
@@ -233,12 +248,19 @@ Status Session::feed(std::span<const int32_t> tokens) {
     if (!im.model->cfg.generative)
         return error("this model (" + im.info.arch + ") computes embeddings only: it cannot generate text");
     HEARTH_TRY(check_feed(tokens));
+    return run_passes(tokens, false);
+}
+
+Status Session::run_passes(std::span<const int32_t> tokens, bool embed) {
+    const Runtime::Impl& im = *runtime_->impl_;
     ComputeCtx c{im.kt, *im.pool, buf_->act.data()};
     size_t done = 0;
     while (done < tokens.size()) {
         if (cancelled_.exchange(false)) return error(Code::Cancelled, "cancelled");
         const int32_t n = static_cast<int32_t>(std::min<size_t>(tokens.size() - done, size_t(buf_->n_batch)));
-        forward(*im.model, c, *buf_, tokens.data() + done, n, n_past_);
+        const SeqSpan one{buf_.get(), n, n_past_};
+        forward_batch(*im.model, c, *buf_, tokens.data() + done, std::span<const SeqSpan>(&one, 1),
+                      embed ? PassOutput::Embedding : PassOutput::Logits);
         n_past_ += n;
         done += size_t(n);
     }
@@ -253,17 +275,7 @@ Status Session::embed(std::span<const int32_t> tokens) {
                                             std::to_string(buf_->n_batch) + ", the most this encoder takes");
     reset();
     HEARTH_TRY(check_feed(tokens));
-    ComputeCtx c{im.kt, *im.pool, buf_->act.data()};
-    size_t done = 0;
-    while (done < tokens.size()) {
-        if (cancelled_.exchange(false)) return error(Code::Cancelled, "cancelled");
-        const int32_t n = static_cast<int32_t>(std::min<size_t>(tokens.size() - done, size_t(buf_->n_batch)));
-        const SeqSpan one{buf_.get(), n, n_past_};
-        forward_batch(*im.model, c, *buf_, tokens.data() + done, std::span<const SeqSpan>(&one, 1),
-                      PassOutput::Embedding);
-        n_past_ += n;
-        done += size_t(n);
-    }
+    HEARTH_TRY(run_passes(tokens, true));
     finish_embedding(im.model->cfg, *buf_, n_past_);
     return Status::ok();
 }

@@ -13,28 +13,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string_view>
 
 namespace hearth::server {
 namespace {
 
 using nlohmann::json;
-
-std::optional<ApiError> refuse_unknown(const json& body, std::initializer_list<std::string_view> known) {
-    for (const auto& [k, v] : body.items())
-        if (std::find(known.begin(), known.end(), k) == known.end())
-            return ApiError{400,
-                            "unknown field '" + k + "' (accepted: " +
-                                [&] {
-                                    std::string s;
-                                    for (auto n : known)
-                                        s += (s.empty() ? "" : ", ") + std::string(n);
-                                    return s;
-                                }() +
-                                ")",
-                            k};
-    return std::nullopt;
-}
 
 std::string base64_floats(const std::vector<float>& v) {
     static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -125,7 +108,7 @@ std::variant<engine::Embeddings, ApiError> run_embed(ApiContext& ctx, const engi
 }
 
 std::optional<ApiError> parse_openai_embeddings(const json& body, engine::EmbedRequest& req, bool& base64) {
-    if (auto e = refuse_unknown(body, {"model", "input", "encoding_format", "dimensions"})) return e;
+    if (auto e = refuse_unknown_fields(body, {"model", "input", "encoding_format", "dimensions"})) return e;
     Fields f(body);
     auto model = f.string("model");
     auto format = f.string("encoding_format");
@@ -157,7 +140,8 @@ json openai_embeddings_json(const std::string& model, const engine::Embeddings& 
 }
 
 std::optional<ApiError> parse_ollama_embed(const json& body, engine::EmbedRequest& req) {
-    if (auto e = refuse_unknown(body, {"model", "input", "truncate", "dimensions", "options", "keep_alive"})) return e;
+    if (auto e = refuse_unknown_fields(body, {"model", "input", "truncate", "dimensions", "options", "keep_alive"}))
+        return e;
     Fields f(body);
     auto model = f.string("model");
     auto truncate = f.boolean("truncate");
@@ -180,7 +164,7 @@ json ollama_embed_json(const std::string& model, const engine::Embeddings& e) {
 }
 
 std::optional<ApiError> parse_ollama_legacy(const json& body, engine::EmbedRequest& req) {
-    if (auto e = refuse_unknown(body, {"model", "prompt", "options", "keep_alive"})) return e;
+    if (auto e = refuse_unknown_fields(body, {"model", "prompt", "options", "keep_alive"})) return e;
     Fields f(body);
     auto model = f.string("model");
     auto prompt = f.string("prompt");

@@ -22,10 +22,9 @@ import ollama
 import openai
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from hearth_server import FAILURES, check, Server  # noqa: E402
+from hearth_server import FAILURES, MODELS, check, Server  # noqa: E402
 
 HEARTH = sys.argv[1]
-MODELS = os.environ.get("HEARTH_MODELS") or os.path.expanduser("~/.cache/hearth/models")
 MINILM = os.path.join(MODELS, "all-MiniLM-L6-v2.F16.gguf")
 TINY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "embed", "tiny-qwen3-embed.gguf")
 

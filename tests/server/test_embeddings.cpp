@@ -18,7 +18,7 @@ using testing::FakeEngine;
 
 struct EmbeddingsTest : ::testing::Test {
     FakeEngine engine;
-    ApiContext ctx{engine, nullptr, "0.1.0", false, {}, 8};
+    ApiContext ctx{engine, nullptr, "0.1.0", false, 8};
     std::vector<Route> routes = [this] {
         auto r = openai_routes(ctx);
         auto o = ollama_routes(ctx);

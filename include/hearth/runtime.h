@@ -6,6 +6,7 @@
 #pragma once
 
 #include "base/status.h"
+#include "hearth/embedding.h"
 
 #include <atomic>
 #include <cstdint>
@@ -47,6 +48,12 @@ struct ModelInfo {
     int32_t n_layer = 0;
     uint64_t n_params = 0;
     uint64_t weight_bytes = 0;
+    bool can_generate = true;        // has an output layer; false: an embedding-only model (BERT)
+    Pooling pooling = Pooling::Last; // how embed() pools (the file's pooling_type, else the architecture's)
+    bool embedding_model = false;    // the file declares a pooling (made for embeddings)
+    // Trained with Matryoshka representation learning (a prefix of the vector, renormalized, is an embedding
+    // too): GGUF has no key for it, so this is the model families known to be (matryoshka_family()).
+    bool matryoshka = false;
 };
 
 struct Model;
@@ -79,15 +86,28 @@ public:
     // Asks a running feed() to stop between batches; it then returns an error. Thread-safe.
     void cancel() { cancelled_.store(true); }
 
+    // Embeds tokens from an empty context (the session is reset first; afterwards it holds them, n_past() is
+    // their count): runs them through the model without the output layer and pools the final hidden states
+    // as info().pooling says into embedding(), not normalized (l2_normalize). Errors as feed()'s, and an
+    // encoder's input longer than the session's n_batch (an encoder sees its input in one pass).
+    Status embed(std::span<const int32_t> tokens);
+    // The vector of the last embed(): (n_embd).
+    std::span<const float> embedding() const;
+
 private:
     friend class Runtime;
     Session() = default;
-    Status check_feed(std::span<const int32_t> tokens) const; // feed()'s checks
+    Status check_feed(std::span<const int32_t> tokens) const;       // feed()'s checks
+    Status run_passes(std::span<const int32_t> tokens, bool embed); // feed()'s and embed()'s passes
     const Runtime* runtime_ = nullptr;
     std::unique_ptr<ForwardBuffers> buf_;
     int32_t n_past_ = 0;
     std::atomic<bool> cancelled_{false};
 };
+
+// True for a general.name / general.basename of a Matryoshka-trained embedding family (Qwen3-Embedding,
+// nomic-embed-text-v1.5, EmbeddingGemma, mxbai-embed-large-v1, snowflake-arctic-embed-m-v1.5, jina-embeddings-v3).
+bool matryoshka_family(const std::string& name);
 
 class Runtime {
 public:
@@ -111,6 +131,9 @@ public:
     // caller decides who takes part.
     static constexpr int32_t kBatchTokens = 512;
     Status feed_batch(std::span<const BatchItem> items);
+    // Session::embed() for several sessions in shared passes (as feed_batch; each session is reset first and
+    // gets its own embedding()). An encoder's input is never split: it must fit in kBatchTokens.
+    Status embed_batch(std::span<const BatchItem> items);
     // Memory feed_batch's scratch holds now (0 before the first call): it grows with the most sessions fed
     // at once (one logits row each) and the longest context among them, and is kept for the next call.
     uint64_t batch_scratch_bytes() const;
@@ -118,6 +141,7 @@ public:
 private:
     friend class Session;
     Runtime();
+    Status run_batch(std::span<const BatchItem> items, bool embed);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -114,6 +114,32 @@ struct Completion {
     std::vector<ToolCall> tool_calls; // the model's calls of the request's tools (the text holds the rest)
 };
 
+// Embeddings (the server's /v1/embeddings, /api/embed, /api/embeddings; `hearth embed`): one vector per input,
+// the model's final hidden states pooled as its metadata says (hearth/embedding.h: mean, CLS or last token; a
+// generative model without a declared pooling gets its last token's, after the final norm). The inputs of one
+// request share batched passes on the engine's inference thread, queued with the generation requests.
+struct EmbedRequest {
+    std::string model;
+    std::vector<std::string> texts;                 // tokenized with the model's tokenizer (its BOS/EOS/SEP)
+    std::vector<std::vector<int32_t>> token_inputs; // or token ids, fed as they are (not both)
+    bool truncate = true;  // an input longer than the context is cut to it; false: Code::ContextFull
+    bool normalize = true; // L2-normalize each vector (Ollama's legacy /api/embeddings does not)
+    // > 0: vectors cut to this many dimensions, then normalized: only for Matryoshka-trained models
+    // (ModelInfo::matryoshka) or the model's own width; otherwise a BadField error naming `dimensions`.
+    int32_t dimensions = 0;
+    int32_t num_ctx = 0;      // 0: the model's PARAMETER num_ctx, else its training context (<= max_default_ctx)
+    double keep_alive_s = -1; // as Request::keep_alive_s
+};
+inline constexpr size_t kMaxEmbedInputs = 2048;
+
+struct Embeddings {
+    std::vector<std::vector<float>> vectors; // (n_inputs, n_embd)
+    int32_t prompt_tokens = 0;               // every input's tokens (after truncation)
+    Pooling pooling = Pooling::Last;
+    bool matryoshka = false; // the model was trained so that a prefix of its vector is an embedding too
+    double load_s = 0, total_s = 0;
+};
+
 // What a model name resolves to (the server builds this from the store; see store/resolve.h).
 struct ModelSpec {
     std::string name; // display name
@@ -161,6 +187,12 @@ public:
     virtual std::variant<Completion, Status> generate(const Request& req,
                                                       const std::function<bool(const TokenEvent&)>& on_event,
                                                       const std::atomic<bool>* cancel) = 0;
+    // Embeds the request's inputs. Errors as generate()'s (a field at fault is named). Thread-safe. Engines
+    // without embeddings (cloud upstreams) say so.
+    virtual std::variant<Embeddings, Status> embed(const EmbedRequest& req, const std::atomic<bool>* cancel) {
+        (void)cancel;
+        return Status::error(Code::BadField, "model '" + req.model + "' does not compute embeddings here", "model");
+    }
     virtual std::vector<LoadedModel> loaded() const = 0;
     virtual void unload(const std::string& model) = 0;
     virtual Stats stats() const = 0;

@@ -176,6 +176,20 @@ Stats LocalEngine::stats() const {
     return sched_->stats();
 }
 
+Result<std::shared_ptr<Job>> LocalEngine::new_job(const Request& req, const std::atomic<bool>* cancel) {
+    auto job = std::make_shared<Job>();
+    job->t_submit = Clock::now();
+    job->cancel_ext = cancel;
+    auto spec = resolve_(req.model);
+    if (!spec) return Status::error(Code::NotFound, spec.message(), "model");
+    job->spec = std::move(*spec);
+    job->req = req;
+    if (Status s = merge_model_parameters(job->req, job->spec.params_json); !s)
+        return Status::error(Code::Internal, "model '" + req.model + "': " + s.message(), "model");
+    if (job->req.keep_alive_s < 0) job->req.keep_alive_s = opts_.default_keep_alive_s;
+    return job;
+}
+
 std::variant<Completion, Status> LocalEngine::generate(const Request& req,
                                                        const std::function<bool(const TokenEvent&)>& on_event,
                                                        const std::atomic<bool>* cancel) {
@@ -185,16 +199,10 @@ std::variant<Completion, Status> LocalEngine::generate(const Request& req,
     };
     if (Status bad = check_request(req); !bad) return fail(std::move(bad));
 
-    auto job = std::make_shared<Job>();
-    job->t_submit = Clock::now();
-    job->cancel_ext = cancel;
-    auto spec = resolve_(req.model);
-    if (!spec) return fail(Status::error(Code::NotFound, spec.message(), "model"));
-    job->spec = std::move(*spec);
-    job->req = req;
+    auto made = new_job(req, cancel);
+    if (!made) return fail(made.status());
+    std::shared_ptr<Job> job = std::move(made).value();
     Request& r = job->req;
-    if (Status s = merge_model_parameters(r, job->spec.params_json); !s)
-        return fail(Status::error(Code::Internal, "model '" + req.model + "': " + s.message(), "model"));
     // The ranges now; token ids of logit_bias are checked against the vocabulary once the model is loaded.
     if (Status s = validate(r.sampling, std::numeric_limits<int32_t>::max()); !s) {
         return fail(bad_field(s.field().empty() ? "sampling" : s.field(), s.message()));
@@ -203,7 +211,6 @@ std::variant<Completion, Status> LocalEngine::generate(const Request& req,
         std::random_device rd;
         r.sampling.seed = (uint64_t(rd()) << 32) | rd();
     }
-    if (r.keep_alive_s < 0) r.keep_alive_s = opts_.default_keep_alive_s;
     if (r.max_tokens < 0) r.max_tokens = -1;
 
     // The prompt, here on the caller's thread (engine/prompt.h).

@@ -57,6 +57,7 @@ struct LocalEngineOptions {
 
 class Scheduler;
 class ModelTextCache;
+struct Job;
 
 class LocalEngine final : public Engine {
 public:
@@ -70,6 +71,8 @@ public:
     std::variant<Completion, Status> generate(const Request& req,
                                               const std::function<bool(const TokenEvent&)>& on_event,
                                               const std::atomic<bool>* cancel) override;
+    // Embeddings (embed.cpp): queued like generate()'s requests, run on the inference thread in batched passes.
+    std::variant<Embeddings, Status> embed(const EmbedRequest& req, const std::atomic<bool>* cancel) override;
     std::vector<LoadedModel> loaded() const override;
     // Unloads the model (a requested name, or the path of its GGUF) once its active requests end; returns
     // when the inference thread has taken the request. Unknown names are ignored.
@@ -81,6 +84,8 @@ public:
     void drain(double timeout_s);
 
 private:
+    // A job for req.model: its spec resolved, the model's PARAMETERs merged into its request, keep_alive resolved.
+    Result<std::shared_ptr<Job>> new_job(const Request& req, const std::atomic<bool>* cancel);
     Resolver resolve_;
     LocalEngineOptions opts_;
     std::unique_ptr<ModelTextCache> texts_; // tokenizers and templates for the callers' prompts

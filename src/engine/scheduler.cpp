@@ -278,6 +278,12 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
         load_s = secs(t_admit, Clock::now());
     }
 
+    if (job->is_embed) return admit_embed(job, std::move(fresh), m, load_s);
+    if (!m->runtime->info().can_generate)
+        return fail(bad_field("model", "model '" + rq.model + "' (" + m->runtime->info().arch +
+                                           ") computes embeddings only: it cannot generate text; "
+                                           "use /v1/embeddings, /api/embed or `hearth embed`"));
+
     Status why;
     const std::vector<int32_t>& prompt = job->prompt; // made on the caller's thread (engine/prompt.h)
 

@@ -47,6 +47,13 @@ struct Job {
 
     std::atomic<bool> cancelled{false}; // set by the caller's thread when on_event returns false
 
+    // An embedding job (LocalEngine::embed; `req` then holds its model, num_ctx and keep_alive_s): the inputs,
+    // tokenized on the caller's thread, and what the inference thread leaves for the caller before finish().
+    bool is_embed = false;
+    EmbedRequest embed_req;
+    std::vector<std::vector<int32_t>> embed_inputs; // (n_inputs, tokens)
+    Embeddings embedded;
+
     bool is_cancelled() const { return cancelled.load() || (cancel_ext && cancel_ext->load()); }
 
     // Inference thread -> caller.
@@ -98,6 +105,8 @@ private:
     uint64_t handle_commands(); // returns the unload sequence number taken
     void admit_waiting();
     Admit admit(const std::shared_ptr<Job>& job);
+    // An embedding job's whole run, on the inference thread between steps (embed.cpp).
+    Admit admit_embed(const std::shared_ptr<Job>& job, std::unique_ptr<ModelEntry> fresh, ModelEntry* m, double load_s);
     ModelEntry* find_model(const std::string& path) const;
     bool make_room(uint64_t need, ModelEntry* keep, const std::function<uint64_t()>& available);
     uint64_t used_bytes() const;

@@ -54,6 +54,16 @@ Result<ModelConfig> read_model_config(const gguf::File& f) {
     c.swa_layer.assign(static_cast<size_t>(c.n_layer), false);
     if (f.find_tensor("rope_freqs.weight")) c.rope_freqs_tensor = "rope_freqs.weight";
     HEARTH_TRY(c.arch->configure(f, r, c));
+    // After configure, which sets the architecture's default pooling.
+    int32_t pooling = 0;
+    HEARTH_TRY(r.u32("pooling_type", &pooling, false, 0));
+    if (pooling > 3)
+        return error("model: key '" + r.prefix + "pooling_type' = " + std::to_string(pooling) +
+                     " is not a pooling hearth knows (0 none, 1 mean, 2 cls, 3 last)");
+    if (pooling != 0) {
+        c.pooling = static_cast<Pooling>(pooling);
+        c.pooling_declared = true;
+    }
     return c;
 }
 

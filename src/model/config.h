@@ -8,6 +8,7 @@
 
 #include "base/status.h"
 #include "gguf/gguf.h"
+#include "hearth/embedding.h"
 
 #include <cstdint>
 #include <string>
@@ -18,6 +19,7 @@ namespace hearth {
 struct ArchEntry;                      // the architecture registry's entry (model/archs/archs.h)
 enum class RopeStyle { Normal, Neox }; // Normal: rotate pairs (2i, 2i+1); Neox: (i, i + d/2)
 enum class FfnAct { Silu, GeluTanh };  // SwiGLU or GeGLU
+enum class NormKind { Rms, Layer };    // RMSNorm (Llama) or LayerNorm with bias (BERT)
 
 struct ModelConfig {
     const ArchEntry* arch = nullptr; // general.architecture's registry entry; never null after read_model_config
@@ -58,6 +60,14 @@ struct ModelConfig {
     bool scale_q = false;             // apply attn_scale to q before the f16 dot product (Phi-3), not to the
                                       // scores, as llama.cpp builds these graphs
     float final_logit_softcap = 0.0f; // 0 = none
+
+    // Embeddings. Decoders pool the hidden states after the final norm; encoders have no final norm.
+    bool causal = true;              // false: an encoder (BERT): each token attends to its whole input
+    bool generative = true;          // has an output layer (logits); false: an embedding-only model
+    NormKind norm = NormKind::Rms;   // the norm every block uses
+    float norm_eps = 1e-5f;          // LayerNorm epsilon (`attention.layer_norm_epsilon`)
+    Pooling pooling = Pooling::Last; // `<arch>.pooling_type`; absent or 0: the architecture's default
+    bool pooling_declared = false;   // the file says how to pool (an embedding model), not our default
 };
 
 // Reads and validates the config. Errors name the key and what is wrong with it.

@@ -27,6 +27,27 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t 
     }
 }
 
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n_rows, int64_t n, float eps) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const float* xr = x + r * n;
+        float* yr = y + r * n;
+        double sum = 0;
+        for (int64_t i = 0; i < n; ++i)
+            sum += static_cast<double>(xr[i]);
+        const auto mean = static_cast<float>(sum / static_cast<double>(n));
+        double sum2 = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            const float d = xr[i] - mean;
+            yr[i] = d;
+            sum2 += static_cast<double>(d * d);
+        }
+        const auto var = static_cast<float>(sum2 / static_cast<double>(n));
+        const float scale = 1.0f / std::sqrt(var + eps);
+        for (int64_t i = 0; i < n; ++i)
+            yr[i] = yr[i] * scale * w[i] + b[i];
+    }
+}
+
 void add_bias(float* x, const float* b, int64_t n_rows, int64_t n) {
     for (int64_t r = 0; r < n_rows; ++r)
         for (int64_t i = 0; i < n; ++i)
@@ -91,6 +112,12 @@ const float* gelu_table() {
     return table.data();
 }
 
+float gelu_one(float g, const float* table) {
+    if (g <= -10.0f) return 0.0f;
+    if (g < 10.0f) return table[f32_to_fp16(g)];
+    return g;
+}
+
 void glu_range(float* gate, const float* up, int64_t i0, int64_t i1, FfnAct act, const float* gelu) {
     if (act == FfnAct::Silu) {
         for (int64_t i = i0; i < i1; ++i) {
@@ -99,14 +126,8 @@ void glu_range(float* gate, const float* up, int64_t i0, int64_t i1, FfnAct act,
         }
         return;
     }
-    for (int64_t i = i0; i < i1; ++i) {
-        float g = gate[i];
-        if (g <= -10.0f)
-            g = 0.0f;
-        else if (g < 10.0f)
-            g = gelu[f32_to_fp16(g)];
-        gate[i] = g * up[i];
-    }
+    for (int64_t i = i0; i < i1; ++i)
+        gate[i] = up ? gelu_one(gate[i], gelu) * up[i] : gelu_one(gate[i], gelu);
 }
 
 } // namespace
@@ -120,6 +141,10 @@ void glu(const ComputeCtx& c, float* gate, const float* up, int64_t n, FfnAct ac
         const auto [c0, c1] = ThreadPool::split(n_chunks, ith, nth);
         glu_range(gate, up, c0 * kChunk, std::min(n, c1 * kChunk), act, gelu);
     });
+}
+
+void gelu(const ComputeCtx& c, float* x, int64_t n) {
+    glu(c, x, nullptr, n, FfnAct::GeluTanh);
 }
 
 size_t attention_scratch_floats(const AttnParams& p) {
@@ -151,7 +176,8 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
             const int32_t hk = h / group;
             // As ggml's f16 mat-mul: q is rounded to f16, then dotted with the f16 keys.
             f16.quantize_act(q + (t * p.n_head + h) * p.head_dim_k, qh, p.head_dim_k);
-            const int32_t qp = pos[t];
+            // The last key row this token sees: its own position (causal) or its input's last (encoders).
+            const int32_t qp = p.key_end ? p.key_end[t] - 1 : pos[t];
             const int32_t j0 = p.window > 0 ? std::max(0, qp - p.window + 1) : 0;
             float mx = -INFINITY;
             for (int32_t j = j0; j <= qp; ++j) {

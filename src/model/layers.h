@@ -28,6 +28,10 @@ void matmul(const ComputeCtx& c, const Matrix& w, const float* x, int64_t n_toke
 // y = x / rms(x) * w, row by row; y may alias x. x, y: (n_rows, n)
 void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
 
+// y = (x - mean(x)) / sqrt(var(x) + eps) * w + b, row by row (ggml_norm then the affine, as llama.cpp builds
+// LayerNorm; sums in double); y may alias x. x, y: (n_rows, n); w, b: (n)
+void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n_rows, int64_t n, float eps);
+
 // x (n_rows, n) += b (n) for every row.
 void add_bias(float* x, const float* b, int64_t n_rows, int64_t n);
 
@@ -54,6 +58,8 @@ void rope(float* x, int64_t n_tokens, int32_t n_heads, int32_t head_dim, const i
 // a (n) = act(gate) * up, elementwise, split across the pool; gate and up (n_tokens, n_ff) rows, result written
 // to gate. GELU is ggml's: the tanh approximation on the f16-rounded input, rounded to f16 (a table lookup).
 void glu(const ComputeCtx& c, float* gate, const float* up, int64_t n, FfnAct act);
+// x (n) = gelu(x) elementwise, ggml's GELU as in glu (BERT's FFN has no gate).
+void gelu(const ComputeCtx& c, float* x, int64_t n);
 
 // The KV cache of one layer: f16, position-major.
 struct LayerKv {
@@ -66,10 +72,14 @@ struct AttnParams {
     float scale = 1.0f;
     int32_t window = 0; // > 0: attend only to keys with q_pos - k_pos < window
     int32_t n_ctx = 0;  // cache length
+    // Non-causal attention (encoders): token t attends to rows [0, key_end[t]) of its cache, every position of
+    // its input, which the pass writes before any token attends. Null: causal, rows [0, pos[t]].
+    const int32_t* key_end = nullptr; // (n_tokens)
 };
 
 // Stores k, v (n_tokens, n_head_kv * hd) at positions pos[t] of the layer's cache, then computes
-// out (n_tokens, n_head * hd_v) = softmax(q kᵀ * scale + causal/window mask) v for every token and head.
+// out (n_tokens, n_head * hd_v) = softmax(q kᵀ * scale + causal/window mask) v for every token and head
+// (no causal mask when p.key_end is set).
 // scratch: (pool.size(), attention_scratch_floats(p)) floats.
 // Token t (of n_tokens, possibly from different sequences) writes its k/v at row pos[t] of kv[t] (its own
 // sequence's cache of this layer) and attends to rows 0..pos[t] of that cache (the last `window` if set).

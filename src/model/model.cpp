@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include "base/check.h"
 #include "kernels/ref/quant.h"
 #include "model/archs/archs.h"
 
@@ -71,8 +72,10 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     ap.head_dim_k = c.head_dim_k;
     ap.head_dim_v = c.head_dim_v;
     b.scores.resize(size_t(n_threads) * attention_scratch_floats(ap));
-    b.logits.resize(size_t(c.n_vocab));
+    b.logits.resize(c.generative ? size_t(c.n_vocab) : 0);
+    b.embd.resize(size_t(c.n_embd));
     b.pos.resize(nb);
+    if (!c.causal) b.key_end.resize(nb);
     b.token_cache.resize(nb);
     b.token_kv.resize(nb);
     // Activation scratch for the widest matmul input of every weight in the model.
@@ -93,7 +96,8 @@ uint64_t allocated_bytes(const ForwardBuffers& b) {
     auto bytes = [](const auto& v) { return uint64_t(v.capacity()) * sizeof(v[0]); };
     return 2 * (uint64_t(b.k_cache.size) + uint64_t(b.v_cache.size)) + bytes(b.x) + bytes(b.h) + bytes(b.q) +
            bytes(b.k) + bytes(b.v) + bytes(b.qkv) + bytes(b.attn) + bytes(b.gate) + bytes(b.up) + bytes(b.scores) +
-           bytes(b.logits) + bytes(b.pos) + bytes(b.act) + bytes(b.token_cache) + bytes(b.token_kv);
+           bytes(b.logits) + bytes(b.embd) + bytes(b.pos) + bytes(b.key_end) + bytes(b.act) + bytes(b.token_cache) +
+           bytes(b.token_kv);
 }
 
 ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
@@ -108,7 +112,7 @@ ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, in
     ap.head_dim_k = m.cfg.head_dim_k;
     ap.head_dim_v = m.cfg.head_dim_v;
     b.scores.assign(size_t(n_threads) * attention_scratch_floats(ap), 0.0f);
-    b.logits.assign(size_t(std::max(n_seqs, 1)) * size_t(m.cfg.n_vocab), 0.0f);
+    if (m.cfg.generative) b.logits.assign(size_t(std::max(n_seqs, 1)) * size_t(m.cfg.n_vocab), 0.0f);
     return b;
 }
 
@@ -119,7 +123,49 @@ void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float
     }
 }
 
+void add_embedding_rows(const Matrix& table, const int32_t* rows, int32_t n_tokens, float* x, float* row_scratch) {
+    for (int32_t t = 0; t < n_tokens; ++t) {
+        ref::ref_dequantize_row(table.type, table.data + size_t(rows[t]) * table.row_bytes, row_scratch, table.cols);
+        add_inplace(x + int64_t{t} * table.cols, row_scratch, table.cols);
+    }
+}
+
 namespace {
+
+// The final hidden state rows [r0, r1) of the pass, normed as the model's last norm does (decoders: the output
+// RMSNorm; encoders end normed), into y (r1 - r0, n_embd).
+void final_hidden(const Model& m, const ForwardBuffers& work, int64_t r0, int64_t r1, float* y) {
+    const int64_t n_embd = m.cfg.n_embd;
+    if (m.w.output_norm)
+        rms_norm(work.x.data() + r0 * n_embd, m.w.output_norm, y, r1 - r0, n_embd, m.cfg.rms_eps);
+    else
+        std::copy_n(work.x.data() + r0 * n_embd, size_t((r1 - r0) * n_embd), y);
+}
+
+// Pools each sequence's final hidden states into its cache's embd (see PassOutput), using work.h as scratch.
+void pool_embeddings(const Model& m, ForwardBuffers& work, std::span<const SeqSpan> seqs) {
+    const int64_t n_embd = m.cfg.n_embd;
+    int64_t t0 = 0;
+    for (const SeqSpan& s : seqs) {
+        const int64_t t1 = t0 + s.n_tokens;
+        float* e = s.cache->embd.data(); // (n_embd)
+        switch (m.cfg.pooling) {
+        case Pooling::Cls:
+            if (s.n_past == 0) final_hidden(m, work, t0, t0 + 1, e);
+            break;
+        case Pooling::Mean:
+            final_hidden(m, work, t0, t1, work.h.data() + t0 * n_embd);
+            if (s.n_past == 0) std::fill_n(e, n_embd, 0.0f);
+            for (int64_t t = t0; t < t1; ++t)
+                add_inplace(e, work.h.data() + t * n_embd, n_embd);
+            break;
+        default: // Last (None never reaches here: read_model_config keeps the architecture's default)
+            final_hidden(m, work, t1 - 1, t1, e);
+            break;
+        }
+        t0 = t1;
+    }
+}
 
 // Final norm and output projection for the last token of each sequence: one matmul for all of them.
 void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& work, std::span<const SeqSpan> seqs) {
@@ -166,17 +212,23 @@ const LayerKv* layer_kv_of_tokens(const Model& m, ForwardBuffers& work, int32_t 
 }
 
 void forward_batch(const Model& m, const ComputeCtx& c, ForwardBuffers& work, const int32_t* tokens,
-                   std::span<const SeqSpan> seqs) {
+                   std::span<const SeqSpan> seqs, PassOutput out) {
+    HEARTH_CHECK(out == PassOutput::Embedding || m.cfg.generative, "logits asked of an embedding-only model");
     int32_t n = 0;
     for (const SeqSpan& s : seqs) {
+        HEARTH_CHECK(m.cfg.causal || s.n_past == 0, "an encoder's input must be whole in one pass");
         for (int32_t t = 0; t < s.n_tokens; ++t) {
             work.pos[size_t(n + t)] = s.n_past + t;
             work.token_cache[size_t(n + t)] = s.cache;
+            if (!m.cfg.causal) work.key_end[size_t(n + t)] = s.n_tokens;
         }
         n += s.n_tokens;
     }
     m.cfg.arch->forward(m, c, work, tokens, n);
-    output_logits(m, c, work, seqs);
+    if (out == PassOutput::Logits)
+        output_logits(m, c, work, seqs);
+    else
+        pool_embeddings(m, work, seqs);
 }
 
 void forward(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens,

@@ -56,7 +56,10 @@ struct ForwardBuffers {
     std::vector<float> up;                    // (n_batch, n_ff)
     std::vector<float> scores;                // (n_threads, attention_scratch_floats) attention scratch
     std::vector<float> logits;                // (n_seqs, n_vocab): the last token of each sequence of the pass
+    std::vector<float> embd;                  // (n_embd) pooled final hidden states of the sequence (embedding
+                                              // passes): a running sum for mean pooling until the session divides
     std::vector<int32_t> pos;                 // (n_batch)
+    std::vector<int32_t> key_end;             // (n_batch) encoders: the end of token t's input in its cache
     std::vector<uint8_t> act;                 // activation quantization scratch for matmul
     std::vector<ForwardBuffers*> token_cache; // (n_batch) whose KV cache token t of the pass uses
     std::vector<LayerKv> token_kv;            // (n_batch) token_cache[t]'s cache of the current layer
@@ -85,17 +88,26 @@ struct SeqSpan {
     int32_t n_tokens;      // >= 1
     int32_t n_past;        // its tokens go to positions n_past .. n_past + n_tokens - 1
 };
+
+// What a pass leaves in each sequence's buffers: the logits of its last token (generation), or its final
+// hidden states pooled into cache->embd as m.cfg.pooling says (embeddings: no output layer is computed).
+// Pooling over several passes: Cls takes row 0 of the pass at n_past 0, Last the pass's last row, Mean adds
+// every row to a sum that the pass at n_past 0 starts (the caller divides by the token count).
+enum class PassOutput { Logits, Embedding };
 // Runs several sequences' tokens (concatenated in `seqs` order) through the model in one pass: every matrix
 // is read once for all of them, each token attends only within its own sequence's cache. Every row computes
 // exactly what it would alone (the kernels are batch-invariant), so results do not depend on the company.
 // Preconditions (checked by the caller): sum of n_tokens <= work.n_batch, seqs.size() rows fit work.logits,
 // each cache's n_ctx <= work.n_ctx, n_past + n_tokens <= its n_ctx, tokens < n_vocab, caches distinct.
 // `work` may be one of the caches (forward() does that for a single sequence).
+// An encoder (m.cfg.causal false) needs each sequence whole in one pass, at n_past 0; only Embedding output.
 void forward_batch(const Model& m, const ComputeCtx& c, ForwardBuffers& work, const int32_t* tokens,
-                   std::span<const SeqSpan> seqs);
+                   std::span<const SeqSpan> seqs, PassOutput out = PassOutput::Logits);
 
 // Shared pieces of the architecture forwards (model.cpp).
 void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x);
+// x (n_tokens, n_embd) += rows pos[t] of a (n_ctx_train, n_embd) table (BERT's learned positions).
+void add_embedding_rows(const Matrix& table, const int32_t* rows, int32_t n_tokens, float* x, float* row_scratch);
 // The caches of layer il for the pass's n tokens (work.token_kv).
 const LayerKv* layer_kv_of_tokens(const Model& m, ForwardBuffers& work, int32_t il, int32_t n);
 

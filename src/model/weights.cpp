@@ -1,6 +1,7 @@
 #include "model/weights.h"
 
 #include "kernels/ref/quant.h"
+#include "model/archs/archs.h"
 
 namespace hearth {
 namespace {
@@ -12,56 +13,53 @@ std::string shape_str(const std::vector<uint64_t>& ne) {
     return s + "]";
 }
 
-struct Binder {
-    const gguf::File& f;
-    ModelWeights& w;
-
-    const gguf::TensorInfo* find(const std::string& name, bool required, Status* st) const {
-        const gguf::TensorInfo* t = f.find_tensor(name);
-        if (!t && required) *st = error("model: missing tensor '" + name + "'");
-        return t;
-    }
-
-    // A (rows, cols) matrix. cols is ne[0] (contiguous), rows is ne[1].
-    Status matrix(const std::string& name, int64_t rows, int64_t cols, Matrix* out, bool required = true) const {
-        Status st;
-        const gguf::TensorInfo* t = find(name, required, &st);
-        if (!t) return st;
-        if (t->ne.size() < 2 || static_cast<int64_t>(t->ne[0]) != cols || static_cast<int64_t>(t->ne[1]) != rows ||
-            (t->ne.size() > 2 && t->n_elements != t->ne[0] * t->ne[1]))
-            return error("model: tensor '" + name + "' has shape " + shape_str(t->ne) + ", expected [" +
-                         std::to_string(cols) + ", " + std::to_string(rows) + "]");
-        out->type = t->type;
-        out->data = f.tensor_data(*t).data();
-        out->rows = rows;
-        out->cols = cols;
-        out->row_bytes = static_cast<size_t>(t->n_bytes / static_cast<uint64_t>(rows));
-        return Status::ok();
-    }
-
-    // A vector of n elements, converted to f32 and owned by the weights.
-    Status vec(const std::string& name, int64_t n, const float** out, bool required = true) const {
-        Status st;
-        const gguf::TensorInfo* t = find(name, required, &st);
-        if (!t) return st;
-        if (static_cast<int64_t>(t->n_elements) != n)
-            return error("model: tensor '" + name + "' has shape " + shape_str(t->ne) + ", expected " +
-                         std::to_string(n) + " elements");
-        if (!ref::ref_can_dequantize(t->type))
-            return error("model: tensor '" + name + "' has unsupported type " + std::string(dtype_name(t->type)));
-        w.owned.emplace_back(static_cast<size_t>(n));
-        ref::ref_dequantize_row(t->type, f.tensor_data(*t).data(), w.owned.back().data(), n);
-        *out = w.owned.back().data();
-        return Status::ok();
-    }
-};
+const gguf::TensorInfo* find(const gguf::File& f, const std::string& name, bool required, Status* st) {
+    const gguf::TensorInfo* t = f.find_tensor(name);
+    if (!t && required) *st = error("model: missing tensor '" + name + "'");
+    return t;
+}
 
 } // namespace
 
+Status WeightBinder::matrix(const std::string& name, int64_t rows, int64_t cols, Matrix* out, bool required) const {
+    Status st;
+    const gguf::TensorInfo* t = find(f, name, required, &st);
+    if (!t) return st;
+    if (t->ne.size() < 2 || static_cast<int64_t>(t->ne[0]) != cols || static_cast<int64_t>(t->ne[1]) != rows ||
+        (t->ne.size() > 2 && t->n_elements != t->ne[0] * t->ne[1]))
+        return error("model: tensor '" + name + "' has shape " + shape_str(t->ne) + ", expected [" +
+                     std::to_string(cols) + ", " + std::to_string(rows) + "]");
+    out->type = t->type;
+    out->data = f.tensor_data(*t).data();
+    out->rows = rows;
+    out->cols = cols;
+    out->row_bytes = static_cast<size_t>(t->n_bytes / static_cast<uint64_t>(rows));
+    return Status::ok();
+}
+
+Status WeightBinder::vec(const std::string& name, int64_t n, const float** out, bool required) const {
+    Status st;
+    const gguf::TensorInfo* t = find(f, name, required, &st);
+    if (!t) return st;
+    if (static_cast<int64_t>(t->n_elements) != n)
+        return error("model: tensor '" + name + "' has shape " + shape_str(t->ne) + ", expected " + std::to_string(n) +
+                     " elements");
+    if (!ref::ref_can_dequantize(t->type))
+        return error("model: tensor '" + name + "' has unsupported type " + std::string(dtype_name(t->type)));
+    w.owned.emplace_back(static_cast<size_t>(n));
+    ref::ref_dequantize_row(t->type, f.tensor_data(*t).data(), w.owned.back().data(), n);
+    *out = w.owned.back().data();
+    return Status::ok();
+}
+
 Result<ModelWeights> bind_weights(const gguf::File& f, const ModelConfig& c) {
     ModelWeights w;
-    w.owned.reserve(static_cast<size_t>(c.n_layer) * 12 + 4); // pointers into `owned` must stay valid
-    Binder b{f, w};
+    w.owned.reserve(static_cast<size_t>(c.n_layer) * 16 + 8); // pointers into `owned` must stay valid
+    WeightBinder b{f, w};
+    if (c.arch->bind) {
+        HEARTH_TRY(c.arch->bind(b, c));
+        return w;
+    }
     const int64_t q_dim = int64_t{c.n_head} * c.head_dim_k;
     const int64_t k_dim = int64_t{c.n_head_kv} * c.head_dim_k;
     const int64_t v_dim = int64_t{c.n_head_kv} * c.head_dim_v;

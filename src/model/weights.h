@@ -26,26 +26,47 @@ struct Matrix {
 };
 
 struct LayerWeights {
-    const float* attn_norm = nullptr;      // (n_embd)
+    const float* attn_norm = nullptr;      // (n_embd); BERT: the LayerNorm after attention
+    const float* attn_norm_b = nullptr;    // (n_embd) LayerNorm bias (BERT)
     Matrix wq, wk, wv, wqkv, wo;           // wq: (n_head*hd_k, n_embd) ... wo: (n_embd, n_head*hd_v)
     const float* bq = nullptr;             // (n_head*hd_k) Qwen 2
     const float* bk = nullptr;             // (n_head_kv*hd_k)
     const float* bv = nullptr;             // (n_head_kv*hd_v)
+    const float* bo = nullptr;             // (n_embd) BERT
     const float* q_norm = nullptr;         // (hd_k) Qwen 3, Gemma 3
     const float* k_norm = nullptr;         // (hd_k)
     const float* attn_post_norm = nullptr; // (n_embd) Gemma 3
-    const float* ffn_norm = nullptr;       // (n_embd)
+    const float* ffn_norm = nullptr;       // (n_embd); BERT: the LayerNorm after the FFN
+    const float* ffn_norm_b = nullptr;     // (n_embd) LayerNorm bias (BERT)
     Matrix ffn_gate, ffn_up, ffn_down;     // gate/up: (n_ff, n_embd), down: (n_embd, n_ff)
+    const float* ffn_up_b = nullptr;       // (n_ff) BERT
+    const float* ffn_down_b = nullptr;     // (n_embd) BERT
     const float* ffn_post_norm = nullptr;  // (n_embd) Gemma 3
 };
 
 struct ModelWeights {
     Matrix token_embd;                     // (n_vocab, n_embd)
-    const float* output_norm = nullptr;    // (n_embd)
-    Matrix output;                         // (n_vocab, n_embd); token_embd when tied
+    Matrix pos_embd;                       // (n_ctx_train, n_embd) learned absolute positions (BERT)
+    Matrix token_types;                    // (n_token_types, n_embd) BERT; every token is type 0
+    const float* embd_norm = nullptr;      // (n_embd) LayerNorm after the embeddings (BERT)
+    const float* embd_norm_b = nullptr;    // (n_embd)
+    const float* output_norm = nullptr;    // (n_embd); null for encoders (post-norm blocks)
+    Matrix output;                         // (n_vocab, n_embd); token_embd when tied; absent for encoders
     const float* rope_freqs = nullptr;     // (rope_dim/2) or null
     std::vector<LayerWeights> layers;      // (n_layer)
     std::vector<std::vector<float>> owned; // f32 copies of vector tensors
+};
+
+// Binds tensors by name into a ModelWeights, checking shapes (for bind_weights and the architectures that bind
+// their own tensors: ArchEntry::bind).
+struct WeightBinder {
+    const gguf::File& f;
+    ModelWeights& w;
+
+    // A (rows, cols) matrix in its file type. cols is ne[0] (contiguous), rows is ne[1].
+    Status matrix(const std::string& name, int64_t rows, int64_t cols, Matrix* out, bool required = true) const;
+    // A vector of n elements, converted to f32 and owned by the weights.
+    Status vec(const std::string& name, int64_t n, const float** out, bool required = true) const;
 };
 
 // Binds every tensor the architecture needs, checking presence, type support and shape. A missing

@@ -67,6 +67,11 @@ public:
     std::variant<engine::Completion, Status> generate(const engine::Request& req,
                                                       const std::function<bool(const engine::TokenEvent&)>& on_event,
                                                       const std::atomic<bool>* cancel) override;
+    // Embeddings are computed locally (nothing is sent upstream).
+    std::variant<engine::Embeddings, Status> embed(const engine::EmbedRequest& req,
+                                                   const std::atomic<bool>* cancel) override {
+        return local_.embed(req, cancel);
+    }
     std::vector<engine::LoadedModel> loaded() const override { return local_.loaded(); }
     void unload(const std::string& model) override { local_.unload(model); }
     engine::Stats stats() const override { return local_.stats(); }

@@ -8,6 +8,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <optional>
 #include <thread>
@@ -25,6 +26,18 @@ struct Runtime::Impl {
     std::unique_ptr<ForwardBuffers> batch_work;
     int32_t batch_seqs = 0;
 };
+
+bool matryoshka_family(const std::string& name) {
+    static constexpr const char* kFamilies[] = {
+        "qwen3-embedding",      "nomic-embed-text-v1.5",         "embeddinggemma",
+        "mxbai-embed-large-v1", "snowflake-arctic-embed-m-v1.5", "jina-embeddings-v3"};
+    std::string lower = name;
+    for (char& ch : lower)
+        ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    for (const char* f : kFamilies)
+        if (lower.find(f) != std::string::npos) return true;
+    return false;
+}
 
 Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
 Runtime::~Runtime() = default;
@@ -44,7 +57,7 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
                      ", which hearth cannot compute with yet");
     };
     if (!ref::ref_can_dequantize(w.token_embd.type)) return unsupported("token_embd.weight", w.token_embd.type);
-    if (!im.kt.supports(w.output.type)) return unsupported("output.weight", w.output.type);
+    if (w.output.present() && !im.kt.supports(w.output.type)) return unsupported("output.weight", w.output.type);
     for (size_t il = 0; il < w.layers.size(); ++il) {
         const LayerWeights& L = w.layers[il];
         for (const Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) {
@@ -61,6 +74,11 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
     im.info.n_ctx_train = c.n_ctx_train;
     im.info.n_embd = c.n_embd;
     im.info.n_layer = c.n_layer;
+    im.info.can_generate = c.generative;
+    im.info.pooling = c.pooling;
+    im.info.embedding_model = c.pooling_declared || !c.generative;
+    if (auto base = im.model->file.get_string("general.basename")) im.info.matryoshka = matryoshka_family(*base);
+    im.info.matryoshka = im.info.embedding_model && (im.info.matryoshka || matryoshka_family(im.info.name));
     for (const auto& t : im.model->file.tensors()) {
         im.info.n_params += t.n_elements;
         im.info.weight_bytes += t.n_bytes;
@@ -97,6 +115,11 @@ Result<int32_t> session_ctx(const ModelConfig& c, const SessionOptions& opts) {
 }
 
 uint64_t host_available_memory();
+
+// After the last embedding pass over n tokens: mean pooling's sum becomes the mean.
+void finish_embedding(const ModelConfig& c, ForwardBuffers& b, int32_t n) {
+    if (c.pooling == Pooling::Mean && n > 0) scale_inplace(b.embd.data(), c.n_embd, 1.0f / float(n));
+}
 
 // Room left under this process's cgroup (v2) memory limit, if it has one (containers, systemd units).
 std::optional<uint64_t> cgroup_room() {
@@ -171,7 +194,8 @@ Result<std::unique_ptr<Session>> Runtime::create_session(const SessionOptions& o
     if (!est) return est.status();
     if (opts.check_memory) HEARTH_TRY(check_memory(*est));
     const int32_t n_ctx = est->n_ctx;
-    const int32_t n_batch = std::min(opts.n_batch, n_ctx);
+    // An encoder sees each input whole in one pass: its batch is its context (short: 512 for BERT).
+    const int32_t n_batch = impl_->model->cfg.causal ? std::min(opts.n_batch, n_ctx) : n_ctx;
     std::unique_ptr<Session> s(new Session());
     s->runtime_ = this;
     s->buf_ = std::make_unique<ForwardBuffers>(
@@ -187,6 +211,10 @@ int32_t Session::n_ctx() const {
 
 std::span<const float> Session::logits() const {
     return buf_->logits;
+}
+
+std::span<const float> Session::embedding() const {
+    return buf_->embd;
 }
 
 Status Session::truncate(int32_t n_keep) {
@@ -217,16 +245,38 @@ Status Session::check_feed(std::span<const int32_t> tokens) const {
 
 Status Session::feed(std::span<const int32_t> tokens) {
     const Runtime::Impl& im = *runtime_->impl_;
+    if (!im.model->cfg.generative)
+        return error("this model (" + im.info.arch + ") computes embeddings only: it cannot generate text");
     HEARTH_TRY(check_feed(tokens));
+    return run_passes(tokens, false);
+}
+
+Status Session::run_passes(std::span<const int32_t> tokens, bool embed) {
+    const Runtime::Impl& im = *runtime_->impl_;
     ComputeCtx c{im.kt, *im.pool, buf_->act.data()};
     size_t done = 0;
     while (done < tokens.size()) {
         if (cancelled_.exchange(false)) return error(Code::Cancelled, "cancelled");
         const int32_t n = static_cast<int32_t>(std::min<size_t>(tokens.size() - done, size_t(buf_->n_batch)));
-        forward(*im.model, c, *buf_, tokens.data() + done, n, n_past_);
+        const SeqSpan one{buf_.get(), n, n_past_};
+        forward_batch(*im.model, c, *buf_, tokens.data() + done, std::span<const SeqSpan>(&one, 1),
+                      embed ? PassOutput::Embedding : PassOutput::Logits);
         n_past_ += n;
         done += size_t(n);
     }
+    return Status::ok();
+}
+
+Status Session::embed(std::span<const int32_t> tokens) {
+    const Runtime::Impl& im = *runtime_->impl_;
+    if (tokens.empty()) return error("nothing to embed: no tokens");
+    if (!im.model->cfg.causal && tokens.size() > size_t(buf_->n_batch))
+        return error(Code::ContextFull, "input of " + std::to_string(tokens.size()) + " tokens is longer than " +
+                                            std::to_string(buf_->n_batch) + ", the most this encoder takes");
+    reset();
+    HEARTH_TRY(check_feed(tokens));
+    HEARTH_TRY(run_passes(tokens, true));
+    finish_embedding(im.model->cfg, *buf_, n_past_);
     return Status::ok();
 }
 
@@ -235,7 +285,31 @@ uint64_t Runtime::batch_scratch_bytes() const {
 }
 
 Status Runtime::feed_batch(std::span<const BatchItem> items) {
+    if (!impl_->model->cfg.generative)
+        return error("this model (" + impl_->info.arch + ") computes embeddings only: it cannot generate text");
+    return run_batch(items, false);
+}
+
+Status Runtime::embed_batch(std::span<const BatchItem> items) {
+    const ModelConfig& cfg = impl_->model->cfg;
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (!cfg.causal && items[i].tokens.size() > size_t(kBatchTokens))
+            return error(Code::ContextFull, "batch item " + std::to_string(i) + ": input of " +
+                                                std::to_string(items[i].tokens.size()) + " tokens is longer than " +
+                                                std::to_string(kBatchTokens) + ", the most this encoder takes");
+    }
+    // Reset first, so the checks see empty contexts; a failed check leaves the sessions empty.
+    for (const BatchItem& it : items)
+        if (it.session && it.session->runtime_ == this) it.session->reset();
+    HEARTH_TRY(run_batch(items, true));
+    for (const BatchItem& it : items)
+        finish_embedding(cfg, *it.session->buf_, it.session->n_past_);
+    return Status::ok();
+}
+
+Status Runtime::run_batch(std::span<const BatchItem> items, bool embed) {
     Impl& im = *impl_;
+    const bool whole = embed && !im.model->cfg.causal; // an encoder's input is never split over passes
     int32_t n_ctx = 0;
     for (size_t i = 0; i < items.size(); ++i) {
         const BatchItem& it = items[i];
@@ -274,7 +348,7 @@ Status Runtime::feed_batch(std::span<const BatchItem> items) {
             const size_t left = items[i].tokens.size() - done[i];
             const size_t room = size_t(kBatchTokens) - tokens.size();
             if (left == 0) continue;
-            if (room == 0 || seqs.size() == size_t(n_seqs)) {
+            if (room == 0 || seqs.size() == size_t(n_seqs) || (whole && left > room)) {
                 more = true;
                 break;
             }
@@ -287,7 +361,8 @@ Status Runtime::feed_batch(std::span<const BatchItem> items) {
             s.n_past_ += static_cast<int32_t>(n);
             more = more || done[i] < items[i].tokens.size();
         }
-        if (!seqs.empty()) forward_batch(*im.model, c, work, tokens.data(), seqs);
+        if (!seqs.empty())
+            forward_batch(*im.model, c, work, tokens.data(), seqs, embed ? PassOutput::Embedding : PassOutput::Logits);
     }
     return Status::ok();
 }

@@ -4,6 +4,7 @@
 #include "server/ollama.h"
 
 #include "gguf/gguf.h"
+#include "server/embeddings.h"
 #include "server/ollama_internal.h"
 #include "store/human.h"
 #include "store/modelfile.h"
@@ -541,12 +542,33 @@ void apply_model_defaults(const ApiContext& ctx, engine::Request& req) {
     }
 }
 
+namespace {
+
+using namespace ollama_internal;
+
+// /api/embed (legacy: /api/embeddings, one vector under "embedding", not normalized).
+HttpResponse handle_embed(ApiContext& ctx, const HttpRequest& http, bool legacy) {
+    json body;
+    if (auto e = parse_body(http.body, body)) return error_response(*e);
+    engine::EmbedRequest req;
+    if (auto e = legacy ? parse_ollama_legacy(body, req) : parse_ollama_embed(body, req)) return error_response(*e);
+    auto r = run_embed(ctx, req);
+    if (auto* e = std::get_if<ApiError>(&r)) return error_response(*e);
+    const auto& emb = std::get<engine::Embeddings>(r);
+    if (legacy) return json_response(200, {{"embedding", emb.vectors.at(0)}});
+    return json_response(200, ollama_embed_json(req.model, emb));
+}
+
+} // namespace
+
 std::vector<Route> ollama_routes(ApiContext& ctx) {
     ApiContext* c = &ctx;
     return {
         {"POST", "/api/generate", Access::Inference,
          [c](const HttpRequest& r) { return handle_inference(*c, r, false); }},
         {"POST", "/api/chat", Access::Inference, [c](const HttpRequest& r) { return handle_inference(*c, r, true); }},
+        {"POST", "/api/embed", Access::Inference, [c](const HttpRequest& r) { return handle_embed(*c, r, false); }},
+        {"POST", "/api/embeddings", Access::Inference, [c](const HttpRequest& r) { return handle_embed(*c, r, true); }},
         {"GET", "/api/tags", Access::Inference, [c](const HttpRequest&) { return handle_tags(*c); }},
         {"POST", "/api/show", Access::Inference, [c](const HttpRequest& r) { return handle_show(*c, r); }},
         {"GET", "/api/ps", Access::Inference, [c](const HttpRequest&) { return handle_ps(*c); }},

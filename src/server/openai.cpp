@@ -3,6 +3,7 @@
 // (chat.completion, chat.completion.chunk, text_completion, list/model) and SSE framing.
 #include "server/openai.h"
 
+#include "server/embeddings.h"
 #include "server/ollama.h"
 
 #include <chrono>
@@ -664,6 +665,17 @@ HttpResponse handle_completion(ApiContext& ctx, const HttpRequest& http, bool ch
     return run_streaming(ctx, std::move(p));
 }
 
+HttpResponse handle_embeddings(ApiContext& ctx, const HttpRequest& http) {
+    json body;
+    if (auto e = parse_body(http.body, body)) return error_response(*e);
+    engine::EmbedRequest req;
+    bool base64 = false;
+    if (auto e = parse_openai_embeddings(body, req, base64)) return error_response(*e);
+    auto r = run_embed(ctx, req);
+    if (auto* e = std::get_if<ApiError>(&r)) return error_response(*e);
+    return json_response(200, openai_embeddings_json(req.model, std::get<engine::Embeddings>(r), base64));
+}
+
 HttpResponse handle_models(const ApiContext& ctx) {
     json data = json::array();
     std::vector<std::string> seen;
@@ -692,6 +704,7 @@ std::vector<Route> openai_routes(ApiContext& ctx) {
          [c](const HttpRequest& r) { return handle_completion(*c, r, true); }},
         {"POST", "/v1/completions", Access::Inference,
          [c](const HttpRequest& r) { return handle_completion(*c, r, false); }},
+        {"POST", "/v1/embeddings", Access::Inference, [c](const HttpRequest& r) { return handle_embeddings(*c, r); }},
         {"GET", "/v1/models", Access::Inference, [c](const HttpRequest&) { return handle_models(*c); }},
     };
 }

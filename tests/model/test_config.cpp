@@ -59,7 +59,7 @@ TEST(ArchRegistry, EveryEntryIsCompleteAndFoundByItsName) {
     EXPECT_EQ(find_arch("mamba"), nullptr);
     EXPECT_EQ(find_arch(""), nullptr);
     EXPECT_EQ(find_arch("llama2"), nullptr);
-    EXPECT_EQ(arch_names(), "llama, qwen2, qwen3, gemma3, phi3");
+    EXPECT_EQ(arch_names(), "llama, qwen2, qwen3, gemma3, phi3, bert");
 }
 
 // A minimal GGUF with the given metadata and no tensors, in memory.
@@ -102,6 +102,56 @@ TEST(ModelConfig, ClearErrors) {
                                &buf);
     ASSERT_FALSE(bad_heads);
     EXPECT_NE(bad_heads.message().find("head_count"), std::string::npos) << bad_heads.message();
+}
+
+// The keys every architecture needs, for `arch`.
+std::vector<std::pair<std::string, gguf::Value>> base_keys(const std::string& arch) {
+    return {{"general.architecture", gguf::Value::make_string(arch)},
+            {arch + ".embedding_length", gguf::Value::make_u32(64)},
+            {arch + ".block_count", gguf::Value::make_u32(2)},
+            {arch + ".feed_forward_length", gguf::Value::make_u32(128)},
+            {arch + ".context_length", gguf::Value::make_u32(512)},
+            {arch + ".attention.head_count", gguf::Value::make_u32(4)},
+            {arch + ".vocab_size", gguf::Value::make_u32(32)}};
+}
+
+TEST(ModelConfig, PoolingFromMetadataElseTheArchitecturesDefault) {
+    std::vector<uint8_t> buf;
+    auto bert = config_of(base_keys("bert"), &buf);
+    ASSERT_TRUE(bert) << bert.message();
+    EXPECT_EQ(bert->pooling, Pooling::Mean);
+    EXPECT_FALSE(bert->pooling_declared);
+    EXPECT_FALSE(bert->causal);
+    EXPECT_FALSE(bert->generative);
+    EXPECT_EQ(bert->norm, NormKind::Layer);
+
+    auto qwen3 = config_of(base_keys("qwen3"), &buf);
+    ASSERT_TRUE(qwen3) << qwen3.message();
+    EXPECT_EQ(qwen3->pooling, Pooling::Last);
+    EXPECT_FALSE(qwen3->pooling_declared);
+    EXPECT_TRUE(qwen3->causal);
+
+    auto keys = base_keys("bert");
+    keys.emplace_back("bert.pooling_type", gguf::Value::make_u32(2));
+    auto cls = config_of(keys, &buf);
+    ASSERT_TRUE(cls) << cls.message();
+    EXPECT_EQ(cls->pooling, Pooling::Cls);
+    EXPECT_TRUE(cls->pooling_declared);
+
+    keys.back() = {"bert.pooling_type", gguf::Value::make_u32(0)}; // none: per-token vectors, not served
+    auto none = config_of(keys, &buf);
+    ASSERT_TRUE(none) << none.message();
+    EXPECT_EQ(none->pooling, Pooling::Mean);
+
+    keys.back() = {"bert.pooling_type", gguf::Value::make_u32(4)}; // rank (rerankers): not supported
+    auto rank = config_of(keys, &buf);
+    ASSERT_FALSE(rank);
+    EXPECT_NE(rank.message().find("bert.pooling_type"), std::string::npos) << rank.message();
+
+    keys.back() = {"bert.attention.causal", gguf::Value::make_bool(true)};
+    auto causal = config_of(keys, &buf);
+    ASSERT_FALSE(causal);
+    EXPECT_NE(causal.message().find("bert.attention.causal"), std::string::npos) << causal.message();
 }
 
 TEST(Runtime, MissingTensorIsALoadError) {

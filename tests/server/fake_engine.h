@@ -74,6 +74,22 @@ public:
         }
         return c;
     }
+    // embed(): every request, in order; each input gets embed_vector (or `fail`).
+    std::vector<engine::EmbedRequest> embed_requests;
+    std::vector<float> embed_vector = {0.5f, -0.25f, 1.0f, 0.0f};
+    std::variant<engine::Embeddings, Status> embed(const engine::EmbedRequest& req,
+                                                   const std::atomic<bool>* /*cancel*/) override {
+        std::lock_guard lock(mu_);
+        embed_requests.push_back(req);
+        if (fail) return *fail;
+        engine::Embeddings e;
+        const size_t n = req.texts.size() + req.token_inputs.size();
+        e.vectors.assign(n, embed_vector);
+        e.prompt_tokens = 3 * int32_t(n);
+        e.load_s = 0.5;
+        e.total_s = 2.0;
+        return e;
+    }
     std::vector<engine::LoadedModel> loaded() const override { return loaded_models; }
     void unload(const std::string& model) override { unloaded.push_back(model); }
     engine::Stats stats() const override { return {}; }

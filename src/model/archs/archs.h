@@ -27,6 +27,7 @@ namespace hearth {
 struct Model;
 struct ComputeCtx;
 struct ForwardBuffers;
+struct WeightBinder;
 
 // Reads the architecture's own keys (r.prefix is "<name>.") into c, whose shared fields are already set.
 using ArchConfigure = Status(const gguf::File& f, const KeyReader& r, ModelConfig& c);
@@ -35,10 +36,14 @@ using ArchConfigure = Status(const gguf::File& f, const KeyReader& r, ModelConfi
 using ArchForward = void(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens,
                          int32_t n_tokens);
 
+// Binds the architecture's tensors when they are not the decoder layout weights.cpp binds (encoders).
+using ArchBind = Status(WeightBinder& b, const ModelConfig& c);
+
 struct ArchEntry {
     const char* name;         // GGUF general.architecture, e.g. "llama"; also the prefix of its keys
     ArchConfigure* configure; // never null
     ArchForward* forward;     // never null
+    ArchBind* bind = nullptr; // null: the decoder layout (weights.cpp)
 };
 
 // Every supported architecture, in the registry's order.

@@ -41,13 +41,7 @@ void forward_decoder(const Model& m, const ComputeCtx& c, ForwardBuffers& b, con
         rms_norm(b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         if (cfg.fused_qkv) {
             matmul(c, L.wqkv, b.h.data(), n, b.qkv.data());
-            const int64_t row = q_dim + k_dim + v_dim;
-            for (int64_t t = 0; t < n; ++t) {
-                const float* src = b.qkv.data() + t * row;
-                std::memcpy(b.q.data() + t * q_dim, src, sizeof(float) * size_t(q_dim));
-                std::memcpy(b.k.data() + t * k_dim, src + q_dim, sizeof(float) * size_t(k_dim));
-                std::memcpy(b.v.data() + t * v_dim, src + q_dim + k_dim, sizeof(float) * size_t(v_dim));
-            }
+            split_qkv(b.qkv.data(), n, q_dim, k_dim, v_dim, b.q.data(), b.k.data(), b.v.data());
         } else {
             matmul(c, L.wq, b.h.data(), n, b.q.data());
             matmul(c, L.wk, b.h.data(), n, b.k.data());

@@ -48,6 +48,17 @@ void layer_norm(const float* x, const float* w, const float* b, float* y, int64_
     }
 }
 
+void split_qkv(const float* qkv, int64_t n_tokens, int64_t q_dim, int64_t k_dim, int64_t v_dim, float* q, float* k,
+               float* v) {
+    const int64_t row = q_dim + k_dim + v_dim;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const float* src = qkv + t * row;
+        std::copy_n(src, q_dim, q + t * q_dim);
+        std::copy_n(src + q_dim, k_dim, k + t * k_dim);
+        std::copy_n(src + q_dim + k_dim, v_dim, v + t * v_dim);
+    }
+}
+
 void add_bias(float* x, const float* b, int64_t n_rows, int64_t n) {
     for (int64_t r = 0; r < n_rows; ++r)
         for (int64_t i = 0; i < n; ++i)

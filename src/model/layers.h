@@ -32,6 +32,11 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t 
 // LayerNorm; sums in double); y may alias x. x, y: (n_rows, n); w, b: (n)
 void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n_rows, int64_t n, float eps);
 
+// Splits a fused projection's rows qkv (n_tokens, q_dim + k_dim + v_dim) into q (n_tokens, q_dim),
+// k (n_tokens, k_dim) and v (n_tokens, v_dim).
+void split_qkv(const float* qkv, int64_t n_tokens, int64_t q_dim, int64_t k_dim, int64_t v_dim, float* q, float* k,
+               float* v);
+
 // x (n_rows, n) += b (n) for every row.
 void add_bias(float* x, const float* b, int64_t n_rows, int64_t n);
 

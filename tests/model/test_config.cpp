@@ -59,7 +59,7 @@ TEST(ArchRegistry, EveryEntryIsCompleteAndFoundByItsName) {
     EXPECT_EQ(find_arch("mamba"), nullptr);
     EXPECT_EQ(find_arch(""), nullptr);
     EXPECT_EQ(find_arch("llama2"), nullptr);
-    EXPECT_EQ(arch_names(), "llama, qwen2, qwen3, gemma3, phi3, bert");
+    EXPECT_EQ(arch_names(), "llama, qwen2, qwen3, gemma3, phi3, bert, nomic-bert");
 }
 
 // A minimal GGUF with the given metadata and no tensors, in memory.

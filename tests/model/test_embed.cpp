@@ -1,6 +1,8 @@
 // Embeddings against llama.cpp (golden data from tools/make-embed-golden.py: llama-cpp-python 0.3.36's
 // Llama.embed, not normalized) on two fixture models: all-MiniLM-L6-v2 (the BERT encoder, mean pooling) and
-// Qwen2.5-Coder-0.5B (a decoder used for embeddings, last-token pooling).
+// Qwen2.5-Coder-0.5B (a decoder used for embeddings, last-token pooling); and on two random-weight models in
+// tests/data/embed: a Qwen3-Embedding-shaped decoder (declared last-token pooling) and a nomic-bert encoder with
+// the real bert-bge vocabulary.
 //
 // For every text: our token ids equal llama.cpp's, and cosine(ours, llama.cpp's) >= 0.999 (the bar; the
 // measured figures are printed). Also: the batched form gives each input exactly what it gets alone, pooling
@@ -104,6 +106,10 @@ TEST(EmbedGolden, QwenDecoderLastTokenPooling) {
 
 TEST(EmbedGolden, TinyQwen3EmbeddingDeclaredLastPooling) {
     check_against_golden("tiny-qwen3-embed", Pooling::Last);
+}
+
+TEST(EmbedGolden, TinyNomicBertRealVocabulary) {
+    check_against_golden("tiny-nomic-bert", Pooling::Mean);
 }
 
 // embed_batch: each input gets exactly (bit for bit) what Session::embed gives it alone.

@@ -8,6 +8,11 @@
 //   per layer:  q,k,v = x·W + b ; a = attention(q, k, v) (no mask within the input) · Wo + bo
 //               x = LN(x + a)
 //               x = LN(x + gelu(x·Wup + bup)·Wdown + bdown)
+//
+// nomic-bert (`nomic-bert` arch: nomic-embed-text v1/v1.5; Nussbaum et al. 2024) is the same encoder with
+// RoPE (NeoX) instead of learned positions, one fused attn_qkv projection, a SwiGLU FFN, and no biases (any that
+// a file has are used):
+//   per layer:  q,k,v = x·Wqkv ; rope(q, k) ; ... ; x = LN(x + (silu(x·Wgate) * x·Wup)·Wdown)
 #include "model/archs/archs.h"
 #include "model/model.h"
 
@@ -15,7 +20,10 @@
 
 namespace hearth {
 
-Status configure_bert(const gguf::File& f, const KeyReader& r, ModelConfig& c) {
+namespace {
+
+// What BERT and nomic-bert share; `learned_positions` is BERT's (rope_dim 0 then: no RoPE).
+Status configure_encoder(const gguf::File& f, const KeyReader& r, ModelConfig& c) {
     c.causal = false;
     if (f.find(r.prefix + "attention.causal")) {
         auto causal = f.get_bool(r.prefix + "attention.causal");
@@ -33,11 +41,28 @@ Status configure_bert(const gguf::File& f, const KeyReader& r, ModelConfig& c) {
     return Status::ok();
 }
 
+} // namespace
+
+Status configure_bert(const gguf::File& f, const KeyReader& r, ModelConfig& c) {
+    HEARTH_TRY(configure_encoder(f, r, c));
+    c.rope_dim = 0; // learned absolute positions (position_embd)
+    return Status::ok();
+}
+
+Status configure_nomic_bert(const gguf::File& f, const KeyReader& r, ModelConfig& c) {
+    HEARTH_TRY(configure_encoder(f, r, c));
+    c.rope_style = RopeStyle::Neox; // rope_dim and rope.freq_base read by read_model_config
+    c.fused_qkv = true;
+    c.act = FfnAct::Silu; // SwiGLU
+    return Status::ok();
+}
+
 Status bind_bert(WeightBinder& b, const ModelConfig& c) {
     ModelWeights& w = b.w;
     const int64_t n_embd = c.n_embd;
+    const bool bert = c.rope_dim == 0; // learned positions and biases everywhere; else nomic-bert
     HEARTH_TRY(b.matrix("token_embd.weight", c.n_vocab, n_embd, &w.token_embd));
-    HEARTH_TRY(b.matrix("position_embd.weight", c.n_ctx_train, n_embd, &w.pos_embd));
+    if (bert) HEARTH_TRY(b.matrix("position_embd.weight", c.n_ctx_train, n_embd, &w.pos_embd));
     if (const gguf::TensorInfo* t = b.f.find_tensor("token_types.weight")) {
         const int64_t n_types = t->ne.size() >= 2 ? static_cast<int64_t>(t->ne[1]) : 1;
         HEARTH_TRY(b.matrix("token_types.weight", n_types, n_embd, &w.token_types));
@@ -48,20 +73,27 @@ Status bind_bert(WeightBinder& b, const ModelConfig& c) {
     for (int32_t il = 0; il < c.n_layer; ++il) {
         LayerWeights& L = w.layers[static_cast<size_t>(il)];
         const std::string p = "blk." + std::to_string(il) + ".";
-        HEARTH_TRY(b.matrix(p + "attn_q.weight", n_embd, n_embd, &L.wq));
-        HEARTH_TRY(b.matrix(p + "attn_k.weight", n_embd, n_embd, &L.wk));
-        HEARTH_TRY(b.matrix(p + "attn_v.weight", n_embd, n_embd, &L.wv));
+        if (c.fused_qkv) {
+            if (b.f.find_tensor(p + "attn_qkv.bias"))
+                return error("model: tensor '" + p + "attn_qkv.bias' (a fused q/k/v bias) is not supported yet");
+            HEARTH_TRY(b.matrix(p + "attn_qkv.weight", 3 * n_embd, n_embd, &L.wqkv));
+        } else {
+            HEARTH_TRY(b.matrix(p + "attn_q.weight", n_embd, n_embd, &L.wq));
+            HEARTH_TRY(b.matrix(p + "attn_k.weight", n_embd, n_embd, &L.wk));
+            HEARTH_TRY(b.matrix(p + "attn_v.weight", n_embd, n_embd, &L.wv));
+        }
         HEARTH_TRY(b.matrix(p + "attn_output.weight", n_embd, n_embd, &L.wo));
-        HEARTH_TRY(b.vec(p + "attn_q.bias", n_embd, &L.bq));
-        HEARTH_TRY(b.vec(p + "attn_k.bias", n_embd, &L.bk));
-        HEARTH_TRY(b.vec(p + "attn_v.bias", n_embd, &L.bv));
-        HEARTH_TRY(b.vec(p + "attn_output.bias", n_embd, &L.bo));
+        HEARTH_TRY(b.vec(p + "attn_q.bias", n_embd, &L.bq, bert));
+        HEARTH_TRY(b.vec(p + "attn_k.bias", n_embd, &L.bk, bert || L.bq));
+        HEARTH_TRY(b.vec(p + "attn_v.bias", n_embd, &L.bv, bert || L.bq));
+        HEARTH_TRY(b.vec(p + "attn_output.bias", n_embd, &L.bo, bert));
         HEARTH_TRY(b.vec(p + "attn_output_norm.weight", n_embd, &L.attn_norm));
         HEARTH_TRY(b.vec(p + "attn_output_norm.bias", n_embd, &L.attn_norm_b));
+        if (!bert) HEARTH_TRY(b.matrix(p + "ffn_gate.weight", c.n_ff, n_embd, &L.ffn_gate));
         HEARTH_TRY(b.matrix(p + "ffn_up.weight", c.n_ff, n_embd, &L.ffn_up));
-        HEARTH_TRY(b.vec(p + "ffn_up.bias", c.n_ff, &L.ffn_up_b));
+        HEARTH_TRY(b.vec(p + "ffn_up.bias", c.n_ff, &L.ffn_up_b, bert));
         HEARTH_TRY(b.matrix(p + "ffn_down.weight", n_embd, c.n_ff, &L.ffn_down));
-        HEARTH_TRY(b.vec(p + "ffn_down.bias", n_embd, &L.ffn_down_b));
+        HEARTH_TRY(b.vec(p + "ffn_down.bias", n_embd, &L.ffn_down_b, bert));
         HEARTH_TRY(b.vec(p + "layer_output_norm.weight", n_embd, &L.ffn_norm));
         HEARTH_TRY(b.vec(p + "layer_output_norm.bias", n_embd, &L.ffn_norm_b));
     }
@@ -71,10 +103,11 @@ Status bind_bert(WeightBinder& b, const ModelConfig& c) {
 void forward_bert(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n) {
     const ModelConfig& cfg = m.cfg;
     const int64_t n_embd = cfg.n_embd;
+    const int64_t n_ff = cfg.n_ff;
     const float eps = cfg.norm_eps;
 
     embed_tokens(m, tokens, n, b.x.data());
-    add_embedding_rows(m.w.pos_embd, b.pos.data(), n, b.x.data(), b.h.data());
+    if (m.w.pos_embd.present()) add_embedding_rows(m.w.pos_embd, b.pos.data(), n, b.x.data(), b.h.data());
     if (m.w.token_types.present()) {
         const int32_t type0 = 0;
         for (int32_t t = 0; t < n; ++t)
@@ -82,6 +115,7 @@ void forward_bert(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const 
     }
     layer_norm(b.x.data(), m.w.embd_norm, m.w.embd_norm_b, b.x.data(), n, n_embd, eps);
 
+    const RopeParams rp{cfg.rope_style, cfg.rope_dim, cfg.rope_base, 1.0f / cfg.rope_scale, nullptr, 1.0f};
     AttnParams ap{};
     ap.n_head = cfg.n_head;
     ap.n_head_kv = cfg.n_head_kv;
@@ -93,24 +127,41 @@ void forward_bert(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const 
 
     for (int32_t il = 0; il < cfg.n_layer; ++il) {
         const LayerWeights& L = m.w.layers[size_t(il)];
-        matmul(c, L.wq, b.x.data(), n, b.q.data());
-        matmul(c, L.wk, b.x.data(), n, b.k.data());
-        matmul(c, L.wv, b.x.data(), n, b.v.data());
-        add_bias(b.q.data(), L.bq, n, n_embd);
-        add_bias(b.k.data(), L.bk, n, n_embd);
-        add_bias(b.v.data(), L.bv, n, n_embd);
+        if (L.wqkv.present()) {
+            matmul(c, L.wqkv, b.x.data(), n, b.qkv.data());
+            split_qkv(b.qkv.data(), n, n_embd, n_embd, n_embd, b.q.data(), b.k.data(), b.v.data());
+        } else {
+            matmul(c, L.wq, b.x.data(), n, b.q.data());
+            matmul(c, L.wk, b.x.data(), n, b.k.data());
+            matmul(c, L.wv, b.x.data(), n, b.v.data());
+        }
+        if (L.bq) {
+            add_bias(b.q.data(), L.bq, n, n_embd);
+            add_bias(b.k.data(), L.bk, n, n_embd);
+            add_bias(b.v.data(), L.bv, n, n_embd);
+        }
+        if (cfg.rope_dim > 0) {
+            rope(b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
+            rope(b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
+        }
         attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
                   b.scores.data(), b.attn.data());
         matmul(c, L.wo, b.attn.data(), n, b.h.data());
-        add_bias(b.h.data(), L.bo, n, n_embd);
+        if (L.bo) add_bias(b.h.data(), L.bo, n, n_embd);
         add_inplace(b.x.data(), b.h.data(), n * n_embd);
         layer_norm(b.x.data(), L.attn_norm, L.attn_norm_b, b.x.data(), n, n_embd, eps);
 
-        matmul(c, L.ffn_up, b.x.data(), n, b.up.data());
-        add_bias(b.up.data(), L.ffn_up_b, n, cfg.n_ff);
-        gelu(c, b.up.data(), n * cfg.n_ff);
-        matmul(c, L.ffn_down, b.up.data(), n, b.h.data());
-        add_bias(b.h.data(), L.ffn_down_b, n, n_embd);
+        if (L.ffn_gate.present()) { // SwiGLU (nomic-bert)
+            matmul(c, L.ffn_gate, b.x.data(), n, b.gate.data());
+            matmul(c, L.ffn_up, b.x.data(), n, b.up.data());
+            glu(c, b.gate.data(), b.up.data(), n * n_ff, FfnAct::Silu);
+        } else { // GELU (BERT)
+            matmul(c, L.ffn_up, b.x.data(), n, b.gate.data());
+            if (L.ffn_up_b) add_bias(b.gate.data(), L.ffn_up_b, n, n_ff);
+            gelu(c, b.gate.data(), n * n_ff);
+        }
+        matmul(c, L.ffn_down, b.gate.data(), n, b.h.data());
+        if (L.ffn_down_b) add_bias(b.h.data(), L.ffn_down_b, n, n_embd);
         add_inplace(b.x.data(), b.h.data(), n * n_embd);
         layer_norm(b.x.data(), L.ffn_norm, L.ffn_norm_b, b.x.data(), n, n_embd, eps);
     }

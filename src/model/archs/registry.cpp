@@ -14,6 +14,7 @@ ArchConfigure configure_gemma3;
 ArchForward forward_gemma3;
 ArchConfigure configure_phi3;
 ArchConfigure configure_bert;
+ArchConfigure configure_nomic_bert;
 ArchForward forward_bert;
 ArchBind bind_bert;
 
@@ -21,13 +22,14 @@ namespace {
 
 // clang-format off
 constexpr ArchEntry kArchs[] = {
-    // GGUF name  configure          forward          bind (null: the decoder layout)
-    {"llama",     configure_llama,   forward_decoder, nullptr},
-    {"qwen2",     configure_qwen2,   forward_decoder, nullptr},
-    {"qwen3",     configure_qwen3,   forward_decoder, nullptr},
-    {"gemma3",    configure_gemma3,  forward_gemma3,  nullptr},
-    {"phi3",      configure_phi3,    forward_decoder, nullptr},
-    {"bert",      configure_bert,    forward_bert,    bind_bert},
+    // GGUF name   configure             forward          bind (null: the decoder layout)
+    {"llama",      configure_llama,      forward_decoder, nullptr},
+    {"qwen2",      configure_qwen2,      forward_decoder, nullptr},
+    {"qwen3",      configure_qwen3,      forward_decoder, nullptr},
+    {"gemma3",     configure_gemma3,     forward_gemma3,  nullptr},
+    {"phi3",       configure_phi3,       forward_decoder, nullptr},
+    {"bert",       configure_bert,       forward_bert,    bind_bert},
+    {"nomic-bert", configure_nomic_bert, forward_bert,    bind_bert},
 };
 // clang-format on
 

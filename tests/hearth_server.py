@@ -17,6 +17,17 @@ def check(cond, what):
         FAILURES.append(what)
 
 
+def expect_400(fn, field, what):
+    """fn() (a call through the openai or ollama client) must fail with a 400 whose message names `field`."""
+    import ollama
+    import openai
+    try:
+        fn()
+        check(False, f"{what}: accepted")
+    except (openai.BadRequestError, ollama.ResponseError) as e:
+        check(getattr(e, "status_code", 400) == 400 and field in str(e), f"{what}: 400 naming {field} ({e})")
+
+
 class Server:
     def __init__(self, hearth, home, *args, env=None):
         self.proc = subprocess.Popen([hearth, "serve", "--port", "0", *args],
@@ -53,3 +64,26 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return -1
+
+
+def run_steps(hearth, models, server_args, steps, prefix="hearth-e2e-"):
+    """The usual test script: checks the fixture models exist, starts a server with its own HEARTH_HOME, runs
+    each step(srv), stops it (SIGTERM must exit 0) and exits 1 if any check failed."""
+    import shutil
+    import sys
+    import tempfile
+    for p in models:
+        if not os.path.exists(p):
+            print(f"missing fixture model {p}: run scripts/fetch-models")
+            sys.exit(1)
+    home = tempfile.mkdtemp(prefix=prefix)
+    srv = Server(hearth, home, *server_args)
+    try:
+        for step in steps:
+            step(srv)
+    finally:
+        rc = srv.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    check(rc == 0, f"SIGTERM exits 0 (got {rc})")
+    print(f"{len(FAILURES)} failure(s)")
+    sys.exit(1 if FAILURES else 0)

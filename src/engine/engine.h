@@ -42,6 +42,8 @@ struct Message {
 // tool_choice: whether and which tools the model may call.
 enum class ToolChoice { Auto, None, Required, Named };
 
+enum class OutputFormat { Text, JsonObject, JsonSchema, Grammar };
+
 struct Request {
     std::string model;                 // store name, path to a .gguf, or HF reference (as `hearth run` takes)
     std::vector<Message> messages;     // chat: rendered with the model's template (or `template_override`)
@@ -73,6 +75,15 @@ struct Request {
     ToolChoice tool_choice = ToolChoice::Auto;
     std::string tool_choice_name;    // Named: the function
     bool parallel_tool_calls = true; // false: at most one call per answer
+    // Structured output: the answer must match a format (constrained decoding, grammar/). JsonObject: any JSON
+    // object; JsonSchema: a document valid against the schema in `format_spec` (JSON text; its key order is the
+    // order properties come out in); Grammar: the GBNF grammar in `format_spec`. The engine compiles it before
+    // queueing; a fault is a BadField naming `format_field` (the client's name for the field, e.g.
+    // "response_format.json_schema.schema") and the place in it. Not with tool_choice required or named
+    // (which constrain the answer to a call themselves).
+    OutputFormat format = OutputFormat::Text;
+    std::string format_spec;
+    std::string format_field = "format";
     // Where a request to a router may be answered (see router/router.h): "" or "auto" lets the router
     // decide, "local" keeps it on this machine, "cloud" asks for the configured upstream (policy may still
     // keep it local). An engine that is not a router refuses "cloud".

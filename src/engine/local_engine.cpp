@@ -3,6 +3,7 @@
 // in scheduler.cpp.
 #include "engine/local_engine.h"
 
+#include "engine/constrain.h"
 #include "engine/prompt.h"
 #include "engine/scheduler.h"
 #include "store/modelfile.h"
@@ -101,10 +102,6 @@ Status check_tools(const Request& r) {
     }
     if (r.tool_choice == ToolChoice::Named && std::find(names.begin(), names.end(), r.tool_choice_name) == names.end())
         return bad("tool_choice names '" + r.tool_choice_name + "', which is not one of the tools", "tool_choice");
-    if (r.tool_choice == ToolChoice::Required || r.tool_choice == ToolChoice::Named)
-        return bad("tool_choice 'required' and a named function are not supported yet (they need constrained "
-                   "decoding); use 'auto' or 'none'",
-                   "tool_choice");
     return Status::ok();
 }
 
@@ -232,6 +229,11 @@ std::variant<Completion, Status> LocalEngine::generate(const Request& req,
     auto prompt = prompt_tokens(*job->text, r, job->spec);
     if (!prompt) return fail(prompt.status());
     job->prompt = std::move(prompt).value();
+    // Structured output and forced tool calls: the grammar, and the vocabulary it masks, here too.
+    auto matcher = output_matcher(r);
+    if (!matcher) return fail(matcher.status());
+    job->matcher = std::move(matcher).value();
+    if (job->matcher) (void)vocab_trie(*job->text);
 
     if (Status busy = sched_->submit(job); !busy) return busy;
 

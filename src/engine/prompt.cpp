@@ -77,6 +77,16 @@ Result<std::shared_ptr<const ModelText>> ModelTextCache::get(const LocalEngineOp
     return text;
 }
 
+const grammar::VocabTrie& vocab_trie(const ModelText& text) {
+    std::call_once(text.vocab->once, [&] {
+        std::vector<std::string> bytes(size_t(text.tok.n_vocab()));
+        for (int32_t id = 0; id < text.tok.n_vocab(); ++id)
+            bytes[size_t(id)] = token_to_piece(text.tok, id, /*special=*/false);
+        text.vocab->trie.emplace(grammar::VocabTrie::build(std::move(bytes)));
+    });
+    return *text.vocab->trie;
+}
+
 Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request& r, const ModelSpec& spec) {
     const std::string field = !r.prompt_tokens.empty() ? "prompt_tokens" : r.prompt ? "prompt" : "messages";
     auto bad = [&](const std::string& msg) { return bad_field(field, msg); };

@@ -17,6 +17,7 @@
 
 #include "engine/engine.h"
 #include "engine/local_engine.h"
+#include "grammar/token_mask.h"
 #include "tokenizer/tokenizer.h"
 #include "toolcall/toolcall.h"
 
@@ -29,10 +30,21 @@
 
 namespace hearth::engine {
 
+// The vocabulary as bytes for constrained decoding (grammar/token_mask.h), built on first use: about 50 ms
+// and 12 MB for Qwen2.5's vocabulary, so only models that are asked for structured output pay for it.
+struct LazyVocab {
+    std::once_flag once;
+    std::optional<grammar::VocabTrie> trie;
+};
+
 struct ModelText {
     Tokenizer tok;
-    std::optional<std::string> chat_template; // tokenizer.chat_template
+    std::optional<std::string> chat_template;                         // tokenizer.chat_template
+    std::shared_ptr<LazyVocab> vocab = std::make_shared<LazyVocab>(); // see vocab_trie()
 };
+
+// The model's VocabTrie (thread-safe; the first caller builds it).
+const grammar::VocabTrie& vocab_trie(const ModelText& text);
 
 // A load failure: the full text to opts.log (stderr when unset), and to the client `reason` with `path` (and
 // its folder) left out, after "model 'NAME' could not be loaded: ".

@@ -342,6 +342,11 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     dopts.max_tokens = rq.max_tokens;
     dopts.stop = rq.stop;
     dopts.end_at_eog = rq.end_at_eog;
+    if (job->matcher) {
+        dopts.grammar = std::move(job->matcher);
+        job->matcher.reset();
+        dopts.vocab = &vocab_trie(*job->text);
+    }
     auto slot = std::make_unique<Slot>(std::move(*sampler), m->tok(), std::move(dopts));
     slot->job = job;
     slot->ps = std::move(ps);
@@ -460,7 +465,7 @@ void Scheduler::sample_slot(ModelEntry& m, Slot& s) {
     }
     if (s.dec.n_generated() == 1) s.t_first = Clock::now();
     s.t_last = Clock::now();
-    if (step->finish == Finish::Stop) { // an end-of-generation token: not shown
+    if (step->eog) { // an end-of-generation token: not shown
         end_slot(m, s, Finish::Stop);
         return;
     }

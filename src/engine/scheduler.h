@@ -17,6 +17,7 @@
 #pragma once
 
 #include "engine/local_engine.h"
+#include "grammar/matcher.h"
 #include "hearth/runtime.h"
 
 #include <chrono>
@@ -42,6 +43,9 @@ struct Job {
     ModelSpec spec;
     std::shared_ptr<const ModelText> text;
     std::vector<int32_t> prompt;
+    // Constrained decoding (engine/constrain.h), compiled on the caller's thread; the inference thread moves
+    // it into the request's decoder, with vocab_trie(*text) built beforehand on the caller's thread too.
+    std::optional<grammar::Matcher> matcher;
     Clock::time_point t_submit;
     const std::atomic<bool>* cancel_ext = nullptr; // the caller's flag; lives as long as generate()
 

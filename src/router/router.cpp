@@ -53,6 +53,7 @@ Finish finish_of(const std::string& reason) {
 } // namespace
 
 std::string upstream_body(const Request& req, const std::string& upstream_model) {
+    using json = nlohmann::ordered_json; // the schema's key order is kept
     json messages = json::array();
     if (req.system) messages.push_back({{"role", "system"}, {"content", *req.system}});
     if (req.prompt) {
@@ -73,6 +74,15 @@ std::string upstream_body(const Request& req, const std::string& upstream_model)
     if (req.sampling.frequency_penalty != 0) body["frequency_penalty"] = req.sampling.frequency_penalty;
     if (req.seed_set) body["seed"] = req.sampling.seed;
     if (!req.stop.empty()) body["stop"] = req.stop;
+    // Structured output (a GBNF grammar is answered locally: see Router::generate). The schema keeps the
+    // client's key order: OpenAI writes properties in it.
+    if (req.format == engine::OutputFormat::JsonObject) body["response_format"] = {{"type", "json_object"}};
+    if (req.format == engine::OutputFormat::JsonSchema)
+        body["response_format"] = {{"type", "json_schema"},
+                                   {"json_schema",
+                                    {{"name", "response"},
+                                     {"strict", true},
+                                     {"schema", nlohmann::ordered_json::parse(req.format_spec, nullptr, false)}}}};
     return body.dump();
 }
 
@@ -218,6 +228,7 @@ std::variant<Completion, Status> Router::generate(const Request& req,
     if (route == "local") return run_local("route pinned to local");
     if (req.prompt && req.raw) return run_local("raw prompt: only the local model takes it");
     if (req.sampling.logprobs) return run_local("logprobs requested: answered where token ids exist");
+    if (req.format == engine::OutputFormat::Grammar) return run_local("GBNF grammar: only the local model takes it");
     // Tool calling goes to the local model for now: the upstream body does not carry tools yet.
     if (!req.tools.empty()) return run_local("tools: answered locally (not sent upstream yet)");
     for (const auto& m : req.messages)

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <variant>
@@ -60,6 +61,20 @@ inline std::optional<ApiError> refuse_unknown_fields(const nlohmann::json& body,
     for (const auto& [k, v] : body.items()) {
         if (v.is_null() || std::find(known.begin(), known.end(), k) != known.end()) continue;
         return ApiError{400, prefix + k + " is not supported: hearth does not honour this field", prefix + k};
+    }
+    return std::nullopt;
+}
+
+// The same with the endpoint's table in two parts (fields shared with a sibling endpoint, and its own).
+inline std::optional<ApiError> refuse_unknown_fields(const nlohmann::json& body,
+                                                     std::span<const std::string_view> known,
+                                                     std::span<const std::string_view> more) {
+    if (!body.is_object()) return std::nullopt;
+    for (const auto& [k, v] : body.items()) {
+        if (v.is_null() || std::find(known.begin(), known.end(), k) != known.end() ||
+            std::find(more.begin(), more.end(), k) != more.end())
+            continue;
+        return ApiError{400, k + " is not supported: hearth does not honour this field", k};
     }
     return std::nullopt;
 }
@@ -183,6 +198,16 @@ inline std::optional<ApiError> parse_body(const std::string& body, nlohmann::jso
     if (out.is_discarded()) return ApiError{400, "the request body is not valid JSON", ""};
     if (!out.is_object()) return ApiError{400, "the request body must be a JSON object", ""};
     return std::nullopt;
+}
+
+// The value at `pointer` (a JSON pointer) in a request body that parse_body() accepted, as JSON text with its
+// objects' keys in the client's order (nlohmann::json sorts them): a JSON Schema's properties, and a tool's
+// parameters, then come out in the order the client declared. "" when absent.
+inline std::string ordered_value(const std::string& body, const std::string& pointer) {
+    const auto doc = nlohmann::ordered_json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const nlohmann::ordered_json::json_pointer ptr(pointer);
+    if (doc.is_discarded() || !doc.contains(ptr)) return {};
+    return doc.at(ptr).dump();
 }
 
 // The HTTP status for an engine failure (a Status that is not ok).

@@ -215,9 +215,16 @@ std::optional<ApiError> parse_common(const ApiContext& ctx, const json& body, In
     if (auto s = f.boolean("stream")) a.stream = *s;
     a.req.stream = a.stream;
     if (auto route = f.string("route")) a.req.route = *route; // hearth: auto | local | cloud (router models)
-    if (const json* fmt = f.get("format")) {
-        if (!(fmt->is_string() && fmt->get<std::string>().empty()))
-            return ApiError{400, "format: structured output (\"json\" or a schema) is not supported yet", "format"};
+    if (const json* fmt = f.get("format")) { // "" or null: text; "json": any JSON object; an object: a JSON Schema
+        a.req.format_field = "format";
+        if (fmt->is_string() && *fmt == "json") {
+            a.req.format = engine::OutputFormat::JsonObject;
+        } else if (fmt->is_object() || fmt->is_boolean()) {
+            a.req.format = engine::OutputFormat::JsonSchema;
+            a.req.format_spec = fmt->dump(); // again in the client's key order by the handler
+        } else if (!fmt->is_null() && !(fmt->is_string() && fmt->get<std::string>().empty())) {
+            return ApiError{400, "format must be \"json\" or a JSON Schema object", "format"};
+        }
     }
     if (const json* think = f.get("think"); think && !(think->is_boolean() && !think->get<bool>()))
         return ApiError{400,
@@ -445,6 +452,9 @@ HttpResponse handle_inference(ApiContext& ctx, const HttpRequest& http, bool cha
     if (auto e = parse_body(http.body, body)) return error_response(*e);
     InferenceArgs a;
     if (auto e = chat ? parse_chat(ctx, body, a) : parse_generate(ctx, body, a)) return error_response(*e);
+    // Schemas and tools in the client's key order (properties come out in it).
+    if (a.req.format == engine::OutputFormat::JsonSchema) a.req.format_spec = ordered_value(http.body, "/format");
+    if (!a.req.tools.empty()) a.req.tools = ordered_value(http.body, "/tools");
     return run_inference(ctx, std::move(a));
 }
 

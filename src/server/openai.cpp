@@ -254,35 +254,87 @@ std::optional<ApiError> parse_prompts(const json& body, std::vector<std::string>
     return ApiError{400, "prompt must be a string or a non-empty list of strings", "prompt"};
 }
 
+// response_format: {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema": {"name",
+// "schema", "strict"?, "description"?}}. The schema's text is taken again from the raw body by the handler,
+// in the client's key order (ordered_value). The answer is always held to the schema, whatever `strict` says.
+std::optional<ApiError> parse_response_format(const json& rf, engine::Request& req) {
+    if (!rf.is_object()) return ApiError{400, "response_format must be an object", "response_format"};
+    if (auto e = refuse_unknown_fields(rf, {"type", "json_schema"}, "response_format.")) return e;
+    Fields f(rf, "response_format.");
+    const auto type = f.string("type");
+    if (!f.ok()) return f.error();
+    if (!type) return ApiError{400, "response_format.type is required", "response_format.type"};
+    if (*type == "text") return std::nullopt;
+    if (*type == "json_object") {
+        req.format = engine::OutputFormat::JsonObject;
+        req.format_field = "response_format";
+        return std::nullopt;
+    }
+    if (*type != "json_schema")
+        return ApiError{400, "response_format.type must be one of text, json_object, json_schema; got '" + *type + "'",
+                        "response_format.type"};
+    const json* js = f.get("json_schema");
+    if (!js || !js->is_object())
+        return ApiError{400, "response_format.json_schema must be an object with name and schema",
+                        "response_format.json_schema"};
+    const std::string at = "response_format.json_schema.";
+    if (auto e = refuse_unknown_fields(*js, {"name", "schema", "strict", "description"}, at)) return e;
+    Fields jf(*js, at);
+    const auto name = jf.string("name");
+    (void)jf.boolean("strict");
+    (void)jf.string("description");
+    if (!jf.ok()) return jf.error();
+    if (!name || name->empty() || name->size() > 64 || !std::all_of(name->begin(), name->end(), [](char c) {
+            return std::isalnum((unsigned char)c) || c == '_' || c == '-';
+        }))
+        return ApiError{400, at + "name is required: 1-64 of a-z, A-Z, 0-9, _ and -", at + "name"};
+    const json* schema = jf.get("schema");
+    if (!schema || !(schema->is_object() || schema->is_boolean()))
+        return ApiError{400, at + "schema must be a JSON Schema object", at + "schema"};
+    req.format = engine::OutputFormat::JsonSchema;
+    req.format_spec = schema->dump();
+    req.format_field = at + "schema";
+    return std::nullopt;
+}
+
+// llama.cpp's extensions: `grammar` (GBNF text) and `json_schema` (a bare schema), one format per request.
+std::optional<ApiError> parse_grammar_fields(Fields& f, engine::Request& req) {
+    const auto grammar = f.string("grammar");
+    if (!f.ok()) return f.error();
+    const json* schema = f.get("json_schema");
+    const bool has_grammar = grammar && !grammar->empty(), has_schema = schema && !schema->is_null();
+    if (int(has_grammar) + int(has_schema) + int(req.format != engine::OutputFormat::Text) > 1)
+        return ApiError{400, "give one of response_format, grammar and json_schema",
+                        has_grammar ? "grammar" : "json_schema"};
+    if (has_grammar) {
+        req.format = engine::OutputFormat::Grammar;
+        req.format_spec = *grammar;
+        req.format_field = "grammar";
+    } else if (has_schema) {
+        if (!schema->is_object() && !schema->is_boolean())
+            return ApiError{400, "json_schema must be a JSON Schema object", "json_schema"};
+        req.format = engine::OutputFormat::JsonSchema;
+        req.format_spec = schema->dump();
+        req.format_field = "json_schema";
+    }
+    return std::nullopt;
+}
+
+// The fields each endpoint honours (README: "What the OpenAI endpoints accept"); `route`, and llama.cpp's
+// `grammar` and `json_schema`, are extensions.
+constexpr std::string_view kSharedFields[] = {
+    "model",   "max_tokens",     "temperature", "top_p", "seed",     "n",    "presence_penalty", "frequency_penalty",
+    "stream",  "stream_options", "user",        "route", "logprobs", "stop", "logit_bias",       "response_format",
+    "grammar", "json_schema"};
+constexpr std::string_view kChatFields[] = {"messages", "max_completion_tokens", "top_logprobs",
+                                            "tools",    "tool_choice",           "parallel_tool_calls"};
+constexpr std::string_view kCompletionFields[] = {"prompt", "echo", "best_of", "suffix"};
+
 std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, bool chat, Parsed& p) {
     p.chat = chat;
     // The fields each endpoint honours (README: "What the OpenAI endpoints accept"); `route` is hearth's own.
-    if (auto e = chat ? refuse_unknown_fields(body, {"model",
-                                                     "messages",
-                                                     "max_tokens",
-                                                     "max_completion_tokens",
-                                                     "temperature",
-                                                     "top_p",
-                                                     "seed",
-                                                     "n",
-                                                     "presence_penalty",
-                                                     "frequency_penalty",
-                                                     "stream",
-                                                     "stream_options",
-                                                     "user",
-                                                     "route",
-                                                     "logprobs",
-                                                     "top_logprobs",
-                                                     "stop",
-                                                     "logit_bias",
-                                                     "response_format",
-                                                     "tools",
-                                                     "tool_choice",
-                                                     "parallel_tool_calls"})
-                      : refuse_unknown_fields(body, {"model", "prompt", "max_tokens", "temperature", "top_p", "seed",
-                                                     "n", "presence_penalty", "frequency_penalty", "stream",
-                                                     "stream_options", "user", "route", "logprobs", "echo", "best_of",
-                                                     "suffix", "stop", "logit_bias"}))
+    if (auto e = refuse_unknown_fields(body, kSharedFields,
+                                       chat ? std::span<const std::string_view>(kChatFields) : kCompletionFields))
         return e;
     Fields f(body);
     auto model = f.string("model");
@@ -335,11 +387,9 @@ std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, b
         p.include_usage = sf.boolean("include_usage").value_or(false);
         if (!sf.ok()) return sf.error();
     }
-    if (const json* rf = f.get("response_format")) {
-        const bool text = rf->is_object() && rf->value("type", std::string()) == "text";
-        if (!text)
-            return ApiError{400, "response_format: only {\"type\": \"text\"} is supported yet", "response_format"};
-    }
+    if (const json* rf = f.get("response_format"))
+        if (auto e = parse_response_format(*rf, req)) return e;
+    if (auto e = parse_grammar_fields(f, req)) return e;
     if (const json* tools = f.get("tools"); tools && !(tools->is_array() && tools->empty())) {
         if (!chat) return ApiError{400, "tools are for /v1/chat/completions", "tools"};
         req.tools = tools->dump();
@@ -661,6 +711,11 @@ HttpResponse handle_completion(ApiContext& ctx, const HttpRequest& http, bool ch
     if (auto e = parse_body(http.body, body)) return error_response(*e);
     Parsed p;
     if (auto e = parse_request(ctx, body, chat, p)) return error_response(*e);
+    // Schemas and tools in the client's key order (properties come out in it).
+    if (!p.base.tools.empty()) p.base.tools = ordered_value(http.body, "/tools");
+    if (p.base.format == engine::OutputFormat::JsonSchema)
+        p.base.format_spec = ordered_value(
+            http.body, p.base.format_field == "json_schema" ? "/json_schema" : "/response_format/json_schema/schema");
     if (!p.stream) return run_blocking(ctx, p);
     return run_streaming(ctx, std::move(p));
 }

@@ -562,3 +562,28 @@ TEST(RouterCorpus, PseudonymizeLeaksNothingAndRestoresKeepLocalSendsNothing) {
 
 } // namespace
 } // namespace hearth::router
+
+namespace hearth::router {
+namespace {
+
+// Structured output goes upstream as OpenAI's response_format, the schema in the client's key order; a GBNF
+// grammar has no upstream equivalent (the router answers it locally).
+TEST(RouterUpstreamBody, CarriesResponseFormat) {
+    engine::Request r;
+    r.messages = {{"user", "x"}};
+    r.format = engine::OutputFormat::JsonSchema;
+    r.format_spec = R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}}})";
+    const std::string body = upstream_body(r, "big");
+    EXPECT_NE(
+        body.find(R"("response_format":{"type":"json_schema","json_schema":{"name":"response","strict":true,)"
+                  R"("schema":{"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}}}}})"),
+        std::string::npos)
+        << body;
+    r.format = engine::OutputFormat::JsonObject;
+    EXPECT_NE(upstream_body(r, "big").find(R"("response_format":{"type":"json_object"})"), std::string::npos);
+    r.format = engine::OutputFormat::Text;
+    EXPECT_EQ(upstream_body(r, "big").find("response_format"), std::string::npos);
+}
+
+} // namespace
+} // namespace hearth::router

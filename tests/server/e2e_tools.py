@@ -18,7 +18,7 @@ import ollama
 import openai
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from hearth_server import FAILURES, MODELS, check, Server  # noqa: E402
+from hearth_server import FAILURES, MODELS, check, expect_400, run_steps, Server  # noqa: E402
 
 HEARTH = sys.argv[1]
 QWEN = os.path.join(MODELS, "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
@@ -28,15 +28,6 @@ TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Get the current weather in a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
 ASK = [{"role": "user", "content": "What is the weather in Paris right now?"}]
-
-
-
-def expect_400(fn, field, what):
-    try:
-        fn()
-        check(False, f"{what}: accepted")
-    except (openai.BadRequestError, ollama.ResponseError) as e:
-        check(getattr(e, "status_code", 400) == 400 and field in str(e), f"{what}: 400 naming {field} ({e})")
 
 
 def run_openai(srv):
@@ -73,8 +64,38 @@ def run_openai(srv):
                                    max_tokens=16)
     check(not r3.choices[0].message.tool_calls and r3.choices[0].message.content, "tool_choice none: text")
     # What is not honoured is refused, naming the field.
-    expect_400(lambda: c.chat.completions.create(model=QWEN, messages=ASK, tools=TOOLS, tool_choice="required"),
-               "tool_choice", "tool_choice required (needs constrained decoding)")
+    # tool_choice required / named: the answer is constrained to a call (constrained decoding), even when the
+    # question asks for none; the arguments are valid against the tool's parameters.
+    tools2 = TOOLS + [{"type": "function", "function": {
+        "name": "add", "description": "Add two numbers",
+        "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                       "required": ["a", "b"], "additionalProperties": False}}}]
+    hello = [{"role": "user", "content": "Hello! How are you?"}]
+    for choice, names in (("required", {"get_weather", "add"}),
+                          ({"type": "function", "function": {"name": "add"}}, {"add"})):
+        for stream in (False, True):
+            kw = dict(model=QWEN, messages=hello, tools=tools2, tool_choice=choice, temperature=0, max_tokens=64)
+            if stream:
+                chunks = list(c.chat.completions.create(stream=True, **kw))
+                got = [(d.function.name, d.function.arguments)
+                       for k in chunks if k.choices for d in (k.choices[0].delta.tool_calls or [])]
+                finish = chunks[-1].choices[0].finish_reason
+            else:
+                m = c.chat.completions.create(**kw).choices[0]
+                got = [(t.function.name, t.function.arguments) for t in (m.message.tool_calls or [])]
+                finish = m.finish_reason
+            what = f"tool_choice {choice} (stream={stream})"
+            check(finish == "tool_calls" and len(got) >= 1, f"{what}: a call ({finish}, {got})")
+            for name, args in got:
+                check(name in names, f"{what}: calls one of {names} (got {name})")
+                a = json.loads(args)
+                if name == "add":
+                    check(set(a) == {"a", "b"} and all(isinstance(a[k], int) for k in a), f"{what}: add args {a}")
+                else:
+                    check(isinstance(a.get("city"), str), f"{what}: get_weather args {a}")
+    expect_400(lambda: c.chat.completions.create(model=QWEN, messages=ASK, tools=TOOLS, tool_choice="required",
+                                                 response_format={"type": "json_object"}),
+               "response_format", "tool_choice required with a response_format")
     expect_400(lambda: c.chat.completions.create(model=SMOL, messages=ASK, tools=TOOLS), "tools",
                "a model whose template has no tool syntax")
     expect_400(lambda: c.chat.completions.create(model=QWEN, messages=ASK, tools=[{"type": "retrieval"}]),
@@ -153,22 +174,8 @@ def main():
             shutil.rmtree(home, ignore_errors=True)
         print(f"{len(FAILURES)} failure(s)")
         sys.exit(1 if FAILURES else 0)
-    for p in (QWEN, SMOL):
-        if not os.path.exists(p):
-            print(f"missing fixture model {p}: run scripts/fetch-models")
-            sys.exit(1)
-    home = tempfile.mkdtemp(prefix="hearth-tools-")
-    srv = Server(HEARTH, home, "--allow-model-paths", "-t", "1", "--parallel", "2")
-    try:
-        run_openai(srv)
-        run_ollama(srv)
-        run_fill_in_the_middle(srv)
-    finally:
-        rc = srv.stop()
-        shutil.rmtree(home, ignore_errors=True)
-    check(rc == 0, f"SIGTERM exits 0 (got {rc})")
-    print(f"{len(FAILURES)} failure(s)")
-    sys.exit(1 if FAILURES else 0)
+    run_steps(HEARTH, [QWEN, SMOL], ["--allow-model-paths", "-t", "1", "--parallel", "2"],
+              [run_openai, run_ollama, run_fill_in_the_middle], prefix="hearth-tools-")
 
 
 if __name__ == "__main__":

@@ -180,7 +180,8 @@ TEST_F(OllamaTest, ValidationErrors) {
     expect_error(gen({{"options", {{"stop", 3}}}}), 400, "options.stop");
     expect_error(gen({{"options", 5}}), 400, "options");
     expect_error(gen({{"keep_alive", "forever"}}), 400, "keep_alive");
-    expect_error(gen({{"format", "json"}}), 400, "format");
+    expect_error(gen({{"format", "xml"}}), 400, "format");
+    expect_error(gen({{"format", 3}}), 400, "format");
     expect_error(gen({{"stream", "no"}}), 400, "stream");
     expect_error(gen({{"images", {"aGVsbG8="}}}), 400, "images");
     expect_error(post("/api/generate", {{"prompt", "x"}}), 400, "model");
@@ -192,6 +193,22 @@ TEST_F(OllamaTest, ValidationErrors) {
     ASSERT_EQ(gen(json::object()).status, 200);
     EXPECT_TRUE(engine.requests[0].stop.empty());
     EXPECT_EQ(engine.requests[0].sampling.temperature, SamplingParams{}.temperature);
+}
+
+// format: "json" is any JSON object, an object a JSON Schema, kept in the client's key order (properties come
+// out in it; a parsed nlohmann::json would sort them).
+TEST_F(OllamaTest, FormatJsonAndSchema) {
+    ASSERT_EQ(post("/api/generate", {{"model", "m"}, {"prompt", "x"}, {"stream", false}, {"format", "json"}}).status,
+              200);
+    const std::string body = R"({"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": false,
+        "format": {"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}}}})";
+    ASSERT_EQ(call(routes, "POST", "/api/chat", body).status, 200);
+    ASSERT_EQ(engine.requests.size(), 2u);
+    EXPECT_EQ(engine.requests[0].format, engine::OutputFormat::JsonObject);
+    EXPECT_EQ(engine.requests[1].format, engine::OutputFormat::JsonSchema);
+    EXPECT_EQ(engine.requests[1].format_field, "format");
+    EXPECT_EQ(engine.requests[1].format_spec,
+              R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}}})");
 }
 
 TEST_F(OllamaTest, GenerateStreamsNdjson) {

@@ -71,6 +71,48 @@ TEST_F(OpenAiTest, FieldsNotHonouredAreRefusedByName) {
     EXPECT_TRUE(engine.requests.empty()); // nothing reached the engine
 }
 
+// response_format and llama.cpp's grammar / json_schema: the request carries the format, a schema in the client's
+// key order (properties come out in it); what is malformed is refused naming the field, before the engine.
+TEST_F(OpenAiTest, StructuredOutputFields) {
+    const std::string schema =
+        R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}}})";
+    const std::string body = R"({"model": "m", "messages": [{"role": "user", "content": "x"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "doc", "strict": true, "schema": )" +
+                             schema + "}}}";
+    ASSERT_EQ(call(routes, "POST", "/v1/chat/completions", body).status, 200);
+    ASSERT_EQ(chat({{"model", "m"}, {"messages", user("x")}, {"response_format", {{"type", "json_object"}}}}).status,
+              200);
+    ASSERT_EQ(complete({{"model", "m"}, {"prompt", "x"}, {"grammar", "root ::= \"a\""}}).status, 200);
+    ASSERT_EQ(chat({{"model", "m"}, {"messages", user("x")}, {"response_format", {{"type", "text"}}}}).status, 200);
+    ASSERT_EQ(engine.requests.size(), 4u);
+    EXPECT_EQ(engine.requests[0].format, engine::OutputFormat::JsonSchema);
+    EXPECT_EQ(engine.requests[0].format_spec, schema);
+    EXPECT_EQ(engine.requests[0].format_field, "response_format.json_schema.schema");
+    EXPECT_EQ(engine.requests[1].format, engine::OutputFormat::JsonObject);
+    EXPECT_EQ(engine.requests[2].format, engine::OutputFormat::Grammar);
+    EXPECT_EQ(engine.requests[2].format_spec, "root ::= \"a\"");
+    EXPECT_EQ(engine.requests[3].format, engine::OutputFormat::Text);
+
+    const json base = {{"model", "m"}, {"messages", user("x")}};
+    auto with = [&](const json& extra) {
+        json b = base;
+        b.update(extra);
+        return b;
+    };
+    expect_rejected(with({{"response_format", {{"type", "yaml"}}}}), "response_format.type");
+    expect_rejected(with({{"response_format", "json"}}), "response_format");
+    expect_rejected(with({{"response_format", {{"type", "json_schema"}}}}), "response_format.json_schema");
+    expect_rejected(
+        with({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", json::object()}}}}}}),
+        "response_format.json_schema.name");
+    expect_rejected(
+        with({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "x"}, {"schema", 3}}}}}}),
+        "response_format.json_schema.schema");
+    expect_rejected(with({{"response_format", {{"type", "json_object"}, {"schema", json::object()}}}}),
+                    "response_format.schema");
+    expect_rejected(with({{"response_format", {{"type", "json_object"}}}, {"grammar", "root ::= \"a\""}}), "grammar");
+}
+
 TEST_F(OpenAiTest, ChatMapsEveryField) {
     json body = {
         {"model", "tiny:latest"},

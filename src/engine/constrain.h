@@ -1,0 +1,26 @@
+// engine/constrain.h (internal to hearth_engine): a request's output constraint as a grammar matcher, made on
+// the caller's thread like its prompt (engine/prompt.h), so a schema that is slow to compile or refused holds
+// up no other request.
+//
+// What constrains the answer (engine.h, Request):
+//   format JsonObject / JsonSchema / Grammar    any JSON object, a document valid against the schema, GBNF;
+//   tool_choice required / named                one call of an offered tool (of the named one), written as the
+//                                               bare JSON object {"name": N, "arguments": {...}} with the
+//                                               arguments valid against the tool's `parameters`; with
+//                                               parallel_tool_calls, "required" also allows a JSON array of
+//                                               calls. toolcall/ reads bare calls in every format.
+// Both at once is refused. Errors are BadField naming the client's field and the place in it.
+#pragma once
+
+#include "base/status.h"
+#include "engine/engine.h"
+#include "grammar/matcher.h"
+
+#include <optional>
+
+namespace hearth::engine {
+
+// The matcher at the start of the request's grammar; nullopt when the answer is free text.
+Result<std::optional<grammar::Matcher>> output_matcher(const Request& r);
+
+} // namespace hearth::engine

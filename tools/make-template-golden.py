@@ -151,6 +151,13 @@ def conversations():
         out.append({"name": name, "context": {
             "messages": messages, "tools": tools, "documents": None, "add_generation_prompt": gen,
             "bos_token": "<s>", "eos_token": "</s>"}})
+    # Thinking models' switch (Qwen3, the sdist's R1 distills): on, off, and a reasoning turn in the history.
+    think_turn = {"role": "assistant", "content": "<think>\nThe user greets me.\n</think>\n\nHi! How can I help?"}
+    for name, messages, on in (("think_on_gen", [SYS, U1], True), ("think_off_gen", [SYS, U1], False),
+                               ("think_history_gen", [U1, think_turn, U2], True)):
+        out.append({"name": name, "context": {
+            "messages": messages, "add_generation_prompt": True, "bos_token": "<s>", "eos_token": "</s>",
+            "enable_thinking": on}})
     # llama.cpp-style callers leave `tools` undefined instead of passing None.
     for name in ("single_user_gen", "system_user_gen", "multi_turn_system_gen", "multi_turn_nosystem_nogen"):
         base = next(c for c in out if c["name"] == name)

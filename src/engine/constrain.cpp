@@ -52,11 +52,18 @@ Result<grammar::Grammar> tool_grammar(const Request& r) {
     return g;
 }
 
+bool forces_call(const Request& r) {
+    return !r.tools.empty() && (r.tool_choice == ToolChoice::Required || r.tool_choice == ToolChoice::Named);
+}
+
 } // namespace
 
+bool constrained(const Request& r) {
+    return r.format != OutputFormat::Text || forces_call(r);
+}
+
 Result<std::optional<grammar::Matcher>> output_matcher(const Request& r) {
-    const bool forced_call =
-        !r.tools.empty() && (r.tool_choice == ToolChoice::Required || r.tool_choice == ToolChoice::Named);
+    const bool forced_call = forces_call(r);
     if (r.format != OutputFormat::Text && forced_call)
         return bad_field(r.format_field, r.format_field + " cannot be combined with tool_choice 'required' or a named "
                                                           "function (the answer is then a tool call)");

@@ -20,6 +20,15 @@
 
 namespace hearth::engine {
 
+// The answer is constrained (a format, or tool_choice required / named with tools).
+bool constrained(const Request& r);
+
+// Whether a thinking model thinks for this request: as asked, else unless the answer is constrained (a
+// grammar leaves no room for a <think> block).
+inline bool thinks(const Request& r) {
+    return r.think.value_or(!constrained(r));
+}
+
 // The matcher at the start of the request's grammar; nullopt when the answer is free text.
 Result<std::optional<grammar::Matcher>> output_matcher(const Request& r);
 

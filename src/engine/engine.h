@@ -84,6 +84,11 @@ struct Request {
     OutputFormat format = OutputFormat::Text;
     std::string format_spec;
     std::string format_field = "format";
+    // Thinking (reasoning models: toolcall/reasoning.h): unset, the model's default (it thinks if it can); true
+    // asks a model that can think to (a model without a thinking mode refuses); false asks it not to (a model
+    // that always thinks refuses). The thinking comes back apart from the answer: TokenEvent::reasoning,
+    // Completion::reasoning.
+    std::optional<bool> think;
     // Where a request to a router may be answered (see router/router.h): "" or "auto" lets the router
     // decide, "local" keeps it on this machine, "cloud" asks for the configured upstream (policy may still
     // keep it local). An engine that is not a router refuses "cloud".
@@ -108,6 +113,7 @@ struct TokenEvent {
     float logprob = 0;                 // when sampling.logprobs
     std::vector<TokenLogprob> top;     // when sampling.top_logprobs > 0
     std::vector<std::string> top_text; // (top.size()) the bytes each alternative stands for (local engines)
+    std::string reasoning;             // a thinking model's reasoning (then `text` is the answer's part)
     std::optional<RouteInfo> route;    // routers: on the first event of a request
 };
 
@@ -123,6 +129,7 @@ struct Completion {
     double load_s = 0, prompt_s = 0, generate_s = 0, first_token_s = 0, total_s = 0;
     std::optional<RouteInfo> route;   // routers only
     std::vector<ToolCall> tool_calls; // the model's calls of the request's tools (the text holds the rest)
+    std::string reasoning;            // a thinking model's reasoning (not in `text`)
 };
 
 // Embeddings (the server's /v1/embeddings, /api/embed, /api/embeddings; `hearth embed`): one vector per input,

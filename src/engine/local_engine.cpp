@@ -226,9 +226,32 @@ std::variant<Completion, Status> LocalEngine::generate(const Request& req,
             names.push_back(t["function"]["name"].get<std::string>());
         calls.emplace(format, std::move(names));
     }
+    // Thinking: what the model can do against what the request asks.
+    const toolcall::Thinking thinking = thinking_mode(*job->text, job->spec);
+    if (r.think == true && thinking == toolcall::Thinking::None)
+        return fail(bad_field("think", "model '" + req.model +
+                                           "' has no thinking mode (its chat template shows no <think> block)"));
+    if (r.think == false && thinking == toolcall::Thinking::Always)
+        return fail(bad_field("think", "model '" + req.model +
+                                           "' always thinks (its chat template has no switch to turn it off)"));
+    if (constrained(r) && thinking != toolcall::Thinking::None &&
+        (r.think == true || thinking == toolcall::Thinking::Always))
+        return fail(bad_field("think", "model '" + req.model +
+                                           "' cannot think before a constrained answer (a structured output format or "
+                                           "a forced tool call): the grammar leaves no room for its <think> block" +
+                                           (thinking == toolcall::Thinking::Always ? ", and it always thinks" : "")));
     auto prompt = prompt_tokens(*job->text, r, job->spec);
     if (!prompt) return fail(prompt.status());
     job->prompt = std::move(prompt).value();
+    // The reasoning is read out of the answer when the model thinks; the prompt may have opened the block.
+    std::optional<toolcall::ThinkSplitter> think;
+    if (thinking != toolcall::Thinking::None && thinks(r) && !(r.prompt && r.raw)) {
+        const size_t n = std::min<size_t>(job->prompt.size(), 4);
+        std::string tail = detokenize(job->text->tok, std::span(job->prompt).last(n), /*special=*/true);
+        while (!tail.empty() && std::isspace(static_cast<unsigned char>(tail.back())))
+            tail.pop_back();
+        think.emplace(tail.ends_with("<think>"));
+    }
     // Structured output and forced tool calls: the grammar, and the vocabulary it masks, here too.
     auto matcher = output_matcher(r);
     if (!matcher) return fail(matcher.status());
@@ -237,15 +260,22 @@ std::variant<Completion, Status> LocalEngine::generate(const Request& req,
 
     if (Status busy = sched_->submit(job); !busy) return busy;
 
-    std::string shown; // with tools: the text the client got (the answer without the calls)
+    std::string shown;     // with tools or thinking: the answer's text the client got (without calls or reasoning)
+    std::string reasoning; // a thinking model's reasoning
     auto deliver = [&](const TokenEvent& ev) {
         if (job->cancelled.load()) return;
-        if (!calls) {
+        if (!calls && !think) {
             if (!on_event(ev)) job->cancelled.store(true);
             return;
         }
         TokenEvent out = ev;
-        out.text = calls->feed(ev.text);
+        if (think) {
+            toolcall::ThinkPiece piece = think->feed(ev.text);
+            out.reasoning = std::move(piece.reasoning);
+            out.text = std::move(piece.content);
+            reasoning += out.reasoning;
+        }
+        if (calls) out.text = calls->feed(out.text);
         shown += out.text;
         if (!on_event(out)) job->cancelled.store(true);
     };
@@ -263,6 +293,19 @@ std::variant<Completion, Status> LocalEngine::generate(const Request& req,
     }
     auto result = std::move(*job->result);
     lk.unlock();
+    if (think) {
+        if (auto* c = std::get_if<Completion>(&result)) {
+            toolcall::ThinkPiece rest = think->finish();
+            if (!rest.reasoning.empty() || !rest.content.empty()) {
+                TokenEvent ev;
+                ev.reasoning = std::move(rest.reasoning);
+                ev.text = std::move(rest.content);
+                deliver(ev);
+            }
+            c->reasoning = reasoning;
+            if (!calls) c->text = shown;
+        }
+    }
     if (calls) {
         if (auto* c = std::get_if<Completion>(&result)) {
             toolcall::Parsed tail = calls->finish();

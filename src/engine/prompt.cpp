@@ -1,6 +1,7 @@
 // engine/prompt.cpp: ModelText and its cache, load failures without paths, a request's prompt as tokens.
 #include "engine/prompt.h"
 
+#include "engine/constrain.h"
 #include "gguf/gguf.h"
 #include "runtime/chat.h"
 
@@ -145,7 +146,10 @@ Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request&
         if (system && !system->empty() && !has_system) msgs.insert(msgs.begin(), ChatMessage{"system", *system});
         // tool_choice none: the model is not told of the tools, so it answers in text.
         const std::string_view tools = r.tool_choice == ToolChoice::None ? std::string_view() : r.tools;
-        auto rendered = render_chat(fmt, msgs, r.add_generation_prompt, tools);
+        // Thinking: a template with a switch gets it (on unless the request says no).
+        std::optional<bool> enable_thinking;
+        if (toolcall::detect_thinking(fmt.source) == toolcall::Thinking::Switchable) enable_thinking = thinks(r);
+        auto rendered = render_chat(fmt, msgs, r.add_generation_prompt, tools, enable_thinking);
         if (!rendered) return bad(rendered.message());
         const bool starts_with_bos = !fmt.bos_token.empty() && rendered->starts_with(fmt.bos_token);
         toks = tokenize(tok, *rendered, /*add_special=*/false, /*parse_special=*/true);
@@ -158,6 +162,11 @@ Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request&
 toolcall::Format tool_format(const ModelText& text, const ModelSpec& spec) {
     return toolcall::detect_format(
         chat_format_for(text.tok, text.chat_template, spec.template_text, "Modelfile TEMPLATE").source);
+}
+
+toolcall::Thinking thinking_mode(const ModelText& text, const ModelSpec& spec) {
+    const ChatFormat fmt = chat_format_for(text.tok, text.chat_template, spec.template_text, "Modelfile TEMPLATE");
+    return fmt.kind == ChatFormat::Kind::Jinja ? toolcall::detect_thinking(fmt.source) : toolcall::Thinking::None;
 }
 
 } // namespace hearth::engine

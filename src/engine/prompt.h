@@ -19,6 +19,7 @@
 #include "engine/local_engine.h"
 #include "grammar/token_mask.h"
 #include "tokenizer/tokenizer.h"
+#include "toolcall/reasoning.h"
 #include "toolcall/toolcall.h"
 
 #include <map>
@@ -72,5 +73,7 @@ private:
 Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request& r, const ModelSpec& spec);
 // The tool-call syntax the model's chat template (the Modelfile's TEMPLATE if it has one) teaches.
 toolcall::Format tool_format(const ModelText& text, const ModelSpec& spec);
+// Whether the model's chat template (Jinja only) shows a thinking block, and a switch for it.
+toolcall::Thinking thinking_mode(const ModelText& text, const ModelSpec& spec);
 
 } // namespace hearth::engine

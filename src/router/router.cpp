@@ -229,6 +229,7 @@ std::variant<Completion, Status> Router::generate(const Request& req,
     if (req.prompt && req.raw) return run_local("raw prompt: only the local model takes it");
     if (req.sampling.logprobs) return run_local("logprobs requested: answered where token ids exist");
     if (req.format == engine::OutputFormat::Grammar) return run_local("GBNF grammar: only the local model takes it");
+    if (req.think == true) return run_local("think: the upstream body does not carry it; answered locally");
     // Tool calling goes to the local model for now: the upstream body does not carry tools yet.
     if (!req.tools.empty()) return run_local("tools: answered locally (not sent upstream yet)");
     for (const auto& m : req.messages)

@@ -226,10 +226,17 @@ std::optional<ApiError> parse_common(const ApiContext& ctx, const json& body, In
             return ApiError{400, "format must be \"json\" or a JSON Schema object", "format"};
         }
     }
-    if (const json* think = f.get("think"); think && !(think->is_boolean() && !think->get<bool>()))
-        return ApiError{400,
-                        "think: model '" + a.model + "' has no thinking mode (no reasoning models are supported yet)",
-                        "think"};
+    if (const json* think = f.get("think")) { // true / false; the levels are gpt-oss's ("medium" is on)
+        if (think->is_boolean())
+            a.req.think = think->get<bool>();
+        else if (think->is_string() && *think == "medium")
+            a.req.think = true;
+        else
+            return ApiError{400,
+                            "think must be true or false (hearth's thinking models have no levels; \"medium\" is "
+                            "true)",
+                            "think"};
+    }
     if (const json* opts = f.get("options")) {
         if (!opts->is_object()) return ApiError{400, "options must be an object", "options"};
         if (auto e = apply_ollama_options(*opts, a.req)) return e;
@@ -356,18 +363,22 @@ json timings(const engine::Completion& c) {
             {"eval_count", c.completion_tokens},    {"eval_duration", ns(c.generate_s)}};
 }
 
-json chunk(const InferenceArgs& a, const std::string& text) {
+// A line of the answer; a thinking model's reasoning goes in message.thinking (chat) or thinking (generate).
+json chunk(const InferenceArgs& a, const std::string& text, const std::string& thinking = {}) {
     json j = {{"model", a.model}, {"created_at", now_rfc3339()}};
-    if (a.chat)
+    if (a.chat) {
         j["message"] = {{"role", "assistant"}, {"content", text}};
-    else
+        if (!thinking.empty()) j["message"]["thinking"] = thinking;
+    } else {
         j["response"] = text;
+        if (!thinking.empty()) j["thinking"] = thinking;
+    }
     j["done"] = false;
     return j;
 }
 
 json final_chunk(const InferenceArgs& a, const engine::Completion& c, const std::string& text, bool with_calls = true) {
-    json j = chunk(a, text);
+    json j = chunk(a, text, with_calls ? c.reasoning : std::string());
     if (a.chat && with_calls && !c.tool_calls.empty()) j["message"]["tool_calls"] = ollama_tool_calls(c.tool_calls);
     j["done"] = true;
     j["done_reason"] = finish_reason(c.finish);
@@ -417,8 +428,8 @@ HttpResponse run_inference(ApiContext& ctx, InferenceArgs a) {
         while (auto item = pump->next()) {
             json j;
             if (item->event) {
-                if (item->event->text.empty()) continue;
-                j = chunk(a, item->event->text);
+                if (item->event->text.empty() && item->event->reasoning.empty()) continue;
+                j = chunk(a, item->event->text, item->event->reasoning);
             } else if (auto* f = std::get_if<Status>(&*item->end)) {
                 j = {{"error", f->message()}};
             } else {

@@ -297,6 +297,37 @@ std::optional<ApiError> parse_response_format(const json& rf, engine::Request& r
     return std::nullopt;
 }
 
+// Thinking: OpenAI's reasoning_effort ("none"/"minimal": off, "medium": on; hearth's thinking models think or
+// not, so "low" and "high" are refused) and chat_template_kwargs {"enable_thinking": bool} (vLLM, llama.cpp).
+std::optional<ApiError> parse_thinking(Fields& f, engine::Request& req) {
+    if (auto effort = f.string("reasoning_effort")) {
+        if (*effort == "none" || *effort == "minimal")
+            req.think = false;
+        else if (*effort == "medium")
+            req.think = true;
+        else
+            return ApiError{400,
+                            "reasoning_effort '" + *effort +
+                                "' is not supported: hearth's thinking models think or not ('medium') or not "
+                                "('none'), with no levels between",
+                            "reasoning_effort"};
+    }
+    if (!f.ok()) return f.error();
+    if (const json* kw = f.get("chat_template_kwargs")) {
+        if (!kw->is_object()) return ApiError{400, "chat_template_kwargs must be an object", "chat_template_kwargs"};
+        if (auto e = refuse_unknown_fields(*kw, {"enable_thinking"}, "chat_template_kwargs.")) return e;
+        Fields kf(*kw, "chat_template_kwargs.");
+        if (auto on = kf.boolean("enable_thinking")) {
+            if (req.think && *req.think != *on)
+                return ApiError{400, "chat_template_kwargs.enable_thinking contradicts reasoning_effort",
+                                "chat_template_kwargs.enable_thinking"};
+            req.think = *on;
+        }
+        if (!kf.ok()) return kf.error();
+    }
+    return std::nullopt;
+}
+
 // llama.cpp's extensions: `grammar` (GBNF text) and `json_schema` (a bare schema), one format per request.
 std::optional<ApiError> parse_grammar_fields(Fields& f, engine::Request& req) {
     const auto grammar = f.string("grammar");
@@ -326,8 +357,9 @@ constexpr std::string_view kSharedFields[] = {
     "model",   "max_tokens",     "temperature", "top_p", "seed",     "n",    "presence_penalty", "frequency_penalty",
     "stream",  "stream_options", "user",        "route", "logprobs", "stop", "logit_bias",       "response_format",
     "grammar", "json_schema"};
-constexpr std::string_view kChatFields[] = {"messages", "max_completion_tokens", "top_logprobs",
-                                            "tools",    "tool_choice",           "parallel_tool_calls"};
+constexpr std::string_view kChatFields[] = {"reasoning_effort",      "chat_template_kwargs", "messages",
+                                            "max_completion_tokens", "top_logprobs",         "tools",
+                                            "tool_choice",           "parallel_tool_calls"};
 constexpr std::string_view kCompletionFields[] = {"prompt", "echo", "best_of", "suffix"};
 
 std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, bool chat, Parsed& p) {
@@ -387,6 +419,8 @@ std::optional<ApiError> parse_request(const ApiContext& ctx, const json& body, b
         p.include_usage = sf.boolean("include_usage").value_or(false);
         if (!sf.ok()) return sf.error();
     }
+    if (chat)
+        if (auto e = parse_thinking(f, req)) return e;
     if (const json* rf = f.get("response_format"))
         if (auto e = parse_response_format(*rf, req)) return e;
     if (auto e = parse_grammar_fields(f, req)) return e;
@@ -546,6 +580,7 @@ HttpResponse run_blocking(ApiContext& ctx, const Parsed& p) {
                                  {"content", c.text.empty() && !c.tool_calls.empty() ? json(nullptr) : json(c.text)},
                                  {"refusal", nullptr}};
             if (!c.tool_calls.empty()) choice["message"]["tool_calls"] = tool_calls_json(c.tool_calls, false);
+            if (!c.reasoning.empty()) choice["message"]["reasoning_content"] = c.reasoning;
             choice["logprobs"] = p.logprobs ? json{{"content", st.chat_logprobs}, {"refusal", nullptr}} : json(nullptr);
         } else {
             choice["text"] = prefix + c.text;
@@ -598,6 +633,10 @@ public:
         json choice = {{"index", index}};
         if (p_.chat) {
             choice["delta"] = {{"content", ev.text}};
+            if (!ev.reasoning.empty()) { // a thinking model's reasoning, as llama.cpp and vLLM send it
+                choice["delta"]["reasoning_content"] = ev.reasoning;
+                if (ev.text.empty()) choice["delta"].erase("content");
+            }
             choice["logprobs"] =
                 p_.logprobs ? json{{"content", json::array({chat_logprob(ev)})}, {"refusal", nullptr}} : json(nullptr);
         } else {
@@ -685,7 +724,7 @@ HttpResponse run_streaming(ApiContext& ctx, Parsed p) {
                 }
             }
             if (item->event) {
-                if (item->event->text.empty() && !p.logprobs) continue;
+                if (item->event->text.empty() && item->event->reasoning.empty() && !p.logprobs) continue;
                 if (!send(w.token(index, *item->event, offset))) return;
                 offset += item->event->text.size();
             } else if (auto* f = std::get_if<Status>(&*item->end)) {

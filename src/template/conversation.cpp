@@ -99,7 +99,8 @@ ChatFormat::Kind template_kind(std::string_view source) {
 }
 
 Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt, std::string_view tools_json) {
+                                bool add_generation_prompt, std::string_view tools_json,
+                                std::optional<bool> enable_thinking) {
     if (fmt.kind == ChatFormat::Kind::Go) {
         if (!tools_json.empty())
             return error("chat template (" + fmt.origin +
@@ -138,6 +139,7 @@ Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMes
         if (tools.is_discarded() || !tools.is_array()) return error("tools: not a JSON array");
         ctx["tools"] = std::move(tools);
     }
+    if (enable_thinking) ctx["enable_thinking"] = *enable_thinking;
 
     TemplateOptions opts;
     opts.limits = fmt.limits;

@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "template/chat_template.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,9 +57,11 @@ ChatFormat::Kind template_kind(std::string_view source);
 // `tools_json`: the tools offered (a JSON array of OpenAI tool objects, {"type": "function", "function":
 // {name, description, parameters}}), given to a Jinja template as `tools`, as transformers does; messages'
 // tool calls go in as transformers' {"id", "type": "function", "function": {"name", "arguments": {...}}}.
-// A Go template with tools is an error (Ollama's .Tools is not supported).
+// A Go template with tools is an error (Ollama's .Tools is not supported). `enable_thinking`, when set, goes
+// to a Jinja template as the variable of that name (Qwen3's switch; a Go template ignores it).
 Result<std::string> render_chat(const ChatFormat& fmt, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt, std::string_view tools_json = {});
+                                bool add_generation_prompt, std::string_view tools_json = {},
+                                std::optional<bool> enable_thinking = std::nullopt);
 
 // Whether a template can serve as a model's chat template: it must render a sample conversation (system,
 // user, assistant, user, with the generation prompt) within fmt.limits. A template that refuses a system

@@ -627,3 +627,90 @@ TEST(FillInTheMiddle, PromptIsFramedByTheModelsFimTokens) {
 
 } // namespace
 } // namespace hearth::engine
+
+namespace hearth::engine {
+namespace {
+
+// Thinking models, with SmolLM2's weights under two thinking templates: one that opens the <think> block in the
+// generation prompt and has no switch (as DeepSeek-R1 distills'), one with Qwen3's enable_thinking switch.
+constexpr const char* kAlwaysThinks =
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}";
+constexpr const char* kSwitchable =
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}";
+
+Resolver thinking_resolver() {
+    return [](const std::string& name) -> Result<ModelSpec> {
+        ModelSpec s;
+        s.name = name;
+        s.path = kSmol;
+        if (name == "always") s.template_text = kAlwaysThinks;
+        if (name == "switchable") s.template_text = kSwitchable;
+        return s;
+    };
+}
+
+TEST(LocalEngine, ThinkingIsSplitFromTheAnswer) {
+    require_models();
+    LocalEngine e(thinking_resolver(), small_options());
+    // The prompt opened the block and the model never closes it in 6 tokens: all of it is reasoning.
+    Request r = greedy_chat("always", "What is 2+2?", 6);
+    ban_eog(r);
+    const Outcome a = run(e, r);
+    const Completion& c = a.done();
+    std::string streamed_reasoning, streamed_text;
+    for (const auto& ev : a.events) {
+        streamed_reasoning += ev.reasoning;
+        streamed_text += ev.text;
+    }
+    EXPECT_FALSE(c.reasoning.empty());
+    EXPECT_EQ(c.text, "");
+    EXPECT_EQ(streamed_reasoning, c.reasoning);
+    EXPECT_EQ(streamed_text, "");
+    EXPECT_EQ(c.completion_tokens, 6);
+
+    // The same weights without a thinking template: the same tokens are the answer.
+    Request plain = r;
+    plain.model = "plain";
+    const Outcome po = run(e, plain);
+    const Completion& p = po.done();
+    EXPECT_TRUE(p.reasoning.empty());
+    EXPECT_FALSE(p.text.empty());
+
+    // Qwen3's switch: off renders the empty block (a longer prompt) and nothing is read as reasoning.
+    Request on = greedy_chat("switchable", "What is 2+2?", 4), off = on;
+    off.think = false;
+    const Outcome oon = run(e, on), ooff = run(e, off);
+    const Completion &con = oon.done(), &coff = ooff.done();
+    EXPECT_GT(coff.prompt_tokens, con.prompt_tokens);
+    EXPECT_TRUE(coff.reasoning.empty());
+}
+
+TEST(LocalEngine, ThinkThatTheModelCannotDoIsRefused) {
+    require_models();
+    LocalEngine e(thinking_resolver(), small_options());
+    auto refused = [&](Request r, const std::string& why) {
+        const Outcome o = run(e, r);
+        const Status& s = o.failed();
+        EXPECT_EQ(s.field(), "think") << s.message();
+        EXPECT_NE(s.message().find(why), std::string::npos) << s.message();
+    };
+    Request r = greedy_chat("plain", "Hi", 2);
+    r.think = true;
+    refused(r, "has no thinking mode");
+    r.think = false;
+    run(e, r).done(); // not thinking is what it does anyway
+    r.model = "always";
+    refused(r, "always thinks");
+    r.model = "switchable";
+    r.think = true;
+    r.format = OutputFormat::JsonObject;
+    refused(r, "cannot think before a constrained answer");
+    r.think.reset(); // a constrained answer turns the thinking off by default
+    run(e, r).done();
+}
+
+} // namespace
+} // namespace hearth::engine

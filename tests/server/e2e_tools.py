@@ -93,6 +93,9 @@ def run_openai(srv):
                     check(set(a) == {"a", "b"} and all(isinstance(a[k], int) for k in a), f"{what}: add args {a}")
                 else:
                     check(isinstance(a.get("city"), str), f"{what}: get_weather args {a}")
+    # Thinking asked of a model without a thinking mode: refused, naming it (the OpenAI client's own field).
+    expect_400(lambda: c.chat.completions.create(model=QWEN, messages=ASK, reasoning_effort="medium", max_tokens=4),
+               "thinking mode", "reasoning_effort on a model that does not think")
     expect_400(lambda: c.chat.completions.create(model=QWEN, messages=ASK, tools=TOOLS, tool_choice="required",
                                                  response_format={"type": "json_object"}),
                "response_format", "tool_choice required with a response_format")

@@ -23,7 +23,8 @@ namespace hearth::server::testing {
 class FakeEngine : public engine::Engine {
 public:
     std::vector<std::string> tokens = {"Hello", " world"};
-    std::optional<Status> fail; // not ok
+    std::vector<std::string> reasoning; // a thinking model's: events with TokenEvent::reasoning, before `tokens`
+    std::optional<Status> fail;         // not ok
     std::vector<engine::LoadedModel> loaded_models;
 
     std::vector<engine::Request> requests; // every generate() call, in order
@@ -44,6 +45,13 @@ public:
         c.prompt_s = 0.25;
         c.generate_s = 1.0;
         c.total_s = 2.0;
+        for (const auto& r : reasoning) {
+            engine::TokenEvent ev;
+            ev.reasoning = r;
+            c.reasoning += r;
+            ++c.completion_tokens;
+            on_event(ev);
+        }
         for (size_t i = 0; i < tokens.size(); ++i) {
             if (req.max_tokens >= 0 && static_cast<int32_t>(i) >= req.max_tokens) {
                 c.finish = engine::Finish::Length;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace hearth::server {
 namespace {
@@ -141,8 +142,8 @@ TEST_F(OllamaTest, WhatIsNotHonouredIsRefusedByName) {
     json field = gen;
     field["unknown_field"] = 1;
     refused(field, "/api/generate", "unknown_field");
-    json think = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}, {"think", true}};
-    refused(think, "/api/chat", "think");
+    json think = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}, {"think", "high"}};
+    refused(think, "/api/chat", "think"); // gpt-oss's levels (true and false go to the engine, which decides)
     json context = gen;
     context["context"] = {1, 2, 3};
     refused(context, "/api/generate", "context");
@@ -209,6 +210,35 @@ TEST_F(OllamaTest, FormatJsonAndSchema) {
     EXPECT_EQ(engine.requests[1].format_field, "format");
     EXPECT_EQ(engine.requests[1].format_spec,
               R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}}})");
+}
+
+// think: true / false (and gpt-oss's "medium") set Request::think; the reasoning comes back as message.thinking
+// (chat) and thinking (generate), apart from the answer.
+TEST_F(OllamaTest, ThinkAndThinking) {
+    engine.reasoning = {"Hmm", "..."};
+    HttpResponse r = post(
+        "/api/chat",
+        {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}, {"stream", false}, {"think", true}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["message"]["thinking"], "Hmm...");
+    EXPECT_EQ(json::parse(r.body)["message"]["content"], "Hello world");
+    r = post("/api/generate", {{"model", "m"}, {"prompt", "x"}, {"think", false}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::string thinking, response;
+    std::istringstream lines(body_of(r));
+    for (std::string line; std::getline(lines, line);) {
+        const json j = json::parse(line);
+        thinking += j.value("thinking", "");
+        response += j.value("response", "");
+    }
+    EXPECT_EQ(thinking, "Hmm...");
+    EXPECT_EQ(response, "Hello world");
+    ASSERT_EQ(engine.requests.size(), 2u);
+    EXPECT_EQ(engine.requests[0].think, true);
+    EXPECT_EQ(engine.requests[1].think, false);
+    const HttpResponse bad = post("/api/generate", {{"model", "m"}, {"prompt", "x"}, {"think", "high"}});
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_NE(bad.body.find("think"), std::string::npos);
 }
 
 TEST_F(OllamaTest, GenerateStreamsNdjson) {

@@ -113,6 +113,48 @@ TEST_F(OpenAiTest, StructuredOutputFields) {
     expect_rejected(with({{"response_format", {{"type", "json_object"}}}, {"grammar", "root ::= \"a\""}}), "grammar");
 }
 
+// Thinking: reasoning_effort and chat_template_kwargs.enable_thinking set Request::think; the reasoning comes
+// back as reasoning_content (message and stream deltas), apart from the answer.
+TEST_F(OpenAiTest, ThinkingFieldsAndReasoningContent) {
+    engine.reasoning = {"Two plus two", " is four."};
+    const json base = {{"model", "m"}, {"messages", user("2+2?")}};
+    auto with = [&](const json& extra) {
+        json b = base;
+        b.update(extra);
+        return b;
+    };
+    HttpResponse r = chat(with({{"reasoning_effort", "medium"}}));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json j = json::parse(r.body);
+    EXPECT_EQ(j["choices"][0]["message"]["reasoning_content"], "Two plus two is four.");
+    EXPECT_EQ(j["choices"][0]["message"]["content"], "Hello world");
+    ASSERT_EQ(chat(with({{"reasoning_effort", "none"}})).status, 200);
+    ASSERT_EQ(chat(with({{"chat_template_kwargs", {{"enable_thinking", false}}}})).status, 200);
+    ASSERT_EQ(chat(base).status, 200);
+    ASSERT_EQ(engine.requests.size(), 4u);
+    EXPECT_EQ(engine.requests[0].think, true);
+    EXPECT_EQ(engine.requests[1].think, false);
+    EXPECT_EQ(engine.requests[2].think, false);
+    EXPECT_FALSE(engine.requests[3].think.has_value());
+
+    r = chat(with({{"stream", true}}));
+    std::string reasoning, content;
+    for (const auto& e : sse_events(body_of(r))) {
+        if (e == "[DONE]") continue;
+        const json d = json::parse(e)["choices"][0]["delta"];
+        reasoning += d.value("reasoning_content", "");
+        content += d.value("content", "");
+    }
+    EXPECT_EQ(reasoning, "Two plus two is four.");
+    EXPECT_EQ(content, "Hello world");
+
+    expect_rejected(with({{"reasoning_effort", "high"}}), "reasoning_effort");
+    expect_rejected(with({{"chat_template_kwargs", {{"temperature", 1}}}}), "chat_template_kwargs.temperature");
+    expect_rejected(with({{"reasoning_effort", "none"}, {"chat_template_kwargs", {{"enable_thinking", true}}}}),
+                    "chat_template_kwargs.enable_thinking");
+    expect_rejected(json{{"model", "m"}, {"prompt", "x"}, {"reasoning_effort", "none"}}, "reasoning_effort", false);
+}
+
 TEST_F(OpenAiTest, ChatMapsEveryField) {
     json body = {
         {"model", "tiny:latest"},

@@ -42,13 +42,24 @@ hearth::TemplateOptions golden_options() {
     return o;
 }
 
-TEST(TemplateGolden, MatchesJinja2ByteForByte) {
-    std::string text = read_file(std::string(HEARTH_TEST_DATA) + "/templates/golden.json");
-    ASSERT_FALSE(text.empty()) << "missing golden.json";
-    ordered_json golden = ordered_json::parse(text);
+ordered_json load_golden() {
+    const std::string text = read_file(std::string(HEARTH_TEST_DATA) + "/templates/golden.json");
+    EXPECT_FALSE(text.empty()) << "missing golden.json";
+    return text.empty() ? ordered_json::object() : ordered_json::parse(text);
+}
+
+// Conversation name -> the context jinja2 rendered it with.
+std::map<std::string, ordered_json> golden_contexts(const ordered_json& golden) {
     std::map<std::string, ordered_json> contexts;
     for (const auto& c : golden["conversations"])
         contexts[c["name"].get<std::string>()] = c["context"];
+    return contexts;
+}
+
+TEST(TemplateGolden, MatchesJinja2ByteForByte) {
+    ordered_json golden = load_golden();
+    ASSERT_TRUE(golden.contains("results"));
+    std::map<std::string, ordered_json> contexts = golden_contexts(golden);
     int n_templates = 0, n_cases = 0, n_ok = 0;
     for (auto it = golden["results"].begin(); it != golden["results"].end(); ++it) {
         std::string source = read_file(template_path(it.key()));
@@ -90,10 +101,8 @@ namespace {
 // render_chat (what the engine calls) with tools and tool calls in the conversation gives Python jinja2's
 // rendering of the same conversation (golden.json's tool cases), for the templates that do not read the clock.
 TEST(TemplateGolden, RenderChatWithToolsMatchesJinja2) {
-    ordered_json golden = ordered_json::parse(read_file(std::string(HEARTH_TEST_DATA) + "/templates/golden.json"));
-    std::map<std::string, ordered_json> contexts;
-    for (const auto& c : golden["conversations"])
-        contexts[c["name"].get<std::string>()] = c["context"];
+    const ordered_json golden = load_golden();
+    const std::map<std::string, ordered_json> contexts = golden_contexts(golden);
     int compared = 0;
     for (auto it = golden["results"].begin(); it != golden["results"].end(); ++it) {
         const std::string source = read_file(template_path(it.key()));
@@ -128,6 +137,46 @@ TEST(TemplateGolden, RenderChatWithToolsMatchesJinja2) {
         }
     }
     EXPECT_GE(compared, 9); // Qwen 2.5 (ours and the 7B's), Hermes 2 Pro / 3, Qwen3-Coder: three cases each
+}
+
+} // namespace
+
+namespace {
+
+// render_chat with enable_thinking (what the engine passes to a thinking model's template) gives Python jinja2's
+// rendering with the same variable, for every real template that shows a <think> block: Qwen3's switch adds an
+// empty block when off, the sdist's R1 distill templates close theirs, and reasoning in the history is cut.
+TEST(TemplateGolden, RenderChatWithThinkingMatchesJinja2) {
+    const ordered_json golden = load_golden();
+    const std::map<std::string, ordered_json> contexts = golden_contexts(golden);
+    int compared = 0, switchable = 0;
+    for (auto it = golden["results"].begin(); it != golden["results"].end(); ++it) {
+        const std::string source = read_file(template_path(it.key()));
+        if (source.find("strftime_now") != std::string::npos || source.find("<think>") == std::string::npos ||
+            source.find("enable_thinking") == std::string::npos)
+            continue;
+        ++switchable;
+        for (const char* name : {"think_on_gen", "think_off_gen", "think_history_gen"}) {
+            const auto r = it.value().find(name);
+            if (r == it.value().end() || !r->contains("output")) continue;
+            const ordered_json& ctx = contexts.at(name);
+            std::vector<hearth::ChatMessage> msgs;
+            for (const auto& m : ctx["messages"])
+                msgs.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+            hearth::ChatFormat fmt;
+            fmt.source = source;
+            fmt.origin = it.key();
+            fmt.bos_token = ctx.value("bos_token", "");
+            fmt.eos_token = ctx.value("eos_token", "");
+            auto out = hearth::render_chat(fmt, msgs, true, {}, ctx["enable_thinking"].get<bool>());
+            ASSERT_TRUE(out) << it.key() << " / " << name << ": " << out.message();
+            EXPECT_EQ(*out, (*r)["output"].get<std::string>()) << it.key() << " / " << name;
+            ++compared;
+        }
+    }
+    EXPECT_GE(switchable, 3) << "Qwen3-0.6B and the R1 distill templates";
+    EXPECT_GE(compared, 9);
+    std::printf("thinking: %d switchable templates, %d renderings compared\n", switchable, compared);
 }
 
 } // namespace

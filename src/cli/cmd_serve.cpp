@@ -9,6 +9,7 @@
 #include "engine/local_engine.h"
 #include "router/router.h"
 #include "server/builtin.h"
+#include "server/infill.h"
 #include "server/ollama.h"
 #include "server/openai.h"
 #include "server/routing.h"
@@ -230,7 +231,7 @@ int run_serve(const ServeOpts& o) {
         server::builtin_routes(rt, metrics, [&rt] { return server::router_metrics(rt.router_stats()); });
     for (auto& r : server::router_routes(rt))
         routes.push_back(std::move(r));
-    for (auto* make : {&server::openai_routes, &server::ollama_routes})
+    for (auto* make : {&server::openai_routes, &server::ollama_routes, &server::infill_routes})
         for (auto& r : make(ctx))
             routes.push_back(std::move(r));
 

@@ -52,6 +52,12 @@ struct Request {
     // Fill-in-the-middle: the text after the gap; `prompt` is the text before it. The model's FIM tokens frame
     // them (prefix, suffix, middle; no template) and the answer is the middle. A model without them refuses.
     std::optional<std::string> suffix;
+    // Fill-in-the-middle with other files of the project as context (llama.cpp's /infill input_extra): each
+    // as <|file_sep|>NAME\nTEXT after <|repo_name|>, before the prefix. Needs the model's file-separator token.
+    struct FimFile {
+        std::string name, text;
+    };
+    std::vector<FimFile> fim_files;
     std::optional<std::string> system; // replaces the model's SYSTEM (chat and templated prompts)
     SamplingParams sampling;           // validated by the engine (errors name the field)
     bool seed_set = false;             // else a random seed per request

@@ -109,6 +109,26 @@ Result<std::vector<int32_t>> prompt_tokens(const ModelText& text, const Request&
         // Prefix-suffix-middle order: [BOS] <fim_prefix> prefix <fim_suffix> suffix <fim_middle>. The texts are
         // code, not instructions: special-token text in them stays text.
         if (tok.add_bos && tok.bos != kNoToken) toks.push_back(tok.bos);
+        auto text = [&](const std::string& s) {
+            for (int32_t t : tokenize(tok, s, /*add_special=*/false, /*parse_special=*/false))
+                toks.push_back(t);
+        };
+        if (!r.fim_files.empty()) { // repository-level: the other files first, then the one being edited
+            if (tok.fim_sep == kNoToken)
+                return bad_field("input_extra",
+                                 "model '" + r.model + "' has no file-separator token (<|file_sep|>) for other files");
+            if (tok.fim_rep != kNoToken) {
+                toks.push_back(tok.fim_rep);
+                text("project\n");
+            }
+            for (const auto& f : r.fim_files) {
+                toks.push_back(tok.fim_sep);
+                text(f.name + "\n" + f.text);
+                if (!f.text.ends_with('\n')) text("\n");
+            }
+            toks.push_back(tok.fim_sep);
+            text("current\n");
+        }
         toks.push_back(tok.fim_pre);
         for (int32_t t : tokenize(tok, *r.prompt, /*add_special=*/false, /*parse_special=*/false))
             toks.push_back(t);

@@ -200,6 +200,31 @@ inline std::optional<ApiError> parse_body(const std::string& body, nlohmann::jso
     return std::nullopt;
 }
 
+// `stop`: a string or a list of strings (empty ones dropped), at most engine::kMaxStop.
+inline std::optional<ApiError> parse_stop(Fields& f, std::vector<std::string>& out) {
+    const nlohmann::json* v = f.get("stop");
+    if (!v) return std::nullopt;
+    std::vector<std::string> stops;
+    if (v->is_string()) {
+        stops.push_back(v->get<std::string>());
+    } else if (v->is_array()) {
+        for (const auto& s : *v) {
+            if (!s.is_string()) return ApiError{400, "stop must be a string or a list of strings", "stop"};
+            stops.push_back(s.get<std::string>());
+        }
+    } else {
+        return ApiError{400, "stop must be a string or a list of strings", "stop"};
+    }
+    std::erase(stops, std::string());
+    if (stops.size() > engine::kMaxStop)
+        return ApiError{400,
+                        "stop has " + std::to_string(stops.size()) + " strings; at most " +
+                            std::to_string(engine::kMaxStop) + " are allowed",
+                        "stop"};
+    out = std::move(stops);
+    return std::nullopt;
+}
+
 // The value at `pointer` (a JSON pointer) in a request body that parse_body() accepted, as JSON text with its
 // objects' keys in the client's order (nlohmann::json sorts them): a JSON Schema's properties, and a tool's
 // parameters, then come out in the order the client declared. "" when absent.

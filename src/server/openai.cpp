@@ -97,30 +97,6 @@ struct Parsed {
     bool echo = false;
 };
 
-std::optional<ApiError> parse_stop(Fields& f, std::vector<std::string>& out) {
-    const json* v = f.get("stop");
-    if (!v) return std::nullopt;
-    std::vector<std::string> stops;
-    if (v->is_string()) {
-        stops.push_back(v->get<std::string>());
-    } else if (v->is_array()) {
-        for (const auto& s : *v) {
-            if (!s.is_string()) return ApiError{400, "stop must be a string or a list of strings", "stop"};
-            stops.push_back(s.get<std::string>());
-        }
-    } else {
-        return ApiError{400, "stop must be a string or a list of strings", "stop"};
-    }
-    std::erase(stops, std::string());
-    if (stops.size() > engine::kMaxStop)
-        return ApiError{400,
-                        "stop has " + std::to_string(stops.size()) + " strings; at most " +
-                            std::to_string(engine::kMaxStop) + " are allowed",
-                        "stop"};
-    out = std::move(stops);
-    return std::nullopt;
-}
-
 std::optional<ApiError> parse_logit_bias(Fields& f, std::vector<std::pair<int32_t, float>>& out) {
     const json* v = f.get("logit_bias");
     if (!v) return std::nullopt;

@@ -198,11 +198,11 @@ void find_eog(const gguf::File& f, Tokenizer& t) {
     t.fim_mid =
         by_key_or_text({"tokenizer.ggml.middle_token_id", "tokenizer.ggml.fim_mid_token_id"}, kFimMid, kNoToken);
     const int32_t fim_pad = by_key_or_text({"tokenizer.ggml.fim_pad_token_id"}, kFimPad, kNoToken);
-    const int32_t fim_rep = by_key_or_text({"tokenizer.ggml.fim_rep_token_id"}, kFimRep, kNoToken);
-    const int32_t fim_sep = by_key_or_text({"tokenizer.ggml.fim_sep_token_id"}, kFimSep, kNoToken);
+    t.fim_rep = by_key_or_text({"tokenizer.ggml.fim_rep_token_id"}, kFimRep, kNoToken);
+    t.fim_sep = by_key_or_text({"tokenizer.ggml.fim_sep_token_id"}, kFimSep, kNoToken);
 
     t.eog.clear();
-    for (int32_t id : {fim_pad, fim_rep, fim_sep}) {
+    for (int32_t id : {fim_pad, t.fim_rep, t.fim_sep}) {
         if (id != kNoToken) t.eog.push_back(id);
     }
     for (auto s : kEog) {

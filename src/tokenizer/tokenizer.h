@@ -93,7 +93,8 @@ struct Tokenizer {
     int32_t bos = kNoToken, eos = kNoToken, eot = kNoToken, eom = kNoToken, unk = kNoToken;
     int32_t sep = kNoToken, pad = kNoToken, mask = kNoToken, nl = kNoToken;
     int32_t fim_pre = kNoToken, fim_suf = kNoToken, fim_mid = kNoToken; // fill-in-the-middle (code models)
-    std::vector<int32_t> eog;                                           // sorted: every end-of-generation token
+    int32_t fim_rep = kNoToken, fim_sep = kNoToken; // repository-level FIM: the repo name, a file's start
+    std::vector<int32_t> eog;                       // sorted: every end-of-generation token
 
     bool add_bos = false;
     bool add_eos = false;

@@ -121,6 +121,27 @@ def run_fill_in_the_middle(srv):
     expect_400(lambda: c.completions.create(model=SMOL, prompt="x", suffix="y", max_tokens=2), "suffix",
                "FIM with a model without FIM tokens")
 
+    # llama.cpp's /infill (llama.vim, llama.vscode): the same middle for the same prefix and suffix, streamed and
+    # not; other files of the project (input_extra) reach the model (it imports the function one of them defines).
+    infill = {"model": QWEN, "input_prefix": "def add(a, b):\n    ", "input_suffix": "\n\nprint(add(2, 3))\n",
+              "n_predict": 8, "temperature": 0}
+    j = httpx.post(srv.base + "/infill", json=infill, timeout=300).json()
+    check(j.get("content") == r.choices[0].text and j.get("stop") is True and j.get("tokens_predicted") == 8 and
+          j.get("stop_type") == "limit", f"/infill: the same middle as suffix FIM: {j}")
+    with httpx.stream("POST", srv.base + "/infill", json={**infill, "stream": True}, timeout=300) as resp:
+        events = [json.loads(line[6:]) for line in resp.iter_lines() if line.startswith("data: ")]
+    check("".join(e.get("content", "") for e in events) == r.choices[0].text and events and events[-1]["stop"],
+          f"/infill streamed: {events}")
+    extra = {"model": QWEN, "input_prefix": "from helpers import ", "input_suffix": "\n", "n_predict": 4,
+             "temperature": 0, "input_extra": [{"filename": "helpers.py",
+                                                "text": "def parse_invoice_number(s):\n    return int(s[3:])\n"}]}
+    j = httpx.post(srv.base + "/infill", json=extra, timeout=300).json()
+    check(j.get("content", "").startswith("parse_invoice"), f"/infill input_extra is context: {j.get('content')!r}")
+    for body, field in (({**infill, "n_indent": 4}, "n_indent"), ({"model": QWEN, "input_suffix": ""}, "input_prefix"),
+                        ({**infill, "model": SMOL}, "suffix"), ({**extra, "model": SMOL}, "suffix")):
+        resp = httpx.post(srv.base + "/infill", json=body, timeout=300)
+        check(resp.status_code == 400 and field in resp.text, f"/infill refuses ({field}): {resp.text}")
+
 
 def run_ollama(srv):
     c = ollama.Client(host=srv.base, timeout=300)

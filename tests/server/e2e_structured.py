@@ -4,15 +4,18 @@ Draft 2020-12 with its format checker), not by our own grammar code.
 
 The property: whatever the model samples (temperature 1, a different seed per request), an answer that ends with
 finish_reason "stop" is a JSON document valid against the request's schema, and every answer here must end so
-(the schemas bound their strings and arrays, and max_tokens leaves room). Sixteen requests over eight schemas run
+(the schemas bound their strings and arrays, and max_tokens leaves room). Sixteen requests over sixteen schemas run
 eight at a time, so the constrained decoders share batched passes and must not disturb each other; half of them
-stream. Then: json_object mode, Ollama `format` (a schema and "json"), a GBNF `grammar`, and the errors (400
-naming the field) for what the converter cannot honour.
+stream; eight of the schemas are random (seeded; HEARTH_SCHEMA_SEED picks another set). Greedy answers are
+the same eight at a time as one by one. Then: json_object mode, Ollama `format` (a schema and "json"), a GBNF
+`grammar`, and the errors (400 naming the field) for what the converter cannot honour.
 Usage: e2e_structured.py HEARTH_BIN"""
 import concurrent.futures
 import json
 import os
+import random
 import sys
+import time
 
 import httpx
 import jsonschema
@@ -72,6 +75,46 @@ SCHEMAS = [
 ]
 
 
+def random_schema(rng, depth=0):
+    """A random schema from the features the converter supports, bounded so an answer fits in max_tokens."""
+    kinds = ["string", "integer", "number", "boolean", "enum", "const", "nullable", "pattern", "format"]
+    if depth < 2:
+        kinds += ["array", "object", "anyOf"]
+    k = rng.choice(kinds)
+    if k == "string":
+        return {"type": "string", "minLength": rng.randint(0, 3), "maxLength": rng.randint(4, 12)}
+    if k == "integer":
+        lo = rng.randint(-100, 50)
+        return {"type": "integer", "minimum": lo, "maximum": lo + rng.randint(0, 200)}
+    if k == "number":
+        return {"type": "number", "minimum": rng.randint(-1000, 0), "maximum": rng.randint(1, 1000)}
+    if k == "boolean":
+        return {"type": "boolean"}
+    if k == "enum":
+        return {"enum": rng.sample(["red", "green", "blue", 1, 2, True, None, "a b"], 3)}
+    if k == "const":
+        return {"const": rng.choice(["v1", 7, False])}
+    if k == "nullable":
+        return {"type": ["string", "null"], "maxLength": 8}
+    if k == "pattern":
+        return {"type": "string", "pattern": rng.choice(["^[a-z]{2,6}$", "^[0-9]{3}-[0-9]{2}$", "^(yes|no)$"])}
+    if k == "format":
+        return {"type": "string", "format": rng.choice(["date", "time", "date-time", "uuid", "email"])}
+    if k == "array":
+        lo = rng.randint(0, 2)
+        return {"type": "array", "items": random_schema(rng, depth + 1), "minItems": lo, "maxItems": lo + rng.randint(0, 2)}
+    if k == "anyOf":
+        return {"anyOf": [random_schema(rng, depth + 1), random_schema(rng, depth + 1)]}
+    return random_object(rng, depth + 1)
+
+
+def random_object(rng, depth=0):
+    names = rng.sample(["id", "title", "score", "tags", "owner", "when", "ok", "kind", "size", "note"], rng.randint(1, 4))
+    return {"type": "object", "additionalProperties": False,
+            "properties": {n: random_schema(rng, depth) for n in names},
+            "required": [n for n in names if rng.random() < 0.7]}
+
+
 def validate(doc_text, schema):
     """None if doc_text is a JSON document valid against schema, else why not."""
     try:
@@ -83,19 +126,17 @@ def validate(doc_text, schema):
     return "; ".join(errs) if errs else None
 
 
-def one_request(c, k):
+def one_request(c, k, what, schema, temperature=1.0):
     try:
-        return request(c, k)
+        return request(c, k, what, schema, temperature)
     except Exception as e:  # noqa: BLE001 -- reported as a failure of this request
-        what, schema = SCHEMAS[k % len(SCHEMAS)]
         return what, schema, f"request failed: {e}", None, bool(k % 2)
 
 
-def request(c, k):
-    what, schema = SCHEMAS[k % len(SCHEMAS)]
+def request(c, k, what, schema, temperature):
     kw = dict(model=QWEN, messages=[{"role": "user", "content": f"Describe {what} as JSON."}],
               response_format={"type": "json_schema", "json_schema": {"name": "doc", "schema": schema, "strict": True}},
-              temperature=1.0, seed=1000 + k, max_tokens=400)
+              temperature=temperature, seed=1000 + k, max_tokens=400)
     if k % 2:
         chunks = list(c.chat.completions.create(stream=True, **kw))
         text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
@@ -109,16 +150,31 @@ def request(c, k):
 
 def run_property(srv):
     c = openai.OpenAI(base_url=srv.base + "/v1", api_key="x", max_retries=0, timeout=600)
+    seed = int(os.environ.get("HEARTH_SCHEMA_SEED", "20261205"))
+    rng = random.Random(seed)
+    cases = [SCHEMAS[k % len(SCHEMAS)] for k in range(len(SCHEMAS))]
+    cases += [(f"a random record #{k} (seed {seed})", random_object(rng)) for k in range(8)]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda k: one_request(c, k), range(2 * len(SCHEMAS))))
+        results = list(pool.map(lambda k: one_request(c, k, *cases[k]), range(len(cases))))
     for what, schema, text, finish, stream in results:
         label = f"{what} (stream={stream})"
         check(finish == "stop", f"{label}: finished ({finish})")
         why = validate(text or "", schema)
-        check(why is None, f"{label}: valid against its schema: {text!r}" + (f" -- {why}" if why else ""))
+        check(why is None, f"{label}: valid against its schema: {text!r}" + (f" -- {why}" if why else "")
+              + ("" if why is None else f" schema {json.dumps(schema)}"))
     # Properties come out in the declared order (the schema's key order, kept from the request body).
     first = json.loads(results[0][2] or "{}")
     check(list(first)[:3] == ["name", "age", "languages"], f"declared property order: {list(first)}")
+
+
+def run_greedy_alone_and_together(srv):
+    """Greedy constrained answers are the same run eight at a time (sharing batched passes) as one by one."""
+    c = openai.OpenAI(base_url=srv.base + "/v1", api_key="x", max_retries=0, timeout=600)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda k: one_request(c, 2 * k, *SCHEMAS[k], temperature=0), range(len(SCHEMAS))))
+    alone = [one_request(c, 2 * k, *SCHEMAS[k], temperature=0) for k in range(len(SCHEMAS))]
+    for (what, _, t, _, _), (_, _, a, _, _) in zip(together, alone):
+        check(t == a, f"greedy {what}: the same together and alone: {t!r} vs {a!r}")
 
 
 def run_modes(srv):
@@ -163,6 +219,20 @@ def run_modes(srv):
         "response_format.json_schema.extra", "an unknown json_schema field")
     expect_400(lambda: c.chat.completions.create(model=QWEN, messages=msgs, extra_body={"grammar": "root ::= ("}),
                "grammar", "a GBNF syntax error")
+    # Hostile schemas and grammars: a 400 in bounded time, never a hang (the limits are in grammar/).
+    hostile = [({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+                    "type": "string", "pattern": "a" * 1_100_000}}}}, "response_format.json_schema.schema",
+                "a 1.1 MB pattern"),
+               ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+                   "enum": [f"v{i}" for i in range(20000)]}}}}, "response_format.json_schema.schema", "a 20000-value enum"),
+               ({"grammar": 'root ::= root "a" | "a"'}, "grammar", "left recursion"),
+               ({"json_schema": {"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/a"}}}}, "json_schema",
+                "a $ref cycle")]
+    for extra, field, what in hostile:
+        t0 = time.time()
+        expect_400(lambda: c.chat.completions.create(model=QWEN, messages=msgs, max_tokens=4, extra_body=extra),
+                   field, what)
+        check(time.time() - t0 < 10, f"{what}: refused in {time.time() - t0:.2f} s")
     # (the ollama client itself refuses format "xml", so this one goes as raw HTTP)
     raw = httpx.post(srv.base + "/api/chat", json={"model": QWEN, "messages": msgs, "format": "xml"}, timeout=60)
     check(raw.status_code == 400 and "format" in raw.text, f"ollama format xml: 400 naming format ({raw.text})")
@@ -171,7 +241,7 @@ def run_modes(srv):
 
 
 def main():
-    run_steps(HEARTH, [QWEN], ["--allow-model-paths", "-t", "2", "--parallel", "8"], [run_property, run_modes],
+    run_steps(HEARTH, [QWEN], ["--allow-model-paths", "-t", "2", "--parallel", "8"], [run_property, run_greedy_alone_and_together, run_modes],
               prefix="hearth-structured-")
 
 

@@ -158,6 +158,11 @@ def run_ollama(srv):
     check(r2.done, "ollama: a tool result in the history: answered")
     g = httpx.post(srv.base + "/api/generate", json={"model": QWEN, "prompt": "x", "tools": TOOLS}, timeout=60)
     check(g.status_code == 400 and "tools" in g.text, f"ollama: tools on /api/generate refused: {g.text}")
+    # think: false is what a model without a thinking mode does anyway; true is refused, naming it.
+    r3 = c.chat(model=QWEN, messages=ASK, think=False, options={"temperature": 0, "num_predict": 4})
+    check(r3.done and not r3.message.thinking, "ollama: think=false on a model that does not think: answered")
+    expect_400(lambda: c.chat(model=QWEN, messages=ASK, think=True, options={"num_predict": 4}), "think",
+               "ollama: think=true on a model that does not think")
 
 MISSION = os.path.join(MODELS, "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
 

@@ -59,8 +59,20 @@ std::string upstream_body(const Request& req, const std::string& upstream_model)
     if (req.prompt) {
         messages.push_back({{"role", "user"}, {"content", *req.prompt}});
     } else {
-        for (const auto& m : req.messages)
-            messages.push_back({{"role", m.role}, {"content", m.content}});
+        for (const auto& m : req.messages) {
+            json jm = {{"role", m.role}, {"content", m.content}};
+            if (!m.tool_calls.empty()) { // OpenAI's shape: arguments as JSON text, content null when only calls
+                if (m.content.empty()) jm["content"] = nullptr;
+                jm["tool_calls"] = json::array();
+                for (const auto& c : m.tool_calls)
+                    jm["tool_calls"].push_back({{"id", c.id},
+                                                {"type", "function"},
+                                                {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+            }
+            if (!m.tool_call_id.empty()) jm["tool_call_id"] = m.tool_call_id;
+            if (!m.name.empty() && m.role == "tool") jm["name"] = m.name;
+            messages.push_back(std::move(jm));
+        }
     }
     json body = {{"model", upstream_model},
                  {"messages", std::move(messages)},
@@ -74,6 +86,24 @@ std::string upstream_body(const Request& req, const std::string& upstream_model)
     if (req.sampling.frequency_penalty != 0) body["frequency_penalty"] = req.sampling.frequency_penalty;
     if (req.seed_set) body["seed"] = req.sampling.seed;
     if (!req.stop.empty()) body["stop"] = req.stop;
+    // Tools as the client gave them (key order kept), and how the model may use them.
+    if (!req.tools.empty()) {
+        body["tools"] = json::parse(req.tools, nullptr, false);
+        switch (req.tool_choice) {
+        case engine::ToolChoice::Auto:
+            break;
+        case engine::ToolChoice::None:
+            body["tool_choice"] = "none";
+            break;
+        case engine::ToolChoice::Required:
+            body["tool_choice"] = "required";
+            break;
+        case engine::ToolChoice::Named:
+            body["tool_choice"] = {{"type", "function"}, {"function", {{"name", req.tool_choice_name}}}};
+            break;
+        }
+        if (!req.parallel_tool_calls) body["parallel_tool_calls"] = false;
+    }
     // Structured output (a GBNF grammar is answered locally: see Router::generate). The schema keeps the
     // client's key order: OpenAI writes properties in it.
     if (req.format == engine::OutputFormat::JsonObject) body["response_format"] = {{"type", "json_object"}};
@@ -230,10 +260,6 @@ std::variant<Completion, Status> Router::generate(const Request& req,
     if (req.sampling.logprobs) return run_local("logprobs requested: answered where token ids exist");
     if (req.format == engine::OutputFormat::Grammar) return run_local("GBNF grammar: only the local model takes it");
     if (req.think == true) return run_local("think: the upstream body does not carry it; answered locally");
-    // Tool calling goes to the local model for now: the upstream body does not carry tools yet.
-    if (!req.tools.empty()) return run_local("tools: answered locally (not sent upstream yet)");
-    for (const auto& m : req.messages)
-        if (m.role == "tool" || !m.tool_calls.empty()) return run_local("tool messages: answered locally");
     if (const std::string s = local_only_sampling(req.sampling); !s.empty())
         return run_local("sampling option " + s + " has no upstream equivalent");
     if (!req.sampling.logit_bias.empty()) return run_local("logit_bias refers to local token ids");
@@ -261,8 +287,12 @@ std::variant<Completion, Status> Router::generate(const Request& req,
         std::vector<std::string*> texts;
         if (outgoing.system) texts.push_back(&*outgoing.system);
         if (outgoing.prompt) texts.push_back(&*outgoing.prompt);
-        for (auto& m : outgoing.messages)
+        for (auto& m : outgoing.messages) {
             texts.push_back(&m.content);
+            for (auto& c : m.tool_calls) // earlier calls' arguments leave too
+                texts.push_back(&c.arguments);
+        }
+        if (!outgoing.tools.empty()) texts.push_back(&outgoing.tools); // names, descriptions, schemas
         std::vector<std::vector<privacy::Finding>> found(texts.size());
         for (size_t i = 0; i < texts.size(); ++i) { // a scanner failure keeps the request here (fail closed)
             auto f = impl_->scanner.scan(*texts[i]);
@@ -557,6 +587,13 @@ std::variant<Completion, Status> Router::generate(const Request& req,
     c.prompt_tokens = static_cast<int32_t>(std::max<int64_t>(in_tok, 0));
     c.completion_tokens = static_cast<int32_t>(std::max<int64_t>(out_tok, 0));
     c.finish = finish_of(res->finish_reason);
+    // The model's calls, with pseudonyms in their arguments restored (as in the text).
+    for (const auto& tc : res->tool_calls) {
+        privacy::StreamRestorer args(pseudo);
+        std::string restored = args.feed(tc.arguments);
+        restored += args.finish();
+        c.tool_calls.push_back({tc.id, tc.name, std::move(restored)});
+    }
     c.first_token_s = res->first_byte_s;
     c.total_s = res->total_s;
     c.generate_s = res->total_s;

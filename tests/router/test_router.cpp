@@ -587,3 +587,58 @@ TEST(RouterUpstreamBody, CarriesResponseFormat) {
 
 } // namespace
 } // namespace hearth::router
+
+namespace hearth::router {
+namespace {
+
+// Tools go upstream in OpenAI's shape (the offered tools, tool_choice, earlier calls and their results), the
+// upstream's streamed calls come back as the Completion's tool_calls, and a sensitive value in an earlier call's
+// arguments is scanned like any text: a keep-local one keeps the whole request here.
+TEST(Router, ToolCallsGoUpstreamAndComeBack) {
+    auto chunk = [](json delta, json finish = nullptr) {
+        json c = {{"model", "big"}, {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
+        return "data: " + c.dump() + "\r\n\r\n";
+    };
+    const json call = {{{"index", 0}, {"id", "call_up"}, {"function", {{"name", "get_weather"}, {"arguments", ""}}}}};
+    const json args = {{{"index", 0}, {"function", {{"arguments", "{\"city\":\"Oslo\"}"}}}}};
+    FakeConfig fc;
+    fc.mode = FakeMode::Raw;
+    fc.raw = FakeUpstream::http(200, "text/event-stream",
+                                chunk({{"tool_calls", call}}) + chunk({{"tool_calls", args}}) +
+                                    chunk(json::object(), "tool_calls") + "data: [DONE]\r\n\r\n");
+    Harness h(fc, "payment_card = \"keep-local\"\n");
+    engine::Request r = chat("And the weather in Oslo?", "cloud");
+    r.tools =
+        R"([{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}])";
+    r.tool_choice = engine::ToolChoice::Required;
+    r.messages.insert(r.messages.begin(), {{"user", "Weather in Paris?"},
+                                           {"assistant", "", {{"call_1", "get_weather", R"({"city":"Paris"})"}}},
+                                           {"tool", "18C", {}, "call_1", "get_weather"}});
+    const auto a = h.ask(r);
+    const auto& c = completion(a);
+    ASSERT_TRUE(c.route);
+    EXPECT_EQ(c.route->route, "cloud") << c.route->reason;
+    ASSERT_EQ(c.tool_calls.size(), 1u);
+    EXPECT_EQ(c.tool_calls[0].id, "call_up");
+    EXPECT_EQ(c.tool_calls[0].name, "get_weather");
+    EXPECT_EQ(c.tool_calls[0].arguments, R"({"city":"Oslo"})");
+    auto reqs = h.up->requests();
+    ASSERT_EQ(reqs.size(), 1u);
+    const json body = json::parse(reqs[0].body);
+    EXPECT_EQ(body["tools"][0]["function"]["name"], "get_weather");
+    EXPECT_EQ(body["tool_choice"], "required");
+    EXPECT_TRUE(body["messages"][1]["content"].is_null());
+    EXPECT_EQ(body["messages"][1]["tool_calls"][0]["function"]["arguments"], R"({"city":"Paris"})");
+    EXPECT_EQ(body["messages"][2]["role"], "tool");
+    EXPECT_EQ(body["messages"][2]["tool_call_id"], "call_1");
+
+    // A card number in an earlier call's arguments must stay local: nothing more goes up.
+    engine::Request secret = r;
+    secret.messages[1].tool_calls[0].arguments = R"({"card":"4111 1111 1111 1111"})";
+    const auto b = h.ask(secret);
+    EXPECT_EQ(completion(b).route->route, "local") << completion(b).route->reason;
+    EXPECT_EQ(h.up->requests().size(), 1u);
+}
+
+} // namespace
+} // namespace hearth::router

@@ -1,6 +1,10 @@
-// libFuzzer target: reading tool calls out of model answers (toolcall.h), whole and streamed in pieces.
+// libFuzzer target: reading tool calls out of model answers (toolcall.h), whole and streamed in pieces, and a
+// thinking model's reasoning split from its answer (reasoning.h): streamed in pieces, the split is the same as whole.
 // Input: byte 0 picks the format, byte 1 the piece length for streaming, the rest is the answer.
+#include "toolcall/reasoning.h"
 #include "toolcall/toolcall.h"
+
+#include <cstdlib>
 
 #include <cstddef>
 #include <cstdint>
@@ -20,5 +24,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < text.size(); i += piece)
         (void)s.feed(text.substr(i, piece));
     (void)s.finish();
+
+    auto split = [&](size_t n) {
+        ThinkSplitter t((data[0] & 0x80) != 0);
+        ThinkPiece all;
+        for (size_t i = 0; i < text.size(); i += n) {
+            ThinkPiece p = t.feed(text.substr(i, n));
+            all.reasoning += p.reasoning;
+            all.content += p.content;
+        }
+        ThinkPiece p = t.finish();
+        all.reasoning += p.reasoning;
+        all.content += p.content;
+        return all;
+    };
+    const ThinkPiece whole = split(text.size() + 1), pieces = split(piece);
+    if (whole.reasoning != pieces.reasoning || whole.content != pieces.content) std::abort();
+    if (whole.reasoning.size() + whole.content.size() > text.size()) std::abort();
     return 0;
 }

@@ -460,7 +460,15 @@ void Scheduler::sample_slot(ModelEntry& m, Slot& s) {
     const Session& session = *s.ps->session;
     auto step = s.dec.step(session.logits(), session.n_past(), session.n_ctx());
     if (!step) {
-        fail_slot(m, s, Status::error(Code::Internal, step.message()));
+        // A grammar past its limits in the middle of an answer (an ambiguous one can multiply its parse stacks)
+        // is the request's: TooLarge, naming the field it came from. Anything else is ours.
+        const Status& why = step.status();
+        if (why.code() == Code::TooLarge)
+            fail_slot(m, s,
+                      Status::error(Code::TooLarge, "the answer's grammar: " + why.message(),
+                                    rq.format != OutputFormat::Text ? rq.format_field : std::string("tools")));
+        else
+            fail_slot(m, s, Status::error(Code::Internal, why.message()));
         return;
     }
     if (s.dec.n_generated() == 1) s.t_first = Clock::now();

@@ -714,3 +714,33 @@ TEST(LocalEngine, ThinkThatTheModelCannotDoIsRefused) {
 
 } // namespace
 } // namespace hearth::engine
+
+namespace hearth::engine {
+namespace {
+
+// A grammar whose parse stacks multiply with every "a" (each may close with "b" or "c"): the matcher's limit
+// ends the answer with TooLarge naming the request's field, not an internal error. The model is pushed to
+// write "a" by logit_bias.
+TEST(LocalEngine, GrammarPastItsLimitsMidAnswerIsTheRequests) {
+    require_models();
+    LocalEngine e(fixture_resolver(), small_options());
+    Request r = greedy_chat("smollm2", "Write letters.", 64);
+    r.format = OutputFormat::Grammar;
+    r.format_spec = R"(root ::= "a" root "b" | "a" root "c" | "")";
+    r.format_field = "grammar";
+    auto file = gguf::File::open(kSmol);
+    ASSERT_TRUE(file) << file.message();
+    auto tok = load_tokenizer(*file);
+    ASSERT_TRUE(tok) << tok.message();
+    const auto a = tokenize(*tok, "a", false, false);
+    ASSERT_EQ(a.size(), 1u);
+    r.sampling.logit_bias.emplace_back(a[0], 100.0f);
+    const Outcome o = run(e, r);
+    const Status& s = o.failed();
+    EXPECT_EQ(s.code(), Code::TooLarge) << s.message();
+    EXPECT_EQ(s.field(), "grammar") << s.message();
+    EXPECT_NE(s.message().find("parse stacks"), std::string::npos) << s.message();
+}
+
+} // namespace
+} // namespace hearth::engine

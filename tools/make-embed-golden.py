@@ -17,8 +17,8 @@ the scale does not matter, and checks hearth's own L2 normalization separately).
     (last), EOS appended to every input, and a Qwen3-Embedding name (hearth then offers Matryoshka `dimensions`).
     Its vocabulary is synthetic ("w<i>" words), so its texts are such words.
   * tiny-nomic-bert: a random-weight nomic-bert (RoPE, fused attn_qkv, SwiGLU, no biases; 2 layers, 32 wide) with
-    the real bert-bge WordPiece vocabulary from the llama-cpp-python sdist (ggml-vocab-bert-bge.gguf), written here
-    as tests/data/embed/tiny-nomic-bert.gguf (token embeddings Q8_0: ~1.3 MB). No nomic-embed GGUF ships on PyPI.
+    the real bert-bge WordPiece vocabulary from the llama-cpp-python sdist (ggml-vocab-bert-bge.gguf), which is
+    made by scripts/fetch-fixtures with tools/tiny_nomic_bert.py (not kept in git). No nomic-embed GGUF ships on PyPI.
 Texts: short and long English, punctuation, digits, accents and CJK, whitespace runs, one of ~100 tokens.
 
 Output `tests/data/embed/<model>.json`:
@@ -34,6 +34,7 @@ import argparse
 import hashlib
 import json
 import os
+import subprocess
 import sys
 
 import gguf
@@ -57,9 +58,6 @@ TEXTS = [
 
 TINY_TEXTS = ["w5", "w17 w3 w250", "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12", " ".join(f"w{(i * 37) % 300}" for i in range(25))]
 
-VOCAB_BGE = os.path.expanduser(
-    "~/.cache/hearth/ref/llama.cpp-0.3.36/src/vendor/llama.cpp/models/ggml-vocab-bert-bge.gguf")
-
 # name -> (file, its folder: "models" (fixture) or "data", pooling given to llama.cpp, pooling name, texts)
 MODELS = {
     "all-minilm-l6-v2": ("all-MiniLM-L6-v2.F16.gguf", "models", llama_cpp.LLAMA_POOLING_TYPE_MEAN, "mean", TEXTS),
@@ -67,64 +65,8 @@ MODELS = {
                            "last", TEXTS),
     "tiny-qwen3-embed": ("tiny-qwen3-embed.gguf", "data", llama_cpp.LLAMA_POOLING_TYPE_UNSPECIFIED, "last",
                          TINY_TEXTS),
-    "tiny-nomic-bert": ("tiny-nomic-bert.gguf", "data", llama_cpp.LLAMA_POOLING_TYPE_UNSPECIFIED, "mean", TEXTS),
+    "tiny-nomic-bert": ("tiny-nomic-bert.gguf", "generated", llama_cpp.LLAMA_POOLING_TYPE_UNSPECIFIED, "mean", TEXTS),
 }
-
-
-def make_tiny_nomic_bert(vocab_path, dst, seed=1234):
-    """Random weights (numpy default_rng(seed)), nomic-embed-text's layout at a tiny size, a real vocabulary."""
-    import numpy as np
-    from gguf.quants import quantize as gguf_quantize
-    rng = np.random.default_rng(seed)
-    n_embd, n_ff, n_layer, n_head = 32, 64, 2, 4
-    v = gguf.GGUFReader(vocab_path)
-    n_vocab = len(v.fields["tokenizer.ggml.tokens"].data)
-    w = gguf.GGUFWriter(dst, "nomic-bert")
-    w.add_name("tiny-nomic-bert")
-    w.add_context_length(512)
-    w.add_embedding_length(n_embd)
-    w.add_feed_forward_length(n_ff)
-    w.add_block_count(n_layer)
-    w.add_head_count(n_head)
-    w.add_layer_norm_eps(1e-12)
-    w.add_causal_attention(False)
-    w.add_pooling_type(gguf.PoolingType.MEAN)
-    w.add_rope_freq_base(1000.0)
-    for field in v.fields.values():
-        if field.name.startswith("tokenizer."):
-            vtype = field.types[0]
-            sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
-            w.add_key_value(field.name, field.contents(), vtype, sub_type=sub)
-    if "tokenizer.ggml.token_type_count" not in v.fields:
-        w.add_token_type_count(2)
-
-    def mat(rows, cols, scale):
-        return (rng.standard_normal((rows, cols)) * scale).astype(np.float32)
-
-    def norm(n):
-        return (1 + 0.1 * rng.standard_normal(n)).astype(np.float32)
-
-    emb = mat(n_vocab, n_embd, 1.0)
-    w.add_tensor("token_embd.weight", gguf_quantize(emb, gguf.GGMLQuantizationType.Q8_0),
-                 raw_dtype=gguf.GGMLQuantizationType.Q8_0)
-    w.add_tensor("token_types.weight", mat(2, n_embd, 0.5))
-    w.add_tensor("token_embd_norm.weight", norm(n_embd))
-    w.add_tensor("token_embd_norm.bias", (0.1 * rng.standard_normal(n_embd)).astype(np.float32))
-    for i in range(n_layer):
-        p = f"blk.{i}."
-        w.add_tensor(p + "attn_qkv.weight", mat(3 * n_embd, n_embd, n_embd ** -0.5).astype(np.float16))
-        w.add_tensor(p + "attn_output.weight", mat(n_embd, n_embd, n_embd ** -0.5).astype(np.float16))
-        w.add_tensor(p + "attn_output_norm.weight", norm(n_embd))
-        w.add_tensor(p + "attn_output_norm.bias", (0.1 * rng.standard_normal(n_embd)).astype(np.float32))
-        w.add_tensor(p + "ffn_up.weight", mat(n_ff, n_embd, n_embd ** -0.5).astype(np.float16))
-        w.add_tensor(p + "ffn_gate.weight", mat(n_ff, n_embd, n_embd ** -0.5).astype(np.float16))
-        w.add_tensor(p + "ffn_down.weight", mat(n_embd, n_ff, n_ff ** -0.5).astype(np.float16))
-        w.add_tensor(p + "layer_output_norm.weight", norm(n_embd))
-        w.add_tensor(p + "layer_output_norm.bias", (0.1 * rng.standard_normal(n_embd)).astype(np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
 
 
 def make_tiny_qwen3_embed(src, dst):
@@ -171,9 +113,11 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     data = os.path.join(os.path.dirname(__file__), "..", "tests", "data")
     make_tiny_qwen3_embed(os.path.join(data, "tiny", "tiny-qwen3.gguf"), os.path.join(args.out, "tiny-qwen3-embed.gguf"))
-    make_tiny_nomic_bert(VOCAB_BGE, os.path.join(args.out, "tiny-nomic-bert.gguf"))
+    # The tiny nomic-bert is not kept in git: scripts/fetch-fixtures makes it (tools/tiny_nomic_bert.py).
+    generated = subprocess.run([os.path.join(os.path.dirname(__file__), "..", "scripts", "fetch-fixtures")],
+                               check=True, stdout=subprocess.PIPE, text=True).stdout.strip() + "/generated"
     for name, (file, where, pooling, pooling_name, texts) in MODELS.items():
-        path = os.path.join(args.models if where == "models" else args.out, file)
+        path = os.path.join({"models": args.models, "generated": generated}.get(where, args.out), file)
         if not os.path.exists(path):
             print(f"{path} is missing: run scripts/fetch-models", file=sys.stderr)
             return 1

@@ -94,4 +94,17 @@ ThinkPiece ThinkSplitter::finish() {
     return out;
 }
 
+ThinkPiece split_thinking(bool opened, std::span<const std::string_view> chunks) {
+    ThinkSplitter s(opened);
+    ThinkPiece all;
+    auto add = [&](ThinkPiece p) {
+        all.reasoning += p.reasoning;
+        all.content += p.content;
+    };
+    for (std::string_view c : chunks)
+        add(s.feed(c));
+    add(s.finish());
+    return all;
+}
+
 } // namespace hearth::toolcall

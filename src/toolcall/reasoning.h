@@ -11,6 +11,7 @@
 // (the template reads `enable_thinking`, as Qwen3's and the sdist's R1 distill templates do).
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,5 +45,8 @@ private:
     std::string held_;
     bool at_start_ = true; // of the block: leading whitespace is dropped
 };
+
+// A whole answer that arrived as `chunks`, split: what a ThinkSplitter's feeds and finish give, joined.
+ThinkPiece split_thinking(bool opened, std::span<const std::string_view> chunks);
 
 } // namespace hearth::toolcall

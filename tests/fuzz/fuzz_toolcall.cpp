@@ -4,12 +4,12 @@
 #include "toolcall/reasoning.h"
 #include "toolcall/toolcall.h"
 
-#include <cstdlib>
-
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace hearth::toolcall;
@@ -25,20 +25,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)s.feed(text.substr(i, piece));
     (void)s.finish();
 
-    auto split = [&](size_t n) {
-        ThinkSplitter t((data[0] & 0x80) != 0);
-        ThinkPiece all;
-        for (size_t i = 0; i < text.size(); i += n) {
-            ThinkPiece p = t.feed(text.substr(i, n));
-            all.reasoning += p.reasoning;
-            all.content += p.content;
-        }
-        ThinkPiece p = t.finish();
-        all.reasoning += p.reasoning;
-        all.content += p.content;
-        return all;
-    };
-    const ThinkPiece whole = split(text.size() + 1), pieces = split(piece);
+    std::vector<std::string_view> chunks;
+    for (size_t i = 0; i < text.size(); i += piece)
+        chunks.push_back(text.substr(i, piece));
+    const bool opened = (data[0] & 0x80) != 0;
+    const ThinkPiece whole = split_thinking(opened, std::span(&text, 1)), pieces = split_thinking(opened, chunks);
     if (whole.reasoning != pieces.reasoning || whole.content != pieces.content) std::abort();
     if (whole.reasoning.size() + whole.content.size() > text.size()) std::abort();
     return 0;

@@ -45,10 +45,14 @@ struct Loaded {
     Tokenizer tok;
 };
 
-// A fixture model (scripts/fetch-models), or a file under tests/data/embed.
+// A fixture model (scripts/fetch-models), a file under tests/data/embed, or one scripts/fetch-fixtures makes
+// (its generated/ folder: the tiny nomic-bert, whose weights are not kept in git).
 std::optional<Loaded> load(const std::string& file) {
     const std::string data = std::string(HEARTH_TEST_DATA) + "/embed/" + file;
-    const std::string path = std::filesystem::exists(data) ? data : test::model_path(file);
+    const std::string generated = test::fixtures_dir() + "/generated/" + file;
+    const std::string path = std::filesystem::exists(data)        ? data
+                             : std::filesystem::exists(generated) ? generated
+                                                                  : test::model_path(file);
     if (!std::filesystem::exists(path)) {
         ADD_FAILURE() << test::missing_model_message(path);
         return std::nullopt;

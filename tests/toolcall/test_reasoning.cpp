@@ -8,17 +8,8 @@ namespace hearth::toolcall {
 namespace {
 
 ThinkPiece run(bool opened, const std::vector<std::string>& chunks) {
-    ThinkSplitter s(opened);
-    ThinkPiece all;
-    for (const auto& c : chunks) {
-        ThinkPiece p = s.feed(c);
-        all.reasoning += p.reasoning;
-        all.content += p.content;
-    }
-    ThinkPiece p = s.finish();
-    all.reasoning += p.reasoning;
-    all.content += p.content;
-    return all;
+    const std::vector<std::string_view> views(chunks.begin(), chunks.end());
+    return split_thinking(opened, views);
 }
 
 // Every split of `text` into two chunks, and one byte at a time, gives the same result as the whole.

@@ -581,8 +581,8 @@ HttpResponse run_blocking(ApiContext& ctx, const Parsed& p) {
 // Streams chunks as SSE; every chunk of one response shares its id and created time.
 class ChunkWriter {
 public:
-    ChunkWriter(ApiContext& ctx, const Parsed& p, std::optional<engine::RouteInfo> route)
-        : ctx_(ctx), p_(p), id_(random_id(p.chat ? "chatcmpl-" : "cmpl-")), created_(unix_now()) {
+    ChunkWriter(const Parsed& p, std::optional<engine::RouteInfo> route)
+        : p_(p), id_(random_id(p.chat ? "chatcmpl-" : "cmpl-")), created_(unix_now()) {
         if (route) hearth_ = route_json(*route);
     }
 
@@ -652,7 +652,6 @@ public:
     }
 
 private:
-    ApiContext& ctx_;
     const Parsed& p_;
     mutable std::optional<json> hearth_;
     std::string id_;
@@ -676,9 +675,9 @@ HttpResponse run_streaming(ApiContext& ctx, Parsed p) {
     r.headers.emplace_back("Cache-Control", "no-cache");
     if (route) r.headers.emplace_back("x-hearth-route", route->route);
     auto parsed = std::make_shared<const Parsed>(std::move(p));
-    r.stream = [&ctx, pump, parsed, route](Stream& out) {
+    r.stream = [pump, parsed, route](Stream& out) {
         const Parsed& p = *parsed;
-        ChunkWriter w(ctx, p, route);
+        ChunkWriter w(p, route);
         int64_t prompt_tokens = 0, completion_tokens = 0;
         size_t started = SIZE_MAX; // the choice whose opening chunk was sent last
         size_t offset = 0;         // completions: text offset within the current choice

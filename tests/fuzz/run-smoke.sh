@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the `fuzz` preset and runs each fuzz target for a short while on its seed corpus:
+# Builds the fuzz targets of the `asan` preset (clang-14, ASan + UBSan) and runs each fuzz target for a short while on its seed corpus:
 # fuzz_gguf (tests/data/gguf/), fuzz_template (real models' chat templates from scripts/fetch-fixtures),
 # fuzz_gotmpl (Ollama Go templates, tests/data/fuzz/gotmpl/), fuzz_store (names, manifests, Modelfiles,
 # tests/data/fuzz/store/), fuzz_http (HTTP request heads and chunked bodies, tests/data/fuzz/http/),
@@ -25,8 +25,8 @@ targets=(
     "fuzz_gbnf 4096 tests/data/fuzz/gbnf/"
     "fuzz_json_schema 4096 tests/data/fuzz/json_schema/"
 )
-cmake --preset fuzz >/dev/null
-cmake --build build/fuzz -j2 --target $(for t in "${targets[@]}"; do echo "${t%% *}"; done)
+cmake --preset asan >/dev/null
+cmake --build build/asan -j"$(nproc)" --target $(for t in "${targets[@]}"; do echo "${t%% *}"; done)
 # New inputs go to scratch corpora so the checked-in seeds stay as they are.
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
@@ -34,6 +34,6 @@ for t in "${targets[@]}"; do
     read -r name max_len corpora <<<"$t"
     mkdir -p "$scratch/$name"
     # shellcheck disable=SC2086 # corpora: one or more folders
-    "build/fuzz/tests/fuzz/$name" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 \
+    "build/asan/tests/fuzz/$name" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 \
         -print_final_stats=1 "$scratch/$name" $corpora
 done

@@ -137,8 +137,9 @@ TEST_P(Matmul, MatchesOracleAndIsThreadInvariant) {
                 magnitude_f += std::fabs(wi * double(xt[i]));
                 quant_bound += std::fabs(wi) * err[size_t(i)];
             }
-            const OffsetTerms offset = offset_terms(c.type, w.data() + size_t(r) * w_row_bytes,
-                                                    q.data() + size_t(t) * act_row_bytes, err.data(), c.n_in);
+            // F32 activations are not quantized: q is empty (and no offset pointer is formed from null).
+            const uint8_t* qt = q.empty() ? nullptr : q.data() + size_t(t) * act_row_bytes;
+            const OffsetTerms offset = offset_terms(c.type, w.data() + size_t(r) * w_row_bytes, qt, err.data(), c.n_in);
             exact_q += offset.correction;
             quant_bound += offset.bound;
             const double got = y[0][size_t(t * c.n_out + r)];

@@ -1,7 +1,9 @@
-// bench/bench_kernels.cpp: decode-shaped matmul (n_tokens = 1) per weight type and ISA table, in GB/s of weight
-// bytes streamed. Two variants:
-//   hot:    one weight matrix, reused every iteration (cache resident when it fits: kernel throughput);
-//   stream: a ring of copies totalling >= 256 MiB, one per iteration (DRAM bandwidth, as in real decode).
+// bench/bench_kernels.cpp: matmul per weight type and ISA table.
+//   matmul_decode (n_tokens = 1), in GB/s of weight bytes streamed, two variants:
+//     hot:    one weight matrix, reused every iteration (cache resident when it fits: kernel throughput);
+//     stream: a ring of copies totalling >= 256 MiB, one per iteration (DRAM bandwidth, as in real decode).
+//   matmul_prefill (n_tokens = 128, the 1.5B model's 1536 x 8960 gate/up shape), in G MAC/s (items/s): the
+//     prefill kernels' compute rate, which pp128 follows.
 // Run: bench_kernels [--benchmark_filter=q4_K] ; HEARTH_BENCH_THREADS=n sets the pool size (default 1).
 #include "base/cpu_features.h"
 #include "base/fp16.h"
@@ -51,7 +53,7 @@ std::vector<uint8_t> make_matrix(DType t, Shape s) {
     return w;
 }
 
-void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool stream) {
+void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool stream, int64_t n_tokens) {
     CpuFeatures f = detect_cpu_features();
     if (isa == "avx2") f.avx512f = false;
     const cpu::KernelTable table = isa == "scalar" ? cpu::make_scalar_table() : cpu::make_kernel_table(f);
@@ -63,22 +65,26 @@ void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool 
     std::vector<uint8_t> ring(one.size() * copies);
     for (size_t c = 0; c < copies; ++c)
         std::memcpy(ring.data() + c * one.size(), one.data(), one.size());
-    std::vector<float> x(static_cast<size_t>(s.n_in)), y(static_cast<size_t>(s.n_out));
+    std::vector<float> x(static_cast<size_t>(s.n_in * n_tokens)), y(static_cast<size_t>(s.n_out * n_tokens));
     std::mt19937 rng(1);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     for (auto& v : x)
         v = normal(rng);
-    std::vector<uint8_t> scratch(cpu::act_scratch_bytes(table, t, 1, s.n_in) + 1);
+    std::vector<uint8_t> scratch(cpu::act_scratch_bytes(table, t, n_tokens, s.n_in) + 1);
 
     size_t c = 0;
     for (auto _ : state) {
-        cpu::matmul(table, pool, t, ring.data() + c * one.size(), s.n_out, s.n_in, x.data(), 1, y.data(),
+        cpu::matmul(table, pool, t, ring.data() + c * one.size(), s.n_out, s.n_in, x.data(), n_tokens, y.data(),
                     scratch.data());
         benchmark::DoNotOptimize(y.data());
         c = (c + 1) % copies;
     }
-    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(one.size()));
-    state.counters["MB"] = double(one.size()) / 1e6;
+    if (n_tokens == 1) {
+        state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(one.size()));
+        state.counters["MB"] = double(one.size()) / 1e6;
+    } else {
+        state.SetItemsProcessed(int64_t(state.iterations()) * s.n_in * s.n_out * n_tokens); // MACs
+    }
 }
 
 } // namespace
@@ -102,10 +108,21 @@ int main(int argc, char** argv) {
                     const std::string name = std::string("matmul_decode/") + std::string(hearth::dtype_name(t)) + "/" +
                                              isa + "/" + std::to_string(s.n_in) + "x" + std::to_string(s.n_out) +
                                              (stream ? "/stream" : "/hot");
-                    benchmark::RegisterBenchmark(name.c_str(), bm_matmul, isa, t, s, stream)
+                    benchmark::RegisterBenchmark(name.c_str(), bm_matmul, isa, t, s, stream, int64_t(1))
                         ->Unit(benchmark::kMicrosecond);
                 }
             }
+        }
+    }
+    const Shape prefill{1536, 8960};
+    for (hearth::DType t : types) {
+        for (const auto& isa : isas) {
+            if (isa == "scalar") continue; // minutes per iteration
+            const std::string name =
+                std::string("matmul_prefill/") + std::string(hearth::dtype_name(t)) + "/" + isa + "/1536x8960/t128";
+            benchmark::RegisterBenchmark(name.c_str(), bm_matmul, isa, t, prefill, false, int64_t(128))
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime(); // the pool's threads do the work, not the timing thread
         }
     }
     benchmark::Initialize(&argc, argv);

@@ -1,10 +1,11 @@
 // kernels/cpu/multi_row.h: a multi-row kernel K as the kernel table's two entries, shared by avx2/ and avx512/.
 //
 // K::run<N>(n, w, act, act_stride, out) dots one weight row with N activation rows (act_stride bytes apart),
-// unpacking the weights once per block. Each K does every row's float arithmetic in the same order for every
-// N, so dot_one (N = 1: the decode VecDotFn) and dot_multi (any count, 4 rows at a time: the prefill
-// VecDotMultiFn) agree bit for bit. Internal linkage, like the ISA headers (see k_scales.h): each ISA's
-// translation units are built with their own flags.
+// unpacking the weights once per block: 4 rows at a time, or 8 where K says `kEightRows` (kernels whose
+// per-row state fits the registers 8 times, so the unpacking is shared twice as widely). Each K does every row's float
+// arithmetic in the same order for every N, so dot_one (N = 1: the decode VecDotFn) and dot_multi (any count, 4 rows at
+// a time: the prefill VecDotMultiFn) agree bit for bit. Internal linkage, like the ISA headers (see k_scales.h): each
+// ISA's translation units are built with their own flags.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +22,9 @@ template <typename K> float dot_one(int64_t n, const void* w, const void* a) {
 
 template <typename K> void dot_multi(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out) {
     const auto* p = static_cast<const uint8_t*>(a);
+    if constexpr (requires { K::kEightRows; })
+        for (; n_act >= 8; n_act -= 8, p += 8 * stride, out += 8)
+            K::template run<8>(n, w, p, stride, out);
     for (; n_act >= 4; n_act -= 4, p += 4 * stride, out += 4)
         K::template run<4>(n, w, p, stride, out);
     switch (n_act) {

@@ -486,8 +486,27 @@ Result<std::vector<double>> cross_validated_scores(std::span<const std::vector<d
     return scores;
 }
 
+// A checkpoint serves a window only where every answer kept the signals of min(window, its length) tokens:
+// otherwise features over "the window" would silently cover fewer tokens than the live router reads. The
+// end-of-generation token counts in completion_tokens but has no event (no signal), hence one token of slack.
+Status check_window(const std::vector<Record>& records, int32_t window) {
+    for (const auto& r : records) {
+        const size_t need =
+            std::min(static_cast<size_t>(window), static_cast<size_t>(std::max(0, r.completion_tokens)));
+        if (r.signals.size() + 1 < need)
+            return Status::error(Code::BadField, "--window " + std::to_string(window) +
+                                                     ": the checkpoint kept the signals of " +
+                                                     std::to_string(r.signals.size()) + " tokens for question " +
+                                                     std::to_string(r.id) + " (" + std::to_string(r.completion_tokens) +
+                                                     " generated); use a window up to what was kept, or answer again "
+                                                     "with --keep-signals >= the window into a new --out");
+    }
+    return Status::ok();
+}
+
 Result<EvalReport> evaluate(const std::vector<Record>& records, const std::vector<Question>& questions, int32_t window,
                             int folds) {
+    if (Status s = check_window(records, window); !s) return s;
     std::unordered_map<int64_t, const Question*> by_id;
     for (const auto& q : questions)
         by_id[q.id] = &q;
@@ -716,6 +735,7 @@ std::string curves_svg(const EvalReport& r) {
 Result<DecisionModel> calibrate(const std::vector<Record>& records, int32_t window, int32_t top_logprobs,
                                 double target_share, double pre_fraction) {
     if (records.size() < 10) return error(Code::BadField, "calibrate: need at least 10 answered questions");
+    if (Status s = check_window(records, window); !s) return s;
     std::vector<std::vector<double>> x_pre, x_cas;
     std::vector<uint8_t> y;
     for (const auto& r : records) {

@@ -420,6 +420,26 @@ TEST(RouterCalibrate, ThresholdsHitTheTargetShare) {
     EXPECT_NEAR(static_cast<double>(early) / 200, 0.15, 0.02);
     EXPECT_NEAR(static_cast<double>(early + late) / 200, 0.3, 0.02);
     EXPECT_FALSE(calibrate({}, 8, 8, 0.3));
+
+    // A window longer than the signals the checkpoint kept (answers of 20 tokens, 8 kept) is refused, naming
+    // --keep-signals: features over "the window" would cover fewer tokens than the live router reads.
+    for (auto& r : recs)
+        r.completion_tokens = 20;
+    EXPECT_TRUE(calibrate(recs, 8, 8, 0.3, 0.5));
+    auto longer = calibrate(recs, 16, 8, 0.3, 0.5);
+    ASSERT_FALSE(longer);
+    EXPECT_NE(longer.message().find("--keep-signals"), std::string::npos) << longer.message();
+    std::vector<Question> qs;
+    for (const auto& r : recs)
+        qs.push_back(Question{r.id, "q", "1", false, true});
+    EXPECT_TRUE(evaluate(recs, qs, 8, 5));
+    auto report = evaluate(recs, qs, 16, 5);
+    ASSERT_FALSE(report);
+    EXPECT_NE(report.message().find("--window 16"), std::string::npos) << report.message();
+    // An answer shorter than the window needs only its own tokens (its end-of-generation token has no signal).
+    for (auto& r : recs)
+        r.completion_tokens = 9;
+    EXPECT_TRUE(calibrate(recs, 16, 8, 0.3, 0.5));
 }
 
 } // namespace

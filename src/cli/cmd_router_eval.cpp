@@ -25,7 +25,7 @@ struct AnswerArgs {
     std::string set, model, out;
     int limit = 0;
     int parallel = 4;
-    int window = 16;
+    int window = 64;      // the live router's default (DecisionModel::window)
     int keep_signals = 0; // 0: window
     int top_logprobs = 8;
     int max_tokens = 384;

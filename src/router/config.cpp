@@ -165,6 +165,7 @@ Result<Config> parse_config(const std::string& toml_text, const std::string& sou
     root = std::move(pr).table();
 #endif
     HEARTH_TRY(check_keys(root, "", {"router", "upstream", "privacy", "decision"}));
+    std::optional<int32_t> router_window; // [router] window: the cascade's window (= a [decision] table's if both)
 
     if (const toml::node* rn = root.get("router")) {
         const toml::table* r = rn->as_table();
@@ -178,6 +179,11 @@ Result<Config> parse_config(const std::string& toml_text, const std::string& sou
             return bad("router.default_route", "must be auto, local or cloud");
         HEARTH_TRY(get_string(*r, "router", "audit_log", c.audit_log));
         HEARTH_TRY(get_string(*r, "router", "capture_dir", c.capture_dir));
+        if (const toml::node* wn = r->get("window")) {
+            const std::optional<int64_t> w = wn->value_exact<int64_t>();
+            if (!w || *w < 1 || *w > 4096) return bad("router.window", "must be an integer in [1, 4096]");
+            router_window = static_cast<int32_t>(*w);
+        }
         for (const auto& a : c.aliases)
             if (a.empty()) return bad("router.aliases", "names must not be empty");
     }
@@ -232,6 +238,16 @@ Result<Config> parse_config(const std::string& toml_text, const std::string& sou
         auto m = decision_from_toml(*d);
         if (!m) return error(Code::BadField, "router config: decision: " + m.message());
         c.decision = std::move(*m);
+    }
+    if (router_window) {
+        // A calibrated [decision] table was fitted for its own window: a different one here would misuse it.
+        if (root.get("decision") && *router_window != c.decision.window)
+            return bad("router.window", std::to_string(*router_window) + " differs from decision.window " +
+                                            std::to_string(c.decision.window) +
+                                            " (the window the decision model was calibrated for): remove one, or "
+                                            "run `hearth router calibrate --window " +
+                                            std::to_string(*router_window) + "`");
+        c.decision.window = *router_window;
     }
     // Fail closed: a bad user regex is a config error, not a scanner that silently matches less.
     if (auto sc = privacy::Scanner::create(c.scanner); !sc)

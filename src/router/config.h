@@ -4,7 +4,7 @@
 //   local_model = "qwen2.5-coder:1.5b"  # what "auto" runs on this machine (a store name or a .gguf path)
 //   aliases = ["auto"]                  # model names that mean "let the router decide"
 //   default_route = "auto"              # auto | local | cloud: for requests that do not pin a route
-//   window = 16                         # cascade: tokens held back while the local answer is judged
+//   window = 64                         # cascade: tokens held back while the local answer is judged
 //   audit_log = "/path/audit.jsonl"     # default $HEARTH_HOME/router/audit.jsonl
 //   capture_dir = ""                    # distillation capture (off unless set, or --capture)
 //

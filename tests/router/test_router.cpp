@@ -8,12 +8,15 @@
 #include "router/audit.h"
 #include "router/config.h"
 #include "router/router.h"
+#include "router/signals.h"
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <toml++/toml.h>
 
 namespace hearth::router {
 namespace {
@@ -115,6 +118,8 @@ TEST(RouterConfig, RefusesWhatWouldSilentlyWeakenThePolicy) {
         {"[[upstream]]\nbase_url = \"https://user:pw@a.example/v1\"\nmodel = \"m\"\n", "upstream[0]"},
         {"[[upstream]]\nmodel = \"m\"\n", "base_url: is required"},
         {"[router]\ndefault_route = \"sometimes\"\n", "default_route"},
+        {"[router]\nwindow = 0\n", "router.window"},
+        {"[router]\nwindow = \"whole\"\n", "router.window"},
         {"[router\n", "line 1"},
     };
     for (const auto& c : cases) {
@@ -123,6 +128,28 @@ TEST(RouterConfig, RefusesWhatWouldSilentlyWeakenThePolicy) {
         EXPECT_NE(r.message().find(c.expect), std::string::npos) << c.toml << " -> " << r.message();
         EXPECT_EQ(r.message().find("sk-123"), std::string::npos) << r.message();
     }
+}
+
+TEST(RouterConfig, WindowIsHonouredAndMustAgreeWithACalibratedModel) {
+    auto plain = parse_config("", "t.toml", "/h", no_env);
+    ASSERT_TRUE(plain) << plain.message();
+    EXPECT_EQ(plain->decision.window, 64);
+    auto set = parse_config("[router]\nwindow = 128\n", "t.toml", "/h", no_env);
+    ASSERT_TRUE(set) << set.message();
+    EXPECT_EQ(set->decision.window, 128);
+    // With a [decision] table (as `hearth router calibrate` writes it), the two windows must be the same.
+    DecisionModel m = default_decision_model();
+    m.window = 32;
+    toml::table t;
+    decision_to_toml(m, t);
+    std::ostringstream decision;
+    decision << t;
+    auto same = parse_config("[router]\nwindow = 32\n" + decision.str(), "t.toml", "/h", no_env);
+    ASSERT_TRUE(same) << same.message();
+    EXPECT_EQ(same->decision.window, 32);
+    auto differ = parse_config("[router]\nwindow = 128\n" + decision.str(), "t.toml", "/h", no_env);
+    ASSERT_FALSE(differ);
+    EXPECT_NE(differ.message().find("calibrate --window 128"), std::string::npos) << differ.message();
 }
 
 TEST(RouterConfig, KeyFromAFileAndMissingDefaultFileIsFine) {

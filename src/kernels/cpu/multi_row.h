@@ -1,11 +1,11 @@
 // kernels/cpu/multi_row.h: a multi-row kernel K as the kernel table's two entries, shared by avx2/ and avx512/.
 //
 // K::run<N>(n, w, act, act_stride, out) dots one weight row with N activation rows (act_stride bytes apart),
-// unpacking the weights once per block: 4 rows at a time, or 8 where K says `kEightRows` (kernels whose
-// per-row state fits the registers 8 times, so the unpacking is shared twice as widely). Each K does every row's float
-// arithmetic in the same order for every N, so dot_one (N = 1: the decode VecDotFn) and dot_multi (any count, 4 rows at
-// a time: the prefill VecDotMultiFn) agree bit for bit. Internal linkage, like the ISA headers (see k_scales.h): each
-// ISA's translation units are built with their own flags.
+// unpacking the weights once per block: 8 rows at a time where K says `kEightRows` (its per-row state fits the
+// registers 8 times), else 4, then the rest. Each K does every row's float arithmetic in the same order for every
+// N, so dot_one (N = 1: the decode VecDotFn) and dot_multi (any count: the prefill VecDotMultiFn) agree bit for
+// bit. Internal linkage, like the ISA headers (see k_scales.h): each ISA's translation units are built with their
+// own flags.
 #pragma once
 
 #include <cstddef>

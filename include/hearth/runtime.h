@@ -20,6 +20,9 @@ namespace hearth {
 
 struct RuntimeOptions {
     int n_threads = 0; // 0 = all cores
+    // Repack the matrices the CPU has row-interleaved kernels for at load (faster prompt processing, same
+    // memory). The environment variable HEARTH_REPACK=0 turns it off (for comparisons).
+    bool repack_weights = true;
 };
 
 struct SessionOptions {

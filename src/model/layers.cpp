@@ -2,6 +2,7 @@
 
 #include "base/check.h"
 #include "base/fp16.h"
+#include "kernels/cpu/packed.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +11,10 @@
 namespace hearth {
 
 void matmul(const ComputeCtx& c, const Matrix& w, const float* x, int64_t n_tokens, float* y) {
-    cpu::matmul(c.kt, c.pool, w.type, w.data, w.rows, w.cols, x, n_tokens, y, c.act_scratch);
+    if (w.packed != nullptr)
+        cpu::matmul_packed(c.kt, c.pool, w.type, w.packed, w.rows, w.cols, x, n_tokens, y, c.act_scratch);
+    else
+        cpu::matmul(c.kt, c.pool, w.type, w.data, w.rows, w.cols, x, n_tokens, y, c.act_scratch);
 }
 
 void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {

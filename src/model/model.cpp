@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "base/check.h"
+#include "kernels/cpu/packed.h"
 #include "kernels/ref/quant.h"
 #include "model/archs/archs.h"
 
@@ -82,6 +83,7 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     size_t act = 0;
     auto need = [&](const Matrix& w) {
         if (w.present()) act = std::max(act, cpu::act_scratch_bytes(kt, w.type, n_batch, w.cols));
+        if (w.packed != nullptr) act = std::max(act, cpu::packed_act_bytes(n_batch, w.cols));
     };
     need(m.w.output);
     for (const auto& L : m.w.layers) {
@@ -118,6 +120,15 @@ ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, in
 
 void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x) {
     const Matrix& e = m.w.token_embd;
+    if (e.packed != nullptr) { // tied to a repacked output matrix: the row back in the file layout first
+        alignas(64) uint8_t row[32768];
+        HEARTH_CHECK(e.row_bytes <= sizeof(row), "embedding row too long");
+        for (int32_t t = 0; t < n_tokens; ++t) {
+            cpu::unpack_x16_row(e.type, e.packed, e.cols, tokens[t], row);
+            ref::ref_dequantize_row(e.type, row, x + int64_t{t} * e.cols, e.cols);
+        }
+        return;
+    }
     for (int32_t t = 0; t < n_tokens; ++t) {
         ref::ref_dequantize_row(e.type, e.data + size_t(tokens[t]) * e.row_bytes, x + int64_t{t} * e.cols, e.cols);
     }

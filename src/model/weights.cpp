@@ -1,7 +1,13 @@
 #include "model/weights.h"
 
+#include "base/check.h"
+#include "kernels/cpu/packed.h"
 #include "kernels/ref/quant.h"
 #include "model/archs/archs.h"
+
+#include <cstdlib>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace hearth {
 namespace {
@@ -110,6 +116,67 @@ Result<ModelWeights> bind_weights(const gguf::File& f, const ModelConfig& c) {
         HEARTH_TRY(b.matrix(p + "ffn_down.weight", c.n_embd, c.n_ff, &L.ffn_down));
     }
     return w;
+}
+
+} // namespace hearth
+
+namespace hearth {
+
+void FreeDeleter::operator()(void* p) const {
+    std::free(p);
+}
+
+namespace {
+
+// The whole pages inside [p, p + n) go back to the kernel (a private read-only file mapping: touching them again
+// would re-read the file).
+void release_pages(const uint8_t* p, size_t n) {
+    const auto page = uintptr_t(sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (uintptr_t(p) + page - 1) / page * page;
+    const uintptr_t end = (uintptr_t(p) + n) / page * page;
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+struct PackJob {
+    const Matrix* m;
+    uint8_t* out;
+};
+
+} // namespace
+
+int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool) {
+    std::vector<Matrix*> todo;
+    auto consider = [&](Matrix& m) {
+        if (!m.present() || m.packed != nullptr) return;
+        if (kt.traits[static_cast<uint32_t>(m.type)].packed_gemm == nullptr) return;
+        if (cpu::packable(m.type, m.rows, m.cols)) todo.push_back(&m);
+    };
+    consider(w.output);
+    for (auto& L : w.layers)
+        for (Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down})
+            consider(*m);
+    for (Matrix* m : todo) {
+        const size_t bytes = size_t(m->rows) * m->row_bytes;
+        AlignedBytes buf(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+        HEARTH_CHECK(buf != nullptr, "out of memory repacking weights");
+        // Groups of 16 rows are independent: each thread packs a contiguous run of them.
+        const PackJob job{m, buf.get()};
+        const PackJob* pj = &job;
+        pool.run([pj](int ith, int nth) {
+            const Matrix& mm = *pj->m;
+            const auto [g0, g1] = ThreadPool::split(mm.rows / cpu::kPackRows, ith, nth);
+            if (g1 <= g0) return;
+            const size_t group = size_t(cpu::kPackRows) * mm.row_bytes;
+            cpu::pack_x16(mm.type, mm.data + size_t(g0) * group, (g1 - g0) * cpu::kPackRows, mm.cols,
+                          pj->out + size_t(g0) * group);
+        });
+        release_pages(m->data, bytes);
+        m->packed = buf.get();
+        if (w.token_embd.data == m->data) w.token_embd.packed = m->packed; // tied: embedding rows come from it too
+        w.packed_bytes += bytes;
+        w.packed.push_back(std::move(buf));
+    }
+    return int(todo.size());
 }
 
 } // namespace hearth

@@ -6,10 +6,13 @@
 #pragma once
 
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "gguf/gguf.h"
+#include "kernels/cpu/ops.h"
 #include "model/config.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,12 +21,21 @@ namespace hearth {
 // A 2-D weight matrix: `rows` rows of `cols` elements of `type`, row-major, rows contiguous.
 struct Matrix {
     DType type = DType::F32;
-    const uint8_t* data = nullptr; // (rows, row_bytes)
+    const uint8_t* data = nullptr; // (rows, row_bytes): the file's layout, in the mapping
     int64_t rows = 0;              // output features
     int64_t cols = 0;              // input features
     size_t row_bytes = 0;
+    // The same matrix repacked x16 (kernels/cpu/packed.h) by pack_weights, owned by ModelWeights::packed; when
+    // set, matmul reads only this and the file's pages of `data` have been given back.
+    const uint8_t* packed = nullptr;
     bool present() const { return data != nullptr; }
 };
+
+// Bytes from std::aligned_alloc, freed with std::free.
+struct FreeDeleter {
+    void operator()(void* p) const;
+};
+using AlignedBytes = std::unique_ptr<uint8_t[], FreeDeleter>;
 
 struct LayerWeights {
     const float* attn_norm = nullptr;      // (n_embd); BERT: the LayerNorm after attention
@@ -55,6 +67,8 @@ struct ModelWeights {
     const float* rope_freqs = nullptr;     // (rope_dim/2) or null
     std::vector<LayerWeights> layers;      // (n_layer)
     std::vector<std::vector<float>> owned; // f32 copies of vector tensors
+    std::vector<AlignedBytes> packed;      // repacked matrices (Matrix::packed)
+    uint64_t packed_bytes = 0;             // their total size
 };
 
 // Binds tensors by name into a ModelWeights, checking shapes (for bind_weights and the architectures that bind
@@ -72,5 +86,11 @@ struct WeightBinder {
 // Binds every tensor the architecture needs, checking presence, type support and shape. A missing
 // tensor, a wrong shape or an unsupported type is an error naming the tensor.
 Result<ModelWeights> bind_weights(const gguf::File& file, const ModelConfig& cfg);
+
+// Repacks every layer matrix and the output matrix that the kernel table has an x16 kernel for (a tied token
+// embedding then reads its rows from the packed copy) into owned memory, split across the pool, and gives the
+// file's pages of each repacked tensor back to the kernel (madvise DONTNEED: the mapping stays valid and would
+// re-read the file if touched), so the weights are resident once. Returns how many matrices were repacked.
+int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool);
 
 } // namespace hearth

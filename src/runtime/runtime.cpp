@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <thread>
 #include <unistd.h>
@@ -67,6 +68,9 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
     }
     int n = opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     im.pool = std::make_unique<ThreadPool>(n);
+    const char* repack_env = std::getenv("HEARTH_REPACK");
+    if (opts.repack_weights && !(repack_env != nullptr && std::string(repack_env) == "0"))
+        pack_weights(im.model->w, im.kt, *im.pool);
     const ModelConfig& c = im.model->cfg;
     im.info.arch = c.arch->name;
     if (auto name = im.model->file.get_string("general.name")) im.info.name = *name;

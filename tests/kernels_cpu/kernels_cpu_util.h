@@ -2,10 +2,13 @@
 // double-precision oracle shared by the kernels/cpu tests.
 #pragma once
 
+#include "base/thread_pool.h"
 #include "kernels/cpu/ops.h"
 #include "tensor/dtype.h"
 
 #include <cstdint>
+#include <gtest/gtest.h>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,5 +40,25 @@ std::vector<float> dequantize_rows(DType t, const void* data, int64_t n_rows, in
 std::vector<double> act_quant_error_bound(DType vec_dot_type, const float* x, int64_t n);
 
 std::string case_name(const std::string& isa, DType t);
+
+// A parameterized suite with thread pools of 1, 2 and 3 threads (pool(i) has i + 1), made once per suite.
+template <typename Param> class WithPools : public ::testing::TestWithParam<Param> {
+protected:
+    static void SetUpTestSuite() {
+        for (int i = 0; i < 3; ++i)
+            pools()[i] = std::make_unique<ThreadPool>(i + 1);
+    }
+    static void TearDownTestSuite() {
+        for (int i = 0; i < 3; ++i)
+            pools()[i].reset();
+    }
+    static ThreadPool& pool(int i) { return *pools()[i]; }
+
+private:
+    static std::unique_ptr<ThreadPool>* pools() {
+        static std::unique_ptr<ThreadPool> p[3];
+        return p;
+    }
+};
 
 } // namespace hearth::cpu::test

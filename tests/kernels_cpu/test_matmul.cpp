@@ -80,20 +80,7 @@ OffsetTerms offset_terms(DType w_type, const uint8_t* w_row, const uint8_t* act_
     return terms;
 }
 
-class Matmul : public ::testing::TestWithParam<MatmulCase> {
-protected:
-    static void SetUpTestSuite() {
-        for (int i = 0; i < 3; ++i)
-            pools_[i] = std::make_unique<ThreadPool>(i + 1);
-    }
-    static void TearDownTestSuite() {
-        for (auto& p : pools_)
-            p.reset();
-    }
-    static std::unique_ptr<ThreadPool> pools_[3];
-};
-
-std::unique_ptr<ThreadPool> Matmul::pools_[3];
+class Matmul : public WithPools<MatmulCase> {};
 
 TEST_P(Matmul, MatchesOracleAndIsThreadInvariant) {
     const MatmulCase& c = GetParam();
@@ -106,7 +93,7 @@ TEST_P(Matmul, MatchesOracleAndIsThreadInvariant) {
     std::vector<float> y[3];
     for (int p = 0; p < 3; ++p) {
         y[p].assign(size_t(c.n_tokens * c.n_out), NAN);
-        matmul(table, *pools_[p], c.type, w.data(), c.n_out, c.n_in, x.data(), c.n_tokens, y[p].data(),
+        matmul(table, pool(p), c.type, w.data(), c.n_out, c.n_in, x.data(), c.n_tokens, y[p].data(),
                scratch.empty() ? nullptr : scratch.data());
     }
     for (int p = 1; p < 3; ++p)

@@ -39,11 +39,28 @@ using VecDotMultiFn = void (*)(int64_t n, const void* w_row, const void* act, si
 using WeightedSumF16Fn = void (*)(int64_t n_rows, const uint16_t* p, const uint16_t* rows, int64_t row_stride,
                                   int64_t dim, float* out);
 
+// One 32-element block of a token's activations for the row-interleaved (x16) kernels of packed.h: the quants
+// of the table's Q8_0 / Q8_1 quantizer (the same quants), its half scale as float, the quants' sum, and (Q8_1,
+// for Q4_1 / Q5_1 weights) its stored half s = d * sum as float, which ggml's offset term uses.
+struct PackedAct {
+    float d;
+    int32_t s;
+    float ds;
+    int8_t q[32];
+};
+static_assert(sizeof(PackedAct) == 44);
+
+// An x16 kernel (packed.h) over one 16-row group: y[t * y_stride + r] for t < n_tok, r < 16; token t's blocks
+// start at act + t * act_nb, the first nb = n_in / 32 of them used.
+using PackedGemmFn = void (*)(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, int n_tok,
+                              float* y, size_t y_stride);
+
 struct TypeTraits {
     DType vec_dot_type = DType::F32;
     QuantizeRowFn quantize_act = nullptr;  // nullptr when vec_dot_type is F32: matmul reads x directly
     VecDotFn vec_dot = nullptr;            // nullptr: weight type not supported
     VecDotMultiFn vec_dot_multi = nullptr; // optional; matmul uses it for several tokens when set
+    PackedGemmFn packed_gemm = nullptr;    // optional: weights of this type may be repacked x16 (packed.h)
 };
 
 inline constexpr int kMaxDTypeId = 64;

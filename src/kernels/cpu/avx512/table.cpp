@@ -19,6 +19,11 @@ void fill_avx512_table(KernelTable& t) {
     set_dot(DType::Q8_0, dot_q8_0_q8_0, dot_multi_q8_0_q8_0);
     set_dot(DType::Q4_K, dot_q4_k_q8_k, dot_multi_q4_k_q8_k);
     set_dot(DType::Q6_K, dot_q6_k_q8_k, dot_multi_q6_k_q8_k);
+    t.traits[static_cast<uint32_t>(DType::Q8_0)].packed_gemm = gemm_x16_q8_0;
+    t.traits[static_cast<uint32_t>(DType::Q4_0)].packed_gemm = gemm_x16_q4_0;
+    t.traits[static_cast<uint32_t>(DType::Q5_0)].packed_gemm = gemm_x16_q5_0;
+    t.traits[static_cast<uint32_t>(DType::Q4_1)].packed_gemm = gemm_x16_q4_1;
+    t.traits[static_cast<uint32_t>(DType::Q5_1)].packed_gemm = gemm_x16_q5_1;
 }
 
 } // namespace hearth::cpu

@@ -83,7 +83,7 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     size_t act = 0;
     auto need = [&](const Matrix& w) {
         if (w.present()) act = std::max(act, cpu::act_scratch_bytes(kt, w.type, n_batch, w.cols));
-        if (w.packed != nullptr) act = std::max(act, cpu::packed_act_bytes(n_batch, w.cols));
+        if (w.packed != nullptr) act = std::max(act, cpu::packed_act_bytes(w.type, n_batch, w.cols));
     };
     need(m.w.output);
     for (const auto& L : m.w.layers) {

@@ -156,7 +156,8 @@ int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool) 
         for (Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down})
             consider(*m);
     for (Matrix* m : todo) {
-        const size_t bytes = size_t(m->rows) * m->row_bytes;
+        const size_t file_bytes = size_t(m->rows) * m->row_bytes;
+        const size_t bytes = cpu::packed_bytes(m->type, m->rows, m->cols);
         AlignedBytes buf(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
         HEARTH_CHECK(buf != nullptr, "out of memory repacking weights");
         // Groups of 16 rows are independent: each thread packs a contiguous run of them.
@@ -167,10 +168,11 @@ int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool) 
             const auto [g0, g1] = ThreadPool::split(mm.rows / cpu::kPackRows, ith, nth);
             if (g1 <= g0) return;
             const size_t group = size_t(cpu::kPackRows) * mm.row_bytes;
+            const size_t packed_group = cpu::packed_bytes(mm.type, cpu::kPackRows, mm.cols);
             cpu::pack_x16(mm.type, mm.data + size_t(g0) * group, (g1 - g0) * cpu::kPackRows, mm.cols,
-                          pj->out + size_t(g0) * group);
+                          pj->out + size_t(g0) * packed_group);
         });
-        release_pages(m->data, bytes);
+        release_pages(m->data, file_bytes);
         m->packed = buf.get();
         if (w.token_embd.data == m->data) w.token_embd.packed = m->packed; // tied: embedding rows come from it too
         w.packed_bytes += bytes;

@@ -21,14 +21,16 @@
 namespace hearth::cpu::test {
 namespace {
 
-const DType kPackedTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1};
+const DType kPackedTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1,
+                              DType::Q5_1, DType::Q4_K, DType::Q6_K};
 
 TEST(PackX16, RoundTripsEveryByte) {
     for (DType t : kPackedTypes) {
-        for (int64_t n_in : {32, 96, 2304}) {
+        for (int64_t n_in : is_k_type(t) ? std::vector<int64_t>{256, 512, 2304} : std::vector<int64_t>{32, 96, 2304}) {
             const auto w = make_weights(t, 48, n_in, 3 + uint64_t(n_in), WeightFill::raw_bytes);
-            std::vector<uint8_t> packed(w.size()), back(w.size());
+            std::vector<uint8_t> packed(packed_bytes(t, 48, n_in)), back(w.size());
             pack_x16(t, w.data(), 48, n_in, packed.data());
+            EXPECT_EQ(packed.size(), t == DType::Q4_K ? w.size() / 144 * 148 : w.size()) << dtype_name(t);
             EXPECT_NE(std::memcmp(packed.data(), w.data(), w.size()), 0) << dtype_name(t);
             unpack_x16(t, packed.data(), 48, n_in, back.data());
             ASSERT_EQ(std::memcmp(back.data(), w.data(), w.size()), 0) << dtype_name(t) << " n_in " << n_in;
@@ -48,9 +50,11 @@ TEST(PackX16, OnlyWhole16RowGroupsOfLegacyBlockTypes) {
     EXPECT_TRUE(packable(DType::Q8_0, 4096, 1536));
     EXPECT_FALSE(packable(DType::Q4_0, 24, 32)); // not a multiple of 16 rows
     EXPECT_FALSE(packable(DType::Q4_0, 16, 48)); // not whole blocks
-    EXPECT_FALSE(packable(DType::Q4_K, 16, 256));
+    EXPECT_TRUE(packable(DType::Q4_K, 16, 256));
+    EXPECT_FALSE(packable(DType::Q4_K, 16, 288)); // not whole super-blocks
+    EXPECT_FALSE(packable(DType::Q5_K, 16, 256));
     EXPECT_FALSE(packable(DType::F16, 16, 32));
-    EXPECT_EQ(packed_gemm_scalar(DType::Q4_K), nullptr);
+    EXPECT_EQ(packed_gemm_scalar(DType::Q5_K), nullptr);
 }
 
 struct PackedCase {
@@ -75,7 +79,8 @@ std::vector<PackedCase> packed_cases() {
         if (table_for(isa).traits[static_cast<uint32_t>(DType::Q4_0)].packed_gemm != nullptr) isas.push_back(isa);
     for (const auto& isa : isas)
         for (DType t : kPackedTypes)
-            for (int64_t n_in : {32, 288, 2304})
+            for (int64_t n_in :
+                 is_k_type(t) ? std::vector<int64_t>{256, 512, 2304} : std::vector<int64_t>{32, 288, 2304})
                 for (int64_t n_out : {16, 48})
                     for (int64_t n_tokens : {1, 2, 3, 8, 13, 17})
                         for (WeightFill fill : {WeightFill::quantized, WeightFill::raw_bytes})
@@ -93,7 +98,7 @@ class PackedMatmul : public WithPools<PackedCase> {};
 
 std::vector<float> run(const KernelTable& table, ThreadPool& pool, DType t, const std::vector<uint8_t>& packed,
                        int64_t n_out, int64_t n_in, const float* x, int64_t n_tokens) {
-    std::vector<PackedAct> scratch(packed_act_bytes(n_tokens, n_in) / sizeof(PackedAct) + 1);
+    std::vector<PackedAct> scratch(packed_act_bytes(t, n_tokens, n_in) / sizeof(PackedAct) + 1);
     std::vector<float> y(size_t(n_tokens * n_out), NAN);
     matmul_packed(table, pool, t, packed.data(), n_out, n_in, x, n_tokens, y.data(), scratch.data());
     return y;
@@ -103,7 +108,7 @@ TEST_P(PackedMatmul, EqualsScalarKernelIsBatchInvariantAndMatchesOracle) {
     const PackedCase& c = GetParam();
     const auto w = make_weights(c.type, c.n_out, c.n_in, 5 + uint64_t(c.n_out + c.n_in), c.fill);
     const auto x = make_activations(c.n_tokens * c.n_in, 13 + uint64_t(c.n_tokens));
-    std::vector<uint8_t> packed(w.size());
+    std::vector<uint8_t> packed(packed_bytes(c.type, c.n_out, c.n_in));
     pack_x16(c.type, w.data(), c.n_out, c.n_in, packed.data());
 
     const KernelTable table = packed_table(c.isa, c.type);
@@ -123,9 +128,10 @@ TEST_P(PackedMatmul, EqualsScalarKernelIsBatchInvariantAndMatchesOracle) {
 
     // Oracle: dequantized weights times the reference-quantized activations, in double.
     const auto w_dq = dequantize_rows(c.type, w.data(), c.n_out, c.n_in);
-    std::vector<uint8_t> q(size_t(*dtype_row_bytes(DType::Q8_0, uint64_t(c.n_in * c.n_tokens))));
-    ref::ref_quantize_row(DType::Q8_0, x.data(), q.data(), int64_t(x.size()));
-    const auto x_dq = dequantize_rows(DType::Q8_0, q.data(), 1, int64_t(x.size()));
+    const DType act_type = make_scalar_table().at(c.type).vec_dot_type; // Q8_0, Q8_1 or Q8_K: same quants
+    std::vector<uint8_t> q(size_t(*dtype_row_bytes(act_type, uint64_t(c.n_in * c.n_tokens))));
+    ref::ref_quantize_row(act_type, x.data(), q.data(), int64_t(x.size()));
+    const auto x_dq = dequantize_rows(act_type, q.data(), 1, int64_t(x.size()));
     // Q4_1 / Q5_1: the offset m_w multiplies Q8_1's stored s = half(d * sum(q)), as in ggml, not sum(half(d) q).
     const bool has_min = c.type == DType::Q4_1 || c.type == DType::Q5_1;
     std::vector<BlockQ8_1> q1(x.size() / 32);

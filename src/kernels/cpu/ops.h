@@ -50,10 +50,21 @@ struct PackedAct {
 };
 static_assert(sizeof(PackedAct) == 44);
 
-// An x16 kernel (packed.h) over one 16-row group: y[t * y_stride + r] for t < n_tok, r < 16; token t's blocks
-// start at act + t * act_nb, the first nb = n_in / 32 of them used.
-using PackedGemmFn = void (*)(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, int n_tok,
-                              float* y, size_t y_stride);
+// One 256-element super-block of a token's activations for the x16 K-quant kernels: the table's Q8_K quants and
+// scale, its 16-element sums, and the 32-element sums.
+struct PackedActK {
+    float d;
+    int16_t bs16[16];
+    int16_t bs32[8];
+    int8_t q[256];
+};
+static_assert(sizeof(PackedActK) == 308);
+
+// An x16 kernel (packed.h) over one 16-row group: y[t * y_stride + r] for t < n_tok, r < 16. act: PackedAct (legacy
+// types) or PackedActK (K-quants); token t's blocks start at act + t * act_nb, the first nb of them used (nb =
+// n_in / the type's block size).
+using PackedGemmFn = void (*)(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y,
+                              size_t y_stride);
 
 struct TypeTraits {
     DType vec_dot_type = DType::F32;

@@ -3,6 +3,7 @@
 
 #include "base/check.h"
 #include "base/fp16.h"
+#include "kernels/cpu/packed_k.h"
 #include "tensor/quant_blocks.h"
 
 #include <algorithm>
@@ -17,20 +18,29 @@ constexpr int64_t kBlock = 32;
 
 // Where the fields of a legacy block live, in the file's block and in a packed column (see packed.h).
 struct Layout {
-    size_t src_block;  // bytes of one block in the file layout
-    size_t column;     // bytes of one block column of a group (16 blocks)
-    int offset;        // what the stored unsigned quants add to the signed ones
-    bool has_min;      // Q4_1 / Q5_1: x = d q + m
-    bool has_hb;       // Q5_0 / Q5_1: a fifth bit per quant
-    bool bytes;        // Q8_0: one byte per quant (else nibbles)
-    size_t src_qh = 0; // file block: offset of qh
-    size_t src_qs = 0; // file block: offset of qs
-    size_t col_hb = 0; // packed column: offset of hb
-    size_t col_q = 0;  // packed column: offset of the quant chunks
+    size_t src_block;       // bytes of one block in the file layout
+    size_t column;          // bytes of one block column of a group (16 blocks)
+    int offset;             // what the stored unsigned quants add to the signed ones
+    bool has_min;           // Q4_1 / Q5_1: x = d q + m
+    bool has_hb;            // Q5_0 / Q5_1: a fifth bit per quant
+    bool bytes;             // Q8_0: one byte per quant (else nibbles)
+    size_t src_qh = 0;      // file block: offset of qh
+    size_t src_qs = 0;      // file block: offset of qs
+    size_t col_hb = 0;      // packed column: offset of hb
+    size_t col_q = 0;       // packed column: offset of the quant chunks
+    int64_t block = kBlock; // elements per block
+    bool k_quant = false;   // Q4_K / Q6_K: packed_k.h's layouts
 };
 
 Layout layout_of(DType t) {
     Layout l{};
+    if (const size_t column = packed_k::column_bytes(t); column > 0) {
+        l.src_block = dtype_info(t).type_size;
+        l.column = column;
+        l.block = HEARTH_QK_K;
+        l.k_quant = true;
+        return l;
+    }
     switch (t) {
     case DType::Q8_0:
         l = {sizeof(BlockQ8_0), 0, 128, false, false, true};
@@ -64,7 +74,8 @@ inline size_t chunk_byte(size_t skip, int k, int r, int i) {
 }
 
 // One file-layout block <-> lane r of a packed block column (pack: to_col true).
-void convert_block(const Layout& l, uint8_t* blk, uint8_t* col, int r, bool to_col) {
+void convert_block(DType t, const Layout& l, uint8_t* blk, uint8_t* col, int r, bool to_col) {
+    if (l.k_quant) return packed_k::convert_block(t, blk, col, r, to_col);
     auto move = [to_col](uint8_t* file, uint8_t* packed, size_t n) {
         to_col ? std::memcpy(packed, file, n) : std::memcpy(file, packed, n);
     };
@@ -101,7 +112,7 @@ void convert_block(const Layout& l, uint8_t* blk, uint8_t* col, int r, bool to_c
 
 // Calls fn(file block offset, packed column offset, lane) for every block of a (rows, cols) matrix.
 template <typename Fn> void for_each_block(const Layout& l, int64_t rows, int64_t cols, Fn fn) {
-    const int64_t nb = cols / kBlock;
+    const int64_t nb = cols / l.block;
     for (int64_t g = 0; g < rows / kPackRows; ++g)
         for (int r = 0; r < int(kPackRows); ++r)
             for (int64_t b = 0; b < nb; ++b)
@@ -125,8 +136,9 @@ inline float half_at(const uint8_t* p) {
 }
 
 template <DType T>
-void gemm_scalar(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, int n_tok, float* y,
+void gemm_scalar(int64_t nb, const uint8_t* group, const void* act_v, int64_t act_nb, int n_tok, float* y,
                  size_t y_stride) {
+    const auto* act = static_cast<const PackedAct*>(act_v);
     const Layout lay = layout_of(T);
     for (int t = 0; t < n_tok; ++t) {
         for (int r = 0; r < int(kPackRows); ++r) {
@@ -155,33 +167,46 @@ struct PackedArgs {
     const float* x;
     int64_t n_tokens;
     float* y;
-    PackedAct* act;
+    void* act;
+    size_t act_bytes; // of one block's PackedAct / PackedActK
 };
 
 // Phase 1: the activations as one long row of blocks split across threads, quantized by the table's quantizer for
-// the weight type (Q8_0, or Q8_1 for Q4_1 / Q5_1: the bytes the row kernels see) a chunk at a time, then widened
-// to PackedAct.
-template <typename Block> void quantize_slice(const PackedArgs& a, int ith, int nth) {
-    constexpr int64_t kChunk = 64;
+// the weight type (Q8_0, Q8_1 for Q4_1 / Q5_1, Q8_K for K-quants: the bytes the row kernels see) kChunk blocks at a
+// time, then widened to Out (PackedAct / PackedActK) by widen(block, out).
+template <typename Block, typename Out, int64_t kElems, typename Widen>
+void quantize_slice(const PackedArgs& a, int ith, int nth, Widen widen) {
+    constexpr int64_t kChunk = 8;
     Block tmp[kChunk];
     const auto [b0, b1] = ThreadPool::split(a.n_tokens * a.nb, ith, nth);
     for (int64_t c0 = b0; c0 < b1; c0 += kChunk) {
         const int64_t n = std::min(kChunk, b1 - c0);
-        a.quantize(a.x + c0 * kBlock, tmp, n * kBlock);
-        for (int64_t i = 0; i < n; ++i) {
-            PackedAct& out = a.act[c0 + i];
-            out.d = fp16_to_f32(tmp[i].d);
-            int32_t s = 0;
-            for (int e = 0; e < 32; ++e)
-                s += tmp[i].qs[e];
-            out.s = s;
-            if constexpr (std::is_same_v<Block, BlockQ8_1>)
-                out.ds = fp16_to_f32(tmp[i].s);
-            else
-                out.ds = 0.0f;
-            std::memcpy(out.q, tmp[i].qs, 32);
-        }
+        a.quantize(a.x + c0 * kElems, tmp, n * kElems);
+        for (int64_t i = 0; i < n; ++i)
+            widen(tmp[i], static_cast<Out*>(a.act)[c0 + i]);
     }
+}
+
+template <typename Block> void widen_legacy(const Block& in, PackedAct& out) {
+    out.d = fp16_to_f32(in.d);
+    int32_t s = 0;
+    for (int e = 0; e < 32; ++e)
+        s += in.qs[e];
+    out.s = s;
+    if constexpr (std::is_same_v<Block, BlockQ8_1>)
+        out.ds = fp16_to_f32(in.s);
+    else
+        out.ds = 0.0f;
+    std::memcpy(out.q, in.qs, 32);
+}
+
+void widen_k(const BlockQ8_K& in, PackedActK& out) {
+    out.d = in.d;
+    for (int j = 0; j < 16; ++j)
+        out.bs16[j] = in.bsums[j];
+    for (int j = 0; j < 8; ++j)
+        out.bs32[j] = int16_t(in.bsums[2 * j] + in.bsums[2 * j + 1]);
+    std::memcpy(out.q, in.qs, sizeof(out.q));
 }
 
 void gemm_slice(const PackedArgs& a, int ith, int nth) {
@@ -191,7 +216,8 @@ void gemm_slice(const PackedArgs& a, int ith, int nth) {
         const uint8_t* group = a.w + size_t(g) * a.group_bytes;
         for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenTile) {
             const int nt = int(std::min(kTokenTile, a.n_tokens - t0));
-            a.gemm(a.nb, group, a.act + t0 * a.nb, a.nb, nt, a.y + t0 * a.n_out + g * kPackRows, size_t(a.n_out));
+            a.gemm(a.nb, group, static_cast<const uint8_t*>(a.act) + size_t(t0 * a.nb) * a.act_bytes, a.nb, nt,
+                   a.y + t0 * a.n_out + g * kPackRows, size_t(a.n_out));
         }
     }
 }
@@ -199,9 +225,17 @@ void gemm_slice(const PackedArgs& a, int ith, int nth) {
 } // namespace
 
 bool packable(DType t, int64_t rows, int64_t cols) {
-    const bool type_ok =
+    const bool legacy =
         t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_1 || t == DType::Q5_1;
-    return type_ok && rows > 0 && rows % kPackRows == 0 && cols > 0 && cols % kBlock == 0;
+    const int64_t block = legacy ? kBlock : HEARTH_QK_K;
+    return (legacy || packed_k::column_bytes(t) > 0) && rows > 0 && rows % kPackRows == 0 && cols > 0 &&
+           cols % block == 0;
+}
+
+size_t packed_bytes(DType t, int64_t rows, int64_t cols) {
+    HEARTH_CHECK(packable(t, rows, cols), "matrix cannot be packed x16");
+    const Layout l = layout_of(t);
+    return size_t(rows / kPackRows) * size_t(cols / l.block) * l.column;
 }
 
 void pack_x16(DType t, const void* w, int64_t rows, int64_t cols, void* out) {
@@ -209,7 +243,8 @@ void pack_x16(DType t, const void* w, int64_t rows, int64_t cols, void* out) {
     const Layout l = layout_of(t);
     auto* src = const_cast<uint8_t*>(static_cast<const uint8_t*>(w)); // only read (to_col)
     auto* dst = static_cast<uint8_t*>(out);
-    for_each_block(l, rows, cols, [&](size_t fo, size_t co, int r) { convert_block(l, src + fo, dst + co, r, true); });
+    for_each_block(l, rows, cols,
+                   [&](size_t fo, size_t co, int r) { convert_block(t, l, src + fo, dst + co, r, true); });
 }
 
 void unpack_x16(DType t, const void* packed, int64_t rows, int64_t cols, void* out) {
@@ -217,17 +252,18 @@ void unpack_x16(DType t, const void* packed, int64_t rows, int64_t cols, void* o
     const Layout l = layout_of(t);
     auto* src = const_cast<uint8_t*>(static_cast<const uint8_t*>(packed)); // only read (!to_col)
     auto* dst = static_cast<uint8_t*>(out);
-    for_each_block(l, rows, cols, [&](size_t fo, size_t co, int r) { convert_block(l, dst + fo, src + co, r, false); });
+    for_each_block(l, rows, cols,
+                   [&](size_t fo, size_t co, int r) { convert_block(t, l, dst + fo, src + co, r, false); });
 }
 
 void unpack_x16_row(DType t, const void* packed, int64_t cols, int64_t row, void* out) {
     HEARTH_CHECK(packable(t, kPackRows, cols) && row >= 0, "matrix cannot be packed x16");
     const Layout l = layout_of(t);
-    const int64_t nb = cols / kBlock;
+    const int64_t nb = cols / l.block;
     auto* src = const_cast<uint8_t*>(static_cast<const uint8_t*>(packed)) + size_t(row / kPackRows * nb) * l.column;
     auto* dst = static_cast<uint8_t*>(out);
     for (int64_t b = 0; b < nb; ++b)
-        convert_block(l, dst + size_t(b) * l.src_block, src + size_t(b) * l.column, int(row % kPackRows), false);
+        convert_block(t, l, dst + size_t(b) * l.src_block, src + size_t(b) * l.column, int(row % kPackRows), false);
 }
 
 PackedGemmFn packed_gemm_scalar(DType t) {
@@ -243,12 +279,13 @@ PackedGemmFn packed_gemm_scalar(DType t) {
     case DType::Q5_1:
         return gemm_scalar<DType::Q5_1>;
     default:
-        return nullptr;
+        return packed_k::scalar_kernel(t);
     }
 }
 
-size_t packed_act_bytes(int64_t n_tokens, int64_t n_in) {
+size_t packed_act_bytes(DType t, int64_t n_tokens, int64_t n_in) {
     HEARTH_CHECK(n_tokens >= 0 && n_in >= 0, "negative matmul dimensions");
+    if (packed_k::column_bytes(t) > 0) return size_t(n_tokens) * size_t(n_in / HEARTH_QK_K) * sizeof(PackedActK);
     return size_t(n_tokens) * size_t(n_in / kBlock) * sizeof(PackedAct);
 }
 
@@ -264,20 +301,31 @@ void matmul_packed(const KernelTable& table, ThreadPool& pool, DType w_type, con
     a.gemm = tt.packed_gemm;
     a.quantize = tt.quantize_act;
     a.w = static_cast<const uint8_t*>(w);
-    a.nb = n_in / kBlock;
-    a.group_bytes = size_t(a.nb) * layout_of(w_type).column;
+    const Layout l = layout_of(w_type);
+    a.nb = n_in / l.block;
+    a.group_bytes = size_t(a.nb) * l.column;
     a.n_out = n_out;
     a.n_in = n_in;
     a.x = x;
     a.n_tokens = n_tokens;
     a.y = y;
-    a.act = static_cast<PackedAct*>(act_scratch);
+    a.act = act_scratch;
+    a.act_bytes = l.k_quant ? sizeof(PackedActK) : sizeof(PackedAct);
     const PackedArgs* pa = &a;
-    HEARTH_CHECK(tt.vec_dot_type == DType::Q8_0 || tt.vec_dot_type == DType::Q8_1, "x16 kernels take Q8_0 / Q8_1");
-    if (tt.vec_dot_type == DType::Q8_1)
-        pool.run([pa](int ith, int nth) { quantize_slice<BlockQ8_1>(*pa, ith, nth); });
+    HEARTH_CHECK(l.k_quant ? tt.vec_dot_type == DType::Q8_K
+                           : (tt.vec_dot_type == DType::Q8_0 || tt.vec_dot_type == DType::Q8_1),
+                 "x16 kernels take Q8_0 / Q8_1 / Q8_K activations");
+    if (l.k_quant)
+        pool.run(
+            [pa](int ith, int nth) { quantize_slice<BlockQ8_K, PackedActK, HEARTH_QK_K>(*pa, ith, nth, widen_k); });
+    else if (tt.vec_dot_type == DType::Q8_1)
+        pool.run([pa](int ith, int nth) {
+            quantize_slice<BlockQ8_1, PackedAct, kBlock>(*pa, ith, nth, widen_legacy<BlockQ8_1>);
+        });
     else
-        pool.run([pa](int ith, int nth) { quantize_slice<BlockQ8_0>(*pa, ith, nth); });
+        pool.run([pa](int ith, int nth) {
+            quantize_slice<BlockQ8_0, PackedAct, kBlock>(*pa, ith, nth, widen_legacy<BlockQ8_0>);
+        });
     pool.run([pa](int ith, int nth) { gemm_slice(*pa, ith, nth); });
 }
 

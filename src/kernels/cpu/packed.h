@@ -40,9 +40,12 @@ inline constexpr int64_t kPackRows = 16;
 
 // PackedAct and PackedGemmFn are in ops.h (the kernel table holds the kernels).
 
-// Whether a (rows, cols) matrix of type t has an x16 layout (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0; rows a multiple of 16).
+// Whether a (rows, cols) matrix of type t has an x16 layout (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, and Q4_K, Q6_K in
+// packed_k.h's layouts; rows a multiple of 16).
 bool packable(DType t, int64_t rows, int64_t cols);
-// Repacks rows x cols of type t (packable) from the file layout w into out (the same number of bytes).
+// Bytes of the packed matrix (the file's bytes, except Q4_K: 64 more per 16 super-blocks).
+size_t packed_bytes(DType t, int64_t rows, int64_t cols);
+// Repacks rows x cols of type t (packable) from the file layout w into out (packed_bytes).
 void pack_x16(DType t, const void* w, int64_t rows, int64_t cols, void* out);
 // The inverse: the file layout of a packed matrix (for tests).
 void unpack_x16(DType t, const void* packed, int64_t rows, int64_t cols, void* out);
@@ -52,11 +55,11 @@ void unpack_x16_row(DType t, const void* packed, int64_t cols, int64_t row, void
 // The scalar kernel (the reference the SIMD kernels equal bit for bit), for a packable type.
 PackedGemmFn packed_gemm_scalar(DType t);
 
-// Bytes of act_scratch matmul_packed needs.
-size_t packed_act_bytes(int64_t n_tokens, int64_t n_in);
+// Bytes of act_scratch matmul_packed needs for weights of type t.
+size_t packed_act_bytes(DType t, int64_t n_tokens, int64_t n_in);
 
 // y (n_tokens, n_out) = x (n_tokens, n_in) . W^T for W packed by pack_x16, with table.traits[t].packed_gemm
-// (which must be set). Two pool runs, no allocation; act_scratch: packed_act_bytes(n_tokens, n_in) bytes, 8-byte
+// (which must be set). Two pool runs, no allocation; act_scratch: packed_act_bytes(t, n_tokens, n_in) bytes, 4-byte
 // aligned.
 void matmul_packed(const KernelTable& table, ThreadPool& pool, DType w_type, const void* w, int64_t n_out, int64_t n_in,
                    const float* x, int64_t n_tokens, float* y, void* act_scratch);

@@ -12,12 +12,6 @@
 namespace hearth::cpu::avx512 {
 namespace {
 
-inline __m512i bcast32(const int8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-}
-
 struct LQ8 {
     static constexpr int kOffset = 128;
     static constexpr bool kHasMin = false;
@@ -126,20 +120,20 @@ void gemm(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb
 
 } // namespace
 
-void gemm_x16_q8_0(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ8>(nb, g, a, act_nb, n, y, ys);
+void gemm_x16_q8_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<LQ8>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
 }
-void gemm_x16_q4_0(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ4>(nb, g, a, act_nb, n, y, ys);
+void gemm_x16_q4_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<LQ4>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
 }
-void gemm_x16_q5_0(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ5>(nb, g, a, act_nb, n, y, ys);
+void gemm_x16_q5_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<LQ5>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
 }
-void gemm_x16_q4_1(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ41>(nb, g, a, act_nb, n, y, ys);
+void gemm_x16_q4_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<LQ41>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
 }
-void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ51>(nb, g, a, act_nb, n, y, ys);
+void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<LQ51>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
 }
 
 } // namespace hearth::cpu::avx512

@@ -27,11 +27,13 @@ void dot_multi_q4_k_q8_k(int64_t n, const void* w, const void* a, size_t stride,
 void dot_multi_q6_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
 
 // ops.h's PackedGemmFn over x16-packed weights (packed.h; gemm_x16.cpp).
-void gemm_x16_q8_0(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q4_0(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q5_0(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q4_1(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const PackedAct* a, int64_t act_nb, int n, float* y, size_t ys);
+void gemm_x16_q8_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
+void gemm_x16_q4_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
+void gemm_x16_q5_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
+void gemm_x16_q4_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
+void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
+void gemm_x16_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
+void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
 
 float dot_bf16_bf16(int64_t n, const void* w, const void* a);
 

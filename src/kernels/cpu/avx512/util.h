@@ -33,6 +33,13 @@ inline __m512i shift16_by_lane(int64_t c0, int64_t c1, int64_t c2, int64_t c3) {
     return _mm512_set_epi64(c3 * kRep, c3 * kRep, c2 * kRep, c2 * kRep, c1 * kRep, c1 * kRep, c0 * kRep, c0 * kRep);
 }
 
+// 4 bytes at p broadcast to every 32-bit lane (the x16 kernels' activation groups).
+inline __m512i bcast32(const void* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
 // Two 32-byte halves (e.g. the quants of two consecutive legacy blocks) in one register.
 inline __m512i join256(const void* lo, const void* hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(loadu256(lo)), loadu256(hi), 1);

@@ -1,0 +1,173 @@
+// kernels/cpu/avx512/gemm_x16_k.cpp: AVX-512 VNNI kernels over x16-packed Q4_K / Q6_K weights (packed_k.h).
+//
+// Per super-block column and 32-element group: the group's quants of the 16 rows unpacked once to 8 registers
+// (register k: elements 4k .. 4k + 3, lane r = row r), then per token 8 dpbusd against the token's 4-byte groups
+// broadcast to every lane give the 16 rows' exact sub-block sums, multiplied by the rows' sub-block scales in int32
+// (vpmulld) and summed over the super-block; Q4_K's mins go through the 32-element activation sums with vpdpwssd,
+// Q6_K's offset 32 through the 16-element sums. All integer, exact; then packed_k.h's float fold, bit for bit
+// equal to packed_k.cpp's scalar kernels for any batch.
+#include "kernels/cpu/avx512/kernels.h"
+#include "kernels/cpu/avx512/util.h"
+#include "kernels/cpu/ops.h"
+
+namespace hearth::cpu::avx512 {
+namespace {
+
+// Sum of 8 dpbusd of w[k0 .. k0 + n) against q[4k ..], two chains.
+template <int K0, int NK> inline __m512i dot_group(const __m512i* w, const int8_t* q) {
+    __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[K0], bcast32(q + 4 * K0));
+    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[K0 + 1], bcast32(q + 4 * K0 + 4));
+    for (int k = K0 + 2; k < K0 + NK; k += 2) {
+        s0 = _mm512_dpbusd_epi32(s0, w[k], bcast32(q + 4 * k));
+        s1 = _mm512_dpbusd_epi32(s1, w[k + 1], bcast32(q + 4 * k + 4));
+    }
+    return _mm512_add_epi32(s0, s1);
+}
+
+template <int N>
+void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    // Mins as int16 pairs per lane: even pairs from bytes 0, 1 of each dword, odd pairs from bytes 2, 3.
+    const __m512i even =
+        _mm512_broadcast_i32x4(_mm_setr_epi8(0, -128, 1, -128, 4, -128, 5, -128, 8, -128, 9, -128, 12, -128, 13, -128));
+    const __m512i odd = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(2, -128, 3, -128, 6, -128, 7, -128, 10, -128, 11, -128, 14, -128, 15, -128));
+    __m512 acc[N];
+    for (int t = 0; t < N; ++t)
+        acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* col = group + size_t(b) * 2368;
+        __m512i isum[N];
+        for (int t = 0; t < N; ++t)
+            isum[t] = _mm512_setzero_si512();
+        for (int j = 0; j < 8; ++j) {
+            const uint8_t* chunk = col + 320 + 512 * (j / 2);
+            __m512i w[8];
+            for (int k = 0; k < 8; ++k) {
+                const __m512i v = loadu512(chunk + 64 * k);
+                w[k] = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
+            }
+            const __m512i sc = _mm512_cvtepu8_epi32(loadu128(col + 64 + 16 * j));
+            for (int t = 0; t < N; ++t) {
+                const __m512i s = dot_group<0, 8>(w, act[t * act_nb + b].q + 32 * j);
+                isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc));
+            }
+        }
+        const __m512i m0 = loadu512(col + 192), m1 = loadu512(col + 256);
+        const __m512i mp0 = _mm512_shuffle_epi8(m0, even), mp1 = _mm512_shuffle_epi8(m0, odd);
+        const __m512i mp2 = _mm512_shuffle_epi8(m1, even), mp3 = _mm512_shuffle_epi8(m1, odd);
+        const __m512 dw = _mm512_cvtph_ps(loadu256(col)), dm = _mm512_cvtph_ps(loadu256(col + 32));
+        for (int t = 0; t < N; ++t) {
+            const PackedActK& a = act[t * act_nb + b];
+            __m512i msum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mp0, bcast32(a.bs32));
+            msum = _mm512_dpwssd_epi32(msum, mp1, bcast32(a.bs32 + 2));
+            msum = _mm512_dpwssd_epi32(msum, mp2, bcast32(a.bs32 + 4));
+            msum = _mm512_dpwssd_epi32(msum, mp3, bcast32(a.bs32 + 6));
+            const __m512 da = _mm512_set1_ps(a.d);
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), acc[t]);
+            acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(dm, da), acc[t]);
+        }
+    }
+    for (int t = 0; t < N; ++t)
+        _mm512_storeu_ps(y + size_t(t) * y_stride, acc[t]);
+}
+
+// High bits 2m, 2m + 1 of each byte of qh moved to bits 4, 5 (16-bit shifts of at most 4 stay within each byte's
+// bits 4-5).
+template <int M> inline __m512i q6_high(__m512i qh) {
+    const __m512i bits45 = _mm512_set1_epi8(0x30);
+    if constexpr (M <= 2)
+        return _mm512_and_si512(_mm512_slli_epi16(qh, 4 - 2 * M), bits45);
+    else
+        return _mm512_and_si512(_mm512_srli_epi16(qh, 2), bits45);
+}
+
+template <int N, int H, int M>
+inline void q6_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
+    constexpr int G = 4 * H + M; // 32-element group: sub-blocks 2G (k < 4) and 2G + 1
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const uint8_t* ql = col + 288 + 1024 * H + 512 * (M & 1);
+    const uint8_t* qh = col + 2336 + 512 * H;
+    __m512i w[8];
+    for (int k = 0; k < 8; ++k) {
+        const __m512i l = loadu512(ql + 64 * k);
+        const __m512i lo = _mm512_and_si512(M >= 2 ? _mm512_srli_epi16(l, 4) : l, low4);
+        w[k] = _mm512_or_si512(lo, q6_high<M>(loadu512(qh + 64 * k)));
+    }
+    const __m512i sc_a = _mm512_cvtepi8_epi32(loadu128(col + 32 + 16 * (2 * G)));
+    const __m512i sc_b = _mm512_cvtepi8_epi32(loadu128(col + 32 + 16 * (2 * G + 1)));
+    for (int t = 0; t < N; ++t) {
+        const PackedActK& a = act[t * act_nb + b];
+        const int8_t* q = a.q + 32 * G;
+        const __m512i sa = _mm512_sub_epi32(dot_group<0, 4>(w, q), _mm512_set1_epi32(32 * a.bs16[2 * G]));
+        const __m512i sb = _mm512_sub_epi32(dot_group<4, 4>(w, q), _mm512_set1_epi32(32 * a.bs16[2 * G + 1]));
+        isum[t] =
+            _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(sa, sc_a), _mm512_mullo_epi32(sb, sc_b)));
+    }
+}
+
+template <int N>
+void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+    __m512 acc[N];
+    for (int t = 0; t < N; ++t)
+        acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* col = group + size_t(b) * 3360;
+        __m512i isum[N];
+        for (int t = 0; t < N; ++t)
+            isum[t] = _mm512_setzero_si512();
+        q6_k_group<N, 0, 0>(col, act, act_nb, b, isum);
+        q6_k_group<N, 0, 1>(col, act, act_nb, b, isum);
+        q6_k_group<N, 0, 2>(col, act, act_nb, b, isum);
+        q6_k_group<N, 0, 3>(col, act, act_nb, b, isum);
+        q6_k_group<N, 1, 0>(col, act, act_nb, b, isum);
+        q6_k_group<N, 1, 1>(col, act, act_nb, b, isum);
+        q6_k_group<N, 1, 2>(col, act, act_nb, b, isum);
+        q6_k_group<N, 1, 3>(col, act, act_nb, b, isum);
+        const __m512 dw = _mm512_cvtph_ps(loadu256(col));
+        for (int t = 0; t < N; ++t) {
+            const __m512 da = _mm512_set1_ps(act[t * act_nb + b].d);
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), acc[t]);
+        }
+    }
+    for (int t = 0; t < N; ++t)
+        _mm512_storeu_ps(y + size_t(t) * y_stride, acc[t]);
+}
+
+template <int N> struct Q4K {
+    static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
+        run_q4_k<N>(nb, g, a, act_nb, y, ys);
+    }
+};
+template <int N> struct Q6K {
+    static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
+        run_q6_k<N>(nb, g, a, act_nb, y, ys);
+    }
+};
+
+template <template <int> class K>
+void gemm(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, int n_tok, float* y,
+          size_t y_stride) {
+    for (; n_tok >= 8; n_tok -= 8, act += 8 * act_nb, y += 8 * y_stride)
+        K<8>::run(nb, group, act, act_nb, y, y_stride);
+    if (n_tok >= 4) {
+        K<4>::run(nb, group, act, act_nb, y, y_stride);
+        n_tok -= 4, act += 4 * act_nb, y += 4 * y_stride;
+    }
+    if (n_tok >= 2) {
+        K<2>::run(nb, group, act, act_nb, y, y_stride);
+        n_tok -= 2, act += 2 * act_nb, y += 2 * y_stride;
+    }
+    if (n_tok == 1) K<1>::run(nb, group, act, act_nb, y, y_stride);
+}
+
+} // namespace
+
+void gemm_x16_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<Q4K>(nb, g, static_cast<const PackedActK*>(a), act_nb, n, y, ys);
+}
+void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<Q6K>(nb, g, static_cast<const PackedActK*>(a), act_nb, n, y, ys);
+}
+
+} // namespace hearth::cpu::avx512

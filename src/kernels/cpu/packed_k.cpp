@@ -1,0 +1,163 @@
+// kernels/cpu/packed_k.cpp: the Q4_K / Q6_K x16 layouts (packed_k.h) and their scalar kernels.
+#include "kernels/cpu/packed_k.h"
+
+#include "base/check.h"
+#include "base/fp16.h"
+#include "kernels/cpu/k_scales.h"
+#include "tensor/quant_blocks.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace hearth::cpu::packed_k {
+namespace {
+
+constexpr int kRows = 16;
+
+inline size_t lane_byte(size_t base, int r, int i) {
+    return base + 4 * size_t(r) + size_t(i);
+}
+
+// Q4_K offsets (packed_k.h).
+constexpr size_t kQ4Sc = 64, kQ4Min = 192, kQ4Qs = 320;
+// Q6_K offsets.
+constexpr size_t kQ6Sc = 32, kQ6Ql = 288, kQ6Qh = 2336;
+
+// 8 scales and 8 mins (6 bits each) -> the 12-byte field unpack_k4_scales reads.
+void pack_k4_scales(const uint8_t sc[8], const uint8_t m[8], uint8_t out[12]) {
+    for (int s = 0; s < 4; ++s) {
+        out[s] = uint8_t((sc[s] & 63) | ((sc[s + 4] >> 4) << 6));
+        out[s + 4] = uint8_t((m[s] & 63) | ((m[s + 4] >> 4) << 6));
+        out[s + 8] = uint8_t((sc[s + 4] & 15) | ((m[s + 4] & 15) << 4));
+    }
+}
+
+void convert_q4_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
+    auto* b = reinterpret_cast<BlockQ4_K*>(blk);
+    auto move = [to_col](void* file, void* packed, size_t n) {
+        to_col ? std::memcpy(packed, file, n) : std::memcpy(file, packed, n);
+    };
+    move(&b->d, col + 2 * r, 2);
+    move(&b->dmin, col + 32 + 2 * r, 2);
+    uint8_t sm[16]; // scales 0-7, mins 0-7
+    if (to_col) {
+        uint32_t aux[4];
+        unpack_k4_scales(b->scales, aux);
+        std::memcpy(sm, aux, 16);
+    }
+    for (int j = 0; j < 8; ++j) {
+        move(&sm[j], col + kQ4Sc + 16 * size_t(j) + size_t(r), 1);
+        move(&sm[8 + j], col + lane_byte(kQ4Min + 64 * size_t(j / 4), r, j % 4), 1);
+    }
+    if (!to_col) pack_k4_scales(sm, sm + 8, b->scales);
+    for (int c = 0; c < 4; ++c)
+        for (int k = 0; k < 8; ++k)
+            move(b->qs + 32 * c + 4 * k, col + lane_byte(kQ4Qs + 512 * size_t(c) + 64 * size_t(k), r, 0), 4);
+}
+
+void convert_q6_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
+    auto* b = reinterpret_cast<BlockQ6_K*>(blk);
+    auto move = [to_col](void* file, void* packed, size_t n) {
+        to_col ? std::memcpy(packed, file, n) : std::memcpy(file, packed, n);
+    };
+    move(&b->d, col + 2 * r, 2);
+    for (int j = 0; j < 16; ++j)
+        move(&b->scales[j], col + kQ6Sc + 16 * size_t(j) + size_t(r), 1);
+    for (int h = 0; h < 2; ++h)
+        for (int k = 0; k < 8; ++k) {
+            for (int p = 0; p < 2; ++p)
+                move(b->ql + 64 * h + 32 * p + 4 * k,
+                     col + lane_byte(kQ6Ql + 1024 * size_t(h) + 512 * size_t(p) + 64 * size_t(k), r, 0), 4);
+            move(b->qh + 32 * h + 4 * k, col + lane_byte(kQ6Qh + 512 * size_t(h) + 64 * size_t(k), r, 0), 4);
+        }
+}
+
+inline float half_at(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return fp16_to_f32(h);
+}
+
+// Element e (0..255) of lane r, unsigned: Q4_K 0..15, Q6_K 0..63.
+inline int q4_k_quant(const uint8_t* col, int r, int e) {
+    const int c = e / 64, hi = (e % 64) / 32, k = (e % 32) / 4, i = e % 4;
+    const uint8_t byte = col[lane_byte(kQ4Qs + 512 * size_t(c) + 64 * size_t(k), r, i)];
+    return hi ? byte >> 4 : byte & 0x0F;
+}
+inline int q6_k_quant(const uint8_t* col, int r, int e) {
+    const int h = e / 128, m = (e % 128) / 32, k = (e % 32) / 4, i = e % 4;
+    const int p = m & 1;
+    const uint8_t ql = col[lane_byte(kQ6Ql + 1024 * size_t(h) + 512 * size_t(p) + 64 * size_t(k), r, i)];
+    const uint8_t qh = col[lane_byte(kQ6Qh + 512 * size_t(h) + 64 * size_t(k), r, i)];
+    return (m < 2 ? ql & 0x0F : ql >> 4) | (((qh >> (2 * m)) & 3) << 4);
+}
+
+// The scalar x16 fold (packed_k.h) for every token and row: fold(col, a, r, acc) adds one super-block.
+template <size_t kColumn, typename Fold>
+void gemm_rows(int64_t nb, const uint8_t* group, const void* act_v, int64_t act_nb, int n_tok, float* y,
+               size_t y_stride, Fold fold) {
+    const auto* act = static_cast<const PackedActK*>(act_v);
+    for (int t = 0; t < n_tok; ++t)
+        for (int r = 0; r < kRows; ++r) {
+            float acc = 0.0f;
+            for (int64_t b = 0; b < nb; ++b)
+                acc = fold(group + size_t(b) * kColumn, act[t * act_nb + b], r, acc);
+            y[size_t(t) * y_stride + size_t(r)] = acc;
+        }
+}
+
+float fold_q4_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
+    int32_t isum = 0, msum = 0;
+    for (int j = 0; j < 8; ++j) {
+        int32_t s = 0;
+        for (int e = 32 * j; e < 32 * j + 32; ++e)
+            s += q4_k_quant(col, r, e) * int32_t(a.q[e]);
+        isum += int32_t(col[kQ4Sc + 16 * size_t(j) + size_t(r)]) * s;
+        msum += int32_t(col[lane_byte(kQ4Min + 64 * size_t(j / 4), r, j % 4)]) * int32_t(a.bs32[j]);
+    }
+    acc = std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
+    return std::fma(-float(msum), half_at(col + 32 + 2 * r) * a.d, acc);
+}
+
+float fold_q6_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
+    int32_t isum = 0;
+    for (int j = 0; j < 16; ++j) {
+        int32_t s = 0;
+        for (int e = 16 * j; e < 16 * j + 16; ++e)
+            s += q6_k_quant(col, r, e) * int32_t(a.q[e]);
+        isum += int32_t(int8_t(col[kQ6Sc + 16 * size_t(j) + size_t(r)])) * (s - 32 * int32_t(a.bs16[j]));
+    }
+    return std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
+}
+
+void gemm_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm_rows<kQ4KColumn>(nb, g, a, act_nb, n, y, ys, fold_q4_k);
+}
+void gemm_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm_rows<kQ6KColumn>(nb, g, a, act_nb, n, y, ys, fold_q6_k);
+}
+
+} // namespace
+
+size_t column_bytes(DType t) {
+    if (t == DType::Q4_K) return kQ4KColumn;
+    if (t == DType::Q6_K) return kQ6KColumn;
+    return 0;
+}
+
+void convert_block(DType t, uint8_t* blk, uint8_t* col, int r, bool to_col) {
+    if (t == DType::Q4_K)
+        convert_q4_k(blk, col, r, to_col);
+    else if (t == DType::Q6_K)
+        convert_q6_k(blk, col, r, to_col);
+    else
+        HEARTH_CHECK(false, "not a K-quant x16 type");
+}
+
+PackedGemmFn scalar_kernel(DType t) {
+    if (t == DType::Q4_K) return gemm_q4_k;
+    if (t == DType::Q6_K) return gemm_q6_k;
+    return nullptr;
+}
+
+} // namespace hearth::cpu::packed_k

@@ -1,0 +1,43 @@
+// kernels/cpu/packed_k.h: the x16 layouts of Q4_K and Q6_K (internal to kernels/cpu; packed.h is the interface).
+//
+// One block column = 16 rows' super-blocks of 256 elements. Registers hold 4 quants of each of the 16 rows, as in the
+// legacy layouts (packed.h). Offsets in bytes within a column:
+//   Q4_K (2368 B, 64 more than the 16 file blocks: the 6-bit scales and mins are stored as bytes):
+//     0 d[16], 32 dmin[16] (half); 64 + 16 j: the 16 rows' scale of sub-block j (j < 8, u8);
+//     192 + 64 h: lane r = the mins of sub-blocks 4h .. 4h + 3 (u8);
+//     320 + 512 c + 64 k (c < 4, k < 8): lane r = qs[r][32 c + 4 k .. + 3]: low nibbles are elements 64 c + 4 k ..
+//     (sub-block 2 c), high nibbles elements 64 c + 32 + 4 k .. (sub-block 2 c + 1).
+//   Q6_K (3360 B, the same as the file blocks):
+//     0 d[16]; 32 + 16 j: the 16 rows' scale of sub-block j (j < 16, i8);
+//     288 + 1024 h + 512 p + 64 k (h, p < 2, k < 8): lane r = ql[r][64 h + 32 p + 4 k .. + 3]: low nibbles are
+//     elements 128 h + 32 p + 4 k .., high nibbles 128 h + 64 + 32 p + 4 k ..;
+//     2336 + 512 h + 64 k: lane r = qh[r][32 h + 4 k .. + 3]: bits 2m, 2m + 1 of byte i are the high bits of element
+//     128 h + 32 m + 4 k + i.
+// Activations: PackedActK per super-block and token (the table's Q8_K quants and scale, its 16-element sums, and
+// the 32-element sums).
+//
+// Arithmetic (every ISA, any batch), per row r, token t, super-block b in order, acc from 0:
+//   Q4_K: isum = sum_j sc[j] S_j (S_j the exact integer sum of sub-block j), msum = sum_j m[j] bs32[j];
+//         acc = fma(float(isum), d * d_a, acc); acc = fma(-float(msum), dmin * d_a, acc)
+//   Q6_K: isum = sum_j sc[j] (S_j - 32 bs16[j]) (S_j over the unsigned 6-bit quants); acc = fma(float(isum), d * d_a,
+//         acc).
+#pragma once
+
+#include "kernels/cpu/ops.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace hearth::cpu::packed_k {
+
+inline constexpr size_t kQ4KColumn = 2368;
+inline constexpr size_t kQ6KColumn = 3360;
+
+// Bytes of a block column, 0 when t is not Q4_K / Q6_K.
+size_t column_bytes(DType t);
+// Lane r of the block column col <-> one file block blk (to_col: pack, else unpack).
+void convert_block(DType t, uint8_t* blk, uint8_t* col, int r, bool to_col);
+// The scalar kernel (PackedGemmFn; act is PackedActK).
+PackedGemmFn scalar_kernel(DType t);
+
+} // namespace hearth::cpu::packed_k

@@ -9,6 +9,7 @@
 #include "base/fp16.h"
 #include "base/thread_pool.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/packed.h"
 #include "kernels/ref/quant.h"
 
 #include <benchmark/benchmark.h>
@@ -53,14 +54,21 @@ std::vector<uint8_t> make_matrix(DType t, Shape s) {
     return w;
 }
 
+// isa "avx512-x16": the best table's kernels over weights repacked x16 (kernels/cpu/packed.h), as models load.
 void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool stream, int64_t n_tokens) {
     CpuFeatures f = detect_cpu_features();
     if (isa == "avx2") f.avx512f = false;
     const cpu::KernelTable table = isa == "scalar" ? cpu::make_scalar_table() : cpu::make_kernel_table(f);
     const char* env = std::getenv("HEARTH_BENCH_THREADS");
     ThreadPool pool(env ? std::atoi(env) : 1);
+    const bool packed = isa.ends_with("-x16");
 
-    const std::vector<uint8_t> one = make_matrix(t, s);
+    std::vector<uint8_t> one = make_matrix(t, s);
+    if (packed) {
+        std::vector<uint8_t> p(cpu::packed_bytes(t, s.n_out, s.n_in));
+        cpu::pack_x16(t, one.data(), s.n_out, s.n_in, p.data());
+        one = std::move(p);
+    }
     const size_t copies = stream ? std::max<size_t>(2, (size_t(256) << 20) / one.size() + 1) : 1;
     std::vector<uint8_t> ring(one.size() * copies);
     for (size_t c = 0; c < copies; ++c)
@@ -70,12 +78,18 @@ void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool 
     std::normal_distribution<float> normal(0.0f, 1.0f);
     for (auto& v : x)
         v = normal(rng);
-    std::vector<uint8_t> scratch(cpu::act_scratch_bytes(table, t, n_tokens, s.n_in) + 1);
+    std::vector<uint32_t> scratch(
+        (packed ? cpu::packed_act_bytes(t, n_tokens, s.n_in) : cpu::act_scratch_bytes(table, t, n_tokens, s.n_in)) / 4 +
+        1);
 
     size_t c = 0;
     for (auto _ : state) {
-        cpu::matmul(table, pool, t, ring.data() + c * one.size(), s.n_out, s.n_in, x.data(), n_tokens, y.data(),
-                    scratch.data());
+        if (packed)
+            cpu::matmul_packed(table, pool, t, ring.data() + c * one.size(), s.n_out, s.n_in, x.data(), n_tokens,
+                               y.data(), scratch.data());
+        else
+            cpu::matmul(table, pool, t, ring.data() + c * one.size(), s.n_out, s.n_in, x.data(), n_tokens, y.data(),
+                        scratch.data());
         benchmark::DoNotOptimize(y.data());
         c = (c + 1) % copies;
     }
@@ -94,6 +108,15 @@ int main(int argc, char** argv) {
     std::vector<std::string> isas = {"scalar"};
     if (best == "avx2" || best == "avx512") isas.push_back("avx2");
     if (best == "avx512") isas.push_back("avx512");
+    const hearth::cpu::KernelTable best_table = hearth::cpu::make_kernel_table(hearth::detect_cpu_features());
+    // The x16 variant where the best table has a packed kernel for the type and the shape packs.
+    auto isas_for = [&](hearth::DType t, Shape s) {
+        std::vector<std::string> v = isas;
+        if (best_table.traits[static_cast<uint32_t>(t)].packed_gemm != nullptr &&
+            hearth::cpu::packable(t, s.n_out, s.n_in))
+            v.push_back(best + "-x16");
+        return v;
+    };
     const hearth::DType types[] = {
         hearth::DType::Q4_0,   hearth::DType::Q4_1,   hearth::DType::Q5_0, hearth::DType::Q5_1, hearth::DType::Q8_0,
         hearth::DType::Q2_K,   hearth::DType::Q3_K,   hearth::DType::Q4_K, hearth::DType::Q5_K, hearth::DType::Q6_K,
@@ -104,7 +127,7 @@ int main(int argc, char** argv) {
         for (const Shape& s : shapes) {
             for (hearth::DType t : types) {
                 if (s.n_in % hearth::dtype_info(t).block_size != 0) continue; // 896 is not a K-quant row
-                for (const auto& isa : isas) {
+                for (const auto& isa : isas_for(t, s)) {
                     const std::string name = std::string("matmul_decode/") + std::string(hearth::dtype_name(t)) + "/" +
                                              isa + "/" + std::to_string(s.n_in) + "x" + std::to_string(s.n_out) +
                                              (stream ? "/stream" : "/hot");
@@ -116,7 +139,7 @@ int main(int argc, char** argv) {
     }
     const Shape prefill{1536, 8960};
     for (hearth::DType t : types) {
-        for (const auto& isa : isas) {
+        for (const auto& isa : isas_for(t, prefill)) {
             if (isa == "scalar") continue; // minutes per iteration
             const std::string name =
                 std::string("matmul_prefill/") + std::string(hearth::dtype_name(t)) + "/" + isa + "/1536x8960/t128";

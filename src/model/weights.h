@@ -1,6 +1,7 @@
 // model/weights.h: the model's tensors bound by name, as non-owning views into the mapped file.
 //
-// Matrices stay in their file type (quantized) and are used in place, never dequantized whole.
+// Matrices stay in their file type (quantized) and are used in place, never dequantized whole, unless
+// pack_weights repacks them (still quantized, 16 rows interleaved) for the CPU's x16 kernels.
 // Vectors (norm weights, biases, RoPE factors) are small: they are converted to f32 once at load
 // and owned by ModelWeights, so kernels only ever see f32 vectors.
 #pragma once

@@ -121,7 +121,7 @@ ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, in
 void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x) {
     const Matrix& e = m.w.token_embd;
     if (e.packed != nullptr) { // tied to a repacked output matrix: the row back in the file layout first
-        alignas(64) uint8_t row[32768];
+        alignas(64) uint8_t row[kMaxPackedEmbedRowBytes];
         HEARTH_CHECK(e.row_bytes <= sizeof(row), "embedding row too long");
         for (int32_t t = 0; t < n_tokens; ++t) {
             cpu::unpack_x16_row(e.type, e.packed, e.cols, tokens[t], row);

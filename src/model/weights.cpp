@@ -146,8 +146,15 @@ struct PackJob {
 
 int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool) {
     std::vector<Matrix*> todo;
+    // The output matrix tied to the token embedding: the same tensor, so embedding rows may come from the packed copy.
+    const Matrix& e = w.token_embd;
+    const bool tied = w.output.present() && w.output.data == e.data && w.output.type == e.type &&
+                      w.output.rows == e.rows && w.output.cols == e.cols;
     auto consider = [&](Matrix& m) {
         if (!m.present() || m.packed != nullptr) return;
+        // Any other matrix over the embedding's bytes (only a malformed file has one) stays in the file layout.
+        if (m.data == e.data && !(tied && &m == &w.output)) return;
+        if (tied && &m == &w.output && m.row_bytes > kMaxPackedEmbedRowBytes) return;
         if (kt.traits[static_cast<uint32_t>(m.type)].packed_gemm == nullptr) return;
         if (cpu::packable(m.type, m.rows, m.cols)) todo.push_back(&m);
     };
@@ -174,7 +181,7 @@ int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool) 
         });
         release_pages(m->data, file_bytes);
         m->packed = buf.get();
-        if (w.token_embd.data == m->data) w.token_embd.packed = m->packed; // tied: embedding rows come from it too
+        if (tied && m == &w.output) w.token_embd.packed = m->packed; // embedding rows come from it too
         w.packed_bytes += bytes;
         w.packed.push_back(std::move(buf));
     }

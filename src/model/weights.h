@@ -92,6 +92,8 @@ Result<ModelWeights> bind_weights(const gguf::File& file, const ModelConfig& cfg
 // embedding then reads its rows from the packed copy) into owned memory, split across the pool, and gives the
 // file's pages of each repacked tensor back to the kernel (madvise DONTNEED: the mapping stays valid and would
 // re-read the file if touched), so the weights are resident once. Returns how many matrices were repacked.
+// A tied output matrix is repacked only if its rows fit this (embed_tokens unpacks one row on the stack).
+inline constexpr size_t kMaxPackedEmbedRowBytes = 32768;
 int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool);
 
 } // namespace hearth

@@ -22,7 +22,7 @@ namespace hearth::cpu::test {
 namespace {
 
 const DType kPackedTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1,
-                              DType::Q5_1, DType::Q4_K, DType::Q6_K};
+                              DType::Q5_1, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
 TEST(PackX16, RoundTripsEveryByte) {
     for (DType t : kPackedTypes) {
@@ -30,7 +30,10 @@ TEST(PackX16, RoundTripsEveryByte) {
             const auto w = make_weights(t, 48, n_in, 3 + uint64_t(n_in), WeightFill::raw_bytes);
             std::vector<uint8_t> packed(packed_bytes(t, 48, n_in)), back(w.size());
             pack_x16(t, w.data(), 48, n_in, packed.data());
-            EXPECT_EQ(packed.size(), t == DType::Q4_K ? w.size() / 144 * 148 : w.size()) << dtype_name(t);
+            const size_t want = t == DType::Q4_K   ? w.size() / 144 * 148
+                                : t == DType::Q5_K ? w.size() / 176 * 180
+                                                   : w.size();
+            EXPECT_EQ(packed.size(), want) << dtype_name(t);
             EXPECT_NE(std::memcmp(packed.data(), w.data(), w.size()), 0) << dtype_name(t);
             unpack_x16(t, packed.data(), 48, n_in, back.data());
             ASSERT_EQ(std::memcmp(back.data(), w.data(), w.size()), 0) << dtype_name(t) << " n_in " << n_in;
@@ -52,9 +55,10 @@ TEST(PackX16, OnlyWhole16RowGroupsOfLegacyBlockTypes) {
     EXPECT_FALSE(packable(DType::Q4_0, 16, 48)); // not whole blocks
     EXPECT_TRUE(packable(DType::Q4_K, 16, 256));
     EXPECT_FALSE(packable(DType::Q4_K, 16, 288)); // not whole super-blocks
-    EXPECT_FALSE(packable(DType::Q5_K, 16, 256));
+    EXPECT_TRUE(packable(DType::Q5_K, 16, 256));
+    EXPECT_FALSE(packable(DType::Q3_K, 16, 256));
     EXPECT_FALSE(packable(DType::F16, 16, 32));
-    EXPECT_EQ(packed_gemm_scalar(DType::Q5_K), nullptr);
+    EXPECT_EQ(packed_gemm_scalar(DType::Q3_K), nullptr);
 }
 
 struct PackedCase {

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 namespace hearth::cpu::packed_k {
 namespace {
@@ -32,8 +33,9 @@ void pack_k4_scales(const uint8_t sc[8], const uint8_t m[8], uint8_t out[12]) {
     }
 }
 
-void convert_q4_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
-    auto* b = reinterpret_cast<BlockQ4_K*>(blk);
+// Q4_K, and Q5_K (the same plus qh: 2368 + 64 k, lane r = qh[r][4 k .. + 3]).
+template <typename Block> void convert_q4_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
+    auto* b = reinterpret_cast<Block*>(blk);
     auto move = [to_col](void* file, void* packed, size_t n) {
         to_col ? std::memcpy(packed, file, n) : std::memcpy(file, packed, n);
     };
@@ -53,6 +55,9 @@ void convert_q4_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
     for (int c = 0; c < 4; ++c)
         for (int k = 0; k < 8; ++k)
             move(b->qs + 32 * c + 4 * k, col + lane_byte(kQ4Qs + 512 * size_t(c) + 64 * size_t(k), r, 0), 4);
+    if constexpr (std::is_same_v<Block, BlockQ5_K>)
+        for (int k = 0; k < 8; ++k)
+            move(b->qh + 4 * k, col + lane_byte(kQ4KColumn + 64 * size_t(k), r, 0), 4);
 }
 
 void convert_q6_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
@@ -79,10 +84,12 @@ inline float half_at(const uint8_t* p) {
 }
 
 // Element e (0..255) of lane r, unsigned: Q4_K 0..15, Q6_K 0..63.
-inline int q4_k_quant(const uint8_t* col, int r, int e) {
+template <bool kQ5> inline int q4_k_quant(const uint8_t* col, int r, int e) {
     const int c = e / 64, hi = (e % 64) / 32, k = (e % 32) / 4, i = e % 4;
     const uint8_t byte = col[lane_byte(kQ4Qs + 512 * size_t(c) + 64 * size_t(k), r, i)];
-    return hi ? byte >> 4 : byte & 0x0F;
+    int q = hi ? byte >> 4 : byte & 0x0F;
+    if constexpr (kQ5) q |= ((col[lane_byte(kQ4KColumn + 64 * size_t(k), r, i)] >> (e / 32)) & 1) << 4;
+    return q;
 }
 inline int q6_k_quant(const uint8_t* col, int r, int e) {
     const int h = e / 128, m = (e % 128) / 32, k = (e % 32) / 4, i = e % 4;
@@ -106,12 +113,12 @@ void gemm_rows(int64_t nb, const uint8_t* group, const void* act_v, int64_t act_
         }
 }
 
-float fold_q4_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
+template <bool kQ5> float fold_q4_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
     int32_t isum = 0, msum = 0;
     for (int j = 0; j < 8; ++j) {
         int32_t s = 0;
         for (int e = 32 * j; e < 32 * j + 32; ++e)
-            s += q4_k_quant(col, r, e) * int32_t(a.q[e]);
+            s += q4_k_quant<kQ5>(col, r, e) * int32_t(a.q[e]);
         isum += int32_t(col[kQ4Sc + 16 * size_t(j) + size_t(r)]) * s;
         msum += int32_t(col[lane_byte(kQ4Min + 64 * size_t(j / 4), r, j % 4)]) * int32_t(a.bs32[j]);
     }
@@ -131,7 +138,10 @@ float fold_q6_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
 }
 
 void gemm_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_rows<kQ4KColumn>(nb, g, a, act_nb, n, y, ys, fold_q4_k);
+    gemm_rows<kQ4KColumn>(nb, g, a, act_nb, n, y, ys, fold_q4_k<false>);
+}
+void gemm_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm_rows<kQ5KColumn>(nb, g, a, act_nb, n, y, ys, fold_q4_k<true>);
 }
 void gemm_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm_rows<kQ6KColumn>(nb, g, a, act_nb, n, y, ys, fold_q6_k);
@@ -141,13 +151,16 @@ void gemm_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int 
 
 size_t column_bytes(DType t) {
     if (t == DType::Q4_K) return kQ4KColumn;
+    if (t == DType::Q5_K) return kQ5KColumn;
     if (t == DType::Q6_K) return kQ6KColumn;
     return 0;
 }
 
 void convert_block(DType t, uint8_t* blk, uint8_t* col, int r, bool to_col) {
     if (t == DType::Q4_K)
-        convert_q4_k(blk, col, r, to_col);
+        convert_q4_k<BlockQ4_K>(blk, col, r, to_col);
+    else if (t == DType::Q5_K)
+        convert_q4_k<BlockQ5_K>(blk, col, r, to_col);
     else if (t == DType::Q6_K)
         convert_q6_k(blk, col, r, to_col);
     else
@@ -156,6 +169,7 @@ void convert_block(DType t, uint8_t* blk, uint8_t* col, int r, bool to_col) {
 
 PackedGemmFn scalar_kernel(DType t) {
     if (t == DType::Q4_K) return gemm_q4_k;
+    if (t == DType::Q5_K) return gemm_q5_k;
     if (t == DType::Q6_K) return gemm_q6_k;
     return nullptr;
 }

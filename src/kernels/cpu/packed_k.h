@@ -1,4 +1,4 @@
-// kernels/cpu/packed_k.h: the x16 layouts of Q4_K and Q6_K (internal to kernels/cpu; packed.h is the interface).
+// kernels/cpu/packed_k.h: the x16 layouts of Q4_K, Q5_K and Q6_K (internal to kernels/cpu; packed.h is the interface).
 //
 // One block column = 16 rows' super-blocks of 256 elements. Registers hold 4 quants of each of the 16 rows, as in the
 // legacy layouts (packed.h). Offsets in bytes within a column:
@@ -7,6 +7,8 @@
 //     192 + 64 h: lane r = the mins of sub-blocks 4h .. 4h + 3 (u8);
 //     320 + 512 c + 64 k (c < 4, k < 8): lane r = qs[r][32 c + 4 k .. + 3]: low nibbles are elements 64 c + 4 k ..
 //     (sub-block 2 c), high nibbles elements 64 c + 32 + 4 k .. (sub-block 2 c + 1).
+//   Q5_K (2880 B, 64 more than the file blocks): Q4_K's column, then 2368 + 64 k: lane r = qh[r][4 k .. + 3]: bit s
+//     of byte i is the fifth bit of element 32 s + 4 k + i.
 //   Q6_K (3360 B, the same as the file blocks):
 //     0 d[16]; 32 + 16 j: the 16 rows' scale of sub-block j (j < 16, i8);
 //     288 + 1024 h + 512 p + 64 k (h, p < 2, k < 8): lane r = ql[r][64 h + 32 p + 4 k .. + 3]: low nibbles are
@@ -17,7 +19,7 @@
 // the 32-element sums).
 //
 // Arithmetic (every ISA, any batch), per row r, token t, super-block b in order, acc from 0:
-//   Q4_K: isum = sum_j sc[j] S_j (S_j the exact integer sum of sub-block j), msum = sum_j m[j] bs32[j];
+//   Q4_K, Q5_K: isum = sum_j sc[j] S_j (S_j the exact integer sum of sub-block j), msum = sum_j m[j] bs32[j];
 //         acc = fma(float(isum), d * d_a, acc); acc = fma(-float(msum), dmin * d_a, acc)
 //   Q6_K: isum = sum_j sc[j] (S_j - 32 bs16[j]) (S_j over the unsigned 6-bit quants); acc = fma(float(isum), d * d_a,
 //         acc).
@@ -31,9 +33,10 @@
 namespace hearth::cpu::packed_k {
 
 inline constexpr size_t kQ4KColumn = 2368;
+inline constexpr size_t kQ5KColumn = 2880;
 inline constexpr size_t kQ6KColumn = 3360;
 
-// Bytes of a block column, 0 when t is not Q4_K / Q6_K.
+// Bytes of a block column, 0 when t is not Q4_K / Q5_K / Q6_K.
 size_t column_bytes(DType t);
 // Lane r of the block column col <-> one file block blk (to_col: pack, else unpack).
 void convert_block(DType t, uint8_t* blk, uint8_t* col, int r, bool to_col);

@@ -29,23 +29,14 @@ template <int kOffsetV, bool kHasMinV, bool kHasHb> struct LNibbles {
     static constexpr size_t kHb = kHasMin ? 64 : 32;
     static constexpr size_t kQ = kHb + (kHasHb ? 64 : 0);
     static constexpr size_t kColumn = kQ + 256;
-    // Bit j of each byte of hb, moved to bit 4 (16-bit shifts: bit 4 of either byte only receives bits of its own
-    // byte for shifts of at most 4).
-    template <int J> static __m512i high_bit(__m512i hb) {
-        const __m512i bit4 = _mm512_set1_epi8(0x10);
-        if constexpr (J <= 4)
-            return _mm512_and_si512(_mm512_slli_epi16(hb, 4 - J), bit4);
-        else
-            return _mm512_and_si512(_mm512_srli_epi16(hb, J - 4), bit4);
-    }
     template <int K> static void unpack_chunk(const uint8_t* col, [[maybe_unused]] __m512i hb, __m512i w[8]) {
         const __m512i low4 = _mm512_set1_epi8(0x0F);
         const __m512i c = loadu512(col + kQ + 64 * K);
         w[K] = _mm512_and_si512(c, low4);
         w[4 + K] = _mm512_and_si512(_mm512_srli_epi16(c, 4), low4);
         if constexpr (kHasHb) {
-            w[K] = _mm512_or_si512(w[K], high_bit<K>(hb));
-            w[4 + K] = _mm512_or_si512(w[4 + K], high_bit<4 + K>(hb));
+            w[K] = _mm512_or_si512(w[K], fifth_bit<K>(hb));
+            w[4 + K] = _mm512_or_si512(w[4 + K], fifth_bit<4 + K>(hb));
         }
     }
     static void unpack(const uint8_t* col, __m512i w[8]) {

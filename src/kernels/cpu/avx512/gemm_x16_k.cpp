@@ -1,4 +1,4 @@
-// kernels/cpu/avx512/gemm_x16_k.cpp: AVX-512 VNNI kernels over x16-packed Q4_K / Q6_K weights (packed_k.h).
+// kernels/cpu/avx512/gemm_x16_k.cpp: AVX-512 VNNI kernels over x16-packed Q4_K / Q5_K / Q6_K weights (packed_k.h).
 //
 // Per super-block column and 32-element group: the group's quants of the 16 rows unpacked once to 8 registers
 // (register k: elements 4k .. 4k + 3, lane r = row r), then per token 8 dpbusd against the token's 4-byte groups
@@ -24,9 +24,31 @@ template <int K0, int NK> inline __m512i dot_group(const __m512i* w, const int8_
     return _mm512_add_epi32(s0, s1);
 }
 
-template <int N>
-void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+// Sub-block J's 8 registers of unsigned quants (Q5_K: with the fifth bits from the qh chunks at 2368).
+template <bool kQ5, int J> inline void unpack_k4(const uint8_t* col, __m512i w[8]) {
     const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const uint8_t* chunk = col + 320 + 512 * (J / 2);
+    for (int k = 0; k < 8; ++k) {
+        const __m512i v = loadu512(chunk + 64 * k);
+        w[k] = _mm512_and_si512(J % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
+        if constexpr (kQ5) w[k] = _mm512_or_si512(w[k], fifth_bit<J>(loadu512(col + 2368 + 64 * k)));
+    }
+}
+
+template <bool kQ5, int N, int J>
+inline void q4_k_sub(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
+    __m512i w[8];
+    unpack_k4<kQ5, J>(col, w);
+    const __m512i sc = _mm512_cvtepu8_epi32(loadu128(col + 64 + 16 * J));
+    for (int t = 0; t < N; ++t) {
+        const __m512i s = dot_group<0, 8>(w, act[t * act_nb + b].q + 32 * J);
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc));
+    }
+}
+
+template <bool kQ5, int N>
+void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+    constexpr size_t kColumn = kQ5 ? 2880 : 2368;
     // Mins as int16 pairs per lane: even pairs from bytes 0, 1 of each dword, odd pairs from bytes 2, 3.
     const __m512i even =
         _mm512_broadcast_i32x4(_mm_setr_epi8(0, -128, 1, -128, 4, -128, 5, -128, 8, -128, 9, -128, 12, -128, 13, -128));
@@ -36,23 +58,18 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
     for (int t = 0; t < N; ++t)
         acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* col = group + size_t(b) * 2368;
+        const uint8_t* col = group + size_t(b) * kColumn;
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
-        for (int j = 0; j < 8; ++j) {
-            const uint8_t* chunk = col + 320 + 512 * (j / 2);
-            __m512i w[8];
-            for (int k = 0; k < 8; ++k) {
-                const __m512i v = loadu512(chunk + 64 * k);
-                w[k] = _mm512_and_si512(j % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
-            }
-            const __m512i sc = _mm512_cvtepu8_epi32(loadu128(col + 64 + 16 * j));
-            for (int t = 0; t < N; ++t) {
-                const __m512i s = dot_group<0, 8>(w, act[t * act_nb + b].q + 32 * j);
-                isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc));
-            }
-        }
+        q4_k_sub<kQ5, N, 0>(col, act, act_nb, b, isum);
+        q4_k_sub<kQ5, N, 1>(col, act, act_nb, b, isum);
+        q4_k_sub<kQ5, N, 2>(col, act, act_nb, b, isum);
+        q4_k_sub<kQ5, N, 3>(col, act, act_nb, b, isum);
+        q4_k_sub<kQ5, N, 4>(col, act, act_nb, b, isum);
+        q4_k_sub<kQ5, N, 5>(col, act, act_nb, b, isum);
+        q4_k_sub<kQ5, N, 6>(col, act, act_nb, b, isum);
+        q4_k_sub<kQ5, N, 7>(col, act, act_nb, b, isum);
         const __m512i m0 = loadu512(col + 192), m1 = loadu512(col + 256);
         const __m512i mp0 = _mm512_shuffle_epi8(m0, even), mp1 = _mm512_shuffle_epi8(m0, odd);
         const __m512i mp2 = _mm512_shuffle_epi8(m1, even), mp3 = _mm512_shuffle_epi8(m1, odd);
@@ -136,7 +153,12 @@ void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
 
 template <int N> struct Q4K {
     static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
-        run_q4_k<N>(nb, g, a, act_nb, y, ys);
+        run_q4_k<false, N>(nb, g, a, act_nb, y, ys);
+    }
+};
+template <int N> struct Q5K {
+    static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
+        run_q4_k<true, N>(nb, g, a, act_nb, y, ys);
     }
 };
 template <int N> struct Q6K {
@@ -165,6 +187,9 @@ void gemm(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_n
 
 void gemm_x16_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm<Q4K>(nb, g, static_cast<const PackedActK*>(a), act_nb, n, y, ys);
+}
+void gemm_x16_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<Q5K>(nb, g, static_cast<const PackedActK*>(a), act_nb, n, y, ys);
 }
 void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm<Q6K>(nb, g, static_cast<const PackedActK*>(a), act_nb, n, y, ys);

@@ -25,6 +25,7 @@ void fill_avx512_table(KernelTable& t) {
     t.traits[static_cast<uint32_t>(DType::Q4_1)].packed_gemm = gemm_x16_q4_1;
     t.traits[static_cast<uint32_t>(DType::Q5_1)].packed_gemm = gemm_x16_q5_1;
     t.traits[static_cast<uint32_t>(DType::Q4_K)].packed_gemm = gemm_x16_q4_k;
+    t.traits[static_cast<uint32_t>(DType::Q5_K)].packed_gemm = gemm_x16_q5_k;
     t.traits[static_cast<uint32_t>(DType::Q6_K)].packed_gemm = gemm_x16_q6_k;
 }
 

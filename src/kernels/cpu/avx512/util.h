@@ -40,6 +40,16 @@ inline __m512i bcast32(const void* p) {
     return _mm512_set1_epi32(v);
 }
 
+// Bit J of each byte of hb moved to bit 4, the rest 0 (16-bit shifts of at most 4 keep each byte's bit 4 within
+// the byte): the fifth bits of the x16 Q5_0 / Q5_1 / Q5_K layouts.
+template <int J> inline __m512i fifth_bit(__m512i hb) {
+    const __m512i bit4 = _mm512_set1_epi8(0x10);
+    if constexpr (J <= 4)
+        return _mm512_and_si512(_mm512_slli_epi16(hb, 4 - J), bit4);
+    else
+        return _mm512_and_si512(_mm512_srli_epi16(hb, J - 4), bit4);
+}
+
 // Two 32-byte halves (e.g. the quants of two consecutive legacy blocks) in one register.
 inline __m512i join256(const void* lo, const void* hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(loadu256(lo)), loadu256(hi), 1);

@@ -94,37 +94,27 @@ void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb,
 }
 
 template <typename L>
-void gemm(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, int n_tok, float* y,
-          size_t y_stride) {
-    for (; n_tok >= 8; n_tok -= 8, act += 8 * act_nb, y += 8 * y_stride)
-        run<L, 8>(nb, group, act, act_nb, y, y_stride);
-    if (n_tok >= 4) {
-        run<L, 4>(nb, group, act, act_nb, y, y_stride);
-        n_tok -= 4, act += 4 * act_nb, y += 4 * y_stride;
-    }
-    if (n_tok >= 2) {
-        run<L, 2>(nb, group, act, act_nb, y, y_stride);
-        n_tok -= 2, act += 2 * act_nb, y += 2 * y_stride;
-    }
-    if (n_tok == 1) run<L, 1>(nb, group, act, act_nb, y, y_stride);
+void gemm(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
+    for_token_tiles(static_cast<const PackedAct*>(act), act_nb, n_tok, y, y_stride,
+                    [&]<int N>(const PackedAct* a, float* yt) { run<L, N>(nb, group, a, act_nb, yt, y_stride); });
 }
 
 } // namespace
 
 void gemm_x16_q8_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ8>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
+    gemm<LQ8>(nb, g, a, act_nb, n, y, ys);
 }
 void gemm_x16_q4_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ4>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
+    gemm<LQ4>(nb, g, a, act_nb, n, y, ys);
 }
 void gemm_x16_q5_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ5>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
+    gemm<LQ5>(nb, g, a, act_nb, n, y, ys);
 }
 void gemm_x16_q4_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ41>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
+    gemm<LQ41>(nb, g, a, act_nb, n, y, ys);
 }
 void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ51>(nb, g, static_cast<const PackedAct*>(a), act_nb, n, y, ys);
+    gemm<LQ51>(nb, g, a, act_nb, n, y, ys);
 }
 
 } // namespace hearth::cpu::avx512

@@ -151,48 +151,35 @@ void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         _mm512_storeu_ps(y + size_t(t) * y_stride, acc[t]);
 }
 
-template <int N> struct Q4K {
+// The kernel for N tokens: Q4_K (kQ5 false) / Q5_K, or Q6_K.
+template <int kType> struct KQuant {
+    template <int N>
     static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
-        run_q4_k<false, N>(nb, g, a, act_nb, y, ys);
-    }
-};
-template <int N> struct Q5K {
-    static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
-        run_q4_k<true, N>(nb, g, a, act_nb, y, ys);
-    }
-};
-template <int N> struct Q6K {
-    static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
-        run_q6_k<N>(nb, g, a, act_nb, y, ys);
+        if constexpr (kType == 6)
+            run_q6_k<N>(nb, g, a, act_nb, y, ys);
+        else
+            run_q4_k<kType == 5, N>(nb, g, a, act_nb, y, ys);
     }
 };
 
-template <template <int> class K>
-void gemm(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, int n_tok, float* y,
-          size_t y_stride) {
-    for (; n_tok >= 8; n_tok -= 8, act += 8 * act_nb, y += 8 * y_stride)
-        K<8>::run(nb, group, act, act_nb, y, y_stride);
-    if (n_tok >= 4) {
-        K<4>::run(nb, group, act, act_nb, y, y_stride);
-        n_tok -= 4, act += 4 * act_nb, y += 4 * y_stride;
-    }
-    if (n_tok >= 2) {
-        K<2>::run(nb, group, act, act_nb, y, y_stride);
-        n_tok -= 2, act += 2 * act_nb, y += 2 * y_stride;
-    }
-    if (n_tok == 1) K<1>::run(nb, group, act, act_nb, y, y_stride);
+template <int kType>
+void gemm(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
+    for_token_tiles(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
+                    [&]<int N>(const PackedActK* a, float* yt) {
+                        KQuant<kType>::template run<N>(nb, group, a, act_nb, yt, y_stride);
+                    });
 }
 
 } // namespace
 
 void gemm_x16_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<Q4K>(nb, g, static_cast<const PackedActK*>(a), act_nb, n, y, ys);
+    gemm<4>(nb, g, a, act_nb, n, y, ys);
 }
 void gemm_x16_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<Q5K>(nb, g, static_cast<const PackedActK*>(a), act_nb, n, y, ys);
+    gemm<5>(nb, g, a, act_nb, n, y, ys);
 }
 void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<Q6K>(nb, g, static_cast<const PackedActK*>(a), act_nb, n, y, ys);
+    gemm<6>(nb, g, a, act_nb, n, y, ys);
 }
 
 } // namespace hearth::cpu::avx512

@@ -50,6 +50,23 @@ template <int J> inline __m512i fifth_bit(__m512i hb) {
         return _mm512_and_si512(_mm512_srli_epi16(hb, J - 4), bit4);
 }
 
+// The x16 kernels' token tiling: run.template operator()<N>(act, y) for N tokens at a time, 8 while they last, then 4,
+// 2, 1 (every N does each token's arithmetic the same way, so the tiling never changes a result).
+template <typename Act, typename Run>
+inline void for_token_tiles(const Act* act, int64_t act_nb, int n_tok, float* y, size_t y_stride, Run run) {
+    for (; n_tok >= 8; n_tok -= 8, act += 8 * act_nb, y += 8 * y_stride)
+        run.template operator()<8>(act, y);
+    if (n_tok >= 4) {
+        run.template operator()<4>(act, y);
+        n_tok -= 4, act += 4 * act_nb, y += 4 * y_stride;
+    }
+    if (n_tok >= 2) {
+        run.template operator()<2>(act, y);
+        n_tok -= 2, act += 2 * act_nb, y += 2 * y_stride;
+    }
+    if (n_tok == 1) run.template operator()<1>(act, y);
+}
+
 // Two 32-byte halves (e.g. the quants of two consecutive legacy blocks) in one register.
 inline __m512i join256(const void* lo, const void* hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(loadu256(lo)), loadu256(hi), 1);

@@ -163,9 +163,7 @@ void gelu(const ComputeCtx& c, float* x, int64_t n) {
 }
 
 size_t attention_scratch_floats(const AttnParams& p) {
-    // scores (n_ctx) + softmax weights as halves (n_ctx / 2 floats) + q as halves (head_dim_k / 2 floats),
-    // each rounded up, padded.
-    return size_t(p.n_ctx) + size_t(p.n_ctx + 1) / 2 + size_t(p.head_dim_k + 1) / 2 + 16;
+    return cpu::attend_scratch_floats(p.n_ctx, p.head_dim_k);
 }
 
 void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const float* k, const float* v,
@@ -177,44 +175,43 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
         f16.quantize_act(k + t * k_row, kv[t].k + pos[t] * k_row, k_row);
         f16.quantize_act(v + t * v_row, kv[t].v + pos[t] * v_row, v_row);
     }
+    // Work items: one token's query heads that share a cache head, in chunks of at most kAttnMaxQ, smaller when
+    // there are fewer groups than threads (a decode step of a model with one cache head). The kernel computes every
+    // query alone, so the chunking changes nothing in the results.
     const int32_t group = p.n_head / p.n_head_kv;
-    const int64_t n_work = n_tokens * p.n_head;
+    const int64_t n_groups = n_tokens * p.n_head_kv;
+    int32_t n_chunks = (group + cpu::kAttnMaxQ - 1) / cpu::kAttnMaxQ;
+    const int64_t nth = c.pool.size();
+    if (n_groups * n_chunks < nth) n_chunks = int32_t(std::min<int64_t>(group, (nth + n_groups - 1) / n_groups));
+    const int32_t chunk = (group + n_chunks - 1) / n_chunks;
+    n_chunks = (group + chunk - 1) / chunk;
+    const int64_t n_work = n_groups * n_chunks;
     const size_t stride = attention_scratch_floats(p);
-    c.pool.run([&](int ith, int nth) {
-        float* sc = scratch + size_t(ith) * stride;                               // (n_ctx)
-        auto* ph = reinterpret_cast<uint16_t*>(sc + p.n_ctx);                     // (n_ctx) halves
-        auto* qh = reinterpret_cast<uint16_t*>(sc + p.n_ctx + (p.n_ctx + 1) / 2); // (head_dim_k) halves
-        auto [w0, w1] = ThreadPool::split(n_work, ith, nth);
+    c.pool.run([&](int ith, int nth_run) {
+        float* sc = scratch + size_t(ith) * stride;
+        auto [w0, w1] = ThreadPool::split(n_work, ith, nth_run);
         for (int64_t w = w0; w < w1; ++w) {
-            const int64_t t = w / p.n_head;
-            const int32_t h = static_cast<int32_t>(w % p.n_head);
-            const int32_t hk = h / group;
-            // As ggml's f16 mat-mul: q is rounded to f16, then dotted with the f16 keys.
-            f16.quantize_act(q + (t * p.n_head + h) * p.head_dim_k, qh, p.head_dim_k);
+            const int64_t t = w / (int64_t{p.n_head_kv} * n_chunks);
+            const auto hk = int32_t(w / n_chunks % p.n_head_kv);
+            const int32_t h0 = hk * group + int32_t(w % n_chunks) * chunk;
             // The last key row this token sees: its own position (causal) or its input's last (encoders).
             const int32_t qp = p.key_end ? p.key_end[t] - 1 : pos[t];
             const int32_t j0 = p.window > 0 ? std::max(0, qp - p.window + 1) : 0;
-            float mx = -INFINITY;
-            for (int32_t j = j0; j <= qp; ++j) {
-                const uint16_t* kr = kv[t].k + j * k_row + int64_t{hk} * p.head_dim_k;
-                const float s = f16.vec_dot(p.head_dim_k, kr, qh) * p.scale;
-                sc[j] = s;
-                mx = std::max(mx, s);
-            }
-            double sum = 0;
-            for (int32_t j = j0; j <= qp; ++j) {
-                const float e = std::exp(sc[j] - mx);
-                sc[j] = e;
-                sum += e;
-            }
-            const float inv = static_cast<float>(1.0 / sum);
-            for (int32_t j = j0; j <= qp; ++j)
-                sc[j] *= inv;
-            // The softmax weights are rounded to f16 too (ggml's f16 mat-mul with the V cache).
-            const int32_t n_keys = qp - j0 + 1;
-            f16.quantize_act(sc + j0, ph, n_keys);
-            c.kt.weighted_sum_f16(n_keys, ph, kv[t].v + int64_t{j0} * v_row + int64_t{hk} * p.head_dim_v, v_row,
-                                  p.head_dim_v, out + (t * p.n_head + h) * p.head_dim_v);
+            cpu::AttnGroup g;
+            g.n_q = std::min(chunk, (hk + 1) * group - h0);
+            g.q = q + (t * p.n_head + h0) * p.head_dim_k;
+            g.q_stride = p.head_dim_k;
+            g.k = kv[t].k + int64_t{j0} * k_row + int64_t{hk} * p.head_dim_k;
+            g.v = kv[t].v + int64_t{j0} * v_row + int64_t{hk} * p.head_dim_v;
+            g.k_stride = k_row;
+            g.v_stride = v_row;
+            g.n_keys = qp - j0 + 1;
+            g.dim_k = p.head_dim_k;
+            g.dim_v = p.head_dim_v;
+            g.scale = p.scale;
+            g.out = out + (t * p.n_head + h0) * p.head_dim_v;
+            g.out_stride = p.head_dim_v;
+            c.kt.attend_f16(g, sc);
         }
     });
 }

@@ -126,8 +126,10 @@ TEST(LocalEngine, ChatAndCompletionProduceText) {
         streamed += ev.text;
     EXPECT_EQ(streamed, c.text);
     EXPECT_TRUE(c.finish == Finish::Length || c.finish == Finish::Stop);
-    if (c.completion_tokens == 8) {
-        EXPECT_EQ(c.finish, Finish::Length);
+    // Fewer tokens than the limit: only an end of turn stops it. At the limit either can: an end-of-turn token as
+    // the 8th is counted and reported as a stop, as llama-server does (its EOS check comes after the budget check).
+    if (c.completion_tokens < 8) {
+        EXPECT_EQ(c.finish, Finish::Stop);
     }
 
     Request raw = greedy_chat("smollm2", "", 6);

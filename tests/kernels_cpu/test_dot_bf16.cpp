@@ -87,7 +87,7 @@ TEST(DotBf16Dispatch, PickedOnlyWithAvx512Bf16) {
         EXPECT_EQ(with.at(t).vec_dot, without.at(t).vec_dot) << dtype_name(t);
         EXPECT_EQ(with.at(t).quantize_act, without.at(t).quantize_act) << dtype_name(t);
     }
-    EXPECT_EQ(with.weighted_sum_f16, without.weighted_sum_f16);
+    EXPECT_EQ(with.attend_f16, without.attend_f16);
 }
 
 // Sets an environment variable for one scope and restores the previous value.

@@ -20,7 +20,7 @@ KernelTable make_scalar_table() {
     using namespace scalar;
     KernelTable t;
     t.isa = "scalar";
-    t.weighted_sum_f16 = weighted_sum_f16;
+    t.attend_f16 = attend_f16;
     set_traits(t, DType::F32, DType::F32, nullptr, dot_f32);
     set_traits(t, DType::F16, DType::F16, quantize_f16, dot_f16);
     set_traits(t, DType::BF16, DType::BF16, quantize_bf16, dot_bf16);

@@ -33,11 +33,35 @@ using VecDotFn = float (*)(int64_t n, const void* w_row, const void* act_row);
 // act_stride), bit for bit (the weights are unpacked once for all rows: the prefill tile kernel).
 using VecDotMultiFn = void (*)(int64_t n, const void* w_row, const void* act, size_t act_stride, int n_act, float* out);
 
-// The attention's weighted sum over the f16 V cache: out (dim) = sum over j < n_rows of p[j] * row j, where row j
-// starts at rows + j * row_stride (halves) and p holds halves; every element is accumulated in row order, from 0
-// (so the result does not depend on how rows were batched elsewhere).
-using WeightedSumF16Fn = void (*)(int64_t n_rows, const uint16_t* p, const uint16_t* rows, int64_t row_stride,
-                                  int64_t dim, float* out);
+// Attention of up to kAttnMaxQ queries that share one f16 K/V head (grouped-query attention: the heads of one token
+// that read the same cache head) over n_keys cached positions, exact two-pass softmax:
+//   qh_i   = q_i rounded to f16 (as ggml's f16 mat-mul with the K cache);
+//   s_ij   = dot(qh_i, k_j) * scale                      for j < n_keys;
+//   p_ij   = f16(exp(s_ij - max_j s_ij) / sum_j exp(...)) (rounded to f16, as ggml's mat-mul with the V cache);
+//   out_i  = sum_j p_ij * v_j, each element accumulated in row order from 0.
+// Every query is computed alone: its result does not depend on n_q, on the other queries or on how a caller
+// splits a group, so a token's attention is the same bit for bit alone or batched. The scalar table is the
+// reference (double dot and sum, std::exp, as ggml's scalar path); SIMD tables differ in float rounding only.
+inline constexpr int kAttnMaxQ = 8;
+
+struct AttnGroup {
+    int n_q = 0;              // 1..kAttnMaxQ queries
+    const float* q = nullptr; // query i: dim_k floats at q + i * q_stride
+    int64_t q_stride = 0;
+    const uint16_t* k = nullptr; // key j: dim_k halves at k + j * k_stride
+    const uint16_t* v = nullptr; // value j: dim_v halves at v + j * v_stride
+    int64_t k_stride = 0, v_stride = 0;
+    int64_t n_keys = 0; // >= 1
+    int64_t dim_k = 0, dim_v = 0;
+    float scale = 1.0f;
+    float* out = nullptr; // query i: dim_v floats at out + i * out_stride
+    int64_t out_stride = 0;
+};
+
+// Floats of scratch one attend_f16 call needs for up to n_keys keys and head size dim_k (no alignment needed).
+size_t attend_scratch_floats(int64_t n_keys, int64_t dim_k);
+
+using AttendF16Fn = void (*)(const AttnGroup& g, float* scratch);
 
 // One 32-element block of a token's activations for the row-interleaved (x16) kernels of packed.h: the quants
 // of the table's Q8_0 / Q8_1 quantizer (the same quants), its half scale as float, the quants' sum, and (Q8_1,
@@ -77,9 +101,9 @@ struct TypeTraits {
 inline constexpr int kMaxDTypeId = 64;
 
 struct KernelTable {
-    const char* isa = "scalar";                  // "scalar", "avx2", "avx512"
-    TypeTraits traits[kMaxDTypeId]{};            // indexed by the DType id
-    WeightedSumF16Fn weighted_sum_f16 = nullptr; // always set by the table makers
+    const char* isa = "scalar";       // "scalar", "avx2", "avx512"
+    TypeTraits traits[kMaxDTypeId]{}; // indexed by the DType id
+    AttendF16Fn attend_f16 = nullptr; // always set by the table makers
 
     bool supports(DType t) const;
     const TypeTraits& at(DType t) const; // t must be supported

@@ -6,6 +6,8 @@
 // QuantizeRowFn); n is a count of elements.
 #pragma once
 
+#include "kernels/cpu/ops.h"
+
 #include <cstdint>
 
 namespace hearth::cpu::scalar {
@@ -29,9 +31,11 @@ float dot_iq4_xs_q8_k(int64_t n, const void* w, const void* a);
 // Float rows, accumulated in double like ggml's ggml_vec_dot_f32/f16/bf16 (scalar_dot_float.cpp).
 float dot_f32(int64_t n, const void* w, const void* a);
 float dot_f16(int64_t n, const void* w, const void* a);
-void weighted_sum_f16(int64_t n_rows, const uint16_t* p, const uint16_t* rows, int64_t row_stride, int64_t dim,
-                      float* out);
 float dot_bf16(int64_t n, const void* w, const void* a);
+
+// ops.h's AttendF16Fn, the reference (attend.cpp): per query, the f16-rounded query dotted with each key in double,
+// std::exp, the softmax sum in double, weights rounded to f16, the V rows summed in row order.
+void attend_f16(const AttnGroup& g, float* scratch);
 
 // Activation quantizers: kernels/ref's quantize_row for Q8_0, Q8_1, Q8_K, F16, BF16.
 void quantize_q8_0(const float* x, void* y, int64_t n);

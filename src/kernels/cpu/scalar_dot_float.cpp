@@ -16,18 +16,6 @@ float dot_f32(int64_t n, const void* w, const void* a) {
     return float(sum);
 }
 
-void weighted_sum_f16(int64_t n_rows, const uint16_t* p, const uint16_t* rows, int64_t row_stride, int64_t dim,
-                      float* out) {
-    for (int64_t e = 0; e < dim; ++e)
-        out[e] = 0.0f;
-    for (int64_t j = 0; j < n_rows; ++j) {
-        const float pj = fp16_to_f32(p[j]);
-        const uint16_t* x = rows + j * row_stride;
-        for (int64_t e = 0; e < dim; ++e)
-            out[e] += pj * fp16_to_f32(x[e]);
-    }
-}
-
 float dot_f16(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const uint16_t*>(w);
     const auto* y = static_cast<const uint16_t*>(a);

@@ -54,41 +54,6 @@ float dot_f32(int64_t n, const void* w, const void* a) {
     return dot_rows<float, load_f32, scalar_f32>(n, static_cast<const float*>(w), static_cast<const float*>(a));
 }
 
-// Columns in blocks of up to 64 (8 registers of accumulators stay in registers across all rows), rows inner:
-// one fused multiply-add per element and row, in row order, whatever the block.
-void weighted_sum_f16(int64_t n_rows, const uint16_t* p, const uint16_t* rows, int64_t row_stride, int64_t dim,
-                      float* out) {
-    constexpr int64_t kBlock = 64;
-    int64_t e0 = 0;
-    for (; e0 + 8 <= dim; e0 += kBlock) {
-        const int nv = int(std::min<int64_t>(kBlock, dim - e0) / 8); // full 8-lane vectors in this block
-        __m256 acc[kBlock / 8];
-        for (int r = 0; r < kBlock / 8; ++r)
-            acc[r] = _mm256_setzero_ps();
-        for (int64_t j = 0; j < n_rows; ++j) {
-            const __m256 pj = _mm256_set1_ps(scalar_f16(p + j));
-            const uint16_t* x = rows + j * row_stride + e0;
-            for (int r = 0; r < nv; ++r)
-                acc[r] = _mm256_fmadd_ps(pj, load_f16(x + 8 * r), acc[r]);
-        }
-        for (int r = 0; r < nv; ++r)
-            _mm256_storeu_ps(out + e0 + 8 * r, acc[r]);
-        if (nv < kBlock / 8) {
-            e0 += 8 * nv;
-            break;
-        }
-    }
-    if (e0 < dim) { // the last dim % 8 columns
-        for (int64_t e = e0; e < dim; ++e)
-            out[e] = 0.0f;
-        for (int64_t j = 0; j < n_rows; ++j) {
-            const float pj = scalar_f16(p + j);
-            for (int64_t e = e0; e < dim; ++e)
-                out[e] = std::fma(pj, scalar_f16(rows + j * row_stride + e), out[e]);
-        }
-    }
-}
-
 float dot_f16(int64_t n, const void* w, const void* a) {
     return dot_rows<uint16_t, load_f16, scalar_f16>(n, static_cast<const uint16_t*>(w),
                                                     static_cast<const uint16_t*>(a));

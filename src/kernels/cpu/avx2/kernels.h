@@ -3,6 +3,8 @@
 // accumulation order differs. Callable only on CPUs with those features.
 #pragma once
 
+#include "kernels/cpu/ops.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -40,9 +42,10 @@ void dot_multi_iq4_xs_q8_k(int64_t n, const void* w, const void* a, size_t strid
 
 float dot_f32(int64_t n, const void* w, const void* a);
 float dot_f16(int64_t n, const void* w, const void* a);
-void weighted_sum_f16(int64_t n_rows, const uint16_t* p, const uint16_t* rows, int64_t row_stride, int64_t dim,
-                      float* out);
 float dot_bf16(int64_t n, const void* w, const void* a);
+
+// ops.h's AttendF16Fn (attend.cpp).
+void attend_f16(const AttnGroup& g, float* scratch);
 
 // Byte-identical to the scalar (kernels/ref) quantizers.
 void quantize_q8_0(const float* x, void* y, int64_t n);

@@ -9,7 +9,7 @@ namespace hearth::cpu {
 void fill_avx2_table(KernelTable& t) {
     using namespace avx2;
     t.isa = "avx2";
-    t.weighted_sum_f16 = weighted_sum_f16;
+    t.attend_f16 = attend_f16;
     // Quantized weights also get the multi-row kernel (after set_traits, which clears it).
     auto set_quant = [&t](DType w, DType act, QuantizeRowFn quantize, VecDotFn dot, VecDotMultiFn multi) {
         set_traits(t, w, act, quantize, dot);

@@ -133,14 +133,7 @@ float gelu_one(float g, const float* table) {
     return g;
 }
 
-void glu_range(float* gate, const float* up, int64_t i0, int64_t i1, FfnAct act, const float* gelu) {
-    if (act == FfnAct::Silu) {
-        for (int64_t i = i0; i < i1; ++i) {
-            const float g = gate[i];
-            gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-        }
-        return;
-    }
+void gelu_range(float* gate, const float* up, int64_t i0, int64_t i1, const float* gelu) {
     for (int64_t i = i0; i < i1; ++i)
         gate[i] = up ? gelu_one(gate[i], gelu) * up[i] : gelu_one(gate[i], gelu);
 }
@@ -154,7 +147,12 @@ void glu(const ComputeCtx& c, float* gate, const float* up, int64_t n, FfnAct ac
     const int64_t n_chunks = (n + kChunk - 1) / kChunk;
     c.pool.run([&](int ith, int nth) {
         const auto [c0, c1] = ThreadPool::split(n_chunks, ith, nth);
-        glu_range(gate, up, c0 * kChunk, std::min(n, c1 * kChunk), act, gelu);
+        const int64_t i0 = c0 * kChunk, i1 = std::min(n, c1 * kChunk);
+        if (i1 <= i0) return;
+        if (act == FfnAct::Silu)
+            c.kt.silu_mul(gate + i0, up + i0, i1 - i0);
+        else
+            gelu_range(gate, up, i0, i1, gelu);
     });
 }
 

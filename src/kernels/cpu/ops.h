@@ -63,6 +63,11 @@ size_t attend_scratch_floats(int64_t n_keys, int64_t dim_k);
 
 using AttendF16Fn = void (*)(const AttnGroup& g, float* scratch);
 
+// The SiLU gate of a GLU feed-forward, elementwise: gate[i] = gate[i] / (1 + exp(-gate[i])) * up[i]. Every element
+// is computed the same way wherever it sits in the range (SIMD tails are padded, not done in scalar), so any split
+// of a row gives the same bits. Scalar: std::exp (the reference); SIMD: a vector exp within 2 ulp of expf.
+using SiluMulFn = void (*)(float* gate, const float* up, int64_t n);
+
 // One 32-element block of a token's activations for the row-interleaved (x16) kernels of packed.h: the quants
 // of the table's Q8_0 / Q8_1 quantizer (the same quants), its half scale as float, the quants' sum, and (Q8_1,
 // for Q4_1 / Q5_1 weights) its stored half s = d * sum as float, which ggml's offset term uses.
@@ -104,6 +109,7 @@ struct KernelTable {
     const char* isa = "scalar";       // "scalar", "avx2", "avx512"
     TypeTraits traits[kMaxDTypeId]{}; // indexed by the DType id
     AttendF16Fn attend_f16 = nullptr; // always set by the table makers
+    SiluMulFn silu_mul = nullptr;     // always set by the table makers
 
     bool supports(DType t) const;
     const TypeTraits& at(DType t) const; // t must be supported

@@ -36,6 +36,8 @@ float dot_bf16(int64_t n, const void* w, const void* a);
 // ops.h's AttendF16Fn, the reference (attend.cpp): per query, the f16-rounded query dotted with each key in double,
 // std::exp, the softmax sum in double, weights rounded to f16, the V rows summed in row order.
 void attend_f16(const AttnGroup& g, float* scratch);
+// ops.h's SiluMulFn, the reference (elementwise.cpp): std::exp in float.
+void silu_mul(float* gate, const float* up, int64_t n);
 
 // Activation quantizers: kernels/ref's quantize_row for Q8_0, Q8_1, Q8_K, F16, BF16.
 void quantize_q8_0(const float* x, void* y, int64_t n);

@@ -46,6 +46,8 @@ float dot_bf16(int64_t n, const void* w, const void* a);
 
 // ops.h's AttendF16Fn (attend.cpp).
 void attend_f16(const AttnGroup& g, float* scratch);
+// ops.h's SiluMulFn (elementwise.cpp).
+void silu_mul(float* gate, const float* up, int64_t n);
 
 // Byte-identical to the scalar (kernels/ref) quantizers.
 void quantize_q8_0(const float* x, void* y, int64_t n);

@@ -10,6 +10,7 @@ void fill_avx2_table(KernelTable& t) {
     using namespace avx2;
     t.isa = "avx2";
     t.attend_f16 = attend_f16;
+    t.silu_mul = silu_mul;
     // Quantized weights also get the multi-row kernel (after set_traits, which clears it).
     auto set_quant = [&t](DType w, DType act, QuantizeRowFn quantize, VecDotFn dot, VecDotMultiFn multi) {
         set_traits(t, w, act, quantize, dot);

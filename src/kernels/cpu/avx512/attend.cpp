@@ -6,7 +6,7 @@
 // dim_k, dim_v and n_keys alone (the group size only changes which registers hold it), so results do not depend on
 // the group or on how a caller splits it:
 //   - score: one fma chain over the key in 16-lane chunks (the last chunk masked), then _mm512_reduce_add_ps;
-//   - softmax: max, exp (exp16 below: Cephes' polynomial, within 2 ulp of expf), a float sum in 16 lanes over
+//   - softmax: max, exp (exp16, util.h: Cephes' polynomial, within 2 ulp of expf), a float sum in 16 lanes over
 //     the keys in order then reduced, weights times 1/sum rounded to f16;
 //   - output: per element one fma per key in row order from 0 (as the scalar reference, without its rounding of
 //     each product).
@@ -22,24 +22,6 @@ namespace {
 
 inline __mmask16 tail_mask(int64_t n) {
     return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
-}
-
-// exp(x) for x <= 0 (softmax arguments; larger x is not clamped): x = n ln2 + r, |r| <= ln2 / 2, e^r by Cephes'
-// expf polynomial, times 2^n by scalef (which underflows to 0 below 2^-149 without a clamp).
-inline __m512 exp16(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
 }
 
 inline __m512 load_h16(const uint16_t* p, __mmask16 m) {

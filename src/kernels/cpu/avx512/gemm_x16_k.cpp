@@ -13,15 +13,12 @@
 namespace hearth::cpu::avx512 {
 namespace {
 
-// Sum of 8 dpbusd of w[k0 .. k0 + n) against q[4k ..], two chains.
-template <int K0, int NK> inline __m512i dot_group(const __m512i* w, const int8_t* q) {
-    __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[K0], bcast32(q + 4 * K0));
-    __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[K0 + 1], bcast32(q + 4 * K0 + 4));
-    for (int k = K0 + 2; k < K0 + NK; k += 2) {
-        s0 = _mm512_dpbusd_epi32(s0, w[k], bcast32(q + 4 * k));
-        s1 = _mm512_dpbusd_epi32(s1, w[k + 1], bcast32(q + 4 * k + 4));
-    }
-    return _mm512_add_epi32(s0, s1);
+// Sum of NK dpbusd of w[0 .. NK) against q[4k ..] (k < NK), one chain: the kernels run 16 tokens' chains at once.
+template <int NK> inline __m512i dot_chain(const __m512i* w, const int8_t* q) {
+    __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], bcast32(q));
+    for (int k = 1; k < NK; ++k)
+        s = _mm512_dpbusd_epi32(s, w[k], bcast32(q + 4 * k));
+    return s;
 }
 
 // Sub-block J's 8 registers of unsigned quants (Q5_K: with the fifth bits from the qh chunks at 2368).
@@ -41,7 +38,7 @@ inline void q4_k_sub(const uint8_t* col, const PackedActK* act, int64_t act_nb, 
     unpack_k4<kQ5, J>(col, w);
     const __m512i sc = _mm512_cvtepu8_epi32(loadu128(col + 64 + 16 * J));
     for (int t = 0; t < N; ++t) {
-        const __m512i s = dot_group<0, 8>(w, act[t * act_nb + b].q + 32 * J);
+        const __m512i s = dot_chain<8>(w, act[t * act_nb + b].q + 32 * J);
         isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc));
     }
 }
@@ -54,9 +51,8 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         _mm512_broadcast_i32x4(_mm_setr_epi8(0, -128, 1, -128, 4, -128, 5, -128, 8, -128, 9, -128, 12, -128, 13, -128));
     const __m512i odd = _mm512_broadcast_i32x4(
         _mm_setr_epi8(2, -128, 3, -128, 6, -128, 7, -128, 10, -128, 11, -128, 14, -128, 15, -128));
-    __m512 acc[N];
     for (int t = 0; t < N; ++t)
-        acc[t] = _mm512_setzero_ps();
+        _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
         __m512i isum[N];
@@ -81,12 +77,11 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
             msum = _mm512_dpwssd_epi32(msum, mp2, bcast32(a.bs32 + 4));
             msum = _mm512_dpwssd_epi32(msum, mp3, bcast32(a.bs32 + 6));
             const __m512 da = _mm512_set1_ps(a.d);
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), acc[t]);
-            acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(dm, da), acc[t]);
+            float* yt = y + size_t(t) * y_stride;
+            const __m512 acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), _mm512_loadu_ps(yt));
+            _mm512_storeu_ps(yt, _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(dm, da), acc));
         }
     }
-    for (int t = 0; t < N; ++t)
-        _mm512_storeu_ps(y + size_t(t) * y_stride, acc[t]);
 }
 
 // High bits 2m, 2m + 1 of each byte of qh moved to bits 4, 5 (16-bit shifts of at most 4 stay within each byte's
@@ -114,25 +109,44 @@ inline void q6_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb
     const __m512i sc_a = _mm512_cvtepi8_epi32(loadu128(col + 32 + 16 * (2 * G)));
     const __m512i sc_b = _mm512_cvtepi8_epi32(loadu128(col + 32 + 16 * (2 * G + 1)));
     for (int t = 0; t < N; ++t) {
+        const int8_t* q = act[t * act_nb + b].q + 32 * G;
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w, q), sc_a));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w + 4, q + 16), sc_b));
+    }
+}
+
+// The 16 rows' sub-block scales as int16 pairs (sc[2m] | sc[2m + 1] << 16 per lane) for vpdpwssd.
+inline __m512i q6_scale_pair(const uint8_t* col, int m) {
+    const __m512i lo = _mm512_cvtepi8_epi32(loadu128(col + 32 + 32 * m));
+    const __m512i hi = _mm512_cvtepi8_epi32(loadu128(col + 48 + 32 * m));
+    return _mm512_or_si512(_mm512_and_si512(lo, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(hi, 16));
+}
+
+// The offset 32: isum - 32 sum_j sc[j] bs16[j], the second sum by 8 vpdpwssd per token.
+template <int N>
+inline void q6_k_offset(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
+    __m512i sp[8];
+    for (int m = 0; m < 8; ++m)
+        sp[m] = q6_scale_pair(col, m);
+    for (int t = 0; t < N; ++t) {
         const PackedActK& a = act[t * act_nb + b];
-        const int8_t* q = a.q + 32 * G;
-        const __m512i sa = _mm512_sub_epi32(dot_group<0, 4>(w, q), _mm512_set1_epi32(32 * a.bs16[2 * G]));
-        const __m512i sb = _mm512_sub_epi32(dot_group<4, 4>(w, q), _mm512_set1_epi32(32 * a.bs16[2 * G + 1]));
-        isum[t] =
-            _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(sa, sc_a), _mm512_mullo_epi32(sb, sc_b)));
+        __m512i o = _mm512_dpwssd_epi32(_mm512_setzero_si512(), sp[0], bcast32(a.bs16));
+        for (int m = 1; m < 8; ++m)
+            o = _mm512_dpwssd_epi32(o, sp[m], bcast32(a.bs16 + 2 * m));
+        isum[t] = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(o, 5));
     }
 }
 
 template <int N>
 void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
-    __m512 acc[N];
     for (int t = 0; t < N; ++t)
-        acc[t] = _mm512_setzero_ps();
+        _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * 3360;
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
+        q6_k_offset<N>(col, act, act_nb, b, isum);
         q6_k_group<N, 0, 0>(col, act, act_nb, b, isum);
         q6_k_group<N, 0, 1>(col, act, act_nb, b, isum);
         q6_k_group<N, 0, 2>(col, act, act_nb, b, isum);
@@ -143,12 +157,12 @@ void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         q6_k_group<N, 1, 3>(col, act, act_nb, b, isum);
         const __m512 dw = _mm512_cvtph_ps(loadu256(col));
         for (int t = 0; t < N; ++t) {
+            float* yt = y + size_t(t) * y_stride;
             const __m512 da = _mm512_set1_ps(act[t * act_nb + b].d);
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), acc[t]);
+            _mm512_storeu_ps(yt,
+                             _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), _mm512_loadu_ps(yt)));
         }
     }
-    for (int t = 0; t < N; ++t)
-        _mm512_storeu_ps(y + size_t(t) * y_stride, acc[t]);
 }
 
 // The kernel for N tokens: Q4_K (kQ5 false) / Q5_K, or Q6_K.
@@ -164,6 +178,8 @@ template <int kType> struct KQuant {
 
 template <int kType>
 void gemm(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
+    for (; n_tok >= 16; n_tok -= 16, act = static_cast<const PackedActK*>(act) + 16 * act_nb, y += 16 * y_stride)
+        KQuant<kType>::template run<16>(nb, group, static_cast<const PackedActK*>(act), act_nb, y, y_stride);
     for_token_tiles(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
                     [&]<int N>(const PackedActK* a, float* yt) {
                         KQuant<kType>::template run<N>(nb, group, a, act_nb, yt, y_stride);

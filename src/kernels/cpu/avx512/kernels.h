@@ -14,6 +14,8 @@ float dot_q4_0_q8_0(int64_t n, const void* w, const void* a);
 
 // ops.h's AttendF16Fn (attend.cpp).
 void attend_f16(const AttnGroup& g, float* scratch);
+// ops.h's SiluMulFn (elementwise.cpp).
+void silu_mul(float* gate, const float* up, int64_t n);
 
 float dot_q4_1_q8_1(int64_t n, const void* w, const void* a);
 float dot_q5_0_q8_0(int64_t n, const void* w, const void* a);

@@ -9,6 +9,7 @@ void fill_avx512_table(KernelTable& t) {
     using namespace avx512;
     t.isa = "avx512";
     t.attend_f16 = attend_f16;
+    t.silu_mul = silu_mul;
     auto set_dot = [&t](DType w, VecDotFn dot, VecDotMultiFn multi) {
         t.traits[static_cast<uint32_t>(w)].vec_dot = dot;
         t.traits[static_cast<uint32_t>(w)].vec_dot_multi = multi;

@@ -173,13 +173,20 @@ int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool) 
     for (auto& L : w.layers)
         for (Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down})
             consider(*m);
+    // One arena for all of them (huge pages: a buffer per matrix would round each up to 2 MiB), touched matrix by
+    // matrix as each is packed and its file pages given back, so at no time are both copies resident in full.
+    auto padded = [](const Matrix* m) { return (cpu::packed_bytes(m->type, m->rows, m->cols) + 63) / 64 * 64; };
+    size_t total = 0;
+    for (const Matrix* m : todo)
+        total += padded(m);
+    if (todo.empty()) return 0;
+    AlignedBytes arena = alloc_weight_bytes(total);
+    HEARTH_CHECK(arena != nullptr, "out of memory repacking weights");
+    uint8_t* out = arena.get();
     for (Matrix* m : todo) {
         const size_t file_bytes = size_t(m->rows) * m->row_bytes;
-        const size_t bytes = cpu::packed_bytes(m->type, m->rows, m->cols);
-        AlignedBytes buf = alloc_weight_bytes(bytes);
-        HEARTH_CHECK(buf != nullptr, "out of memory repacking weights");
         // Groups of 16 rows are independent: each thread packs a contiguous run of them.
-        const PackJob job{m, buf.get()};
+        const PackJob job{m, out};
         const PackJob* pj = &job;
         pool.run([pj](int ith, int nth) {
             const Matrix& mm = *pj->m;
@@ -191,11 +198,12 @@ int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool) 
                           pj->out + size_t(g0) * packed_group);
         });
         release_pages(m->data, file_bytes);
-        m->packed = buf.get();
+        m->packed = out;
         if (tied && m == &w.output) w.token_embd.packed = m->packed; // embedding rows come from it too
-        w.packed_bytes += bytes;
-        w.packed.push_back(std::move(buf));
+        w.packed_bytes += cpu::packed_bytes(m->type, m->rows, m->cols);
+        out += padded(m);
     }
+    w.packed.push_back(std::move(arena));
     return int(todo.size());
 }
 

@@ -68,7 +68,7 @@ struct ModelWeights {
     const float* rope_freqs = nullptr;     // (rope_dim/2) or null
     std::vector<LayerWeights> layers;      // (n_layer)
     std::vector<std::vector<float>> owned; // f32 copies of vector tensors
-    std::vector<AlignedBytes> packed;      // repacked matrices (Matrix::packed)
+    std::vector<AlignedBytes> packed;      // arenas of repacked matrices (Matrix::packed), one per pack_weights
     uint64_t packed_bytes = 0;             // their total size
 };
 

@@ -60,7 +60,7 @@ struct ModelInfo {
 };
 
 struct Model;
-struct ForwardBuffers;
+struct SeqState;
 class Runtime;
 class Session;
 
@@ -103,7 +103,8 @@ private:
     Status check_feed(std::span<const int32_t> tokens) const;       // feed()'s checks
     Status run_passes(std::span<const int32_t> tokens, bool embed); // feed()'s and embed()'s passes
     const Runtime* runtime_ = nullptr;
-    std::unique_ptr<ForwardBuffers> buf_;
+    std::unique_ptr<SeqState> seq_; // its KV cache and outputs (the pass scratch is the runtime's)
+    int32_t n_batch_ = 0;           // most tokens per pass
     int32_t n_past_ = 0;
     std::atomic<bool> cancelled_{false};
 };
@@ -137,9 +138,10 @@ public:
     // Session::embed() for several sessions in shared passes (as feed_batch; each session is reset first and
     // gets its own embedding()). An encoder's input is never split: it must fit in kBatchTokens.
     Status embed_batch(std::span<const BatchItem> items);
-    // Memory feed_batch's scratch holds now (0 before the first call): it grows with the most sessions fed
-    // at once (one logits row each) and the longest context among them, and is kept for the next call.
-    uint64_t batch_scratch_bytes() const;
+    // Memory the pass scratch holds now (0 before the first pass): one for every pass of this runtime, sessions'
+    // and batches' (a session holds only its KV cache and outputs); it grows with the most tokens and sessions
+    // fed at once (one logits row each) and the longest context among them, and is kept for the next call.
+    uint64_t scratch_bytes() const;
 
 private:
     friend class Session;

@@ -55,7 +55,7 @@ void ModelEntry::drop_lru_idle() {
 }
 
 uint64_t ModelEntry::bytes() const {
-    uint64_t n = weight_bytes + runtime->batch_scratch_bytes();
+    uint64_t n = weight_bytes + runtime->scratch_bytes();
     for (const auto& s : idle)
         n += s->bytes;
     for (const auto& s : active)

@@ -15,7 +15,7 @@
 
 namespace hearth {
 
-void forward_decoder(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n) {
+void forward_decoder(const Model& m, const ComputeCtx& c, PassScratch& b, const int32_t* tokens, int32_t n) {
     const ModelConfig& cfg = m.cfg;
     const int64_t n_embd = cfg.n_embd;
     const int64_t q_dim = int64_t{cfg.n_head} * cfg.head_dim_k;

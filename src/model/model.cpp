@@ -38,27 +38,41 @@ Sizes sizes(const ModelConfig& c, int32_t n_ctx) {
 }
 } // namespace
 
-uint64_t forward_buffer_bytes(const ModelConfig& c, int32_t n_ctx, int32_t n_batch, int n_threads) {
+uint64_t seq_state_bytes(const ModelConfig& c, int32_t n_ctx) {
     const Sizes s = sizes(c, n_ctx);
-    const uint64_t nb = static_cast<uint64_t>(n_batch);
-    uint64_t floats = nb * (2 * uint64_t(c.n_embd) + s.q + s.k + s.v + (s.q + s.k + s.v) + s.attn + 3 * s.ff) +
-                      uint64_t(n_threads) * (uint64_t(n_ctx) * 3 / 2 + uint64_t(c.head_dim_k + c.head_dim_v) + 16) +
-                      uint64_t(c.n_vocab);
-    // Activation scratch: at most ~1.1 bytes per element of the widest input (Q8 blocks), generous.
-    const uint64_t act = nb * std::max<uint64_t>(uint64_t(c.n_ff) * 2, uint64_t(c.n_embd)) * 4;
-    return 2 * (s.kv_k + s.kv_v) + 4 * floats + act;
+    return 2 * (s.kv_k + s.kv_v) + 4 * (uint64_t(c.generative ? c.n_vocab : 0) + uint64_t(c.n_embd));
 }
 
-ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
-                                    int n_threads) {
+uint64_t pass_scratch_bytes(const ModelConfig& c, int32_t n_ctx, int32_t n_batch, int n_threads) {
+    const Sizes s = sizes(c, n_ctx);
+    const uint64_t nb = static_cast<uint64_t>(n_batch);
+    const uint64_t floats = nb * (2 * uint64_t(c.n_embd) + s.q + s.k + s.v + (s.q + s.k + s.v) + s.attn + 3 * s.ff) +
+                            uint64_t(n_threads) * cpu::attend_scratch_floats(n_ctx, c.head_dim_k) + uint64_t(c.n_vocab);
+    // Activation scratch: at most ~1.1 bytes per element of the widest input (Q8 blocks), generous.
+    const uint64_t act = nb * std::max<uint64_t>(uint64_t(c.n_ff) * 2, uint64_t(c.n_embd)) * 4;
+    return 4 * floats + act;
+}
+
+SeqState make_seq_state(const Model& m, int32_t n_ctx) {
+    const Sizes s = sizes(m.cfg, n_ctx);
+    SeqState q;
+    q.n_ctx = n_ctx;
+    q.k_cache.allocate(s.kv_k);
+    q.v_cache.allocate(s.kv_v);
+    q.logits.resize(m.cfg.generative ? size_t(m.cfg.n_vocab) : 0);
+    q.embd.resize(size_t(m.cfg.n_embd));
+    return q;
+}
+
+PassScratch make_pass_scratch(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
+                              int32_t n_seqs, int n_threads) {
     const ModelConfig& c = m.cfg;
     const Sizes s = sizes(c, n_ctx);
-    ForwardBuffers b;
+    PassScratch b;
     b.n_ctx = n_ctx;
     b.n_batch = n_batch;
+    b.n_seqs = std::max(n_seqs, 1);
     const size_t nb = static_cast<size_t>(n_batch);
-    b.k_cache.allocate(s.kv_k);
-    b.v_cache.allocate(s.kv_v);
     b.x.resize(nb * size_t(c.n_embd));
     b.h.resize(nb * size_t(c.n_embd));
     b.q.resize(nb * s.q);
@@ -73,11 +87,10 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     ap.head_dim_k = c.head_dim_k;
     ap.head_dim_v = c.head_dim_v;
     b.scores.resize(size_t(n_threads) * attention_scratch_floats(ap));
-    b.logits.resize(c.generative ? size_t(c.n_vocab) : 0);
-    b.embd.resize(size_t(c.n_embd));
+    if (c.generative) b.logits.resize(size_t(b.n_seqs) * size_t(c.n_vocab));
     b.pos.resize(nb);
     if (!c.causal) b.key_end.resize(nb);
-    b.token_cache.resize(nb);
+    b.token_seq.resize(nb);
     b.token_kv.resize(nb);
     // Activation scratch for the widest matmul input of every weight in the model.
     size_t act = 0;
@@ -94,28 +107,16 @@ ForwardBuffers make_forward_buffers(const Model& m, const cpu::KernelTable& kt, 
     return b;
 }
 
-uint64_t allocated_bytes(const ForwardBuffers& b) {
-    auto bytes = [](const auto& v) { return uint64_t(v.capacity()) * sizeof(v[0]); };
-    return 2 * (uint64_t(b.k_cache.size) + uint64_t(b.v_cache.size)) + bytes(b.x) + bytes(b.h) + bytes(b.q) +
-           bytes(b.k) + bytes(b.v) + bytes(b.qkv) + bytes(b.attn) + bytes(b.gate) + bytes(b.up) + bytes(b.scores) +
-           bytes(b.logits) + bytes(b.embd) + bytes(b.pos) + bytes(b.key_end) + bytes(b.act) + bytes(b.token_cache) +
-           bytes(b.token_kv);
+uint64_t allocated_bytes(const SeqState& q) {
+    return 2 * (uint64_t(q.k_cache.size) + uint64_t(q.v_cache.size)) +
+           4 * (uint64_t(q.logits.capacity()) + uint64_t(q.embd.capacity()));
 }
 
-ForwardBuffers make_batch_buffers(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
-                                  int32_t n_seqs, int n_threads) {
-    // A session's buffers with a one-position cache (never used: each sequence brings its own).
-    ForwardBuffers b = make_forward_buffers(m, kt, 1, n_batch, n_threads);
-    b.k_cache.allocate(0);
-    b.v_cache.allocate(0);
-    b.n_ctx = n_ctx;
-    AttnParams ap{};
-    ap.n_ctx = n_ctx;
-    ap.head_dim_k = m.cfg.head_dim_k;
-    ap.head_dim_v = m.cfg.head_dim_v;
-    b.scores.assign(size_t(n_threads) * attention_scratch_floats(ap), 0.0f);
-    if (m.cfg.generative) b.logits.assign(size_t(std::max(n_seqs, 1)) * size_t(m.cfg.n_vocab), 0.0f);
-    return b;
+uint64_t allocated_bytes(const PassScratch& b) {
+    auto bytes = [](const auto& v) { return uint64_t(v.capacity()) * sizeof(v[0]); };
+    return bytes(b.x) + bytes(b.h) + bytes(b.q) + bytes(b.k) + bytes(b.v) + bytes(b.qkv) + bytes(b.attn) +
+           bytes(b.gate) + bytes(b.up) + bytes(b.scores) + bytes(b.logits) + bytes(b.pos) + bytes(b.key_end) +
+           bytes(b.act) + bytes(b.token_seq) + bytes(b.token_kv);
 }
 
 void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x) {
@@ -145,7 +146,7 @@ namespace {
 
 // The final hidden state rows [r0, r1) of the pass, normed as the model's last norm does (decoders: the output
 // RMSNorm; encoders end normed), into y (r1 - r0, n_embd).
-void final_hidden(const Model& m, const ForwardBuffers& work, int64_t r0, int64_t r1, float* y) {
+void final_hidden(const Model& m, const PassScratch& work, int64_t r0, int64_t r1, float* y) {
     const int64_t n_embd = m.cfg.n_embd;
     if (m.w.output_norm)
         rms_norm(work.x.data() + r0 * n_embd, m.w.output_norm, y, r1 - r0, n_embd, m.cfg.rms_eps);
@@ -154,12 +155,12 @@ void final_hidden(const Model& m, const ForwardBuffers& work, int64_t r0, int64_
 }
 
 // Pools each sequence's final hidden states into its cache's embd (see PassOutput), using work.h as scratch.
-void pool_embeddings(const Model& m, ForwardBuffers& work, std::span<const SeqSpan> seqs) {
+void pool_embeddings(const Model& m, PassScratch& work, std::span<const SeqSpan> seqs) {
     const int64_t n_embd = m.cfg.n_embd;
     int64_t t0 = 0;
     for (const SeqSpan& s : seqs) {
         const int64_t t1 = t0 + s.n_tokens;
-        float* e = s.cache->embd.data(); // (n_embd)
+        float* e = s.seq->embd.data(); // (n_embd)
         switch (m.cfg.pooling) {
         case Pooling::Cls:
             if (s.n_past == 0) final_hidden(m, work, t0, t0 + 1, e);
@@ -179,7 +180,7 @@ void pool_embeddings(const Model& m, ForwardBuffers& work, std::span<const SeqSp
 }
 
 // Final norm and output projection for the last token of each sequence: one matmul for all of them.
-void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& work, std::span<const SeqSpan> seqs) {
+void output_logits(const Model& m, const ComputeCtx& c, PassScratch& work, std::span<const SeqSpan> seqs) {
     const int64_t n_embd = m.cfg.n_embd;
     const size_t n_vocab = size_t(m.cfg.n_vocab);
     const auto n_seqs = static_cast<int32_t>(seqs.size());
@@ -189,20 +190,20 @@ void output_logits(const Model& m, const ComputeCtx& c, ForwardBuffers& work, st
         rms_norm(work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1, n_embd,
                  m.cfg.rms_eps);
     }
-    matmul(c, m.w.output, work.h.data(), n_seqs, work.logits.data());
+    // One sequence: straight into its logits; several: their rows, then copied out.
+    float* logits = n_seqs == 1 ? seqs[0].seq->logits.data() : work.logits.data();
+    matmul(c, m.w.output, work.h.data(), n_seqs, logits);
     if (m.cfg.final_logit_softcap > 0) {
         const float cap = m.cfg.final_logit_softcap;
         for (size_t i = 0; i < size_t(n_seqs) * n_vocab; ++i)
-            work.logits[i] = std::tanh(work.logits[i] / cap) * cap;
+            logits[i] = std::tanh(logits[i] / cap) * cap;
     }
-    for (int32_t i = 0; i < n_seqs; ++i) {
-        ForwardBuffers* dst = seqs[size_t(i)].cache;
-        if (dst == &work && i == 0) continue; // already in place
-        std::copy_n(work.logits.data() + size_t(i) * n_vocab, n_vocab, dst->logits.data());
-    }
+    if (n_seqs > 1)
+        for (int32_t i = 0; i < n_seqs; ++i)
+            std::copy_n(logits + size_t(i) * n_vocab, n_vocab, seqs[size_t(i)].seq->logits.data());
 }
 
-LayerKv layer_kv(const Model& m, ForwardBuffers& b, int32_t il) {
+LayerKv layer_kv(const Model& m, SeqState& b, int32_t il) {
     const ModelConfig& c = m.cfg;
     const size_t k_layer = size_t(b.n_ctx) * size_t(c.n_head_kv) * size_t(c.head_dim_k);
     const size_t v_layer = size_t(b.n_ctx) * size_t(c.n_head_kv) * size_t(c.head_dim_v);
@@ -211,18 +212,18 @@ LayerKv layer_kv(const Model& m, ForwardBuffers& b, int32_t il) {
 
 } // namespace
 
-const LayerKv* layer_kv_of_tokens(const Model& m, ForwardBuffers& work, int32_t il, int32_t n) {
+const LayerKv* layer_kv_of_tokens(const Model& m, PassScratch& work, int32_t il, int32_t n) {
     for (int32_t t = 0; t < n; ++t) {
-        ForwardBuffers* cache = work.token_cache[size_t(t)];
-        if (t > 0 && cache == work.token_cache[size_t(t - 1)])
+        SeqState* seq = work.token_seq[size_t(t)];
+        if (t > 0 && seq == work.token_seq[size_t(t - 1)])
             work.token_kv[size_t(t)] = work.token_kv[size_t(t - 1)];
         else
-            work.token_kv[size_t(t)] = layer_kv(m, *cache, il);
+            work.token_kv[size_t(t)] = layer_kv(m, *seq, il);
     }
     return work.token_kv.data();
 }
 
-void forward_batch(const Model& m, const ComputeCtx& c, ForwardBuffers& work, const int32_t* tokens,
+void forward_batch(const Model& m, const ComputeCtx& c, PassScratch& work, const int32_t* tokens,
                    std::span<const SeqSpan> seqs, PassOutput out) {
     HEARTH_CHECK(out == PassOutput::Embedding || m.cfg.generative, "logits asked of an embedding-only model");
     int32_t n = 0;
@@ -230,7 +231,7 @@ void forward_batch(const Model& m, const ComputeCtx& c, ForwardBuffers& work, co
         HEARTH_CHECK(m.cfg.causal || s.n_past == 0, "an encoder's input must be whole in one pass");
         for (int32_t t = 0; t < s.n_tokens; ++t) {
             work.pos[size_t(n + t)] = s.n_past + t;
-            work.token_cache[size_t(n + t)] = s.cache;
+            work.token_seq[size_t(n + t)] = s.seq;
             if (!m.cfg.causal) work.key_end[size_t(n + t)] = s.n_tokens;
         }
         n += s.n_tokens;
@@ -242,10 +243,10 @@ void forward_batch(const Model& m, const ComputeCtx& c, ForwardBuffers& work, co
         pool_embeddings(m, work, seqs);
 }
 
-void forward(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n_tokens,
-             int32_t n_past) {
-    const SeqSpan one{&b, n_tokens, n_past};
-    forward_batch(m, c, b, tokens, std::span<const SeqSpan>(&one, 1));
+void forward(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& seq, const int32_t* tokens,
+             int32_t n_tokens, int32_t n_past) {
+    const SeqSpan one{&seq, n_tokens, n_past};
+    forward_batch(m, c, work, tokens, std::span<const SeqSpan>(&one, 1));
 }
 
 } // namespace hearth

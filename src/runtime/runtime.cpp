@@ -23,10 +23,24 @@ struct Runtime::Impl {
     std::unique_ptr<ThreadPool> pool;
     ModelInfo info;
     std::string isa;
-    // feed_batch's scratch, grown when a call needs more sequences or a longer context (never per token).
-    std::unique_ptr<ForwardBuffers> batch_work;
-    int32_t batch_seqs = 0;
+    // The scratch of every pass (sessions' and batches'; one pass runs at a time), made at the first pass and
+    // grown when a call needs more tokens, sequences or context than it has (never per token).
+    std::unique_ptr<PassScratch> scratch;
+    PassScratch& scratch_for(int32_t n_ctx, int32_t n_batch, int32_t n_seqs);
 };
+
+PassScratch& Runtime::Impl::scratch_for(int32_t n_ctx, int32_t n_batch, int32_t n_seqs) {
+    if (!scratch || scratch->n_ctx < n_ctx || scratch->n_batch < n_batch || scratch->n_seqs < n_seqs) {
+        if (scratch) {
+            n_ctx = std::max(n_ctx, scratch->n_ctx);
+            n_batch = std::max(n_batch, scratch->n_batch);
+            n_seqs = std::max(n_seqs, scratch->n_seqs);
+        }
+        scratch.reset(); // free the old scratch before the new one is made
+        scratch = std::make_unique<PassScratch>(make_pass_scratch(*model, kt, n_ctx, n_batch, n_seqs, pool->size()));
+    }
+    return *scratch;
+}
 
 bool matryoshka_family(const std::string& name) {
     static constexpr const char* kFamilies[] = {
@@ -121,7 +135,7 @@ Result<int32_t> session_ctx(const ModelConfig& c, const SessionOptions& opts) {
 uint64_t host_available_memory();
 
 // After the last embedding pass over n tokens: mean pooling's sum becomes the mean.
-void finish_embedding(const ModelConfig& c, ForwardBuffers& b, int32_t n) {
+void finish_embedding(const ModelConfig& c, SeqState& b, int32_t n) {
     if (c.pooling == Pooling::Mean && n > 0) scale_inplace(b.embd.data(), c.n_embd, 1.0f / float(n));
 }
 
@@ -188,7 +202,10 @@ Result<MemoryEstimate> Runtime::estimate_memory(const SessionOptions& opts) cons
     MemoryEstimate m;
     m.n_ctx = *n_ctx;
     m.weight_bytes = impl_->info.weight_bytes;
-    m.session_bytes = forward_buffer_bytes(c, *n_ctx, std::min(opts.n_batch, *n_ctx), impl_->pool->size());
+    // Its KV cache and outputs, plus a pass scratch for its batch (shared by all sessions: counted for each, an
+    // upper bound).
+    m.session_bytes =
+        seq_state_bytes(c, *n_ctx) + pass_scratch_bytes(c, *n_ctx, std::min(opts.n_batch, *n_ctx), impl_->pool->size());
     m.available = available_memory();
     return m;
 }
@@ -202,23 +219,23 @@ Result<std::unique_ptr<Session>> Runtime::create_session(const SessionOptions& o
     const int32_t n_batch = impl_->model->cfg.causal ? std::min(opts.n_batch, n_ctx) : n_ctx;
     std::unique_ptr<Session> s(new Session());
     s->runtime_ = this;
-    s->buf_ = std::make_unique<ForwardBuffers>(
-        make_forward_buffers(*impl_->model, impl_->kt, n_ctx, n_batch, impl_->pool->size()));
+    s->seq_ = std::make_unique<SeqState>(make_seq_state(*impl_->model, n_ctx));
+    s->n_batch_ = n_batch;
     return s;
 }
 
 Session::~Session() = default;
 
 int32_t Session::n_ctx() const {
-    return buf_->n_ctx;
+    return seq_->n_ctx;
 }
 
 std::span<const float> Session::logits() const {
-    return buf_->logits;
+    return seq_->logits;
 }
 
 std::span<const float> Session::embedding() const {
-    return buf_->embd;
+    return seq_->embd;
 }
 
 Status Session::truncate(int32_t n_keep) {
@@ -240,10 +257,10 @@ Status Session::check_feed(std::span<const int32_t> tokens) const {
             return error("token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
                          " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
     }
-    if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > buf_->n_ctx)
+    if (static_cast<int64_t>(n_past_) + static_cast<int64_t>(tokens.size()) > seq_->n_ctx)
         return error(Code::ContextFull, "context full: " + std::to_string(n_past_) + " + " +
                                             std::to_string(tokens.size()) + " tokens > context size " +
-                                            std::to_string(buf_->n_ctx));
+                                            std::to_string(seq_->n_ctx));
     return Status::ok();
 }
 
@@ -256,14 +273,15 @@ Status Session::feed(std::span<const int32_t> tokens) {
 }
 
 Status Session::run_passes(std::span<const int32_t> tokens, bool embed) {
-    const Runtime::Impl& im = *runtime_->impl_;
-    ComputeCtx c{im.kt, *im.pool, buf_->act.data()};
+    Runtime::Impl& im = *runtime_->impl_;
+    PassScratch& work = im.scratch_for(seq_->n_ctx, n_batch_, 1);
+    ComputeCtx c{im.kt, *im.pool, work.act.data()};
     size_t done = 0;
     while (done < tokens.size()) {
         if (cancelled_.exchange(false)) return error(Code::Cancelled, "cancelled");
-        const int32_t n = static_cast<int32_t>(std::min<size_t>(tokens.size() - done, size_t(buf_->n_batch)));
-        const SeqSpan one{buf_.get(), n, n_past_};
-        forward_batch(*im.model, c, *buf_, tokens.data() + done, std::span<const SeqSpan>(&one, 1),
+        const int32_t n = static_cast<int32_t>(std::min<size_t>(tokens.size() - done, size_t(n_batch_)));
+        const SeqSpan one{seq_.get(), n, n_past_};
+        forward_batch(*im.model, c, work, tokens.data() + done, std::span<const SeqSpan>(&one, 1),
                       embed ? PassOutput::Embedding : PassOutput::Logits);
         n_past_ += n;
         done += size_t(n);
@@ -274,18 +292,18 @@ Status Session::run_passes(std::span<const int32_t> tokens, bool embed) {
 Status Session::embed(std::span<const int32_t> tokens) {
     const Runtime::Impl& im = *runtime_->impl_;
     if (tokens.empty()) return error("nothing to embed: no tokens");
-    if (!im.model->cfg.causal && tokens.size() > size_t(buf_->n_batch))
+    if (!im.model->cfg.causal && tokens.size() > size_t(n_batch_))
         return error(Code::ContextFull, "input of " + std::to_string(tokens.size()) + " tokens is longer than " +
-                                            std::to_string(buf_->n_batch) + ", the most this encoder takes");
+                                            std::to_string(n_batch_) + ", the most this encoder takes");
     reset();
     HEARTH_TRY(check_feed(tokens));
     HEARTH_TRY(run_passes(tokens, true));
-    finish_embedding(im.model->cfg, *buf_, n_past_);
+    finish_embedding(im.model->cfg, *seq_, n_past_);
     return Status::ok();
 }
 
-uint64_t Runtime::batch_scratch_bytes() const {
-    return impl_->batch_work ? allocated_bytes(*impl_->batch_work) : 0;
+uint64_t Runtime::scratch_bytes() const {
+    return impl_->scratch ? allocated_bytes(*impl_->scratch) : 0;
 }
 
 Status Runtime::feed_batch(std::span<const BatchItem> items) {
@@ -307,7 +325,7 @@ Status Runtime::embed_batch(std::span<const BatchItem> items) {
         if (it.session && it.session->runtime_ == this) it.session->reset();
     HEARTH_TRY(run_batch(items, true));
     for (const BatchItem& it : items)
-        finish_embedding(cfg, *it.session->buf_, it.session->n_past_);
+        finish_embedding(cfg, *it.session->seq_, it.session->n_past_);
     return Status::ok();
 }
 
@@ -324,19 +342,11 @@ Status Runtime::run_batch(std::span<const BatchItem> items, bool embed) {
         for (size_t j = 0; j < i; ++j)
             if (items[j].session == it.session) return error(which + "the session is also item " + std::to_string(j));
         if (Status st = it.session->check_feed(it.tokens); !st) return error(which + st.message());
-        n_ctx = std::max(n_ctx, it.session->buf_->n_ctx);
+        n_ctx = std::max(n_ctx, it.session->seq_->n_ctx);
     }
     if (items.empty()) return Status::ok();
     const auto n_seqs = static_cast<int32_t>(std::min<size_t>(items.size(), size_t(kBatchTokens)));
-    if (!im.batch_work || im.batch_work->n_ctx < n_ctx || im.batch_seqs < n_seqs) {
-        const int32_t ctx = std::max(n_ctx, im.batch_work ? im.batch_work->n_ctx : 0);
-        const int32_t seqs = std::max(n_seqs, im.batch_seqs);
-        im.batch_work.reset(); // free the old scratch before the new one is made
-        im.batch_work = std::make_unique<ForwardBuffers>(
-            make_batch_buffers(*im.model, im.kt, ctx, kBatchTokens, seqs, im.pool->size()));
-        im.batch_seqs = seqs;
-    }
-    ForwardBuffers& work = *im.batch_work;
+    PassScratch& work = im.scratch_for(n_ctx, kBatchTokens, n_seqs);
     ComputeCtx c{im.kt, *im.pool, work.act.data()};
     std::vector<size_t> done(items.size(), 0);
     std::vector<SeqSpan> seqs;
@@ -358,7 +368,7 @@ Status Runtime::run_batch(std::span<const BatchItem> items, bool embed) {
             }
             const size_t n = std::min(left, room);
             Session& s = *items[i].session;
-            seqs.push_back(SeqSpan{s.buf_.get(), static_cast<int32_t>(n), s.n_past_});
+            seqs.push_back(SeqSpan{s.seq_.get(), static_cast<int32_t>(n), s.n_past_});
             tokens.insert(tokens.end(), items[i].tokens.begin() + long(done[i]),
                           items[i].tokens.begin() + long(done[i] + n));
             done[i] += n;

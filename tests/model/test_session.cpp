@@ -72,6 +72,7 @@ std::vector<int32_t> pseudo_tokens(size_t n, uint32_t seed, int32_t n_vocab) {
 TEST(FeedBatch, EverySessionGetsExactlyWhatItGetsAlone) {
     auto e = load_smol();
     ASSERT_TRUE(e);
+    EXPECT_EQ(e->scratch_bytes(), 0u); // made at the first pass
     const int32_t n_vocab = e->info().n_vocab;
     const std::vector<std::vector<int32_t>> prompts = {pseudo_tokens(7, 1, n_vocab), pseudo_tokens(1, 2, n_vocab),
                                                        pseudo_tokens(size_t(Runtime::kBatchTokens) + 90, 3, n_vocab),
@@ -93,8 +94,10 @@ TEST(FeedBatch, EverySessionGetsExactlyWhatItGetsAlone) {
             want[i].push_back(logits_of(**s));
         }
     }
-    // Together.
-    EXPECT_EQ(e->batch_scratch_bytes(), 0u);
+    // Together. The sessions alone shared one scratch of 16 tokens, one logits row.
+    const uint64_t alone_scratch = e->scratch_bytes();
+    EXPECT_GT(alone_scratch, 0u);
+    EXPECT_LT(alone_scratch, uint64_t(2) * uint64_t(n_vocab) * 4 + (uint64_t(16) << 20));
     std::vector<std::unique_ptr<Session>> ss;
     std::vector<BatchItem> items;
     for (size_t i = 0; i < prompts.size(); ++i) {
@@ -105,7 +108,7 @@ TEST(FeedBatch, EverySessionGetsExactlyWhatItGetsAlone) {
     }
     ASSERT_TRUE(e->feed_batch(items).is_ok());
     // The scratch holds a logits row per session and attention room for the longest context, and counts them.
-    EXPECT_GE(e->batch_scratch_bytes(), uint64_t(prompts.size()) * uint64_t(n_vocab) * 4 + 1024 * 4);
+    EXPECT_GE(e->scratch_bytes(), uint64_t(prompts.size()) * uint64_t(n_vocab) * 4 + 1024 * 4);
     for (size_t i = 0; i < ss.size(); ++i) {
         EXPECT_EQ(ss[i]->n_past(), int32_t(prompts[i].size()));
         EXPECT_TRUE(logits_of(*ss[i]) == want[i][0]) << "prompt of session " << i;

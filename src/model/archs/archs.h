@@ -26,15 +26,14 @@ namespace hearth {
 
 struct Model;
 struct ComputeCtx;
-struct ForwardBuffers;
+struct PassScratch;
 struct WeightBinder;
 
 // Reads the architecture's own keys (r.prefix is "<name>.") into c, whose shared fields are already set.
 using ArchConfigure = Status(const gguf::File& f, const KeyReader& r, ModelConfig& c);
-// The layers over the pass's n tokens (b.pos and b.token_cache set by forward_batch), leaving the final hidden
+// The layers over the pass's n tokens (b.pos and b.token_seq set by forward_batch), leaving the final hidden
 // states in b.x (n_tokens, n_embd); forward_batch then computes the logits.
-using ArchForward = void(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens,
-                         int32_t n_tokens);
+using ArchForward = void(const Model& m, const ComputeCtx& c, PassScratch& b, const int32_t* tokens, int32_t n_tokens);
 
 // Binds the architecture's tensors when they are not the decoder layout weights.cpp binds (encoders).
 using ArchBind = Status(WeightBinder& b, const ModelConfig& c);

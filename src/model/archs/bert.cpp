@@ -100,7 +100,7 @@ Status bind_bert(WeightBinder& b, const ModelConfig& c) {
     return Status::ok();
 }
 
-void forward_bert(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n) {
+void forward_bert(const Model& m, const ComputeCtx& c, PassScratch& b, const int32_t* tokens, int32_t n) {
     const ModelConfig& cfg = m.cfg;
     const int64_t n_embd = cfg.n_embd;
     const int64_t n_ff = cfg.n_ff;

@@ -29,7 +29,7 @@ Status configure_gemma3(const gguf::File& /*f*/, const KeyReader& r, ModelConfig
     return Status::ok();
 }
 
-void forward_gemma3(const Model& m, const ComputeCtx& c, ForwardBuffers& b, const int32_t* tokens, int32_t n) {
+void forward_gemma3(const Model& m, const ComputeCtx& c, PassScratch& b, const int32_t* tokens, int32_t n) {
     const ModelConfig& cfg = m.cfg;
     const int64_t n_embd = cfg.n_embd;
     const int64_t n_ff = cfg.n_ff;

@@ -35,9 +35,10 @@ struct SessionOptions {
 struct MemoryEstimate {
     int32_t n_ctx = 0;
     uint64_t weight_bytes = 0;  // the model's tensors (memory-mapped; resident once read)
-    uint64_t session_bytes = 0; // KV cache + scratch for n_ctx
+    uint64_t session_bytes = 0; // the session's own: KV cache for n_ctx and its outputs
+    uint64_t scratch_bytes = 0; // what the runtime's pass scratch (shared by its sessions) would grow by
     uint64_t available = 0;     // MemAvailable from /proc/meminfo (else physical memory); 0 = unknown
-    uint64_t needed() const { return weight_bytes + session_bytes; }
+    uint64_t needed() const { return weight_bytes + session_bytes + scratch_bytes; }
 };
 // ok, or an error saying how much is needed, how much is available and what to try.
 Status check_memory(const MemoryEstimate& m);

@@ -145,7 +145,7 @@ Scheduler::Admit Scheduler::admit_embed(const std::shared_ptr<Job>& job, std::un
     est = rt.estimate_memory(so);
     if (!est) return fail(Status::error(Code::Internal, est.message()));
     const size_t n_sessions = std::min(inputs.size(), kEmbedSessions);
-    const uint64_t need = est->session_bytes * n_sessions + (fresh ? m->weight_bytes : 0);
+    const uint64_t need = est->session_bytes * n_sessions + est->scratch_bytes + (fresh ? m->weight_bytes : 0);
     auto available = [&]() -> uint64_t {
         auto e = rt.estimate_memory(so);
         return e ? e->available : 0;

@@ -371,7 +371,7 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
                                                       const std::string& model, bool& wait, Status& why) {
     if (auto ps = m.take_session(est.n_ctx, prompt)) return ps;
     if (int(m.idle.size() + m.active.size()) >= opts_.max_active) m.drop_lru_idle();
-    const uint64_t need = est.session_bytes + (fresh ? m.weight_bytes : 0);
+    const uint64_t need = est.session_bytes + est.scratch_bytes + (fresh ? m.weight_bytes : 0);
     auto available = [&]() -> uint64_t {
         auto e = m.runtime->estimate_memory(so);
         return e ? e->available : 0;
@@ -386,9 +386,9 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
         why =
             Status::error(Code::TooLarge, "model '" + model + "' needs " + mib(need) + " more (" +
                                               (fresh ? "weights " + mib(m.weight_bytes) + " + " : std::string()) +
-                                              "KV cache and scratch " + mib(est.session_bytes) + " for a context of " +
-                                              std::to_string(est.n_ctx) + " tokens) but only " + mib(room) +
-                                              " is left after unloading idle models" +
+                                              "KV cache and scratch " + mib(est.session_bytes + est.scratch_bytes) +
+                                              " for a context of " + std::to_string(est.n_ctx) + " tokens) but only " +
+                                              mib(room) + " is left after unloading idle models" +
                                               (budget > 0 ? " (memory budget " + mib(budget) + ")" : std::string()) +
                                               "; try a smaller num_ctx or a smaller model");
         return nullptr;
@@ -400,7 +400,7 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
     }
     auto ps = std::make_unique<PooledSession>();
     ps->session = std::move(*session);
-    ps->bytes = est.session_bytes;
+    ps->bytes = est.session_bytes; // the pass scratch is the runtime's, counted once (ModelEntry::bytes)
     return ps;
 }
 

@@ -166,6 +166,7 @@ size_t attention_scratch_floats(const AttnParams& p) {
 
 void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const float* k, const float* v,
                const int32_t* pos, int64_t n_tokens, const LayerKv* kv, float* scratch, float* out) {
+    if (n_tokens <= 0) return;
     const int64_t k_row = int64_t{p.n_head_kv} * p.head_dim_k;
     const int64_t v_row = int64_t{p.n_head_kv} * p.head_dim_v;
     const cpu::TypeTraits& f16 = c.kt.at(DType::F16);

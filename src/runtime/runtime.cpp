@@ -189,8 +189,8 @@ std::string mib(uint64_t bytes) {
 Status check_memory(const MemoryEstimate& m) {
     if (m.available == 0 || m.needed() <= m.available) return Status::ok();
     return error("not enough memory: the model needs " + mib(m.needed()) + " (weights " + mib(m.weight_bytes) +
-                 " + KV cache and scratch " + mib(m.session_bytes) + " for a context of " + std::to_string(m.n_ctx) +
-                 " tokens) but only " + mib(m.available) +
+                 " + KV cache and scratch " + mib(m.session_bytes + m.scratch_bytes) + " for a context of " +
+                 std::to_string(m.n_ctx) + " tokens) but only " + mib(m.available) +
                  " is available; try a smaller context (--ctx-size), a smaller or more quantized model, or "
                  "closing other programs");
 }
@@ -202,10 +202,11 @@ Result<MemoryEstimate> Runtime::estimate_memory(const SessionOptions& opts) cons
     MemoryEstimate m;
     m.n_ctx = *n_ctx;
     m.weight_bytes = impl_->info.weight_bytes;
-    // Its KV cache and outputs, plus a pass scratch for its batch (shared by all sessions: counted for each, an
-    // upper bound).
-    m.session_bytes =
-        seq_state_bytes(c, *n_ctx) + pass_scratch_bytes(c, *n_ctx, std::min(opts.n_batch, *n_ctx), impl_->pool->size());
+    // Its KV cache and outputs, and what the shared pass scratch would grow by for a pass of its batch.
+    m.session_bytes = seq_state_bytes(c, *n_ctx);
+    const uint64_t scratch = pass_scratch_bytes(c, *n_ctx, std::min(opts.n_batch, *n_ctx), impl_->pool->size());
+    const uint64_t held = scratch_bytes();
+    m.scratch_bytes = scratch > held ? scratch - held : 0;
     m.available = available_memory();
     return m;
 }

@@ -285,8 +285,11 @@ std::optional<std::vector<Call>> bare_calls(std::string_view text, std::span<con
     if (whole && skip_space(body, whole->second) == body.size()) return std::move(whole->first);
     // {{"name": N, "arguments": {...}}}: one call in doubled braces. Templates written as Python format strings
     // show the call syntax as "{{...}}" (Qwen2.5-Coder's does), and models copy it.
-    if (body.size() >= 4 && body.substr(k, 2) == "{{" && body.ends_with("}}")) {
-        const std::string_view inner = body.substr(k + 1, body.size() - k - 2);
+    size_t end = body.size();
+    while (end > k && is_space(body[end - 1]))
+        --end;
+    if (end - k >= 4 && body.substr(k, 2) == "{{" && body.substr(end - 2, 2) == "}}") {
+        const std::string_view inner = body.substr(k + 1, end - k - 2);
         auto one = json_calls(inner, 0, "", tools);
         if (one && one->first.size() == 1 && skip_space(inner, one->second) == inner.size())
             return std::move(one->first);

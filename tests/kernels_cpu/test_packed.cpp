@@ -21,8 +21,8 @@
 namespace hearth::cpu::test {
 namespace {
 
-const DType kPackedTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1,
-                              DType::Q5_1, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+const DType kPackedTypes[] = {DType::Q8_0,   DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1,
+                              DType::IQ4_NL, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS};
 
 TEST(PackX16, RoundTripsEveryByte) {
     for (DType t : kPackedTypes) {
@@ -30,9 +30,10 @@ TEST(PackX16, RoundTripsEveryByte) {
             const auto w = make_weights(t, 48, n_in, 3 + uint64_t(n_in), WeightFill::raw_bytes);
             std::vector<uint8_t> packed(packed_bytes(t, 48, n_in)), back(w.size());
             pack_x16(t, w.data(), 48, n_in, packed.data());
-            const size_t want = t == DType::Q4_K   ? w.size() / 144 * 148
-                                : t == DType::Q5_K ? w.size() / 176 * 180
-                                                   : w.size();
+            const size_t want = t == DType::Q4_K     ? w.size() / 144 * 148
+                                : t == DType::Q5_K   ? w.size() / 176 * 180
+                                : t == DType::IQ4_XS ? w.size() / 136 * 138
+                                                     : w.size();
             EXPECT_EQ(packed.size(), want) << dtype_name(t);
             EXPECT_NE(std::memcmp(packed.data(), w.data(), w.size()), 0) << dtype_name(t);
             unpack_x16(t, packed.data(), 48, n_in, back.data());

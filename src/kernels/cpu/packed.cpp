@@ -30,6 +30,7 @@ struct Layout {
     size_t col_q = 0;       // packed column: offset of the quant chunks
     int64_t block = kBlock; // elements per block
     bool k_quant = false;   // Q4_K / Q6_K: packed_k.h's layouts
+    bool codebook = false;  // IQ4_NL: a nibble indexes kIq4NlValues
 };
 
 Layout layout_of(DType t) {
@@ -56,6 +57,10 @@ Layout layout_of(DType t) {
         break;
     case DType::Q5_1:
         l = {sizeof(BlockQ5_1), 0, 0, true, true, false};
+        break;
+    case DType::IQ4_NL:
+        l = {sizeof(BlockIQ4_NL), 0, 128, false, false, false};
+        l.codebook = true;
         break;
     default:
         HEARTH_CHECK(false, "type has no x16 layout");
@@ -126,6 +131,7 @@ inline int stored_quant(const Layout& l, const uint8_t* col, int r, int e) {
     const uint8_t byte = col[chunk_byte(l.col_q, ee / 4, r, ee % 4)];
     int q = e < 16 ? (byte & 0x0F) : (byte >> 4);
     if (l.has_hb) q |= ((col[l.col_hb + 4 * size_t(r) + size_t(e % 4)] >> (e / 4)) & 1) << 4;
+    if (l.codebook) q = kIq4NlValues[q] + 128;
     return q;
 }
 
@@ -225,8 +231,8 @@ void gemm_slice(const PackedArgs& a, int ith, int nth) {
 } // namespace
 
 bool packable(DType t, int64_t rows, int64_t cols) {
-    const bool legacy =
-        t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_1 || t == DType::Q5_1;
+    const bool legacy = t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_1 ||
+                        t == DType::Q5_1 || t == DType::IQ4_NL;
     const int64_t block = legacy ? kBlock : HEARTH_QK_K;
     return (legacy || packed_k::column_bytes(t) > 0) && rows > 0 && rows % kPackRows == 0 && cols > 0 &&
            cols % block == 0;
@@ -278,6 +284,8 @@ PackedGemmFn packed_gemm_scalar(DType t) {
         return gemm_scalar<DType::Q4_1>;
     case DType::Q5_1:
         return gemm_scalar<DType::Q5_1>;
+    case DType::IQ4_NL:
+        return gemm_scalar<DType::IQ4_NL>;
     default:
         return packed_k::scalar_kernel(t);
     }

@@ -15,6 +15,7 @@
 //                 4 nibble chunks as Q4_0
 //   Q4_1 (320 B), Q5_1 (384 B): as Q4_0 / Q5_0 with m[16] (half) after d; x = d q + m adds m * s_a, s_a the
 //                 Q8_1 activation's stored half d * sum(a), as ggml does
+//   IQ4_NL (288 B): as Q4_0; a nibble n stands for kIq4NlValues[n] (stored as that + 128, offset 128)
 // Quants are stored unsigned (q + o, o = 128 / 8 / 16; 0 for Q4_1 / Q5_1), so a block's integer sum is sum((q + o) a) -
 // o sum(a), both exact in int32. Groups follow one another, block columns in order within a group (n_in / 32 of them).
 //
@@ -40,10 +41,10 @@ inline constexpr int64_t kPackRows = 16;
 
 // PackedAct and PackedGemmFn are in ops.h (the kernel table holds the kernels).
 
-// Whether a (rows, cols) matrix of type t has an x16 layout (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, and Q4_K, Q5_K, Q6_K in
-// packed_k.h's layouts; rows a multiple of 16).
+// Whether a (rows, cols) matrix of type t has an x16 layout (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, and Q4_K, Q5_K,
+// Q6_K, IQ4_XS in packed_k.h's layouts; rows a multiple of 16).
 bool packable(DType t, int64_t rows, int64_t cols);
-// Bytes of the packed matrix (the file's bytes, except Q4_K and Q5_K: 64 more per 16 super-blocks).
+// Bytes of the packed matrix (the file's bytes, except Q4_K and Q5_K: 64 more per 16 super-blocks, IQ4_XS: 32 more).
 size_t packed_bytes(DType t, int64_t rows, int64_t cols);
 // Repacks rows x cols of type t (packable) from the file layout w into out (packed_bytes).
 void pack_x16(DType t, const void* w, int64_t rows, int64_t cols, void* out);

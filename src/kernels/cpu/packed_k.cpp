@@ -1,4 +1,4 @@
-// kernels/cpu/packed_k.cpp: the Q4_K / Q6_K x16 layouts (packed_k.h) and their scalar kernels.
+// kernels/cpu/packed_k.cpp: the Q4_K / Q5_K / Q6_K / IQ4_XS x16 layouts (packed_k.h) and their scalar kernels.
 #include "kernels/cpu/packed_k.h"
 
 #include "base/check.h"
@@ -23,6 +23,8 @@ inline size_t lane_byte(size_t base, int r, int i) {
 constexpr size_t kQ4Sc = 64, kQ4Min = 192, kQ4Qs = 320;
 // Q6_K offsets.
 constexpr size_t kQ6Sc = 32, kQ6Ql = 288, kQ6Qh = 2336;
+// IQ4_XS offsets.
+constexpr size_t kIq4Sc = 32, kIq4Qs = 160;
 
 // 8 scales and 8 mins (6 bits each) -> the 12-byte field unpack_k4_scales reads.
 void pack_k4_scales(const uint8_t sc[8], const uint8_t m[8], uint8_t out[12]) {
@@ -77,6 +79,31 @@ void convert_q6_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
         }
 }
 
+void convert_iq4_xs(uint8_t* blk, uint8_t* col, int r, bool to_col) {
+    auto* b = reinterpret_cast<BlockIQ4_XS*>(blk);
+    auto move = [to_col](void* file, void* packed, size_t n) {
+        to_col ? std::memcpy(packed, file, n) : std::memcpy(file, packed, n);
+    };
+    move(&b->d, col + 2 * r, 2);
+    if (!to_col) {
+        b->scales_h = 0;
+        std::memset(b->scales_l, 0, sizeof(b->scales_l));
+    }
+    for (int j = 0; j < 8; ++j) {
+        uint8_t& sc = col[kIq4Sc + 16 * size_t(j) + size_t(r)];
+        if (to_col) {
+            const int ls = ((b->scales_l[j / 2] >> (4 * (j % 2))) & 0xF) | (((b->scales_h >> (2 * j)) & 3) << 4);
+            sc = uint8_t(int8_t(ls - 32));
+        } else {
+            const int ls = int(int8_t(sc)) + 32;
+            b->scales_l[j / 2] = uint8_t(b->scales_l[j / 2] | ((ls & 0xF) << (4 * (j % 2))));
+            b->scales_h = uint16_t(b->scales_h | ((ls >> 4) << (2 * j)));
+        }
+        for (int k = 0; k < 4; ++k)
+            move(b->qs + 16 * j + 4 * k, col + lane_byte(kIq4Qs + 256 * size_t(j) + 64 * size_t(k), r, 0), 4);
+    }
+}
+
 inline float half_at(const uint8_t* p) {
     uint16_t h;
     std::memcpy(&h, p, 2);
@@ -97,6 +124,12 @@ inline int q6_k_quant(const uint8_t* col, int r, int e) {
     const uint8_t ql = col[lane_byte(kQ6Ql + 1024 * size_t(h) + 512 * size_t(p) + 64 * size_t(k), r, i)];
     const uint8_t qh = col[lane_byte(kQ6Qh + 512 * size_t(h) + 64 * size_t(k), r, i)];
     return (m < 2 ? ql & 0x0F : ql >> 4) | (((qh >> (2 * m)) & 3) << 4);
+}
+
+inline int iq4_xs_quant(const uint8_t* col, int r, int e) {
+    const int j = e / 32, w = e % 32, idx = w % 16;
+    const uint8_t byte = col[lane_byte(kIq4Qs + 256 * size_t(j) + 64 * size_t(idx / 4), r, idx % 4)];
+    return kIq4NlValues[w < 16 ? byte & 0x0F : byte >> 4] + 128;
 }
 
 // The scalar x16 fold (packed_k.h) for every token and row: fold(col, a, r, acc) adds one super-block.
@@ -137,6 +170,17 @@ float fold_q6_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
     return std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
 }
 
+float fold_iq4_xs(const uint8_t* col, const PackedActK& a, int r, float acc) {
+    int32_t isum = 0;
+    for (int j = 0; j < 8; ++j) {
+        int32_t s = 0;
+        for (int e = 32 * j; e < 32 * j + 32; ++e)
+            s += iq4_xs_quant(col, r, e) * int32_t(a.q[e]);
+        isum += int32_t(int8_t(col[kIq4Sc + 16 * size_t(j) + size_t(r)])) * (s - 128 * int32_t(a.bs32[j]));
+    }
+    return std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
+}
+
 void gemm_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm_rows<kQ4KColumn>(nb, g, a, act_nb, n, y, ys, fold_q4_k<false>);
 }
@@ -146,6 +190,9 @@ void gemm_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int 
 void gemm_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm_rows<kQ6KColumn>(nb, g, a, act_nb, n, y, ys, fold_q6_k);
 }
+void gemm_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm_rows<kIQ4XSColumn>(nb, g, a, act_nb, n, y, ys, fold_iq4_xs);
+}
 
 } // namespace
 
@@ -153,6 +200,7 @@ size_t column_bytes(DType t) {
     if (t == DType::Q4_K) return kQ4KColumn;
     if (t == DType::Q5_K) return kQ5KColumn;
     if (t == DType::Q6_K) return kQ6KColumn;
+    if (t == DType::IQ4_XS) return kIQ4XSColumn;
     return 0;
 }
 
@@ -163,6 +211,8 @@ void convert_block(DType t, uint8_t* blk, uint8_t* col, int r, bool to_col) {
         convert_q4_k<BlockQ5_K>(blk, col, r, to_col);
     else if (t == DType::Q6_K)
         convert_q6_k(blk, col, r, to_col);
+    else if (t == DType::IQ4_XS)
+        convert_iq4_xs(blk, col, r, to_col);
     else
         HEARTH_CHECK(false, "not a K-quant x16 type");
 }
@@ -171,6 +221,7 @@ PackedGemmFn scalar_kernel(DType t) {
     if (t == DType::Q4_K) return gemm_q4_k;
     if (t == DType::Q5_K) return gemm_q5_k;
     if (t == DType::Q6_K) return gemm_q6_k;
+    if (t == DType::IQ4_XS) return gemm_iq4_xs;
     return nullptr;
 }
 

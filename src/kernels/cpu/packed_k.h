@@ -15,6 +15,10 @@
 //     elements 128 h + 32 p + 4 k .., high nibbles 128 h + 64 + 32 p + 4 k ..;
 //     2336 + 512 h + 64 k: lane r = qh[r][32 h + 4 k .. + 3]: bits 2m, 2m + 1 of byte i are the high bits of element
 //     128 h + 32 m + 4 k + i.
+//   IQ4_XS (2208 B, 32 more than the file blocks: the 6-bit scales stored as bytes):
+//     0 d[16]; 32 + 16 j: the 16 rows' signed scale ls - 32 of sub-block j (j < 8, i8);
+//     160 + 256 j + 64 k (k < 4): lane r = qs[r][16 j + 4 k .. + 3]: low nibbles are elements 32 j + 4 k .., high
+//     nibbles 32 j + 16 + 4 k ..; a nibble n stands for kIq4NlValues[n] (taken as that + 128, unsigned).
 // Activations: PackedActK per super-block and token (the table's Q8_K quants and scale, its 16-element sums, and
 // the 32-element sums).
 //
@@ -23,6 +27,8 @@
 //         acc = fma(float(isum), d * d_a, acc); acc = fma(-float(msum), dmin * d_a, acc)
 //   Q6_K: isum = sum_j sc[j] (S_j - 32 bs16[j]) (S_j over the unsigned 6-bit quants); acc = fma(float(isum), d * d_a,
 //         acc).
+//   IQ4_XS: isum = sum_j sc[j] (S_j - 128 bs32[j]) (S_j over the codebook values + 128); acc = fma(float(isum),
+//         d * d_a, acc).
 #pragma once
 
 #include "kernels/cpu/ops.h"
@@ -35,8 +41,9 @@ namespace hearth::cpu::packed_k {
 inline constexpr size_t kQ4KColumn = 2368;
 inline constexpr size_t kQ5KColumn = 2880;
 inline constexpr size_t kQ6KColumn = 3360;
+inline constexpr size_t kIQ4XSColumn = 2208;
 
-// Bytes of a block column, 0 when t is not Q4_K / Q5_K / Q6_K.
+// Bytes of a block column, 0 when t is not Q4_K / Q5_K / Q6_K / IQ4_XS.
 size_t column_bytes(DType t);
 // Lane r of the block column col <-> one file block blk (to_col: pack, else unpack).
 void convert_block(DType t, uint8_t* blk, uint8_t* col, int r, bool to_col);

@@ -22,8 +22,9 @@ struct LQ8 {
     }
 };
 
-// The nibble types: 16 half scales, [16 half mins], [hb: 64 bytes of fifth bits], 4 chunks of nibbles.
-template <int kOffsetV, bool kHasMinV, bool kHasHb> struct LNibbles {
+// The nibble types: 16 half scales, [16 half mins], [hb: 64 bytes of fifth bits], 4 chunks of nibbles; IQ4_NL
+// (kCodebook) looks each nibble up in its codebook.
+template <int kOffsetV, bool kHasMinV, bool kHasHb, bool kCodebook = false> struct LNibbles {
     static constexpr int kOffset = kOffsetV;
     static constexpr bool kHasMin = kHasMinV;
     static constexpr size_t kHb = kHasMin ? 64 : 32;
@@ -45,12 +46,18 @@ template <int kOffsetV, bool kHasMinV, bool kHasHb> struct LNibbles {
         unpack_chunk<1>(col, hb, w);
         unpack_chunk<2>(col, hb, w);
         unpack_chunk<3>(col, hb, w);
+        if constexpr (kCodebook) {
+            const __m512i table = iq4nl_table();
+            for (int k = 0; k < 8; ++k)
+                w[k] = _mm512_shuffle_epi8(table, w[k]);
+        }
     }
 };
 using LQ4 = LNibbles<8, false, false>;
 using LQ5 = LNibbles<16, false, true>;
 using LQ41 = LNibbles<0, true, false>;
 using LQ51 = LNibbles<0, true, true>;
+using LIQ4NL = LNibbles<128, false, false, true>;
 
 template <typename L, int N>
 void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, float* y, size_t y_stride) {
@@ -115,6 +122,9 @@ void gemm_x16_q4_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, 
 }
 void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm<LQ51>(nb, g, a, act_nb, n, y, ys);
+}
+void gemm_x16_iq4_nl(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<LIQ4NL>(nb, g, a, act_nb, n, y, ys);
 }
 
 } // namespace hearth::cpu::avx512

@@ -115,7 +115,8 @@ inline void q6_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb
     }
 }
 
-// The 16 rows' sub-block scales as int16 pairs (sc[2m] | sc[2m + 1] << 16 per lane) for vpdpwssd.
+// The 16 rows' signed byte scales of sub-blocks 2m, 2m + 1 (at 32 + 16 j: Q6_K's and IQ4_XS's layouts) as int16
+// pairs (sc[2m] | sc[2m + 1] << 16 per lane) for vpdpwssd.
 inline __m512i q6_scale_pair(const uint8_t* col, int m) {
     const __m512i lo = _mm512_cvtepi8_epi32(loadu128(col + 32 + 32 * m));
     const __m512i hi = _mm512_cvtepi8_epi32(loadu128(col + 48 + 32 * m));
@@ -165,12 +166,72 @@ void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
     }
 }
 
-// The kernel for N tokens: Q4_K (kQ5 false) / Q5_K, or Q6_K.
+// IQ4_XS sub-block J's 8 registers: the nibbles looked up in the codebook (+ 128, unsigned).
+template <int J> inline void unpack_iq4_xs(const uint8_t* col, __m512i table, __m512i w[8]) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const uint8_t* chunk = col + 160 + 256 * J;
+    for (int k = 0; k < 4; ++k) {
+        const __m512i v = loadu512(chunk + 64 * k);
+        w[k] = _mm512_shuffle_epi8(table, _mm512_and_si512(v, low4));
+        w[4 + k] = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), low4));
+    }
+}
+
+template <int N, int J>
+inline void iq4_xs_sub(const uint8_t* col, __m512i table, const PackedActK* act, int64_t act_nb, int64_t b,
+                       __m512i* isum) {
+    __m512i w[8];
+    unpack_iq4_xs<J>(col, table, w);
+    const __m512i sc = _mm512_cvtepi8_epi32(loadu128(col + 32 + 16 * J));
+    for (int t = 0; t < N; ++t)
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<8>(w, act[t * act_nb + b].q + 32 * J), sc));
+}
+
+template <int N>
+void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+    const __m512i table = iq4nl_table();
+    for (int t = 0; t < N; ++t)
+        _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* col = group + size_t(b) * 2208;
+        __m512i isum[N];
+        for (int t = 0; t < N; ++t)
+            isum[t] = _mm512_setzero_si512();
+        iq4_xs_sub<N, 0>(col, table, act, act_nb, b, isum);
+        iq4_xs_sub<N, 1>(col, table, act, act_nb, b, isum);
+        iq4_xs_sub<N, 2>(col, table, act, act_nb, b, isum);
+        iq4_xs_sub<N, 3>(col, table, act, act_nb, b, isum);
+        iq4_xs_sub<N, 4>(col, table, act, act_nb, b, isum);
+        iq4_xs_sub<N, 5>(col, table, act, act_nb, b, isum);
+        iq4_xs_sub<N, 6>(col, table, act, act_nb, b, isum);
+        iq4_xs_sub<N, 7>(col, table, act, act_nb, b, isum);
+        // The offset 128: isum - 128 sum_j sc[j] bs32[j], the sum by 4 vpdpwssd of the scale pairs (laid out as
+        // Q6_K's: sub-block j's 16 scales at 32 + 16 j).
+        const __m512i sp0 = q6_scale_pair(col, 0), sp1 = q6_scale_pair(col, 1);
+        const __m512i sp2 = q6_scale_pair(col, 2), sp3 = q6_scale_pair(col, 3);
+        const __m512 dw = _mm512_cvtph_ps(loadu256(col));
+        for (int t = 0; t < N; ++t) {
+            const PackedActK& a = act[t * act_nb + b];
+            __m512i o = _mm512_dpwssd_epi32(_mm512_setzero_si512(), sp0, bcast32(a.bs32));
+            o = _mm512_dpwssd_epi32(o, sp1, bcast32(a.bs32 + 2));
+            o = _mm512_dpwssd_epi32(o, sp2, bcast32(a.bs32 + 4));
+            o = _mm512_dpwssd_epi32(o, sp3, bcast32(a.bs32 + 6));
+            const __m512i s = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(o, 7));
+            float* yt = y + size_t(t) * y_stride;
+            const __m512 da = _mm512_set1_ps(a.d);
+            _mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, da), _mm512_loadu_ps(yt)));
+        }
+    }
+}
+
+// The kernel for N tokens: Q4_K (kType 4) / Q5_K (5), Q6_K (6), or IQ4_XS (0).
 template <int kType> struct KQuant {
     template <int N>
     static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
         if constexpr (kType == 6)
             run_q6_k<N>(nb, g, a, act_nb, y, ys);
+        else if constexpr (kType == 0) // IQ4_XS
+            run_iq4_xs<N>(nb, g, a, act_nb, y, ys);
         else
             run_q4_k<kType == 5, N>(nb, g, a, act_nb, y, ys);
     }
@@ -196,6 +257,9 @@ void gemm_x16_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, 
 }
 void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm<6>(nb, g, a, act_nb, n, y, ys);
+}
+void gemm_x16_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<0>(nb, g, a, act_nb, n, y, ys);
 }
 
 } // namespace hearth::cpu::avx512

@@ -26,9 +26,11 @@ void fill_avx512_table(KernelTable& t) {
     t.traits[static_cast<uint32_t>(DType::Q5_0)].packed_gemm = gemm_x16_q5_0;
     t.traits[static_cast<uint32_t>(DType::Q4_1)].packed_gemm = gemm_x16_q4_1;
     t.traits[static_cast<uint32_t>(DType::Q5_1)].packed_gemm = gemm_x16_q5_1;
+    t.traits[static_cast<uint32_t>(DType::IQ4_NL)].packed_gemm = gemm_x16_iq4_nl;
     t.traits[static_cast<uint32_t>(DType::Q4_K)].packed_gemm = gemm_x16_q4_k;
     t.traits[static_cast<uint32_t>(DType::Q5_K)].packed_gemm = gemm_x16_q5_k;
     t.traits[static_cast<uint32_t>(DType::Q6_K)].packed_gemm = gemm_x16_q6_k;
+    t.traits[static_cast<uint32_t>(DType::IQ4_XS)].packed_gemm = gemm_x16_iq4_xs;
 }
 
 } // namespace hearth::cpu

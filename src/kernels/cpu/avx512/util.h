@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kernels/cpu/multi_row.h"
+#include "tensor/quant_blocks.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -83,6 +84,14 @@ inline __m512 exp16(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_scalef_ps(p, n);
+}
+
+// The IQ4_NL / IQ4_XS codebook plus 128 (unsigned) in each 128-bit lane, for vpshufb of nibbles.
+inline __m512i iq4nl_table() {
+    alignas(16) uint8_t v[16];
+    for (int i = 0; i < 16; ++i)
+        v[i] = uint8_t(kIq4NlValues[i] + 128);
+    return _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(v)));
 }
 
 // Two 32-byte halves (e.g. the quants of two consecutive legacy blocks) in one register.

@@ -202,9 +202,11 @@ Result<MemoryEstimate> Runtime::estimate_memory(const SessionOptions& opts) cons
     MemoryEstimate m;
     m.n_ctx = *n_ctx;
     m.weight_bytes = impl_->info.weight_bytes;
-    // Its KV cache and outputs, and what the shared pass scratch would grow by for a pass of its batch.
+    // Its KV cache and outputs, and what the shared pass scratch would grow by for its passes: its own batch, or
+    // a batched pass of kBatchTokens (the server's), whichever is larger.
     m.session_bytes = seq_state_bytes(c, *n_ctx);
-    const uint64_t scratch = pass_scratch_bytes(c, *n_ctx, std::min(opts.n_batch, *n_ctx), impl_->pool->size());
+    const int32_t n_batch = std::min(std::max(opts.n_batch, kBatchTokens), *n_ctx);
+    const uint64_t scratch = pass_scratch_bytes(c, *n_ctx, n_batch, impl_->pool->size());
     const uint64_t held = scratch_bytes();
     m.scratch_bytes = scratch > held ? scratch - held : 0;
     m.available = available_memory();

@@ -50,5 +50,24 @@ template <typename F> inline void with_n_q(int n_q, F&& f) {
     }
 }
 
+// ops.h's attend_f16 from an ISA's pieces (the same steps on every ISA; Isa supplies the vector code):
+//   Isa::round_queries<NQ>(g, qh, q_stride): the group's queries rounded to f16, kept as floats in the scratch;
+//   Isa::scores<NQ, KB>(g, qh, q_stride, s, s_stride): s = qh . k * scale, KB keys at a time;
+//   Isa::softmax_f16(s, n_keys): one row of scores to weights rounded to f16;
+//   Isa::weighted_sum<NQ, Isa::columns(NQ)>(g, s, s_stride): out = weights . v.
+template <typename Isa> void attend_with(const AttnGroup& g, float* scratch) {
+    with_n_q(g.n_q, [&](auto nq) {
+        constexpr int NQ = decltype(nq)::value;
+        const AttnScratch sc = attn_scratch(g, scratch);
+        Isa::template round_queries<NQ>(g, sc.q, sc.q_stride);
+        // Independent chains per key block: at least 4 score accumulators in flight.
+        constexpr int kKeys = NQ >= 4 ? 1 : (NQ >= 2 ? 2 : 4);
+        Isa::template scores<NQ, kKeys>(g, sc.q, sc.q_stride, sc.s, sc.s_stride);
+        for (int i = 0; i < NQ; ++i)
+            Isa::softmax_f16(sc.s + i * sc.s_stride, g.n_keys);
+        Isa::template weighted_sum<NQ, Isa::columns(NQ)>(g, sc.s, sc.s_stride);
+    });
+}
+
 } // namespace
 } // namespace hearth::cpu

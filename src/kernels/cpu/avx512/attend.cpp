@@ -108,11 +108,7 @@ template <int NQ, int CB> void weighted_sum(const AttnGroup& g, const float* p, 
     }
 }
 
-template <int NQ> void attend_n(const AttnGroup& g, float* scratch) {
-    const AttnScratch sc = attn_scratch(g, scratch);
-    float* qh = sc.q;
-    float* s = sc.s;
-    const int64_t qs = sc.q_stride, ss = sc.s_stride;
+template <int NQ> void round_queries(const AttnGroup& g, float* qh, int64_t qs) {
     for (int i = 0; i < NQ; ++i)
         for (int64_t d = 0; d < g.dim_k; d += 16) {
             const __mmask16 k = tail_mask(g.dim_k - d);
@@ -120,18 +116,28 @@ template <int NQ> void attend_n(const AttnGroup& g, float* scratch) {
                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
             _mm512_storeu_ps(qh + i * qs + d, _mm512_cvtph_ps(h)); // zeros past dim_k
         }
-    // Independent chains per key block: at least 4 score accumulators in flight.
-    constexpr int kKeys = NQ >= 4 ? 1 : (NQ >= 2 ? 2 : 4);
-    scores<NQ, kKeys>(g, qh, qs, s, ss);
-    for (int i = 0; i < NQ; ++i)
-        softmax_f16(s + i * ss, g.n_keys);
-    weighted_sum<NQ, NQ >= 4 ? 2 : 4>(g, s, ss);
 }
+
+// attend_with's pieces (attend_util.h).
+struct Isa {
+    template <int NQ> static void round_queries(const AttnGroup& g, float* qh, int64_t qs) {
+        hearth::cpu::avx512::round_queries<NQ>(g, qh, qs);
+    }
+    template <int NQ, int KB>
+    static void scores(const AttnGroup& g, const float* qh, int64_t qs, float* s, int64_t ss) {
+        hearth::cpu::avx512::scores<NQ, KB>(g, qh, qs, s, ss);
+    }
+    static void softmax_f16(float* s, int64_t n) { hearth::cpu::avx512::softmax_f16(s, n); }
+    template <int NQ, int CB> static void weighted_sum(const AttnGroup& g, const float* p, int64_t ps) {
+        hearth::cpu::avx512::weighted_sum<NQ, CB>(g, p, ps);
+    }
+    static constexpr int columns(int NQ) { return NQ >= 4 ? 2 : 4; }
+};
 
 } // namespace
 
 void attend_f16(const AttnGroup& g, float* scratch) {
-    with_n_q(g.n_q, [&](auto nq) { attend_n<decltype(nq)::value>(g, scratch); });
+    attend_with<Isa>(g, scratch);
 }
 
 } // namespace hearth::cpu::avx512

@@ -123,18 +123,21 @@ inline __m512i q6_scale_pair(const uint8_t* col, int m) {
     return _mm512_or_si512(_mm512_and_si512(lo, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(hi, 16));
 }
 
-// The offset 32: isum - 32 sum_j sc[j] bs16[j], the second sum by 8 vpdpwssd per token.
-template <int N>
-inline void q6_k_offset(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
-    __m512i sp[8];
-    for (int m = 0; m < 8; ++m)
+// A K-quant's offset through the activation sums: isum -= (sum_m dpwssd(scale pair m, sums 2m, 2m + 1)) << kShift,
+// NP scale pairs (q6_scale_pair) per super-block. Q6_K: 8 pairs against the 16-element sums, offset 32 (shift 5);
+// IQ4_XS: 4 pairs against the 32-element sums, offset 128 (shift 7).
+template <int N, int NP, int kShift>
+inline void scale_offset(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
+    __m512i sp[NP];
+    for (int m = 0; m < NP; ++m)
         sp[m] = q6_scale_pair(col, m);
     for (int t = 0; t < N; ++t) {
         const PackedActK& a = act[t * act_nb + b];
-        __m512i o = _mm512_dpwssd_epi32(_mm512_setzero_si512(), sp[0], bcast32(a.bs16));
-        for (int m = 1; m < 8; ++m)
-            o = _mm512_dpwssd_epi32(o, sp[m], bcast32(a.bs16 + 2 * m));
-        isum[t] = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(o, 5));
+        const int16_t* sums = NP == 8 ? a.bs16 : a.bs32;
+        __m512i o = _mm512_dpwssd_epi32(_mm512_setzero_si512(), sp[0], bcast32(sums));
+        for (int m = 1; m < NP; ++m)
+            o = _mm512_dpwssd_epi32(o, sp[m], bcast32(sums + 2 * m));
+        isum[t] = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(o, kShift));
     }
 }
 
@@ -147,7 +150,7 @@ void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
-        q6_k_offset<N>(col, act, act_nb, b, isum);
+        scale_offset<N, 8, 5>(col, act, act_nb, b, isum);
         q6_k_group<N, 0, 0>(col, act, act_nb, b, isum);
         q6_k_group<N, 0, 1>(col, act, act_nb, b, isum);
         q6_k_group<N, 0, 2>(col, act, act_nb, b, isum);
@@ -205,18 +208,11 @@ void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t
         iq4_xs_sub<N, 5>(col, table, act, act_nb, b, isum);
         iq4_xs_sub<N, 6>(col, table, act, act_nb, b, isum);
         iq4_xs_sub<N, 7>(col, table, act, act_nb, b, isum);
-        // The offset 128: isum - 128 sum_j sc[j] bs32[j], the sum by 4 vpdpwssd of the scale pairs (laid out as
-        // Q6_K's: sub-block j's 16 scales at 32 + 16 j).
-        const __m512i sp0 = q6_scale_pair(col, 0), sp1 = q6_scale_pair(col, 1);
-        const __m512i sp2 = q6_scale_pair(col, 2), sp3 = q6_scale_pair(col, 3);
+        scale_offset<N, 4, 7>(col, act, act_nb, b, isum); // offset 128
         const __m512 dw = _mm512_cvtph_ps(loadu256(col));
         for (int t = 0; t < N; ++t) {
             const PackedActK& a = act[t * act_nb + b];
-            __m512i o = _mm512_dpwssd_epi32(_mm512_setzero_si512(), sp0, bcast32(a.bs32));
-            o = _mm512_dpwssd_epi32(o, sp1, bcast32(a.bs32 + 2));
-            o = _mm512_dpwssd_epi32(o, sp2, bcast32(a.bs32 + 4));
-            o = _mm512_dpwssd_epi32(o, sp3, bcast32(a.bs32 + 6));
-            const __m512i s = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(o, 7));
+            const __m512i s = isum[t];
             float* yt = y + size_t(t) * y_stride;
             const __m512 da = _mm512_set1_ps(a.d);
             _mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, da), _mm512_loadu_ps(yt)));

@@ -38,7 +38,7 @@ void forward_decoder(const Model& m, const ComputeCtx& c, PassScratch& b, const 
 
     for (int32_t il = 0; il < cfg.n_layer; ++il) {
         const LayerWeights& L = m.w.layers[size_t(il)];
-        rms_norm(b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        rms_norm(c, b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         if (cfg.fused_qkv) {
             matmul(c, L.wqkv, b.h.data(), n, b.qkv.data());
             split_qkv(b.qkv.data(), n, q_dim, k_dim, v_dim, b.q.data(), b.k.data(), b.v.data());
@@ -53,11 +53,11 @@ void forward_decoder(const Model& m, const ComputeCtx& c, PassScratch& b, const 
             add_bias(b.v.data(), L.bv, n, v_dim);
         }
         if (L.q_norm) {
-            rms_norm(b.q.data(), L.q_norm, b.q.data(), n * cfg.n_head, cfg.head_dim_k, cfg.rms_eps);
-            rms_norm(b.k.data(), L.k_norm, b.k.data(), n * cfg.n_head_kv, cfg.head_dim_k, cfg.rms_eps);
+            rms_norm(c, b.q.data(), L.q_norm, b.q.data(), n * cfg.n_head, cfg.head_dim_k, cfg.rms_eps);
+            rms_norm(c, b.k.data(), L.k_norm, b.k.data(), n * cfg.n_head_kv, cfg.head_dim_k, cfg.rms_eps);
         }
-        rope(b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
-        rope(b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
+        rope(c, b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
+        rope(c, b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
         if (cfg.scale_q) scale_inplace(b.q.data(), n * q_dim, scale);
         ap.window = cfg.swa_layer[size_t(il)] ? cfg.sliding_window : 0;
         attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
@@ -65,7 +65,7 @@ void forward_decoder(const Model& m, const ComputeCtx& c, PassScratch& b, const 
         matmul(c, L.wo, b.attn.data(), n, b.h.data());
         add_inplace(b.x.data(), b.h.data(), n * n_embd);
 
-        rms_norm(b.x.data(), L.ffn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        rms_norm(c, b.x.data(), L.ffn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         if (cfg.fused_gate_up) {
             // ffn_up yields (n, 2 * n_ff): gate in the first half of each row, up in the second.
             matmul(c, L.ffn_up, b.h.data(), n, b.gate.data());

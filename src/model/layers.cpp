@@ -17,18 +17,9 @@ void matmul(const ComputeCtx& c, const Matrix& w, const float* x, int64_t n_toke
         cpu::matmul(c.kt, c.pool, w.type, w.data, w.rows, w.cols, x, n_tokens, y, c.act_scratch);
 }
 
-void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
-    for (int64_t r = 0; r < n_rows; ++r) {
-        const float* xr = x + r * n;
-        float* yr = y + r * n;
-        double sum = 0;
-        for (int64_t i = 0; i < n; ++i)
-            sum += static_cast<double>(xr[i] * xr[i]);
-        const float mean = static_cast<float>(sum / static_cast<double>(n));
-        const float scale = 1.0f / std::sqrt(mean + eps);
-        for (int64_t i = 0; i < n; ++i)
-            yr[i] = (xr[i] * scale) * w[i];
-    }
+void rms_norm(const ComputeCtx& c, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
+    for (int64_t r = 0; r < n_rows; ++r)
+        c.kt.rms_norm(x + r * n, w, y + r * n, n, eps);
 }
 
 void layer_norm(const float* x, const float* w, const float* b, float* y, int64_t n_rows, int64_t n, float eps) {
@@ -79,29 +70,22 @@ void add_inplace(float* x, const float* y, int64_t n) {
         x[i] += y[i];
 }
 
-void rope(float* x, int64_t n_tokens, int32_t n_heads, int32_t head_dim, const int32_t* pos, const RopeParams& p) {
+void rope(const ComputeCtx& c, float* x, int64_t n_tokens, int32_t n_heads, int32_t head_dim, const int32_t* pos,
+          const RopeParams& p) {
     const int32_t half = p.n_dims / 2;
+    HEARTH_CHECK(half >= 0 && half <= kMaxRopeHalf, "rope dims out of range (config.cpp checks)");
     const float theta_scale = std::pow(p.base, -2.0f / static_cast<float>(p.n_dims));
-    std::vector<float> cs(static_cast<size_t>(p.n_dims)); // (half, 2) cos, sin
+    float cos_t[kMaxRopeHalf], sin_t[kMaxRopeHalf];
     for (int64_t t = 0; t < n_tokens; ++t) {
         float theta = static_cast<float>(pos[t]) * p.freq_scale;
         for (int32_t i = 0; i < half; ++i) {
             const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
             const float th = theta / ff;
-            cs[2 * i] = std::cos(th) * p.attn_factor;
-            cs[2 * i + 1] = std::sin(th) * p.attn_factor;
+            cos_t[i] = std::cos(th) * p.attn_factor;
+            sin_t[i] = std::sin(th) * p.attn_factor;
             theta *= theta_scale;
         }
-        for (int32_t h = 0; h < n_heads; ++h) {
-            float* v = x + (t * n_heads + h) * head_dim;
-            for (int32_t i = 0; i < half; ++i) {
-                const int32_t a = p.style == RopeStyle::Neox ? i : 2 * i;
-                const int32_t b = p.style == RopeStyle::Neox ? i + half : 2 * i + 1;
-                const float x0 = v[a], x1 = v[b];
-                v[a] = x0 * cs[2 * i] - x1 * cs[2 * i + 1];
-                v[b] = x0 * cs[2 * i + 1] + x1 * cs[2 * i];
-            }
-        }
+        c.kt.rope(x + t * n_heads * head_dim, n_heads, head_dim, half, cos_t, sin_t, p.style == RopeStyle::Neox);
     }
 }
 

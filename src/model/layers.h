@@ -25,8 +25,8 @@ struct ComputeCtx {
 // y (n_tokens, W.rows) = x (n_tokens, W.cols) · Wᵀ
 void matmul(const ComputeCtx& c, const Matrix& w, const float* x, int64_t n_tokens, float* y);
 
-// y = x / rms(x) * w, row by row; y may alias x. x, y: (n_rows, n)
-void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
+// y = x / rms(x) * w, row by row (the kernel table's rms_norm, ops.h); y may alias x. x, y: (n_rows, n)
+void rms_norm(const ComputeCtx& c, const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
 
 // y = (x - mean(x)) / sqrt(var(x) + eps) * w + b, row by row (ggml_norm then the affine, as llama.cpp builds
 // LayerNorm; sums in double); y may alias x. x, y: (n_rows, n); w, b: (n)
@@ -57,8 +57,10 @@ struct RopeParams {
     float attn_factor = 1.0f;            // multiplies cos and sin
 };
 
-// Rotates each head of x (n_tokens, n_heads, head_dim) in place; token t has position pos[t].
-void rope(float* x, int64_t n_tokens, int32_t n_heads, int32_t head_dim, const int32_t* pos, const RopeParams& p);
+// Rotates each head of x (n_tokens, n_heads, head_dim) in place; token t has position pos[t]. The angles are computed
+// here (theta advanced by repeated multiplication in float, as ggml), the rotation is the kernel table's rope.
+void rope(const ComputeCtx& c, float* x, int64_t n_tokens, int32_t n_heads, int32_t head_dim, const int32_t* pos,
+          const RopeParams& p);
 
 // a (n) = act(gate) * up, elementwise, split across the pool; gate and up (n_tokens, n_ff) rows, result written
 // to gate. GELU is ggml's: the tanh approximation on the f16-rounded input, rounded to f16 (a table lookup).

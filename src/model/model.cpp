@@ -146,16 +146,16 @@ namespace {
 
 // The final hidden state rows [r0, r1) of the pass, normed as the model's last norm does (decoders: the output
 // RMSNorm; encoders end normed), into y (r1 - r0, n_embd).
-void final_hidden(const Model& m, const PassScratch& work, int64_t r0, int64_t r1, float* y) {
+void final_hidden(const Model& m, const ComputeCtx& c, const PassScratch& work, int64_t r0, int64_t r1, float* y) {
     const int64_t n_embd = m.cfg.n_embd;
     if (m.w.output_norm)
-        rms_norm(work.x.data() + r0 * n_embd, m.w.output_norm, y, r1 - r0, n_embd, m.cfg.rms_eps);
+        rms_norm(c, work.x.data() + r0 * n_embd, m.w.output_norm, y, r1 - r0, n_embd, m.cfg.rms_eps);
     else
         std::copy_n(work.x.data() + r0 * n_embd, size_t((r1 - r0) * n_embd), y);
 }
 
 // Pools each sequence's final hidden states into its cache's embd (see PassOutput), using work.h as scratch.
-void pool_embeddings(const Model& m, PassScratch& work, std::span<const SeqSpan> seqs) {
+void pool_embeddings(const Model& m, const ComputeCtx& c, PassScratch& work, std::span<const SeqSpan> seqs) {
     const int64_t n_embd = m.cfg.n_embd;
     int64_t t0 = 0;
     for (const SeqSpan& s : seqs) {
@@ -163,16 +163,16 @@ void pool_embeddings(const Model& m, PassScratch& work, std::span<const SeqSpan>
         float* e = s.seq->embd.data(); // (n_embd)
         switch (m.cfg.pooling) {
         case Pooling::Cls:
-            if (s.n_past == 0) final_hidden(m, work, t0, t0 + 1, e);
+            if (s.n_past == 0) final_hidden(m, c, work, t0, t0 + 1, e);
             break;
         case Pooling::Mean:
-            final_hidden(m, work, t0, t1, work.h.data() + t0 * n_embd);
+            final_hidden(m, c, work, t0, t1, work.h.data() + t0 * n_embd);
             if (s.n_past == 0) std::fill_n(e, n_embd, 0.0f);
             for (int64_t t = t0; t < t1; ++t)
                 add_inplace(e, work.h.data() + t * n_embd, n_embd);
             break;
         default: // Last (None never reaches here: read_model_config keeps the architecture's default)
-            final_hidden(m, work, t1 - 1, t1, e);
+            final_hidden(m, c, work, t1 - 1, t1, e);
             break;
         }
         t0 = t1;
@@ -187,8 +187,8 @@ void output_logits(const Model& m, const ComputeCtx& c, PassScratch& work, std::
     int64_t t_end = 0;
     for (int32_t i = 0; i < n_seqs; ++i) {
         t_end += seqs[size_t(i)].n_tokens;
-        rms_norm(work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1, n_embd,
-                 m.cfg.rms_eps);
+        rms_norm(c, work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1,
+                 n_embd, m.cfg.rms_eps);
     }
     // One sequence: straight into its logits; several: their rows, then copied out.
     float* logits = n_seqs == 1 ? seqs[0].seq->logits.data() : work.logits.data();
@@ -240,7 +240,7 @@ void forward_batch(const Model& m, const ComputeCtx& c, PassScratch& work, const
     if (out == PassOutput::Logits)
         output_logits(m, c, work, seqs);
     else
-        pool_embeddings(m, work, seqs);
+        pool_embeddings(m, c, work, seqs);
 }
 
 void forward(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& seq, const int32_t* tokens,

@@ -22,6 +22,8 @@ KernelTable make_scalar_table() {
     t.isa = "scalar";
     t.attend_f16 = attend_f16;
     t.silu_mul = silu_mul;
+    t.rms_norm = rms_norm;
+    t.rope = rope;
     set_traits(t, DType::F32, DType::F32, nullptr, dot_f32);
     set_traits(t, DType::F16, DType::F16, quantize_f16, dot_f16);
     set_traits(t, DType::BF16, DType::BF16, quantize_bf16, dot_bf16);

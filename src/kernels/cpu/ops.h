@@ -68,6 +68,20 @@ using AttendF16Fn = void (*)(const AttnGroup& g, float* scratch);
 // of a row gives the same bits. Scalar: std::exp (the reference); SIMD: a vector exp within 2 ulp of expf.
 using SiluMulFn = void (*)(float* gate, const float* up, int64_t n);
 
+// RMSNorm of one row: y[i] = (x[i] * (1 / sqrt(mean + eps))) * w[i], mean = float(ss / n) where ss, the sum of the
+// float squares x[i] * x[i] in double, is summed in a fixed order: 8 partial sums (element i into sum i % 8, in
+// increasing i), then added as (0 + 4, 1 + 5, 2 + 6, 3 + 7), then (0 + 2, 1 + 3), then (0 + 1). Every ISA computes
+// exactly that (8 double lanes), so every table gives the same bits; ggml sums in one sequential double (the
+// difference is in the double's last bits, below float's rounding of the mean in all but rare ties). y may alias x.
+using RmsNormFn = void (*)(const float* x, const float* w, float* y, int64_t n, float eps);
+
+// RoPE's rotation of one token's heads, in place: for each of n_heads heads (head_dim floats apart) and i < half,
+// the pair (a, b) = (i, i + half) (neox) or (2i, 2i + 1) (normal) becomes
+//   x[a] = x[a] * cos[i] - x[b] * sin[i],   x[b] = x[a] * sin[i] + x[b] * cos[i]
+// (products and sums each rounded once: every table gives the same bits). Dims past 2 * half are left as they are.
+using RopeFn = void (*)(float* x, int32_t n_heads, int32_t head_dim, int32_t half, const float* cos, const float* sin,
+                        bool neox);
+
 // One 32-element block of a token's activations for the row-interleaved (x16) kernels of packed.h: the quants
 // of the table's Q8_0 / Q8_1 quantizer (the same quants), its half scale as float, the quants' sum, and (Q8_1,
 // for Q4_1 / Q5_1 weights) its stored half s = d * sum as float, which ggml's offset term uses.
@@ -110,6 +124,8 @@ struct KernelTable {
     TypeTraits traits[kMaxDTypeId]{}; // indexed by the DType id
     AttendF16Fn attend_f16 = nullptr; // always set by the table makers
     SiluMulFn silu_mul = nullptr;     // always set by the table makers
+    RmsNormFn rms_norm = nullptr;     // always set by the table makers
+    RopeFn rope = nullptr;            // always set by the table makers
 
     bool supports(DType t) const;
     const TypeTraits& at(DType t) const; // t must be supported

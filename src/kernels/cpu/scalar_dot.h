@@ -38,6 +38,14 @@ float dot_bf16(int64_t n, const void* w, const void* a);
 void attend_f16(const AttnGroup& g, float* scratch);
 // ops.h's SiluMulFn, the reference (elementwise.cpp): std::exp in float.
 void silu_mul(float* gate, const float* up, int64_t n);
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
+// RMSNorm's and RoPE's steps that every ISA shares (ops.h), defined here out of line (compiled without ISA flags, so
+// no SIMD copy of them can reach the scalar table): the 8 partial sums of squares added in the fixed order; the
+// scale from the total; RoPE's pairs i0 .. half - 1 of one head v in the reference arithmetic (the SIMD tails).
+double rms_norm_combine(const double p[8]);
+float rms_norm_scale(double sum_squares, int64_t n, float eps);
+void rope_pairs(float* v, int32_t i0, int32_t half, const float* cos, const float* sin, bool neox);
+void rope(float* x, int32_t n_heads, int32_t head_dim, int32_t half, const float* cos, const float* sin, bool neox);
 
 // Activation quantizers: kernels/ref's quantize_row for Q8_0, Q8_1, Q8_K, F16, BF16.
 void quantize_q8_0(const float* x, void* y, int64_t n);

@@ -141,8 +141,8 @@ void forward_bert(const Model& m, const ComputeCtx& c, PassScratch& b, const int
             add_bias(b.v.data(), L.bv, n, n_embd);
         }
         if (cfg.rope_dim > 0) {
-            rope(b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
-            rope(b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
+            rope(c, b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
+            rope(c, b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
         }
         attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
                   b.scores.data(), b.attn.data());

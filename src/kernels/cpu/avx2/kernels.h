@@ -48,6 +48,8 @@ float dot_bf16(int64_t n, const void* w, const void* a);
 void attend_f16(const AttnGroup& g, float* scratch);
 // ops.h's SiluMulFn (elementwise.cpp).
 void silu_mul(float* gate, const float* up, int64_t n);
+void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
+void rope(float* x, int32_t n_heads, int32_t head_dim, int32_t half, const float* cos, const float* sin, bool neox);
 
 // Byte-identical to the scalar (kernels/ref) quantizers.
 void quantize_q8_0(const float* x, void* y, int64_t n);

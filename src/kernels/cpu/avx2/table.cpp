@@ -11,6 +11,8 @@ void fill_avx2_table(KernelTable& t) {
     t.isa = "avx2";
     t.attend_f16 = attend_f16;
     t.silu_mul = silu_mul;
+    t.rms_norm = rms_norm;
+    t.rope = rope;
     // Quantized weights also get the multi-row kernel (after set_traits, which clears it).
     auto set_quant = [&t](DType w, DType act, QuantizeRowFn quantize, VecDotFn dot, VecDotMultiFn multi) {
         set_traits(t, w, act, quantize, dot);

@@ -10,6 +10,8 @@ void fill_avx512_table(KernelTable& t) {
     t.isa = "avx512";
     t.attend_f16 = attend_f16;
     t.silu_mul = silu_mul;
+    t.rms_norm = rms_norm;
+    t.rope = rope;
     auto set_dot = [&t](DType w, VecDotFn dot, VecDotMultiFn multi) {
         t.traits[static_cast<uint32_t>(w)].vec_dot = dot;
         t.traits[static_cast<uint32_t>(w)].vec_dot_multi = multi;

@@ -21,8 +21,8 @@
 namespace hearth::cpu::test {
 namespace {
 
-const DType kPackedTypes[] = {DType::Q8_0,   DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1,
-                              DType::IQ4_NL, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS};
+const DType kPackedTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_1, DType::Q5_1, DType::IQ4_NL,
+                              DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::IQ4_XS};
 
 TEST(PackX16, RoundTripsEveryByte) {
     for (DType t : kPackedTypes) {
@@ -33,6 +33,7 @@ TEST(PackX16, RoundTripsEveryByte) {
             const size_t want = t == DType::Q4_K     ? w.size() / 144 * 148
                                 : t == DType::Q5_K   ? w.size() / 176 * 180
                                 : t == DType::IQ4_XS ? w.size() / 136 * 138
+                                : t == DType::Q3_K   ? w.size() / 110 * 114
                                                      : w.size();
             EXPECT_EQ(packed.size(), want) << dtype_name(t);
             EXPECT_NE(std::memcmp(packed.data(), w.data(), w.size()), 0) << dtype_name(t);
@@ -57,9 +58,12 @@ TEST(PackX16, OnlyWhole16RowGroupsOfLegacyBlockTypes) {
     EXPECT_TRUE(packable(DType::Q4_K, 16, 256));
     EXPECT_FALSE(packable(DType::Q4_K, 16, 288)); // not whole super-blocks
     EXPECT_TRUE(packable(DType::Q5_K, 16, 256));
-    EXPECT_FALSE(packable(DType::Q3_K, 16, 256));
+    EXPECT_TRUE(packable(DType::Q3_K, 16, 256));
+    EXPECT_TRUE(packable(DType::Q2_K, 16, 512));
+    EXPECT_FALSE(packable(DType::Q3_K, 16, 320)); // not whole super-blocks
+    EXPECT_FALSE(packable(DType::Q8_K, 16, 256)); // an activation type
     EXPECT_FALSE(packable(DType::F16, 16, 32));
-    EXPECT_EQ(packed_gemm_scalar(DType::Q3_K), nullptr);
+    EXPECT_EQ(packed_gemm_scalar(DType::F16), nullptr);
 }
 
 struct PackedCase {

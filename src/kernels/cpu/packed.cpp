@@ -29,7 +29,7 @@ struct Layout {
     size_t col_hb = 0;      // packed column: offset of hb
     size_t col_q = 0;       // packed column: offset of the quant chunks
     int64_t block = kBlock; // elements per block
-    bool k_quant = false;   // Q4_K / Q6_K: packed_k.h's layouts
+    bool k_quant = false;   // K-quants, IQ4_XS: packed_k.h's layouts
     bool codebook = false;  // IQ4_NL: a nibble indexes kIq4NlValues
 };
 

@@ -41,10 +41,11 @@ inline constexpr int64_t kPackRows = 16;
 
 // PackedAct and PackedGemmFn are in ops.h (the kernel table holds the kernels).
 
-// Whether a (rows, cols) matrix of type t has an x16 layout (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, and Q4_K, Q5_K,
-// Q6_K, IQ4_XS in packed_k.h's layouts; rows a multiple of 16).
+// Whether a (rows, cols) matrix of type t has an x16 layout (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, and Q2_K, Q3_K,
+// Q4_K, Q5_K, Q6_K, IQ4_XS in packed_k.h's layouts; rows a multiple of 16).
 bool packable(DType t, int64_t rows, int64_t cols);
-// Bytes of the packed matrix (the file's bytes, except Q4_K and Q5_K: 64 more per 16 super-blocks, IQ4_XS: 32 more).
+// Bytes of the packed matrix (the file's bytes, except Q3_K, Q4_K and Q5_K: 64 more per 16 super-blocks, IQ4_XS:
+// 32 more).
 size_t packed_bytes(DType t, int64_t rows, int64_t cols);
 // Repacks rows x cols of type t (packable) from the file layout w into out (packed_bytes).
 void pack_x16(DType t, const void* w, int64_t rows, int64_t cols, void* out);

@@ -1,4 +1,5 @@
-// kernels/cpu/packed_k.cpp: the Q4_K / Q5_K / Q6_K / IQ4_XS x16 layouts (packed_k.h) and their scalar kernels.
+// kernels/cpu/packed_k.cpp: the Q2_K / Q3_K / Q4_K / Q5_K / Q6_K / IQ4_XS x16 layouts (packed_k.h) and their scalar
+// kernels.
 #include "kernels/cpu/packed_k.h"
 
 #include "base/check.h"
@@ -25,6 +26,27 @@ constexpr size_t kQ4Sc = 64, kQ4Min = 192, kQ4Qs = 320;
 constexpr size_t kQ6Sc = 32, kQ6Ql = 288, kQ6Qh = 2336;
 // IQ4_XS offsets.
 constexpr size_t kIq4Sc = 32, kIq4Qs = 160;
+// Q3_K offsets (its scales where Q6_K has them), Q2_K offsets.
+constexpr size_t kQ3Sc = 32, kQ3Qs = 288, kQ3Hm = 1312;
+constexpr size_t kQ2Sc = 64, kQ2Qs = 320;
+
+// Q2_K's / Q3_K's 2-bit plane at base: lane r = qs[r][32 n + 4 k .. + 3] at base + 512 n + 64 k.
+void move_2bit_plane(uint8_t* qs, uint8_t* col, size_t base, int r, bool to_col) {
+    for (int n = 0; n < 2; ++n)
+        for (int k = 0; k < 8; ++k) {
+            uint8_t* p = col + lane_byte(base + 512 * size_t(n) + 64 * size_t(k), r, 0);
+            to_col ? std::memcpy(p, qs + 32 * n + 4 * k, 4) : std::memcpy(qs + 32 * n + 4 * k, p, 4);
+        }
+}
+
+// The inverse of unpack_q3_k_scales: 16 6-bit scales (offset 32, as bytes) -> Q3_K's 12-byte field.
+void pack_q3_k_scales(const uint8_t s[16], uint8_t out[12]) {
+    for (int i = 0; i < 4; ++i) {
+        out[i] = uint8_t((s[i] & 15) | ((s[8 + i] & 15) << 4));
+        out[4 + i] = uint8_t((s[4 + i] & 15) | ((s[12 + i] & 15) << 4));
+        out[8 + i] = uint8_t((s[i] >> 4) | ((s[4 + i] >> 4) << 2) | ((s[8 + i] >> 4) << 4) | ((s[12 + i] >> 4) << 6));
+    }
+}
 
 // 8 scales and 8 mins (6 bits each) -> the 12-byte field unpack_k4_scales reads.
 void pack_k4_scales(const uint8_t sc[8], const uint8_t m[8], uint8_t out[12]) {
@@ -79,6 +101,42 @@ void convert_q6_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
         }
 }
 
+void convert_q3_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
+    auto* b = reinterpret_cast<BlockQ3_K*>(blk);
+    to_col ? std::memcpy(col + 2 * r, &b->d, 2) : std::memcpy(&b->d, col + 2 * r, 2);
+    uint8_t s[16];
+    if (to_col) {
+        uint32_t aux[4];
+        unpack_q3_k_scales(b->scales, aux);
+        std::memcpy(s, aux, 16);
+    }
+    for (int j = 0; j < 16; ++j) {
+        uint8_t& sc = col[kQ3Sc + 16 * size_t(j) + size_t(r)];
+        if (to_col)
+            sc = uint8_t(int8_t(int(s[j]) - 32));
+        else
+            s[j] = uint8_t(int(int8_t(sc)) + 32);
+    }
+    if (!to_col) pack_q3_k_scales(s, b->scales);
+    move_2bit_plane(b->qs, col, kQ3Qs, r, to_col);
+    for (int k = 0; k < 8; ++k) {
+        uint8_t* p = col + lane_byte(kQ3Hm + 64 * size_t(k), r, 0);
+        to_col ? std::memcpy(p, b->hmask + 4 * k, 4) : std::memcpy(b->hmask + 4 * k, p, 4);
+    }
+}
+
+void convert_q2_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
+    auto* b = reinterpret_cast<BlockQ2_K*>(blk);
+    auto move = [to_col](void* file, void* packed, size_t n) {
+        to_col ? std::memcpy(packed, file, n) : std::memcpy(file, packed, n);
+    };
+    move(&b->d, col + 2 * r, 2);
+    move(&b->dmin, col + 32 + 2 * r, 2);
+    for (int j = 0; j < 16; ++j)
+        move(&b->scales[j], col + kQ2Sc + 16 * size_t(j) + size_t(r), 1);
+    move_2bit_plane(b->qs, col, kQ2Qs, r, to_col);
+}
+
 void convert_iq4_xs(uint8_t* blk, uint8_t* col, int r, bool to_col) {
     auto* b = reinterpret_cast<BlockIQ4_XS*>(blk);
     auto move = [to_col](void* file, void* packed, size_t n) {
@@ -126,6 +184,17 @@ inline int q6_k_quant(const uint8_t* col, int r, int e) {
     return (m < 2 ? ql & 0x0F : ql >> 4) | (((qh >> (2 * m)) & 3) << 4);
 }
 
+// Q2_K's (0..3) and Q3_K's (0..7: the high bit adds 4) unsigned quant e of lane r.
+inline int low2_quant(const uint8_t* col, size_t base, int r, int e) {
+    const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+    return (col[lane_byte(base + 512 * size_t(n) + 64 * size_t(l / 4), r, l % 4)] >> (2 * j)) & 3;
+}
+inline int q3_k_quant(const uint8_t* col, int r, int e) {
+    const int l = e % 32;
+    const int hb = (col[lane_byte(kQ3Hm + 64 * size_t(l / 4), r, l % 4)] >> (e / 32)) & 1;
+    return low2_quant(col, kQ3Qs, r, e) | (hb << 2);
+}
+
 inline int iq4_xs_quant(const uint8_t* col, int r, int e) {
     const int j = e / 32, w = e % 32, idx = w % 16;
     const uint8_t byte = col[lane_byte(kIq4Qs + 256 * size_t(j) + 64 * size_t(idx / 4), r, idx % 4)];
@@ -170,6 +239,31 @@ float fold_q6_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
     return std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
 }
 
+float fold_q3_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
+    int32_t isum = 0;
+    for (int j = 0; j < 16; ++j) {
+        int32_t s = 0;
+        for (int e = 16 * j; e < 16 * j + 16; ++e)
+            s += q3_k_quant(col, r, e) * int32_t(a.q[e]);
+        isum += int32_t(int8_t(col[kQ3Sc + 16 * size_t(j) + size_t(r)])) * (s - 4 * int32_t(a.bs16[j]));
+    }
+    return std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
+}
+
+float fold_q2_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
+    int32_t isum = 0, msum = 0;
+    for (int j = 0; j < 16; ++j) {
+        int32_t s = 0;
+        for (int e = 16 * j; e < 16 * j + 16; ++e)
+            s += low2_quant(col, kQ2Qs, r, e) * int32_t(a.q[e]);
+        const uint8_t sm = col[kQ2Sc + 16 * size_t(j) + size_t(r)];
+        isum += int32_t(sm & 15) * s;
+        msum += int32_t(sm >> 4) * int32_t(a.bs16[j]);
+    }
+    acc = std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
+    return std::fma(-float(msum), half_at(col + 32 + 2 * r) * a.d, acc);
+}
+
 float fold_iq4_xs(const uint8_t* col, const PackedActK& a, int r, float acc) {
     int32_t isum = 0;
     for (int j = 0; j < 8; ++j) {
@@ -190,6 +284,12 @@ void gemm_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int 
 void gemm_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm_rows<kQ6KColumn>(nb, g, a, act_nb, n, y, ys, fold_q6_k);
 }
+void gemm_q3_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm_rows<kQ3KColumn>(nb, g, a, act_nb, n, y, ys, fold_q3_k);
+}
+void gemm_q2_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm_rows<kQ2KColumn>(nb, g, a, act_nb, n, y, ys, fold_q2_k);
+}
 void gemm_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm_rows<kIQ4XSColumn>(nb, g, a, act_nb, n, y, ys, fold_iq4_xs);
 }
@@ -201,6 +301,8 @@ size_t column_bytes(DType t) {
     if (t == DType::Q5_K) return kQ5KColumn;
     if (t == DType::Q6_K) return kQ6KColumn;
     if (t == DType::IQ4_XS) return kIQ4XSColumn;
+    if (t == DType::Q3_K) return kQ3KColumn;
+    if (t == DType::Q2_K) return kQ2KColumn;
     return 0;
 }
 
@@ -213,6 +315,10 @@ void convert_block(DType t, uint8_t* blk, uint8_t* col, int r, bool to_col) {
         convert_q6_k(blk, col, r, to_col);
     else if (t == DType::IQ4_XS)
         convert_iq4_xs(blk, col, r, to_col);
+    else if (t == DType::Q3_K)
+        convert_q3_k(blk, col, r, to_col);
+    else if (t == DType::Q2_K)
+        convert_q2_k(blk, col, r, to_col);
     else
         HEARTH_CHECK(false, "not a K-quant x16 type");
 }
@@ -222,6 +328,8 @@ PackedGemmFn scalar_kernel(DType t) {
     if (t == DType::Q5_K) return gemm_q5_k;
     if (t == DType::Q6_K) return gemm_q6_k;
     if (t == DType::IQ4_XS) return gemm_iq4_xs;
+    if (t == DType::Q3_K) return gemm_q3_k;
+    if (t == DType::Q2_K) return gemm_q2_k;
     return nullptr;
 }
 

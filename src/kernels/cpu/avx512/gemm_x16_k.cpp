@@ -1,14 +1,16 @@
-// kernels/cpu/avx512/gemm_x16_k.cpp: AVX-512 VNNI kernels over x16-packed Q4_K / Q5_K / Q6_K weights (packed_k.h).
+// kernels/cpu/avx512/gemm_x16_k.cpp: AVX-512 VNNI kernels over x16-packed K-quant and IQ4_XS weights (packed_k.h).
 //
 // Per super-block column and 32-element group: the group's quants of the 16 rows unpacked once to 8 registers
 // (register k: elements 4k .. 4k + 3, lane r = row r), then per token 8 dpbusd against the token's 4-byte groups
 // broadcast to every lane give the 16 rows' exact sub-block sums, multiplied by the rows' sub-block scales in int32
 // (vpmulld) and summed over the super-block; Q4_K's mins go through the 32-element activation sums with vpdpwssd,
-// Q6_K's offset 32 through the 16-element sums. All integer, exact; then packed_k.h's float fold, bit for bit
-// equal to packed_k.cpp's scalar kernels for any batch.
+// Q2_K's mins and Q6_K's and Q3_K's offsets (32, 4) through the 16-element sums. All integer, exact; then
+// packed_k.h's float fold, bit for bit equal to packed_k.cpp's scalar kernels for any batch.
 #include "kernels/cpu/avx512/kernels.h"
 #include "kernels/cpu/avx512/util.h"
 #include "kernels/cpu/ops.h"
+
+#include <utility>
 
 namespace hearth::cpu::avx512 {
 namespace {
@@ -25,6 +27,15 @@ template <int NK, int NC = 1> inline __m512i dot_chain(const __m512i* w, const i
     for (int c = 1; c < NC; ++c)
         s[0] = _mm512_add_epi32(s[0], s[c]);
     return s[0];
+}
+
+// f.template operator()<G>() for G = 0 .. 7 in order (the 32-element groups of a super-block; G a constant, so the
+// shifts that depend on it stay immediates).
+template <typename F> inline void for_groups(F f) {
+    [&]<int... G>(std::integer_sequence<int, G...>) {
+        (f.template operator()<G>(), ...);
+    }
+    (std::make_integer_sequence<int, 8>{});
 }
 
 // Sub-block J's 8 registers of unsigned quants (Q5_K: with the fifth bits from the qh chunks at 2368).
@@ -101,6 +112,26 @@ template <int M> inline __m512i q6_high(__m512i qh) {
         return _mm512_and_si512(_mm512_srli_epi16(qh, 2), bits45);
 }
 
+// Sub-blocks 2G and 2G + 1 of a type with 16 sub-blocks of 16 (Q2_K, Q3_K, Q6_K): w[0..4) and w[4..8) their
+// unsigned quants, sc_a and sc_b the 16 rows' scales: isum[t] += sc_a S_2G + sc_b S_2G+1 for every token.
+template <int N>
+inline void sub16_pair(const __m512i w[8], __m512i sc_a, __m512i sc_b, const PackedActK* act, int64_t act_nb, int64_t b,
+                       int g, __m512i* isum) {
+    for (int t = 0; t < N; ++t) {
+        const int8_t* q = act[t * act_nb + b].q + 32 * g;
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w, q), sc_a));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w + 4, q + 16), sc_b));
+    }
+}
+
+// The signed byte scales of sub-blocks 2G, 2G + 1 at 32 + 16 j (Q6_K's and Q3_K's layouts), then sub16_pair.
+template <int N>
+inline void sub16_pair_i8(const __m512i w[8], const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b,
+                          int g, __m512i* isum) {
+    sub16_pair<N>(w, _mm512_cvtepi8_epi32(loadu128(col + 32 + 32 * g)),
+                  _mm512_cvtepi8_epi32(loadu128(col + 48 + 32 * g)), act, act_nb, b, g, isum);
+}
+
 template <int N, int H, int M>
 inline void q6_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
     constexpr int G = 4 * H + M; // 32-element group: sub-blocks 2G (k < 4) and 2G + 1
@@ -113,16 +144,55 @@ inline void q6_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb
         const __m512i lo = _mm512_and_si512(M >= 2 ? _mm512_srli_epi16(l, 4) : l, low4);
         w[k] = _mm512_or_si512(lo, q6_high<M>(loadu512(qh + 64 * k)));
     }
-    const __m512i sc_a = _mm512_cvtepi8_epi32(loadu128(col + 32 + 16 * (2 * G)));
-    const __m512i sc_b = _mm512_cvtepi8_epi32(loadu128(col + 32 + 16 * (2 * G + 1)));
+    sub16_pair_i8<N>(w, col, act, act_nb, b, G, isum);
+}
+
+// Group G's low 2 bits from a 2-bit plane (Q2_K, Q3_K: packed_k.h): bits 2 (G % 4) of the chunk of half G / 4.
+template <int G> inline __m512i low2(const uint8_t* plane, int k) {
+    const __m512i v = loadu512(plane + 512 * (G / 4) + 64 * k);
+    return _mm512_and_si512(_mm512_srli_epi16(v, 2 * (G % 4)), _mm512_set1_epi8(3));
+}
+
+// Q3_K's high bits of group G (bit G of the hmask bytes) moved to bit 2 (16-bit shifts of at most 5 keep each
+// byte's bit 2 within the byte).
+template <int G> inline __m512i q3_high(__m512i h) {
+    const __m512i bit2 = _mm512_set1_epi8(4);
+    if constexpr (G <= 2)
+        return _mm512_and_si512(_mm512_slli_epi16(h, 2 - G), bit2);
+    else
+        return _mm512_and_si512(_mm512_srli_epi16(h, G - 2), bit2);
+}
+
+template <int N, int G>
+inline void q3_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
+    __m512i w[8];
+    for (int k = 0; k < 8; ++k)
+        w[k] = _mm512_or_si512(low2<G>(col + 288, k), q3_high<G>(loadu512(col + 1312 + 64 * k)));
+    sub16_pair_i8<N>(w, col, act, act_nb, b, G, isum);
+}
+
+template <int N, int G>
+inline void q2_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
+    __m512i w[8];
+    for (int k = 0; k < 8; ++k)
+        w[k] = low2<G>(col + 320, k);
+    const __m512i low4 = _mm512_set1_epi32(15);
+    sub16_pair<N>(w, _mm512_and_si512(_mm512_cvtepu8_epi32(loadu128(col + 64 + 32 * G)), low4),
+                  _mm512_and_si512(_mm512_cvtepu8_epi32(loadu128(col + 80 + 32 * G)), low4), act, act_nb, b, G, isum);
+}
+
+// packed_k.h's fold of one super-block's isum into y for every token: y = fma(float(isum), d * d_a, y).
+template <int N>
+inline void fold_isum(const __m512i* isum, __m512 dw, const PackedActK* act, int64_t act_nb, int64_t b, float* y,
+                      size_t y_stride) {
     for (int t = 0; t < N; ++t) {
-        const int8_t* q = act[t * act_nb + b].q + 32 * G;
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w, q), sc_a));
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w + 4, q + 16), sc_b));
+        float* yt = y + size_t(t) * y_stride;
+        const __m512 da = _mm512_set1_ps(act[t * act_nb + b].d);
+        _mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), _mm512_loadu_ps(yt)));
     }
 }
 
-// The 16 rows' signed byte scales of sub-blocks 2m, 2m + 1 (at 32 + 16 j: Q6_K's and IQ4_XS's layouts) as int16
+// The 16 rows' signed byte scales of sub-blocks 2m, 2m + 1 (at 32 + 16 j: Q6_K's, Q3_K's and IQ4_XS's layouts) as int16
 // pairs (sc[2m] | sc[2m + 1] << 16 per lane) for vpdpwssd.
 inline __m512i q6_scale_pair(const uint8_t* col, int m) {
     const __m512i lo = _mm512_cvtepi8_epi32(loadu128(col + 32 + 32 * m));
@@ -132,6 +202,7 @@ inline __m512i q6_scale_pair(const uint8_t* col, int m) {
 
 // A K-quant's offset through the activation sums: isum -= (sum_m dpwssd(scale pair m, sums 2m, 2m + 1)) << kShift,
 // NP scale pairs (q6_scale_pair) per super-block. Q6_K: 8 pairs against the 16-element sums, offset 32 (shift 5);
+// Q3_K: the same, offset 4 (shift 2);
 // IQ4_XS: 4 pairs against the 32-element sums, offset 128 (shift 7).
 template <int N, int NP, int kShift>
 inline void scale_offset(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
@@ -158,20 +229,54 @@ void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
         scale_offset<N, 8, 5>(col, act, act_nb, b, isum);
-        q6_k_group<N, 0, 0>(col, act, act_nb, b, isum);
-        q6_k_group<N, 0, 1>(col, act, act_nb, b, isum);
-        q6_k_group<N, 0, 2>(col, act, act_nb, b, isum);
-        q6_k_group<N, 0, 3>(col, act, act_nb, b, isum);
-        q6_k_group<N, 1, 0>(col, act, act_nb, b, isum);
-        q6_k_group<N, 1, 1>(col, act, act_nb, b, isum);
-        q6_k_group<N, 1, 2>(col, act, act_nb, b, isum);
-        q6_k_group<N, 1, 3>(col, act, act_nb, b, isum);
-        const __m512 dw = _mm512_cvtph_ps(loadu256(col));
+        for_groups([&]<int G>() { q6_k_group<N, G / 4, G % 4>(col, act, act_nb, b, isum); });
+        fold_isum<N>(isum, _mm512_cvtph_ps(loadu256(col)), act, act_nb, b, y, y_stride);
+    }
+}
+
+template <int N>
+void run_q3_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+    for (int t = 0; t < N; ++t)
+        _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* col = group + size_t(b) * 1824;
+        __m512i isum[N];
+        for (int t = 0; t < N; ++t)
+            isum[t] = _mm512_setzero_si512();
+        scale_offset<N, 8, 2>(col, act, act_nb, b, isum); // offset 4
+        for_groups([&]<int G>() { q3_k_group<N, G>(col, act, act_nb, b, isum); });
+        fold_isum<N>(isum, _mm512_cvtph_ps(loadu256(col)), act, act_nb, b, y, y_stride);
+    }
+}
+
+template <int N>
+void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+    for (int t = 0; t < N; ++t)
+        _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* col = group + size_t(b) * 1344;
+        __m512i isum[N];
+        for (int t = 0; t < N; ++t)
+            isum[t] = _mm512_setzero_si512();
+        for_groups([&]<int G>() { q2_k_group<N, G>(col, act, act_nb, b, isum); });
+        // The mins (high nibbles of the scale bytes) as int16 pairs m[2p] | m[2p + 1] << 16 against the 16-element
+        // sums.
+        __m512i mp[8];
+        for (int p = 0; p < 8; ++p) {
+            const __m512i lo = _mm512_srli_epi32(_mm512_cvtepu8_epi32(loadu128(col + 64 + 32 * p)), 4);
+            const __m512i hi = _mm512_srli_epi32(_mm512_cvtepu8_epi32(loadu128(col + 80 + 32 * p)), 4);
+            mp[p] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+        }
+        const __m512 dw = _mm512_cvtph_ps(loadu256(col)), dm = _mm512_cvtph_ps(loadu256(col + 32));
         for (int t = 0; t < N; ++t) {
+            const PackedActK& a = act[t * act_nb + b];
+            __m512i msum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mp[0], bcast32(a.bs16));
+            for (int p = 1; p < 8; ++p)
+                msum = _mm512_dpwssd_epi32(msum, mp[p], bcast32(a.bs16 + 2 * p));
+            const __m512 da = _mm512_set1_ps(a.d);
             float* yt = y + size_t(t) * y_stride;
-            const __m512 da = _mm512_set1_ps(act[t * act_nb + b].d);
-            _mm512_storeu_ps(yt,
-                             _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), _mm512_loadu_ps(yt)));
+            const __m512 acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, da), _mm512_loadu_ps(yt));
+            _mm512_storeu_ps(yt, _mm512_fnmadd_ps(_mm512_cvtepi32_ps(msum), _mm512_mul_ps(dm, da), acc));
         }
     }
 }
@@ -216,23 +321,20 @@ void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t
         iq4_xs_sub<N, 6>(col, table, act, act_nb, b, isum);
         iq4_xs_sub<N, 7>(col, table, act, act_nb, b, isum);
         scale_offset<N, 4, 7>(col, act, act_nb, b, isum); // offset 128
-        const __m512 dw = _mm512_cvtph_ps(loadu256(col));
-        for (int t = 0; t < N; ++t) {
-            const PackedActK& a = act[t * act_nb + b];
-            const __m512i s = isum[t];
-            float* yt = y + size_t(t) * y_stride;
-            const __m512 da = _mm512_set1_ps(a.d);
-            _mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, da), _mm512_loadu_ps(yt)));
-        }
+        fold_isum<N>(isum, _mm512_cvtph_ps(loadu256(col)), act, act_nb, b, y, y_stride);
     }
 }
 
-// The kernel for N tokens: Q4_K (kType 4) / Q5_K (5), Q6_K (6), or IQ4_XS (0).
+// The kernel for N tokens: Q2_K (kType 2), Q3_K (3), Q4_K (4) / Q5_K (5), Q6_K (6), or IQ4_XS (0).
 template <int kType> struct KQuant {
     template <int N>
     static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
         if constexpr (kType == 6)
             run_q6_k<N>(nb, g, a, act_nb, y, ys);
+        else if constexpr (kType == 3)
+            run_q3_k<N>(nb, g, a, act_nb, y, ys);
+        else if constexpr (kType == 2)
+            run_q2_k<N>(nb, g, a, act_nb, y, ys);
         else if constexpr (kType == 0) // IQ4_XS
             run_iq4_xs<N>(nb, g, a, act_nb, y, ys);
         else
@@ -260,6 +362,12 @@ void gemm_x16_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, 
 }
 void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm<6>(nb, g, a, act_nb, n, y, ys);
+}
+void gemm_x16_q2_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<2>(nb, g, a, act_nb, n, y, ys);
+}
+void gemm_x16_q3_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+    gemm<3>(nb, g, a, act_nb, n, y, ys);
 }
 void gemm_x16_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
     gemm<0>(nb, g, a, act_nb, n, y, ys);

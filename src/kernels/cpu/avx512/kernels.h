@@ -43,6 +43,8 @@ void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, 
 void gemm_x16_iq4_nl(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
 void gemm_x16_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
 void gemm_x16_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
+void gemm_x16_q2_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
+void gemm_x16_q3_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
 void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
 void gemm_x16_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
 

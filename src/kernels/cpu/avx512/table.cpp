@@ -31,6 +31,8 @@ void fill_avx512_table(KernelTable& t) {
     t.traits[static_cast<uint32_t>(DType::IQ4_NL)].packed_gemm = gemm_x16_iq4_nl;
     t.traits[static_cast<uint32_t>(DType::Q4_K)].packed_gemm = gemm_x16_q4_k;
     t.traits[static_cast<uint32_t>(DType::Q5_K)].packed_gemm = gemm_x16_q5_k;
+    t.traits[static_cast<uint32_t>(DType::Q2_K)].packed_gemm = gemm_x16_q2_k;
+    t.traits[static_cast<uint32_t>(DType::Q3_K)].packed_gemm = gemm_x16_q3_k;
     t.traits[static_cast<uint32_t>(DType::Q6_K)].packed_gemm = gemm_x16_q6_k;
     t.traits[static_cast<uint32_t>(DType::IQ4_XS)].packed_gemm = gemm_x16_iq4_xs;
 }

@@ -228,26 +228,29 @@ template <bool kQ5> float fold_q4_k(const uint8_t* col, const PackedActK& a, int
     return std::fma(-float(msum), half_at(col + 32 + 2 * r) * a.d, acc);
 }
 
-float fold_q6_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
+// The fold of the types whose scales are signed bytes at sc_base + 16 j and whose quants carry an offset (Q6_K: 16
+// sub-blocks of 16, offset 32; Q3_K: 16 of 16, offset 4; IQ4_XS: 8 of 32, offset 128): isum = sum_j sc[j] (S_j -
+// kOffset sums[j]), sums the activation's 16- or 32-element sums.
+template <int kSub, int kOffset, size_t kScBase, typename Quant>
+float fold_offset(const uint8_t* col, const PackedActK& a, int r, float acc, Quant quant) {
+    const int16_t* sums = kSub == 16 ? a.bs16 : a.bs32;
     int32_t isum = 0;
-    for (int j = 0; j < 16; ++j) {
+    for (int j = 0; j < 256 / kSub; ++j) {
         int32_t s = 0;
-        for (int e = 16 * j; e < 16 * j + 16; ++e)
-            s += q6_k_quant(col, r, e) * int32_t(a.q[e]);
-        isum += int32_t(int8_t(col[kQ6Sc + 16 * size_t(j) + size_t(r)])) * (s - 32 * int32_t(a.bs16[j]));
+        for (int e = kSub * j; e < kSub * j + kSub; ++e)
+            s += quant(col, r, e) * int32_t(a.q[e]);
+        isum += int32_t(int8_t(col[kScBase + 16 * size_t(j) + size_t(r)])) * (s - kOffset * int32_t(sums[j]));
     }
     return std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
 }
-
+float fold_q6_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
+    return fold_offset<16, 32, kQ6Sc>(col, a, r, acc, q6_k_quant);
+}
 float fold_q3_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
-    int32_t isum = 0;
-    for (int j = 0; j < 16; ++j) {
-        int32_t s = 0;
-        for (int e = 16 * j; e < 16 * j + 16; ++e)
-            s += q3_k_quant(col, r, e) * int32_t(a.q[e]);
-        isum += int32_t(int8_t(col[kQ3Sc + 16 * size_t(j) + size_t(r)])) * (s - 4 * int32_t(a.bs16[j]));
-    }
-    return std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
+    return fold_offset<16, 4, kQ3Sc>(col, a, r, acc, q3_k_quant);
+}
+float fold_iq4_xs(const uint8_t* col, const PackedActK& a, int r, float acc) {
+    return fold_offset<32, 128, kIq4Sc>(col, a, r, acc, iq4_xs_quant);
 }
 
 float fold_q2_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
@@ -262,17 +265,6 @@ float fold_q2_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
     }
     acc = std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
     return std::fma(-float(msum), half_at(col + 32 + 2 * r) * a.d, acc);
-}
-
-float fold_iq4_xs(const uint8_t* col, const PackedActK& a, int r, float acc) {
-    int32_t isum = 0;
-    for (int j = 0; j < 8; ++j) {
-        int32_t s = 0;
-        for (int e = 32 * j; e < 32 * j + 32; ++e)
-            s += iq4_xs_quant(col, r, e) * int32_t(a.q[e]);
-        isum += int32_t(int8_t(col[kIq4Sc + 16 * size_t(j) + size_t(r)])) * (s - 128 * int32_t(a.bs32[j]));
-    }
-    return std::fma(float(isum), half_at(col + 2 * r) * a.d, acc);
 }
 
 void gemm_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {

@@ -36,8 +36,8 @@ template <int kOffsetV, bool kHasMinV, bool kHasHb, bool kCodebook = false> stru
         w[K] = _mm512_and_si512(c, low4);
         w[4 + K] = _mm512_and_si512(_mm512_srli_epi16(c, 4), low4);
         if constexpr (kHasHb) {
-            w[K] = _mm512_or_si512(w[K], fifth_bit<K>(hb));
-            w[4 + K] = _mm512_or_si512(w[4 + K], fifth_bit<4 + K>(hb));
+            w[K] = _mm512_or_si512(w[K], bit_to<K, 4>(hb));
+            w[4 + K] = _mm512_or_si512(w[4 + K], bit_to<4 + K, 4>(hb));
         }
     }
     static void unpack(const uint8_t* col, __m512i w[8]) {

@@ -45,7 +45,7 @@ template <bool kQ5, int J> inline void unpack_k4(const uint8_t* col, __m512i w[8
     for (int k = 0; k < 8; ++k) {
         const __m512i v = loadu512(chunk + 64 * k);
         w[k] = _mm512_and_si512(J % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
-        if constexpr (kQ5) w[k] = _mm512_or_si512(w[k], fifth_bit<J>(loadu512(col + 2368 + 64 * k)));
+        if constexpr (kQ5) w[k] = _mm512_or_si512(w[k], bit_to<J, 4>(loadu512(col + 2368 + 64 * k)));
     }
 }
 
@@ -153,21 +153,11 @@ template <int G> inline __m512i low2(const uint8_t* plane, int k) {
     return _mm512_and_si512(_mm512_srli_epi16(v, 2 * (G % 4)), _mm512_set1_epi8(3));
 }
 
-// Q3_K's high bits of group G (bit G of the hmask bytes) moved to bit 2 (16-bit shifts of at most 5 keep each
-// byte's bit 2 within the byte).
-template <int G> inline __m512i q3_high(__m512i h) {
-    const __m512i bit2 = _mm512_set1_epi8(4);
-    if constexpr (G <= 2)
-        return _mm512_and_si512(_mm512_slli_epi16(h, 2 - G), bit2);
-    else
-        return _mm512_and_si512(_mm512_srli_epi16(h, G - 2), bit2);
-}
-
 template <int N, int G>
 inline void q3_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
     __m512i w[8];
     for (int k = 0; k < 8; ++k)
-        w[k] = _mm512_or_si512(low2<G>(col + 288, k), q3_high<G>(loadu512(col + 1312 + 64 * k)));
+        w[k] = _mm512_or_si512(low2<G>(col + 288, k), bit_to<G, 2>(loadu512(col + 1312 + 64 * k)) /* the high bit */);
     sub16_pair_i8<N>(w, col, act, act_nb, b, G, isum);
 }
 
@@ -219,34 +209,37 @@ inline void scale_offset(const uint8_t* col, const PackedActK* act, int64_t act_
     }
 }
 
-template <int N>
-void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+// The super-block loop of the types whose fold is isum alone (Q3_K, Q6_K, IQ4_XS): y = 0, then per block column b
+// body(col, b, isum) sums the 16 rows' isum of every token, folded with the rows' d.
+template <int N, size_t kColumn, typename Body>
+void run_isum(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+              Body body) {
     for (int t = 0; t < N; ++t)
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* col = group + size_t(b) * 3360;
+        const uint8_t* col = group + size_t(b) * kColumn;
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
-        scale_offset<N, 8, 5>(col, act, act_nb, b, isum);
-        for_groups([&]<int G>() { q6_k_group<N, G / 4, G % 4>(col, act, act_nb, b, isum); });
+        body(col, b, isum);
         fold_isum<N>(isum, _mm512_cvtph_ps(loadu256(col)), act, act_nb, b, y, y_stride);
     }
 }
 
 template <int N>
+void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+    run_isum<N, 3360>(nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m512i* isum) {
+        scale_offset<N, 8, 5>(col, act, act_nb, b, isum); // offset 32
+        for_groups([&]<int G>() { q6_k_group<N, G / 4, G % 4>(col, act, act_nb, b, isum); });
+    });
+}
+
+template <int N>
 void run_q3_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
-    for (int t = 0; t < N; ++t)
-        _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* col = group + size_t(b) * 1824;
-        __m512i isum[N];
-        for (int t = 0; t < N; ++t)
-            isum[t] = _mm512_setzero_si512();
+    run_isum<N, 1824>(nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m512i* isum) {
         scale_offset<N, 8, 2>(col, act, act_nb, b, isum); // offset 4
         for_groups([&]<int G>() { q3_k_group<N, G>(col, act, act_nb, b, isum); });
-        fold_isum<N>(isum, _mm512_cvtph_ps(loadu256(col)), act, act_nb, b, y, y_stride);
-    }
+    });
 }
 
 template <int N>
@@ -305,24 +298,10 @@ inline void iq4_xs_sub(const uint8_t* col, __m512i table, const PackedActK* act,
 template <int N>
 void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
     const __m512i table = iq4nl_table();
-    for (int t = 0; t < N; ++t)
-        _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* col = group + size_t(b) * 2208;
-        __m512i isum[N];
-        for (int t = 0; t < N; ++t)
-            isum[t] = _mm512_setzero_si512();
-        iq4_xs_sub<N, 0>(col, table, act, act_nb, b, isum);
-        iq4_xs_sub<N, 1>(col, table, act, act_nb, b, isum);
-        iq4_xs_sub<N, 2>(col, table, act, act_nb, b, isum);
-        iq4_xs_sub<N, 3>(col, table, act, act_nb, b, isum);
-        iq4_xs_sub<N, 4>(col, table, act, act_nb, b, isum);
-        iq4_xs_sub<N, 5>(col, table, act, act_nb, b, isum);
-        iq4_xs_sub<N, 6>(col, table, act, act_nb, b, isum);
-        iq4_xs_sub<N, 7>(col, table, act, act_nb, b, isum);
+    run_isum<N, 2208>(nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m512i* isum) {
+        for_groups([&]<int J>() { iq4_xs_sub<N, J>(col, table, act, act_nb, b, isum); });
         scale_offset<N, 4, 7>(col, act, act_nb, b, isum); // offset 128
-        fold_isum<N>(isum, _mm512_cvtph_ps(loadu256(col)), act, act_nb, b, y, y_stride);
-    }
+    });
 }
 
 // The kernel for N tokens: Q2_K (kType 2), Q3_K (3), Q4_K (4) / Q5_K (5), Q6_K (6), or IQ4_XS (0).

@@ -41,14 +41,14 @@ inline __m512i bcast32(const void* p) {
     return _mm512_set1_epi32(v);
 }
 
-// Bit J of each byte of hb moved to bit 4, the rest 0 (16-bit shifts of at most 4 keep each byte's bit 4 within
-// the byte): the fifth bits of the x16 Q5_0 / Q5_1 / Q5_K layouts.
-template <int J> inline __m512i fifth_bit(__m512i hb) {
-    const __m512i bit4 = _mm512_set1_epi8(0x10);
-    if constexpr (J <= 4)
-        return _mm512_and_si512(_mm512_slli_epi16(hb, 4 - J), bit4);
+// Bit J of each byte of v moved to bit K, the rest 0 (16-bit shifts of at most 7 keep each byte's bit K within the
+// byte): the fifth bits of the x16 Q5_0 / Q5_1 / Q5_K layouts (K = 4), Q3_K's high bits (K = 2).
+template <int J, int K> inline __m512i bit_to(__m512i v) {
+    const __m512i bit = _mm512_set1_epi8(char(1 << K));
+    if constexpr (J <= K)
+        return _mm512_and_si512(_mm512_slli_epi16(v, K - J), bit);
     else
-        return _mm512_and_si512(_mm512_srli_epi16(hb, J - 4), bit4);
+        return _mm512_and_si512(_mm512_srli_epi16(v, J - K), bit);
 }
 
 // The x16 kernels' token tiling: run.template operator()<N>(act, y) for N tokens at a time, 8 while they last, then 4,

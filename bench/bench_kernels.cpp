@@ -54,10 +54,10 @@ std::vector<uint8_t> make_matrix(DType t, Shape s) {
     return w;
 }
 
-// isa "avx512-x16": the best table's kernels over weights repacked x16 (kernels/cpu/packed.h), as models load.
+// isa "avx2-x16" / "avx512-x16": that table's kernels over weights repacked x16 (kernels/cpu/packed.h), as models load.
 void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool stream, int64_t n_tokens) {
     CpuFeatures f = detect_cpu_features();
-    if (isa == "avx2") f.avx512f = false;
+    if (isa.starts_with("avx2")) f.avx512f = false;
     const cpu::KernelTable table = isa == "scalar" ? cpu::make_scalar_table() : cpu::make_kernel_table(f);
     const char* env = std::getenv("HEARTH_BENCH_THREADS");
     ThreadPool pool(env ? std::atoi(env) : 1);
@@ -109,12 +109,13 @@ int main(int argc, char** argv) {
     if (best == "avx2" || best == "avx512") isas.push_back("avx2");
     if (best == "avx512") isas.push_back("avx512");
     const hearth::cpu::KernelTable best_table = hearth::cpu::make_kernel_table(hearth::detect_cpu_features());
-    // The x16 variant where the best table has a packed kernel for the type and the shape packs.
+    // The x16 variants (AVX2, AVX-512) where the table has a packed kernel for the type and the shape packs.
     auto isas_for = [&](hearth::DType t, Shape s) {
         std::vector<std::string> v = isas;
-        if (best_table.traits[static_cast<uint32_t>(t)].packed_gemm != nullptr &&
-            hearth::cpu::packable(t, s.n_out, s.n_in))
-            v.push_back(best + "-x16");
+        const bool packs = best_table.traits[static_cast<uint32_t>(t)].packed_gemm != nullptr &&
+                           hearth::cpu::packable(t, s.n_out, s.n_in);
+        for (const auto& isa : isas)
+            if (packs && isa != "scalar") v.push_back(isa + "-x16");
         return v;
     };
     const hearth::DType types[] = {

@@ -83,7 +83,7 @@ std::vector<uint8_t> make_weights(DType t, int64_t n_out, int64_t n_in, uint64_t
     }
     std::uniform_int_distribution<int> byte(0, 255);
     for (auto& b : w)
-        b = uint8_t(byte(rng));
+        b = fill == WeightFill::saturated ? uint8_t(t == DType::Q8_0 ? 0x80 : 0xFF) : uint8_t(byte(rng));
     std::uniform_real_distribution<float> mag(0.001f, 0.05f);
     const size_t n_blocks = w.size() / info.type_size;
     for (size_t b = 0; b < n_blocks; ++b) {
@@ -120,6 +120,17 @@ std::vector<float> make_activations(int64_t n, uint64_t seed) {
         }
     }
     return x;
+}
+
+std::vector<float> saturated_activations(int64_t n) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        x[size_t(i)] = (i / 256) % 2 ? -1.0f : 1.0f;
+    return x;
+}
+
+std::string fill_name(WeightFill fill) {
+    return fill == WeightFill::quantized ? "_quantized" : fill == WeightFill::raw_bytes ? "_raw" : "_saturated";
 }
 
 std::vector<float> dequantize_rows(DType t, const void* data, int64_t n_rows, int64_t n) {

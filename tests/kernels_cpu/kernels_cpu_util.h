@@ -24,7 +24,10 @@ bool is_float_type(DType t); // F32, F16, BF16
 
 enum class WeightFill {
     quantized, // random floats through the reference quantizer (what model files hold)
-    raw_bytes  // random bytes with sane scale fields: every bit pattern of the quants, extreme scales
+    raw_bytes, // random bytes with sane scale fields: every bit pattern of the quants, extreme scales
+    saturated  // every quant byte 0xFF (Q8_0: 0x80, i.e. -128) with sane scales: the largest quants, so that with
+               // saturated_activations every integer sum is at its widest (SIMD kernels that add products in int16
+               // must stay exact there)
 };
 
 // (n_out, n_in) rows of type t. IQ4_NL / IQ4_XS have no reference quantizer and always use raw bytes.
@@ -32,6 +35,12 @@ std::vector<uint8_t> make_weights(DType t, int64_t n_out, int64_t n_in, uint64_t
 
 // (n) activations: unit normal with 2% outliers (x8), plus structured blocks (zeros, exact rounding ties).
 std::vector<float> make_activations(int64_t n, uint64_t seed);
+
+// (n) activations whose 8-bit quants are all +127 (even 256-element stretches) or all -127 (odd ones).
+std::vector<float> saturated_activations(int64_t n);
+
+// "_quantized", "_raw" or "_saturated" (test names).
+std::string fill_name(WeightFill fill);
 
 // Rows of type t dequantized with kernels/ref: (n_rows, n) floats.
 std::vector<float> dequantize_rows(DType t, const void* data, int64_t n_rows, int64_t n);

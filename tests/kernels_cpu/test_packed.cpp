@@ -77,7 +77,7 @@ struct PackedCase {
 
 void PrintTo(const PackedCase& c, std::ostream* os) {
     *os << c.isa << " " << dtype_name(c.type) << " n_in=" << c.n_in << " n_out=" << c.n_out
-        << " n_tokens=" << c.n_tokens << (c.fill == WeightFill::raw_bytes ? " raw" : " quantized");
+        << " n_tokens=" << c.n_tokens << fill_name(c.fill);
 }
 
 // The tables of this CPU with an x16 kernel for the type, plus "scalar" (the scalar x16 kernel itself).
@@ -92,7 +92,7 @@ std::vector<PackedCase> packed_cases() {
                  is_k_type(t) ? std::vector<int64_t>{256, 512, 2304} : std::vector<int64_t>{32, 288, 2304})
                 for (int64_t n_out : {16, 48})
                     for (int64_t n_tokens : {1, 2, 3, 8, 13, 17})
-                        for (WeightFill fill : {WeightFill::quantized, WeightFill::raw_bytes})
+                        for (WeightFill fill : {WeightFill::quantized, WeightFill::raw_bytes, WeightFill::saturated})
                             cases.push_back({isa, t, n_in, n_out, n_tokens, fill});
     return cases;
 }
@@ -116,7 +116,8 @@ std::vector<float> run(const KernelTable& table, ThreadPool& pool, DType t, cons
 TEST_P(PackedMatmul, EqualsScalarKernelIsBatchInvariantAndMatchesOracle) {
     const PackedCase& c = GetParam();
     const auto w = make_weights(c.type, c.n_out, c.n_in, 5 + uint64_t(c.n_out + c.n_in), c.fill);
-    const auto x = make_activations(c.n_tokens * c.n_in, 13 + uint64_t(c.n_tokens));
+    const auto x = c.fill == WeightFill::saturated ? saturated_activations(c.n_tokens * c.n_in)
+                                                   : make_activations(c.n_tokens * c.n_in, 13 + uint64_t(c.n_tokens));
     std::vector<uint8_t> packed(packed_bytes(c.type, c.n_out, c.n_in));
     pack_x16(c.type, w.data(), c.n_out, c.n_in, packed.data());
 
@@ -173,7 +174,7 @@ TEST_P(PackedMatmul, EqualsScalarKernelIsBatchInvariantAndMatchesOracle) {
 std::string packed_case_name(const ::testing::TestParamInfo<PackedCase>& info) {
     const PackedCase& c = info.param;
     return case_name(c.isa, c.type) + "_in" + std::to_string(c.n_in) + "_out" + std::to_string(c.n_out) + "_tok" +
-           std::to_string(c.n_tokens) + (c.fill == WeightFill::raw_bytes ? "_raw" : "_quantized");
+           std::to_string(c.n_tokens) + fill_name(c.fill);
 }
 
 INSTANTIATE_TEST_SUITE_P(KernelsCpu, PackedMatmul, ::testing::ValuesIn(packed_cases()), packed_case_name);

@@ -31,6 +31,7 @@ std::vector<DotCase> dot_cases() {
             for (int64_t n : sizes) {
                 cases.push_back({isa, t, n, WeightFill::quantized});
                 if (!is_float_type(t)) cases.push_back({isa, t, n, WeightFill::raw_bytes});
+                if (!is_float_type(t)) cases.push_back({isa, t, n, WeightFill::saturated});
             }
         }
     }
@@ -50,7 +51,8 @@ TEST_P(VecDot, MatchesScalarOracle) {
 
     constexpr int64_t kRows = 5;
     const auto w = make_weights(c.type, kRows, c.n_in, 1234 + uint64_t(c.n_in), c.fill);
-    const auto x = make_activations(c.n_in, 99 + uint64_t(c.n_in));
+    const auto x = c.fill == WeightFill::saturated ? saturated_activations(c.n_in)
+                                                   : make_activations(c.n_in, 99 + uint64_t(c.n_in));
     // The same activation bytes (from the scalar quantizer) for both tables.
     std::vector<uint8_t> act(std::max<size_t>(act_scratch_bytes(scalar, c.type, 1, c.n_in), 1));
     const void* act_row = x.data();
@@ -112,8 +114,7 @@ TEST_P(VecDot, MultiRowMatchesSingleBitForBit) {
 
 std::string dot_case_name(const ::testing::TestParamInfo<DotCase>& info) {
     const DotCase& c = info.param;
-    return case_name(c.isa, c.type) + "_n" + std::to_string(c.n_in) +
-           (c.fill == WeightFill::raw_bytes ? "_raw" : "_quantized");
+    return case_name(c.isa, c.type) + "_n" + std::to_string(c.n_in) + fill_name(c.fill);
 }
 
 INSTANTIATE_TEST_SUITE_P(KernelsCpu, VecDot, ::testing::ValuesIn(dot_cases()), dot_case_name);

@@ -8,6 +8,7 @@
 #include "kernels/cpu/avx512/kernels.h"
 #include "kernels/cpu/avx512/util.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/x16_tiles.h"
 
 namespace hearth::cpu::avx512 {
 namespace {
@@ -102,8 +103,8 @@ void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb,
 
 template <typename L>
 void gemm(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
-    for_token_tiles(static_cast<const PackedAct*>(act), act_nb, n_tok, y, y_stride,
-                    [&]<int N>(const PackedAct* a, float* yt) { run<L, N>(nb, group, a, act_nb, yt, y_stride); });
+    token_tiles<8>(static_cast<const PackedAct*>(act), act_nb, n_tok, y, y_stride,
+                   [&]<int N>(const PackedAct* a, float* yt) { run<L, N>(nb, group, a, act_nb, yt, y_stride); });
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include "kernels/cpu/avx512/kernels.h"
 #include "kernels/cpu/avx512/util.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/x16_tiles.h"
 
 #include <utility>
 
@@ -27,15 +28,6 @@ template <int NK, int NC = 1> inline __m512i dot_chain(const __m512i* w, const i
     for (int c = 1; c < NC; ++c)
         s[0] = _mm512_add_epi32(s[0], s[c]);
     return s[0];
-}
-
-// f.template operator()<G>() for G = 0 .. 7 in order (the 32-element groups of a super-block; G a constant, so the
-// shifts that depend on it stay immediates).
-template <typename F> inline void for_groups(F f) {
-    [&]<int... G>(std::integer_sequence<int, G...>) {
-        (f.template operator()<G>(), ...);
-    }
-    (std::make_integer_sequence<int, 8>{});
 }
 
 // Sub-block J's 8 registers of unsigned quants (Q5_K: with the fifth bits from the qh chunks at 2368).
@@ -323,9 +315,7 @@ template <int kType> struct KQuant {
 
 template <int kType>
 void gemm(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
-    for (; n_tok >= 16; n_tok -= 16, act = static_cast<const PackedActK*>(act) + 16 * act_nb, y += 16 * y_stride)
-        KQuant<kType>::template run<16>(nb, group, static_cast<const PackedActK*>(act), act_nb, y, y_stride);
-    for_token_tiles(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
+    token_tiles<16>(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
                     [&]<int N>(const PackedActK* a, float* yt) {
                         KQuant<kType>::template run<N>(nb, group, a, act_nb, yt, y_stride);
                     });

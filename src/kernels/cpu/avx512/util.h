@@ -51,23 +51,6 @@ template <int J, int K> inline __m512i bit_to(__m512i v) {
         return _mm512_and_si512(_mm512_srli_epi16(v, J - K), bit);
 }
 
-// The x16 kernels' token tiling: run.template operator()<N>(act, y) for N tokens at a time, 8 while they last, then 4,
-// 2, 1 (every N does each token's arithmetic the same way, so the tiling never changes a result).
-template <typename Act, typename Run>
-inline void for_token_tiles(const Act* act, int64_t act_nb, int n_tok, float* y, size_t y_stride, Run run) {
-    for (; n_tok >= 8; n_tok -= 8, act += 8 * act_nb, y += 8 * y_stride)
-        run.template operator()<8>(act, y);
-    if (n_tok >= 4) {
-        run.template operator()<4>(act, y);
-        n_tok -= 4, act += 4 * act_nb, y += 4 * y_stride;
-    }
-    if (n_tok >= 2) {
-        run.template operator()<2>(act, y);
-        n_tok -= 2, act += 2 * act_nb, y += 2 * y_stride;
-    }
-    if (n_tok == 1) run.template operator()<1>(act, y);
-}
-
 // exp(x), x below 88.7 (above, the result overflows to inf): x = n ln2 + r, |r| <= ln2 / 2, e^r by Cephes'
 // expf polynomial, times 2^n by scalef (which underflows to 0 below 2^-149 without a clamp).
 inline __m512 exp16(__m512 x) {

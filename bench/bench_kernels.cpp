@@ -57,7 +57,8 @@ std::vector<uint8_t> make_matrix(DType t, Shape s) {
 // isa "avx2-x16" / "avx512-x16": that table's kernels over weights repacked x16 (kernels/cpu/packed.h), as models load.
 void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool stream, int64_t n_tokens) {
     CpuFeatures f = detect_cpu_features();
-    if (isa.starts_with("avx2")) f.avx512f = false;
+    if (isa.starts_with("avx2") || isa.starts_with("avxvnni")) f.avx512f = false;
+    if (isa.starts_with("avx2")) f.avxvnni = false;
     const cpu::KernelTable table = isa == "scalar" ? cpu::make_scalar_table() : cpu::make_kernel_table(f);
     const char* env = std::getenv("HEARTH_BENCH_THREADS");
     ThreadPool pool(env ? std::atoi(env) : 1);
@@ -106,15 +107,17 @@ void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool 
 int main(int argc, char** argv) {
     const std::string best = hearth::cpu::make_kernel_table(hearth::detect_cpu_features()).isa;
     std::vector<std::string> isas = {"scalar"};
-    if (best == "avx2" || best == "avx512") isas.push_back("avx2");
+    if (best != "scalar") isas.push_back("avx2");
     if (best == "avx512") isas.push_back("avx512");
+    std::vector<std::string> x16_isas = isas; // AVX-VNNI differs from AVX2 only in the x16 kernels
+    if (best != "scalar" && hearth::detect_cpu_features().avxvnni) x16_isas.insert(x16_isas.begin() + 2, "avxvnni");
     const hearth::cpu::KernelTable best_table = hearth::cpu::make_kernel_table(hearth::detect_cpu_features());
-    // The x16 variants (AVX2, AVX-512) where the table has a packed kernel for the type and the shape packs.
+    // The x16 variants (AVX2, AVX-VNNI, AVX-512) where the table has a packed kernel for the type and the shape packs.
     auto isas_for = [&](hearth::DType t, Shape s) {
         std::vector<std::string> v = isas;
         const bool packs = best_table.traits[static_cast<uint32_t>(t)].packed_gemm != nullptr &&
                            hearth::cpu::packable(t, s.n_out, s.n_in);
-        for (const auto& isa : isas)
+        for (const auto& isa : x16_isas)
             if (packs && isa != "scalar") v.push_back(isa + "-x16");
         return v;
     };

@@ -70,8 +70,9 @@ CpuFeatures detect_cpu_features() {
     if (const char* cap = std::getenv("HEARTH_CPU")) {
         if (std::strcmp(cap, "scalar") == 0) {
             f = CpuFeatures{};
-        } else if (std::strcmp(cap, "avx2") == 0) {
+        } else if (std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "avxvnni") == 0) {
             f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = f.avx512bf16 = f.amx_int8 = false;
+            if (std::strcmp(cap, "avx2") == 0) f.avxvnni = false;
         }
     }
     return f;

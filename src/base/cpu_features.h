@@ -21,7 +21,8 @@ struct CpuFeatures {
 };
 
 // Detects what this CPU and OS support (OS support of the AVX/AVX-512 register state is checked).
-// Setting HEARTH_CPU=scalar|avx2 in the environment caps the result (for tests and comparisons).
+// Setting HEARTH_CPU=scalar|avx2|avxvnni in the environment caps the result (for tests and comparisons): avx2 is
+// AVX2 + FMA + F16C alone, avxvnni adds AVX-VNNI where the CPU has it; both leave out AVX-512 and AMX.
 CpuFeatures detect_cpu_features();
 
 } // namespace hearth

@@ -30,7 +30,8 @@ std::vector<std::string> available_isas() {
 KernelTable table_for(const std::string& isa) {
     CpuFeatures f = detect_cpu_features();
     if (isa == "scalar") return make_scalar_table();
-    if (isa == "avx2") f.avx512f = false;
+    if (isa == "avx2" || isa == "avxvnni") f.avx512f = false;
+    if (isa == "avx2") f.avxvnni = false;
     return make_kernel_table(f);
 }
 

@@ -4,6 +4,7 @@
 //     every token's outputs equal those of the token run alone (batch invariance);
 //   - both match the double-precision product of the dequantized weights and dequantized activations within the
 //     same 1e-5 relative bound as the row-major kernels (test_matmul.cpp).
+#include "base/cpu_features.h"
 #include "base/fp16.h"
 #include "base/thread_pool.h"
 #include "kernels/cpu/ops.h"
@@ -13,10 +14,12 @@
 #include "tensor/quant_blocks.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <gtest/gtest.h>
 #include <memory>
 #include <ostream>
+#include <string>
 
 namespace hearth::cpu::test {
 namespace {
@@ -50,6 +53,45 @@ TEST(PackX16, RoundTripsEveryByte) {
     }
 }
 
+// Which x16 kernels a CPU gets: AVX2's, AVX-VNNI's over them where the CPU has AVX-VNNI, AVX-512's over both; every
+// packed type has one in each table, and HEARTH_CPU=avx2 leaves AVX-VNNI out.
+TEST(PackX16, TableChoiceByCpuFeatures) {
+    CpuFeatures f;
+    f.avx2 = f.fma = f.f16c = true;
+    const KernelTable avx2 = make_kernel_table(f);
+    f.avxvnni = true;
+    const KernelTable vnni = make_kernel_table(f);
+    f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = true;
+    const KernelTable avx512 = make_kernel_table(f);
+    EXPECT_STREQ(avx2.isa, "avx2");
+    EXPECT_STREQ(vnni.isa, "avxvnni");
+    EXPECT_STREQ(avx512.isa, "avx512");
+    for (DType t : kPackedTypes) {
+        const auto id = static_cast<uint32_t>(t);
+        ASSERT_NE(avx2.traits[id].packed_gemm, nullptr) << dtype_name(t);
+        ASSERT_NE(vnni.traits[id].packed_gemm, nullptr) << dtype_name(t);
+        ASSERT_NE(avx512.traits[id].packed_gemm, nullptr) << dtype_name(t);
+        EXPECT_NE(avx2.traits[id].packed_gemm, vnni.traits[id].packed_gemm) << dtype_name(t);
+        EXPECT_NE(vnni.traits[id].packed_gemm, avx512.traits[id].packed_gemm) << dtype_name(t);
+        EXPECT_EQ(avx2.traits[id].vec_dot, vnni.traits[id].vec_dot) << dtype_name(t); // row kernels: AVX2's
+    }
+    EXPECT_EQ(make_scalar_table().traits[static_cast<uint32_t>(DType::Q4_0)].packed_gemm, nullptr);
+
+    const char* old = std::getenv("HEARTH_CPU");
+    const std::string saved = old ? old : "";
+    setenv("HEARTH_CPU", "avx2", 1);
+    const CpuFeatures capped = detect_cpu_features();
+    setenv("HEARTH_CPU", "avxvnni", 1);
+    const CpuFeatures capped_vnni = detect_cpu_features();
+    unsetenv("HEARTH_CPU");
+    const CpuFeatures real = detect_cpu_features();
+    if (old) setenv("HEARTH_CPU", saved.c_str(), 1);
+    EXPECT_FALSE(capped.avxvnni);
+    EXPECT_FALSE(capped.avx512f);
+    EXPECT_EQ(capped_vnni.avxvnni, real.avxvnni);
+    EXPECT_FALSE(capped_vnni.avx512f);
+}
+
 TEST(PackX16, OnlyWhole16RowGroupsOfLegacyBlockTypes) {
     EXPECT_TRUE(packable(DType::Q4_0, 16, 32));
     EXPECT_TRUE(packable(DType::Q8_0, 4096, 1536));
@@ -80,20 +122,27 @@ void PrintTo(const PackedCase& c, std::ostream* os) {
         << " n_tokens=" << c.n_tokens << fill_name(c.fill);
 }
 
-// The tables of this CPU with an x16 kernel for the type, plus "scalar" (the scalar x16 kernel itself).
+// The tables of this CPU with x16 kernels (AVX-VNNI's too), plus "scalar" (the scalar x16 kernel itself).
 std::vector<PackedCase> packed_cases() {
     std::vector<PackedCase> cases;
     std::vector<std::string> isas = {"scalar"};
-    for (const auto& isa : available_isas())
+    std::vector<std::string> simd = available_isas();
+    const CpuFeatures f = detect_cpu_features();
+    if (f.avx2 && f.fma && f.f16c && f.avxvnni) simd.push_back("avxvnni"); // its own x16 kernels
+    for (const auto& isa : simd)
         if (table_for(isa).traits[static_cast<uint32_t>(DType::Q4_0)].packed_gemm != nullptr) isas.push_back(isa);
     for (const auto& isa : isas)
-        for (DType t : kPackedTypes)
+        for (DType t : kPackedTypes) {
             for (int64_t n_in :
                  is_k_type(t) ? std::vector<int64_t>{256, 512, 2304} : std::vector<int64_t>{32, 288, 2304})
                 for (int64_t n_out : {16, 48})
                     for (int64_t n_tokens : {1, 2, 3, 8, 13, 17})
-                        for (WeightFill fill : {WeightFill::quantized, WeightFill::raw_bytes, WeightFill::saturated})
+                        for (WeightFill fill : {WeightFill::quantized, WeightFill::raw_bytes})
                             cases.push_back({isa, t, n_in, n_out, n_tokens, fill});
+            // The widest integer sums (one shape: they do not depend on it), for every token tile.
+            for (int64_t n_tokens : {1, 2, 3, 8, 17})
+                cases.push_back({isa, t, 2304, 16, n_tokens, WeightFill::saturated});
+        }
     return cases;
 }
 

@@ -10,6 +10,8 @@ namespace hearth::cpu {
 
 // AVX2 + FMA + F16C.
 void fill_avx2_table(KernelTable& table);
+// AVX-VNNI (256-bit dpbusd): the x16 kernels, over the AVX2 table (isa "avxvnni").
+void fill_avxvnni_table(KernelTable& table);
 // AVX-512 F/BW/VL (+ VNNI): applied over the AVX2 table.
 void fill_avx512_table(KernelTable& table);
 // AVX512_BF16 (VDPBF16PS) for BF16 weights: applied over the AVX-512 table (the isa string stays "avx512").

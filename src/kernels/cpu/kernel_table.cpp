@@ -46,6 +46,7 @@ KernelTable make_kernel_table(const CpuFeatures& f) {
     KernelTable t = make_scalar_table();
     if (f.avx2 && f.fma && f.f16c) {
         fill_avx2_table(t);
+        if (f.avxvnni) fill_avxvnni_table(t);
         if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni) {
             fill_avx512_table(t);
             if (f.avx512bf16) fill_avx512bf16_table(t);

@@ -120,7 +120,7 @@ struct TypeTraits {
 inline constexpr int kMaxDTypeId = 64;
 
 struct KernelTable {
-    const char* isa = "scalar";       // "scalar", "avx2", "avx512"
+    const char* isa = "scalar";       // "scalar", "avx2", "avxvnni" (AVX2 + AVX-VNNI x16 kernels), "avx512"
     TypeTraits traits[kMaxDTypeId]{}; // indexed by the DType id
     AttendF16Fn attend_f16 = nullptr; // always set by the table makers
     SiluMulFn silu_mul = nullptr;     // always set by the table makers

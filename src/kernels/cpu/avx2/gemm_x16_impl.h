@@ -115,13 +115,15 @@ template <int NK, int kMaxW, bool kScaled = true> inline __m256i dot_u(const __m
     }
 }
 
-// The same for signed quants (-128 .. 127) on AVX2: |w| against the activation carrying w's sign.
-template <int NK, bool kScaled = true> inline __m256i dot_s(const __m256i* w, const int8_t* q, Scale sc) {
+// The same for signed quants (-128 .. 127) on AVX2: |w| (wa, taken once per block for all tokens) against the
+// activation carrying w's sign.
+template <int NK, bool kScaled = true>
+inline __m256i dot_s(const __m256i* w, const __m256i* wa, const int8_t* q, Scale sc) {
     static_assert(NK > 0 && !kVnni, "AVX-VNNI keeps the quants unsigned (offsets through the activation sums)");
     const __m256i pair = kScaled ? sc.pair : _mm256_set1_epi16(1);
     __m256i acc = _mm256_setzero_si256();
     for (int k = 0; k < NK; ++k) {
-        const __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(w[k]), _mm256_sign_epi8(bcast32(q + 4 * k), w[k]));
+        const __m256i p = _mm256_maddubs_epi16(wa[k], _mm256_sign_epi8(bcast32(q + 4 * k), w[k]));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, pair));
     }
     return acc;
@@ -194,11 +196,15 @@ void run_legacy(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t 
         if constexpr (L::kHasMin) mw = _mm256_cvtph_ps(loadu128(col + 32 + 16 * H));
         __m256i w[8];
         L::template unpack<H>(col, w);
+        [[maybe_unused]] __m256i wa[8];
+        if constexpr (L::kSigned)
+            for (int k = 0; k < 8; ++k)
+                wa[k] = _mm256_abs_epi8(w[k]);
         for (int t = 0; t < N; ++t) {
             const PackedAct& a = act[t * act_nb + b];
             __m256i s;
             if constexpr (L::kSigned)
-                s = dot_s<8, false>(w, a.q, unscaled());
+                s = dot_s<8, false>(w, wa, a.q, unscaled());
             else
                 s = dot_u<8, L::kMaxW, false>(w, a.q, unscaled());
             if constexpr (L::kOffset != 0) s = _mm256_sub_epi32(s, _mm256_set1_epi32(L::kOffset * a.s));
@@ -440,12 +446,16 @@ void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t
                     w[4 + k] = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
                 }
                 const Scale sc = scale_i8(col + 32 + 16 * J + 8 * H);
+                [[maybe_unused]] __m256i wa[8];
+                if constexpr (!kVnni)
+                    for (int k = 0; k < 8; ++k)
+                        wa[k] = _mm256_abs_epi8(w[k]);
                 for (int t = 0; t < N; ++t) {
                     const int8_t* q = act[t * act_nb + b].q + 32 * J;
                     if constexpr (kVnni)
                         isum[t] = _mm256_add_epi32(isum[t], dot_u<8, 255>(w, q, sc));
                     else
-                        isum[t] = _mm256_add_epi32(isum[t], dot_s<8>(w, q, sc));
+                        isum[t] = _mm256_add_epi32(isum[t], dot_s<8>(w, wa, q, sc));
                 }
             });
             if constexpr (kVnni) scale_offset<N, H, 4, 7>(col, act, act_nb, b, isum); // offset 128

@@ -12,8 +12,10 @@
 //   vpmaddwd against the sub-block scale as an int16 pair (or 1) gives the scaled int32 sums, so the K-quants' scale
 //   multiply costs nothing extra. Signed quants (Q8_0, and IQ4_NL / IQ4_XS's codebook values) go through |w| and the
 //   activation with w's sign, one register per vpmaddwd.
-// - AVX-VNNI: dpbusd as on AVX-512 (unsigned quants, offsets through the activation sums), the sub-block scale
-//   multiplied in int32 (vpmulld).
+// - AVX-VNNI: dpbusd as on AVX-512 (unsigned quants, offsets through the activation sums) for the unscaled legacy
+//   sums, Q5_K and the offset types (Q8_0, IQ4_NL, IQ4_XS), the sub-block scale multiplied in int32 (vpmulld); the
+//   int16 groups (closed by vpdpwssd) for Q2_K / Q3_K / Q4_K / Q6_K, where vpmulld costs what dpbusd saves
+//   (use_dpbusd).
 // Every sum is the scalar x16 kernel's exact integer (Q8_0 / IQ4 directly as sum(q a) = sum((q + 128) a) - 128
 // sum(a) on AVX2), and the float fold is packed.h's / packed_k.h's, so the results equal packed.cpp's and
 // packed_k.cpp's bit for bit.

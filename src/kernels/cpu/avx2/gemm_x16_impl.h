@@ -490,41 +490,12 @@ void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, i
 
 } // namespace
 
-void gemm_x16_q8_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_legacy<LQ8>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q4_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_legacy<LQ4>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q5_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_legacy<LQ5>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q4_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_legacy<LQ41>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_legacy<LQ51>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_iq4_nl(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_legacy<LIQ4NL>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_k<4>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_k<5>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_k<6>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q2_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_k<2>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q3_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_k<3>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm_k<0>(nb, g, a, act_nb, n, y, ys);
+HEARTH_X16_LEGACY_TYPES(HEARTH_X16_DEFINE_LEGACY)
+HEARTH_X16_K_TYPES(HEARTH_X16_DEFINE_K)
+
+// table.traits[t].packed_gemm for every x16 type: this namespace's kernels (declared in avx2/kernels.h for avx2).
+void register_x16(KernelTable& table) {
+    HEARTH_X16_REGISTER_ALL()
 }
 
 } // namespace hearth::cpu::HEARTH_X16_NS

@@ -4,8 +4,6 @@
 #include "kernels/cpu/isa_tables.h"
 #include "kernels/cpu/scalar_dot.h"
 
-#include <utility>
-
 namespace hearth::cpu {
 
 void fill_avx2_table(KernelTable& t) {
@@ -36,13 +34,7 @@ void fill_avx2_table(KernelTable& t) {
     set_quant(DType::IQ4_NL, DType::Q8_0, quantize_q8_0, dot_iq4_nl_q8_0, dot_multi_iq4_nl_q8_0);
     set_quant(DType::IQ4_XS, DType::Q8_K, quantize_q8_k, dot_iq4_xs_q8_k, dot_multi_iq4_xs_q8_k);
     // x16-packed weights (packed.h): Runtime::load repacks every matrix of these types.
-    const std::pair<DType, PackedGemmFn> packed[] = {
-        {DType::Q8_0, gemm_x16_q8_0}, {DType::Q4_0, gemm_x16_q4_0}, {DType::Q5_0, gemm_x16_q5_0},
-        {DType::Q4_1, gemm_x16_q4_1}, {DType::Q5_1, gemm_x16_q5_1}, {DType::IQ4_NL, gemm_x16_iq4_nl},
-        {DType::Q2_K, gemm_x16_q2_k}, {DType::Q3_K, gemm_x16_q3_k}, {DType::Q4_K, gemm_x16_q4_k},
-        {DType::Q5_K, gemm_x16_q5_k}, {DType::Q6_K, gemm_x16_q6_k}, {DType::IQ4_XS, gemm_x16_iq4_xs}};
-    for (const auto& [type, fn] : packed)
-        t.traits[static_cast<uint32_t>(type)].packed_gemm = fn;
+    register_x16(t);
 }
 
 } // namespace hearth::cpu

@@ -102,30 +102,14 @@ void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb,
 }
 
 template <typename L>
-void gemm(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
+void gemm_legacy(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y,
+                 size_t y_stride) {
     token_tiles<8>(static_cast<const PackedAct*>(act), act_nb, n_tok, y, y_stride,
                    [&]<int N>(const PackedAct* a, float* yt) { run<L, N>(nb, group, a, act_nb, yt, y_stride); });
 }
 
 } // namespace
 
-void gemm_x16_q8_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ8>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q4_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ4>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q5_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ5>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q4_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ41>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LQ51>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_iq4_nl(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<LIQ4NL>(nb, g, a, act_nb, n, y, ys);
-}
+HEARTH_X16_LEGACY_TYPES(HEARTH_X16_DEFINE_LEGACY)
 
 } // namespace hearth::cpu::avx512

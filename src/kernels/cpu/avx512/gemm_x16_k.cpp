@@ -314,7 +314,7 @@ template <int kType> struct KQuant {
 };
 
 template <int kType>
-void gemm(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
+void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
     token_tiles<16>(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
                     [&]<int N>(const PackedActK* a, float* yt) {
                         KQuant<kType>::template run<N>(nb, group, a, act_nb, yt, y_stride);
@@ -323,23 +323,6 @@ void gemm(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int
 
 } // namespace
 
-void gemm_x16_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<4>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<5>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<6>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q2_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<2>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_q3_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<3>(nb, g, a, act_nb, n, y, ys);
-}
-void gemm_x16_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
-    gemm<0>(nb, g, a, act_nb, n, y, ys);
-}
+HEARTH_X16_K_TYPES(HEARTH_X16_DEFINE_K)
 
 } // namespace hearth::cpu::avx512

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/x16_list.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -34,19 +35,8 @@ void dot_multi_q8_0_q8_0(int64_t n, const void* w, const void* a, size_t stride,
 void dot_multi_q4_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
 void dot_multi_q6_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
 
-// ops.h's PackedGemmFn over x16-packed weights (packed.h; gemm_x16.cpp).
-void gemm_x16_q8_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q4_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q5_0(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q4_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q5_1(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_iq4_nl(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q2_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q3_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
-void gemm_x16_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys);
+// ops.h's PackedGemmFn over x16-packed weights (packed.h; gemm_x16.cpp, gemm_x16_k.cpp): gemm_x16_q8_0, ...
+HEARTH_X16_DECLARE_ALL()
 
 float dot_bf16_bf16(int64_t n, const void* w, const void* a);
 

@@ -5,6 +5,14 @@
 
 namespace hearth::cpu {
 
+namespace {
+// Every x16 type's packed_gemm: the AVX-512 kernels.
+void register_x16(KernelTable& table) {
+    using namespace avx512;
+    HEARTH_X16_REGISTER_ALL()
+}
+} // namespace
+
 void fill_avx512_table(KernelTable& t) {
     using namespace avx512;
     t.isa = "avx512";
@@ -23,18 +31,7 @@ void fill_avx512_table(KernelTable& t) {
     set_dot(DType::Q8_0, dot_q8_0_q8_0, dot_multi_q8_0_q8_0);
     set_dot(DType::Q4_K, dot_q4_k_q8_k, dot_multi_q4_k_q8_k);
     set_dot(DType::Q6_K, dot_q6_k_q8_k, dot_multi_q6_k_q8_k);
-    t.traits[static_cast<uint32_t>(DType::Q8_0)].packed_gemm = gemm_x16_q8_0;
-    t.traits[static_cast<uint32_t>(DType::Q4_0)].packed_gemm = gemm_x16_q4_0;
-    t.traits[static_cast<uint32_t>(DType::Q5_0)].packed_gemm = gemm_x16_q5_0;
-    t.traits[static_cast<uint32_t>(DType::Q4_1)].packed_gemm = gemm_x16_q4_1;
-    t.traits[static_cast<uint32_t>(DType::Q5_1)].packed_gemm = gemm_x16_q5_1;
-    t.traits[static_cast<uint32_t>(DType::IQ4_NL)].packed_gemm = gemm_x16_iq4_nl;
-    t.traits[static_cast<uint32_t>(DType::Q4_K)].packed_gemm = gemm_x16_q4_k;
-    t.traits[static_cast<uint32_t>(DType::Q5_K)].packed_gemm = gemm_x16_q5_k;
-    t.traits[static_cast<uint32_t>(DType::Q2_K)].packed_gemm = gemm_x16_q2_k;
-    t.traits[static_cast<uint32_t>(DType::Q3_K)].packed_gemm = gemm_x16_q3_k;
-    t.traits[static_cast<uint32_t>(DType::Q6_K)].packed_gemm = gemm_x16_q6_k;
-    t.traits[static_cast<uint32_t>(DType::IQ4_XS)].packed_gemm = gemm_x16_iq4_xs;
+    register_x16(t);
 }
 
 } // namespace hearth::cpu

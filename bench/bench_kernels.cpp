@@ -1,7 +1,8 @@
 // bench/bench_kernels.cpp: matmul per weight type and ISA table.
 //   matmul_decode (n_tokens = 1), in GB/s of weight bytes streamed, two variants:
 //     hot:    one weight matrix, reused every iteration (cache resident when it fits: kernel throughput);
-//     stream: a ring of copies totalling >= 256 MiB, one per iteration (DRAM bandwidth, as in real decode).
+//     stream: a ring of copies totalling >= 256 MiB on huge pages, one per iteration (DRAM bandwidth, as in real
+//             decode); membw_sum/stream is a summing loop over such a ring: the read rate the stream variants aim at.
 //   matmul_prefill (n_tokens = 128, the 1.5B model's 1536 x 8960 gate/up shape), in G MAC/s (items/s): the
 //     prefill kernels' compute rate, which pp128 follows.
 // Run: bench_kernels [--benchmark_filter=q4_K] ; HEARTH_BENCH_THREADS=n sets the pool size (default 1).
@@ -12,12 +13,14 @@
 #include "kernels/cpu/packed.h"
 #include "kernels/ref/quant.h"
 
+#include <atomic>
 #include <benchmark/benchmark.h>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
 #include <string>
+#include <sys/mman.h>
 #include <vector>
 
 namespace {
@@ -54,6 +57,26 @@ std::vector<uint8_t> make_matrix(DType t, Shape s) {
     return w;
 }
 
+// Weights on transparent huge pages where the kernel allows them, as the model's arena (model/weights.cpp) and
+// bench_membw: with 4 KiB pages one core streams about a fifth less.
+class HugeBuffer {
+public:
+    explicit HugeBuffer(size_t n) : n_((n + kHuge - 1) / kHuge * kHuge) {
+        p_ = static_cast<uint8_t*>(std::aligned_alloc(kHuge, n_));
+        if (p_ == nullptr) throw std::bad_alloc();
+        madvise(p_, n_, MADV_HUGEPAGE);
+    }
+    ~HugeBuffer() { std::free(p_); }
+    HugeBuffer(const HugeBuffer&) = delete;
+    HugeBuffer& operator=(const HugeBuffer&) = delete;
+    uint8_t* data() { return p_; }
+
+private:
+    static constexpr size_t kHuge = size_t(2) << 20;
+    size_t n_;
+    uint8_t* p_;
+};
+
 // isa "avx2-x16" / "avx512-x16": that table's kernels over weights repacked x16 (kernels/cpu/packed.h), as models load.
 void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool stream, int64_t n_tokens) {
     CpuFeatures f = detect_cpu_features();
@@ -71,7 +94,7 @@ void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool 
         one = std::move(p);
     }
     const size_t copies = stream ? std::max<size_t>(2, (size_t(256) << 20) / one.size() + 1) : 1;
-    std::vector<uint8_t> ring(one.size() * copies);
+    HugeBuffer ring(one.size() * copies);
     for (size_t c = 0; c < copies; ++c)
         std::memcpy(ring.data() + c * one.size(), one.data(), one.size());
     std::vector<float> x(static_cast<size_t>(s.n_in * n_tokens)), y(static_cast<size_t>(s.n_out * n_tokens));
@@ -102,6 +125,38 @@ void bm_matmul(benchmark::State& state, std::string isa, DType t, Shape s, bool 
     }
 }
 
+// The ceiling for the stream variants: a plain summing loop (bench_membw's) over a huge-page ring of the same total
+// size, in GB/s, on the pool's threads like the matmuls (the ratio matmul_decode/.../stream : this is the fraction
+// of one core's read rate a decode kernel reaches).
+__attribute__((noinline)) uint64_t sum_range(const uint64_t* p, size_t n) {
+    uint64_t a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; ++k)
+            a[k] += p[i + k];
+    return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+}
+
+void bm_sum_stream(benchmark::State& state) {
+    const char* env = std::getenv("HEARTH_BENCH_THREADS");
+    ThreadPool pool(env ? std::atoi(env) : 1);
+    constexpr size_t kChunk = size_t(4) << 20, kCopies = 65; // >= 256 MiB, as the matmul rings
+    HugeBuffer ring(kChunk * kCopies);
+    for (size_t i = 0; i < kChunk * kCopies; ++i)
+        ring.data()[i] = uint8_t(i * 131);
+    size_t c = 0;
+    std::atomic<uint64_t> sink{0};
+    for (auto _ : state) {
+        const auto* words = reinterpret_cast<const uint64_t*>(ring.data() + c * kChunk);
+        pool.run([&](int ith, int nth) {
+            const auto [lo, hi] = ThreadPool::split(int64_t(kChunk / 8), ith, nth);
+            sink.fetch_add(sum_range(words + lo, size_t(hi - lo)), std::memory_order_relaxed);
+        });
+        c = (c + 1) % kCopies;
+    }
+    benchmark::DoNotOptimize(sink.load());
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(kChunk));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +181,7 @@ int main(int argc, char** argv) {
         hearth::DType::Q2_K,   hearth::DType::Q3_K,   hearth::DType::Q4_K, hearth::DType::Q5_K, hearth::DType::Q6_K,
         hearth::DType::IQ4_NL, hearth::DType::IQ4_XS, hearth::DType::F16,  hearth::DType::BF16, hearth::DType::F32,
     };
+    benchmark::RegisterBenchmark("membw_sum/stream", bm_sum_stream)->Unit(benchmark::kMicrosecond)->UseRealTime();
     const Shape shapes[] = {{896, 4864}, {4864, 896}};
     for (bool stream : {false, true}) {
         for (const Shape& s : shapes) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <utility>
+#include <xmmintrin.h>
 
 namespace hearth::cpu {
 namespace {
@@ -25,6 +26,22 @@ template <typename F> inline void for_groups(F f) {
         (f.template operator()<G>(), ...);
     }
     (std::make_integer_sequence<int, 8>{});
+}
+
+// Software prefetch of the weight stream. Decode reads every weight byte once, column after column of one 16-row
+// group and then the next group (contiguous). Left to the hardware prefetchers, the kernels kept one core's stream
+// at 53-80% of the rate a plain summing loop reads the same huge-page buffer (the K-quants lowest: their columns
+// are 1.3-3.4 KB and the loads come spread through the arithmetic). Each column's kernel asks, before its
+// arithmetic, for the cache lines of the bytes kPrefetchAhead past the column's start, into L1: one request per line
+// of a column, so about 1.5 KB of the stream is in flight ahead of the arithmetic whatever the type. 1536 was the best
+// of 0 / 1024 / 1536 / 2048 / 3072 / 4096 across Q4_0, Q8_0, Q4_K, Q5_K, Q6_K at 1 and 2 threads (1 GiB matrix, 1
+// token: 0.77-0.94 -> 0.82-0.95 of the summing loop; the 1.5B's tg +12-20%); prefill is unchanged within noise.
+// Prefetches never fault, so the last columns of a matrix may name bytes past its end (an address only).
+inline constexpr uintptr_t kPrefetchAhead = 1536;
+template <size_t kBytes> inline void prefetch_column(const uint8_t* col) {
+    const uintptr_t ahead = reinterpret_cast<uintptr_t>(col) + kPrefetchAhead;
+    for (size_t q = 0; q < kBytes; q += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + q), _MM_HINT_T0);
 }
 
 } // namespace

@@ -170,10 +170,11 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
     n_chunks = (group + chunk - 1) / chunk;
     const int64_t n_work = n_groups * n_chunks;
     const size_t stride = attention_scratch_floats(p);
+    // Items go to the threads in turn, not in contiguous ranges: a causal token's cost grows with its position, so
+    // contiguous ranges gave the last thread the longest prefixes (at 2 threads, 3/4 of a prompt's attention work).
     c.pool.run([&](int ith, int nth_run) {
         float* sc = scratch + size_t(ith) * stride;
-        auto [w0, w1] = ThreadPool::split(n_work, ith, nth_run);
-        for (int64_t w = w0; w < w1; ++w) {
+        for (int64_t w = ith; w < n_work; w += nth_run) {
             const int64_t t = w / (int64_t{p.n_head_kv} * n_chunks);
             const auto hk = int32_t(w / n_chunks % p.n_head_kv);
             const int32_t h0 = hk * group + int32_t(w % n_chunks) * chunk;

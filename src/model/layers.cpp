@@ -171,7 +171,7 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
     const int64_t n_work = n_groups * n_chunks;
     const size_t stride = attention_scratch_floats(p);
     // Items go to the threads in turn, not in contiguous ranges: a causal token's cost grows with its position, so
-    // contiguous ranges gave the last thread the longest prefixes (at 2 threads, 3/4 of a prompt's attention work).
+    // contiguous ranges gave the last thread the longest prefixes of the pass (1.5B Q6_K pp2048, 2 threads: +1-5%).
     c.pool.run([&](int ith, int nth_run) {
         float* sc = scratch + size_t(ith) * stride;
         for (int64_t w = ith; w < n_work; w += nth_run) {

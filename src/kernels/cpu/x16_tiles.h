@@ -35,7 +35,8 @@ template <typename F> inline void for_groups(F f) {
 // arithmetic, for the cache lines of the bytes kPrefetchAhead past the column's start, into L1: one request per line
 // of a column, so about 1.5 KB of the stream is in flight ahead of the arithmetic whatever the type. 1536 was the best
 // of 0 / 1024 / 1536 / 2048 / 3072 / 4096 across Q4_0, Q8_0, Q4_K, Q5_K, Q6_K at 1 and 2 threads (1 GiB matrix, 1
-// token: 0.77-0.94 -> 0.82-0.95 of the summing loop; the 1.5B's tg +12-20%); prefill is unchanged within noise.
+// token, share of the summing loop's rate: Q4_0 0.77 -> 0.87-0.93, Q8_0 0.80 -> 0.92-0.95, Q4_K 0.65-0.75 ->
+// 0.83-0.85, Q6_K 0.53-0.62 -> 0.76-0.80; the 1.5B's tg +12-20%); prefill is unchanged within noise.
 // Prefetches never fault, so the last columns of a matrix may name bytes past its end (an address only).
 inline constexpr uintptr_t kPrefetchAhead = 1536;
 template <size_t kBytes> inline void prefetch_column(const uint8_t* col) {

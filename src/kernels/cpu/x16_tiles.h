@@ -32,17 +32,29 @@ template <typename F> inline void for_groups(F f) {
 // group and then the next group (contiguous). Left to the hardware prefetchers, the kernels kept one core's stream
 // at 53-80% of the rate a plain summing loop reads the same huge-page buffer (the K-quants lowest: their columns
 // are 1.3-3.4 KB and the loads come spread through the arithmetic). Each column's kernel asks, before its
-// arithmetic, for the cache lines of the bytes kPrefetchAhead past the column's start, into L1: one request per line
-// of a column, so about 1.5 KB of the stream is in flight ahead of the arithmetic whatever the type. 1536 was the best
-// of 0 / 1024 / 1536 / 2048 / 3072 / 4096 across Q4_0, Q8_0, Q4_K, Q5_K, Q6_K at 1 and 2 threads (1 GiB matrix, 1
-// token, share of the summing loop's rate: Q4_0 0.77 -> 0.87-0.93, Q8_0 0.80 -> 0.92-0.95, Q4_K 0.65-0.75 ->
-// 0.83-0.85, Q6_K 0.53-0.62 -> 0.76-0.80; the 1.5B's tg +12-20%); prefill is unchanged within noise.
+// arithmetic, for the cache lines of the bytes kPrefetchAhead past the column's start into L1, and for those
+// kPrefetchFar past it into L2: one request of each kind per line of a column, so about 1.5 KB of the stream is on
+// its way to L1 and another 1.5 KB to L2 ahead of the arithmetic whatever the type (the L2 streamer alone does not
+// cross 4 KiB boundaries, and it is where the L1 requests mostly wait otherwise).
+// Measured on a 1 GiB matrix, 1 token, as a share of the summing loop's rate (1 and 2 threads): no prefetch Q4_0 0.77,
+// Q8_0 0.80, Q4_K 0.65-0.75, Q6_K 0.53-0.62; L1 at 1536 (the best of 0 / 1024 / 1536 / 2048 / 3072 / 4096) 0.87-0.93,
+// 0.92-0.95, 0.80-0.85, 0.76-0.80; plus L2 at 3072 (the best with 4096 of L2 at 3072 / 4096 / 5120 / 6144 / 8192
+// after L1 at 768 / 1024 / 1536 / 2048 / 2560) 0.94-0.99, 0.95-0.98, 0.86-0.90, 0.84-0.86. The L2 requests are
+// made for tiles of up to kPrefetchFarTokens tokens (batched decode: 2 tokens +5-12%, 4 tokens -1..+16%; 8 tokens,
+// where the arithmetic sets the pace, mixed: Q4_K -10%, Q4_0 +20%; prefill's 16-token tiles 1-4% slower with them).
 // Prefetches never fault, so the last columns of a matrix may name bytes past its end (an address only).
 inline constexpr uintptr_t kPrefetchAhead = 1536;
-template <size_t kBytes> inline void prefetch_column(const uint8_t* col) {
+inline constexpr uintptr_t kPrefetchFar = 3072;
+inline constexpr int kPrefetchFarTokens = 4;
+template <size_t kBytes, int kTokens> inline void prefetch_column(const uint8_t* col) {
     const uintptr_t ahead = reinterpret_cast<uintptr_t>(col) + kPrefetchAhead;
     for (size_t q = 0; q < kBytes; q += 64)
         _mm_prefetch(reinterpret_cast<const char*>(ahead + q), _MM_HINT_T0);
+    if constexpr (kTokens <= kPrefetchFarTokens) {
+        const uintptr_t far = reinterpret_cast<uintptr_t>(col) + kPrefetchFar;
+        for (size_t q = 0; q < kBytes; q += 64)
+            _mm_prefetch(reinterpret_cast<const char*>(far + q), _MM_HINT_T1);
+    }
 }
 
 } // namespace

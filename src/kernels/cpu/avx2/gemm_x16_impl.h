@@ -193,7 +193,7 @@ void run_legacy(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t 
         acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * L::kColumn;
-        if constexpr (H == 0) prefetch_column<L::kColumn>(col); // the second half reads the group from cache
+        if constexpr (H == 0) prefetch_column<L::kColumn, N>(col); // the second half reads the group from cache
         const __m256 dw = _mm256_cvtph_ps(loadu128(col + 16 * H));
         [[maybe_unused]] __m256 mw;
         if constexpr (L::kHasMin) mw = _mm256_cvtph_ps(loadu128(col + 32 + 16 * H));
@@ -263,7 +263,7 @@ void run_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_
         _mm256_storeu_ps(y + size_t(t) * y_stride + 8 * H, _mm256_setzero_ps());
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
-        if constexpr (H == 0) prefetch_column<kColumn>(col); // the second half reads the group from cache
+        if constexpr (H == 0) prefetch_column<kColumn, N>(col); // the second half reads the group from cache
         __m256i isum[N], msum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = msum[t] = _mm256_setzero_si256();

@@ -67,7 +67,7 @@ void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb,
         acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * L::kColumn;
-        prefetch_column<L::kColumn>(col);
+        prefetch_column<L::kColumn, N>(col);
         const __m512 dw = _mm512_cvtph_ps(loadu256(col));
         [[maybe_unused]] __m512 mw;
         if constexpr (L::kHasMin) mw = _mm512_cvtph_ps(loadu256(col + 32));

@@ -65,7 +65,7 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
-        prefetch_column<kColumn>(col);
+        prefetch_column<kColumn, N>(col);
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
@@ -211,7 +211,7 @@ void run_isum(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
-        prefetch_column<kColumn>(col);
+        prefetch_column<kColumn, N>(col);
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
@@ -242,7 +242,7 @@ void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * 1344;
-        prefetch_column<1344>(col);
+        prefetch_column<1344, N>(col);
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();

@@ -2,7 +2,9 @@
 //   matmul_decode (n_tokens = 1), in GB/s of weight bytes streamed, two variants:
 //     hot:    one weight matrix, reused every iteration (cache resident when it fits: kernel throughput);
 //     stream: a ring of copies totalling >= 256 MiB on huge pages, one per iteration (DRAM bandwidth, as in real
-//             decode); membw_sum/stream is a summing loop over such a ring: the read rate the stream variants aim at.
+//             decode); membw_sum/stream is a summing loop over such a ring: the read rate the stream variants aim at;
+//             membw_alu/K/{hot,stream} (AVX-512) the same with K vector ops of arithmetic per cache line: what share
+//             of that rate a kernel with a given amount of arithmetic per byte can keep.
 //   matmul_prefill (n_tokens = 128, the 1.5B model's 1536 x 8960 gate/up shape), in G MAC/s (items/s): the
 //     prefill kernels' compute rate, which pp128 follows.
 // Run: bench_kernels [--benchmark_filter=q4_K] ; HEARTH_BENCH_THREADS=n sets the pool size (default 1).
@@ -17,6 +19,7 @@
 #include <benchmark/benchmark.h>
 #include <cstdlib>
 #include <cstring>
+#include <immintrin.h>
 #include <memory>
 #include <random>
 #include <string>
@@ -157,6 +160,62 @@ void bm_sum_stream(benchmark::State& state) {
     state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(kChunk));
 }
 
+// How much arithmetic a stream can carry: the summing loop over 256-byte steps with kOps independent vpternlogd per
+// 64-byte line and nothing else, prefetching as the x16 kernels do (x16_tiles.h: into L1 1.5 KB ahead, into L2 3 KB
+// ahead). /hot runs it over one 1 MiB buffer (L2-resident: the arithmetic's own rate), /stream over the 260 MiB
+// ring. A decode kernel whose matmul_decode/.../hot rate is R can stream at about what this loop streams at the kOps
+// whose /hot rate is R: the share of the bus the overlap of arithmetic and reading leaves, whatever the kernel.
+template <int kOps> __attribute__((target("avx512f"), noinline)) uint64_t sum_alu(const uint8_t* p, size_t n) {
+    __m512i a = _mm512_setzero_si512(), b = a, c = a, d = a;
+    __m512i x0 = _mm512_set1_epi32(1), x1 = x0, x2 = x0, x3 = x0;
+    for (size_t i = 0; i + 256 <= n; i += 256) {
+        const uint8_t* q = p + i;
+        for (int k = 0; k < 4; ++k)
+            _mm_prefetch(reinterpret_cast<const char*>(q + 1536 + 64 * k), _MM_HINT_T0);
+        for (int k = 0; k < 4; ++k)
+            _mm_prefetch(reinterpret_cast<const char*>(q + 3072 + 64 * k), _MM_HINT_T1);
+        const __m512i l0 = _mm512_loadu_si512(q), l1 = _mm512_loadu_si512(q + 64);
+        const __m512i l2 = _mm512_loadu_si512(q + 128), l3 = _mm512_loadu_si512(q + 192);
+        a = _mm512_add_epi64(a, l0);
+        b = _mm512_add_epi64(b, l1);
+        c = _mm512_add_epi64(c, l2);
+        d = _mm512_add_epi64(d, l3);
+#pragma GCC unroll 32
+        for (int k = 0; k < kOps; ++k) { // 4 independent chains, one op per line per step
+            x0 = _mm512_ternarylogic_epi32(x0, l0, l1, 0x96);
+            x1 = _mm512_ternarylogic_epi32(x1, l1, l2, 0x96);
+            x2 = _mm512_ternarylogic_epi32(x2, l2, l3, 0x96);
+            x3 = _mm512_ternarylogic_epi32(x3, l3, l0, 0x96);
+        }
+    }
+    const __m512i s = _mm512_add_epi64(_mm512_add_epi64(a, b), _mm512_add_epi64(c, d));
+    const __m512i x = _mm512_xor_si512(_mm512_xor_si512(x0, x1), _mm512_xor_si512(x2, x3));
+    alignas(64) uint64_t lanes[8];
+    _mm512_store_si512(lanes, _mm512_xor_si512(s, x));
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];
+}
+
+template <int kOps> void bm_alu(benchmark::State& state, bool stream) {
+    const char* env = std::getenv("HEARTH_BENCH_THREADS");
+    ThreadPool pool(env ? std::atoi(env) : 1);
+    const size_t chunk = stream ? size_t(4) << 20 : size_t(1) << 20, copies = stream ? 65 : 1;
+    HugeBuffer ring(chunk * copies);
+    for (size_t i = 0; i < chunk * copies; ++i)
+        ring.data()[i] = uint8_t(i * 131);
+    size_t c = 0;
+    std::atomic<uint64_t> sink{0};
+    for (auto _ : state) {
+        const uint8_t* base = ring.data() + c * chunk;
+        pool.run([&](int ith, int nth) {
+            const auto [lo, hi] = ThreadPool::split(int64_t(chunk / 256), ith, nth);
+            sink.fetch_add(sum_alu<kOps>(base + 256 * lo, size_t(hi - lo) * 256), std::memory_order_relaxed);
+        });
+        c = (c + 1) % copies;
+    }
+    benchmark::DoNotOptimize(sink.load());
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(chunk));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -182,6 +241,23 @@ int main(int argc, char** argv) {
         hearth::DType::IQ4_NL, hearth::DType::IQ4_XS, hearth::DType::F16,  hearth::DType::BF16, hearth::DType::F32,
     };
     benchmark::RegisterBenchmark("membw_sum/stream", bm_sum_stream)->Unit(benchmark::kMicrosecond)->UseRealTime();
+    if (best == "avx512") {
+        auto reg = [&]<int kOps>() {
+            for (bool stream : {false, true})
+                benchmark::RegisterBenchmark(
+                    ("membw_alu/" + std::to_string(kOps) + (stream ? "/stream" : "/hot")).c_str(),
+                    [stream](benchmark::State& st) { bm_alu<kOps>(st, stream); })
+                    ->Unit(benchmark::kMicrosecond)
+                    ->UseRealTime();
+        };
+        reg.template operator()<0>();
+        reg.template operator()<2>();
+        reg.template operator()<4>();
+        reg.template operator()<6>();
+        reg.template operator()<8>();
+        reg.template operator()<12>();
+        reg.template operator()<16>();
+    }
     const Shape shapes[] = {{896, 4864}, {4864, 896}};
     for (bool stream : {false, true}) {
         for (const Shape& s : shapes) {

@@ -34,8 +34,9 @@ template <typename F> inline void for_groups(F f) {
 // are 1.3-3.4 KB and the loads come spread through the arithmetic). Each column's kernel asks, before its
 // arithmetic, for the cache lines of the bytes kPrefetchAhead past the column's start into L1, and for those
 // kPrefetchFar past it into L2: one request of each kind per line of a column, so about 1.5 KB of the stream is on
-// its way to L1 and another 1.5 KB to L2 ahead of the arithmetic whatever the type (the L2 streamer alone does not
-// cross 4 KiB boundaries, and it is where the L1 requests mostly wait otherwise).
+// its way to L1 and another 1.5 KB to L2 ahead of the arithmetic whatever the type (the hardware's L2 streamer does
+// not cross 4 KiB boundaries). What the kernels still lose is the overlap of their arithmetic with the stream
+// (bench_kernels' membw_alu rows, STATUS.md).
 // Measured on a 1 GiB matrix, 1 token, as a share of the summing loop's rate (1 and 2 threads): no prefetch Q4_0 0.77,
 // Q8_0 0.80, Q4_K 0.65-0.75, Q6_K 0.53-0.62; L1 at 1536 (the best of 0 / 1024 / 1536 / 2048 / 3072 / 4096) 0.87-0.93,
 // 0.92-0.95, 0.80-0.85, 0.76-0.80; plus L2 at 3072 (the best with 4096 of L2 at 3072 / 4096 / 5120 / 6144 / 8192

@@ -139,25 +139,31 @@ __attribute__((noinline)) uint64_t sum_range(const uint64_t* p, size_t n) {
     return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
 }
 
-void bm_sum_stream(benchmark::State& state) {
+// A ring of `copies` chunks of `chunk` bytes on huge pages; each iteration hands the next chunk to
+// read(chunk, ith, nth) on the pool's threads (each reads its share, in units of `unit` bytes) and counts its bytes.
+template <typename Read> void bm_ring(benchmark::State& state, size_t chunk, size_t copies, size_t unit, Read read) {
     const char* env = std::getenv("HEARTH_BENCH_THREADS");
     ThreadPool pool(env ? std::atoi(env) : 1);
-    constexpr size_t kChunk = size_t(4) << 20, kCopies = 65; // >= 256 MiB, as the matmul rings
-    HugeBuffer ring(kChunk * kCopies);
-    for (size_t i = 0; i < kChunk * kCopies; ++i)
+    HugeBuffer ring(chunk * copies);
+    for (size_t i = 0; i < chunk * copies; ++i)
         ring.data()[i] = uint8_t(i * 131);
     size_t c = 0;
     std::atomic<uint64_t> sink{0};
     for (auto _ : state) {
-        const auto* words = reinterpret_cast<const uint64_t*>(ring.data() + c * kChunk);
+        const uint8_t* base = ring.data() + c * chunk;
         pool.run([&](int ith, int nth) {
-            const auto [lo, hi] = ThreadPool::split(int64_t(kChunk / 8), ith, nth);
-            sink.fetch_add(sum_range(words + lo, size_t(hi - lo)), std::memory_order_relaxed);
+            const auto [lo, hi] = ThreadPool::split(int64_t(chunk / unit), ith, nth);
+            sink.fetch_add(read(base + unit * size_t(lo), size_t(hi - lo) * unit), std::memory_order_relaxed);
         });
-        c = (c + 1) % kCopies;
+        c = (c + 1) % copies;
     }
     benchmark::DoNotOptimize(sink.load());
-    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(kChunk));
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(chunk));
+}
+
+void bm_sum_stream(benchmark::State& state) { // >= 256 MiB, as the matmul rings
+    bm_ring(state, size_t(4) << 20, 65, 8,
+            [](const uint8_t* p, size_t n) { return sum_range(reinterpret_cast<const uint64_t*>(p), n / 8); });
 }
 
 // How much arithmetic a stream can carry: the summing loop over 256-byte steps with kOps independent vpternlogd per
@@ -196,24 +202,8 @@ template <int kOps> __attribute__((target("avx512f"), noinline)) uint64_t sum_al
 }
 
 template <int kOps> void bm_alu(benchmark::State& state, bool stream) {
-    const char* env = std::getenv("HEARTH_BENCH_THREADS");
-    ThreadPool pool(env ? std::atoi(env) : 1);
-    const size_t chunk = stream ? size_t(4) << 20 : size_t(1) << 20, copies = stream ? 65 : 1;
-    HugeBuffer ring(chunk * copies);
-    for (size_t i = 0; i < chunk * copies; ++i)
-        ring.data()[i] = uint8_t(i * 131);
-    size_t c = 0;
-    std::atomic<uint64_t> sink{0};
-    for (auto _ : state) {
-        const uint8_t* base = ring.data() + c * chunk;
-        pool.run([&](int ith, int nth) {
-            const auto [lo, hi] = ThreadPool::split(int64_t(chunk / 256), ith, nth);
-            sink.fetch_add(sum_alu<kOps>(base + 256 * lo, size_t(hi - lo) * 256), std::memory_order_relaxed);
-        });
-        c = (c + 1) % copies;
-    }
-    benchmark::DoNotOptimize(sink.load());
-    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(chunk));
+    bm_ring(state, stream ? size_t(4) << 20 : size_t(1) << 20, stream ? 65 : 1, 256,
+            [](const uint8_t* p, size_t n) { return sum_alu<kOps>(p, n); });
 }
 
 } // namespace

@@ -139,8 +139,8 @@ __attribute__((noinline)) uint64_t sum_range(const uint64_t* p, size_t n) {
     return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
 }
 
-// A ring of `copies` chunks of `chunk` bytes on huge pages; each iteration hands the next chunk to
-// read(chunk, ith, nth) on the pool's threads (each reads its share, in units of `unit` bytes) and counts its bytes.
+// A ring of `copies` chunks of `chunk` bytes on huge pages; each iteration splits the next chunk over the pool's
+// threads in units of `unit` bytes, each calling read(its first byte, its byte count), and counts the chunk's bytes.
 template <typename Read> void bm_ring(benchmark::State& state, size_t chunk, size_t copies, size_t unit, Read read) {
     const char* env = std::getenv("HEARTH_BENCH_THREADS");
     ThreadPool pool(env ? std::atoi(env) : 1);

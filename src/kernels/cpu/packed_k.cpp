@@ -23,7 +23,7 @@ inline size_t lane_byte(size_t base, int r, int i) {
 // Q4_K offsets (packed_k.h).
 constexpr size_t kQ4Sc = 64, kQ4Min = 192, kQ4Qs = 320;
 // Q6_K offsets.
-constexpr size_t kQ6Sc = 32, kQ6Ql = 288, kQ6Qh = 2336;
+constexpr size_t kQ6Sc = 32, kQ6Q = 288;
 // IQ4_XS offsets.
 constexpr size_t kIq4Sc = 32, kIq4Qs = 160;
 // Q3_K offsets (its scales where Q6_K has them), Q2_K offsets.
@@ -84,6 +84,26 @@ template <typename Block> void convert_q4_k(uint8_t* blk, uint8_t* col, int r, b
             move(b->qh + 4 * k, col + lane_byte(kQ4KColumn + 64 * size_t(k), r, 0), 4);
 }
 
+// Q6_K's 6-bit quant e (0..255, unsigned) in the file block (ggml's layout: element 128 n + 32 m + l has the low nibble
+// of ql[64 n + 32 (m & 1) + l] (m < 2: low, else high) and bits 2m, 2m + 1 of qh[32 n + l]).
+int q6_file_quant(const BlockQ6_K& b, int e) {
+    const int n = e / 128, m = (e % 128) / 32, l = e % 32;
+    const uint8_t ql = b.ql[64 * n + 32 * (m & 1) + l];
+    return (m < 2 ? ql & 0x0F : ql >> 4) | (((b.qh[32 * n + l] >> (2 * m)) & 3) << 4);
+}
+void set_q6_file_quant(BlockQ6_K& b, int e, int q) {
+    const int n = e / 128, m = (e % 128) / 32, l = e % 32;
+    uint8_t& ql = b.ql[64 * n + 32 * (m & 1) + l];
+    ql = m < 2 ? uint8_t((ql & 0xF0) | (q & 0x0F)) : uint8_t((ql & 0x0F) | ((q & 0x0F) << 4));
+    uint8_t& qh = b.qh[32 * n + l];
+    qh = uint8_t((qh & ~(3 << (2 * m))) | (((q >> 4) & 3) << (2 * m)));
+}
+
+// Q6_K's chunk c (c < 3) of sub-block s: byte i of lane r.
+inline size_t q6_chunk_byte(int s, int c, int r, int i) {
+    return lane_byte(kQ6Q + 192 * size_t(s) + 64 * size_t(c), r, i);
+}
+
 void convert_q6_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
     auto* b = reinterpret_cast<BlockQ6_K*>(blk);
     auto move = [to_col](void* file, void* packed, size_t n) {
@@ -92,12 +112,20 @@ void convert_q6_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
     move(&b->d, col + 2 * r, 2);
     for (int j = 0; j < 16; ++j)
         move(&b->scales[j], col + kQ6Sc + 16 * size_t(j) + size_t(r), 1);
-    for (int h = 0; h < 2; ++h)
-        for (int k = 0; k < 8; ++k) {
-            for (int p = 0; p < 2; ++p)
-                move(b->ql + 64 * h + 32 * p + 4 * k,
-                     col + lane_byte(kQ6Ql + 1024 * size_t(h) + 512 * size_t(p) + 64 * size_t(k), r, 0), 4);
-            move(b->qh + 32 * h + 4 * k, col + lane_byte(kQ6Qh + 512 * size_t(h) + 64 * size_t(k), r, 0), 4);
+    for (int s = 0; s < 16; ++s)
+        for (int i = 0; i < 4; ++i) {
+            const int e3 = 16 * s + 12 + i; // the element spread over the chunks' bits 6, 7
+            int q3 = to_col ? q6_file_quant(*b, e3) : 0;
+            for (int c = 0; c < 3; ++c) {
+                uint8_t& byte = col[q6_chunk_byte(s, c, r, i)];
+                if (to_col) {
+                    byte = uint8_t(q6_file_quant(*b, 16 * s + 4 * c + i) | (((q3 >> (2 * c)) & 3) << 6));
+                } else {
+                    set_q6_file_quant(*b, 16 * s + 4 * c + i, byte & 63);
+                    q3 |= (byte >> 6) << (2 * c);
+                }
+            }
+            if (!to_col) set_q6_file_quant(*b, e3, q3);
         }
 }
 
@@ -177,11 +205,12 @@ template <bool kQ5> inline int q4_k_quant(const uint8_t* col, int r, int e) {
     return q;
 }
 inline int q6_k_quant(const uint8_t* col, int r, int e) {
-    const int h = e / 128, m = (e % 128) / 32, k = (e % 32) / 4, i = e % 4;
-    const int p = m & 1;
-    const uint8_t ql = col[lane_byte(kQ6Ql + 1024 * size_t(h) + 512 * size_t(p) + 64 * size_t(k), r, i)];
-    const uint8_t qh = col[lane_byte(kQ6Qh + 512 * size_t(h) + 64 * size_t(k), r, i)];
-    return (m < 2 ? ql & 0x0F : ql >> 4) | (((qh >> (2 * m)) & 3) << 4);
+    const int s = e / 16, k = (e % 16) / 4, i = e % 4;
+    if (k < 3) return col[q6_chunk_byte(s, k, r, i)] & 63;
+    int q = 0;
+    for (int c = 0; c < 3; ++c)
+        q |= (col[q6_chunk_byte(s, c, r, i)] >> 6) << (2 * c);
+    return q;
 }
 
 // Q2_K's (0..3) and Q3_K's (0..7: the high bit adds 4) unsigned quant e of lane r.

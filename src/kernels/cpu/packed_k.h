@@ -12,10 +12,10 @@
 //     of byte i is the fifth bit of element 32 s + 4 k + i.
 //   Q6_K (3360 B, the same as the file blocks):
 //     0 d[16]; 32 + 16 j: the 16 rows' scale of sub-block j (j < 16, i8);
-//     288 + 1024 h + 512 p + 64 k (h, p < 2, k < 8): lane r = ql[r][64 h + 32 p + 4 k .. + 3]: low nibbles are
-//     elements 128 h + 32 p + 4 k .., high nibbles 128 h + 64 + 32 p + 4 k ..;
-//     2336 + 512 h + 64 k: lane r = qh[r][32 h + 4 k .. + 3]: bits 2m, 2m + 1 of byte i are the high bits of element
-//     128 h + 32 m + 4 k + i.
+//     288 + 192 s + 64 c (s < 16, c < 3): lane r, byte i = q[r][16 s + 4 c + i] (the unsigned 6-bit quant, bits 0-5)
+//     | bits 2c, 2c + 1 of q[r][16 s + 12 + i] (bits 6-7): sub-block s's first three registers are its chunks masked
+//     to 6 bits, the fourth is gathered from the chunks' top bits (no nibble to shift down: fewer shifts on the
+//     ports that also multiply; the file's ql / qh planes needed 3-4 vector ops per register, this 2.25).
 //   IQ4_XS (2208 B, 32 more than the file blocks: the 6-bit scales stored as bytes):
 //     0 d[16]; 32 + 16 j: the 16 rows' signed scale ls - 32 of sub-block j (j < 8, i8);
 //     160 + 256 j + 64 k (k < 4): lane r = qs[r][16 j + 4 k .. + 3]: low nibbles are elements 32 j + 4 k .., high

@@ -352,35 +352,35 @@ inline void sub16_pair(const __m256i w[8], Scale sc_a, Scale sc_b, const PackedA
     }
 }
 
-// High bits 2m, 2m + 1 of each byte of qh moved to bits 4, 5.
-template <int M> inline __m256i q6_high(__m256i qh) {
-    const __m256i bits45 = _mm256_set1_epi8(0x30);
-    if constexpr (M <= 2)
-        return _mm256_and_si256(_mm256_slli_epi16(qh, 4 - 2 * M), bits45);
-    else
-        return _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45);
+// Q6_K sub-block S's 4 registers (half H) from its 3 chunks (packed_k.h): chunk c's bits 0-5 are register c, bits 6-7
+// bits 2c, 2c + 1 of register 3.
+template <int S, int H> inline void unpack_q6_k(const uint8_t* col, __m256i* w) {
+    const uint8_t* p = col + 288 + 192 * S;
+    const __m256i x0 = half<H>(p), x1 = half<H>(p + 64), x2 = half<H>(p + 128);
+    const __m256i low6 = _mm256_set1_epi8(0x3F);
+    w[0] = _mm256_and_si256(x0, low6);
+    w[1] = _mm256_and_si256(x1, low6);
+    w[2] = _mm256_and_si256(x2, low6);
+    // Bits 6-7 of x0, x1, x2 to bits 0-1, 2-3, 4-5 (16-bit shifts: the bits they bring from the next byte are masked).
+    const __m256i a = _mm256_and_si256(_mm256_srli_epi16(x0, 6), _mm256_set1_epi8(0x03));
+    const __m256i b = _mm256_and_si256(_mm256_srli_epi16(x1, 4), _mm256_set1_epi8(0x0C));
+    const __m256i c = _mm256_and_si256(_mm256_srli_epi16(x2, 2), _mm256_set1_epi8(0x30));
+    w[3] = _mm256_or_si256(_mm256_or_si256(a, b), c);
 }
 
 template <int N, int H>
 void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
-    run_k<N, H, 3360, false>(
-        nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
-            scale_offset<N, H, 8, 5>(col, act, act_nb, b, isum); // offset 32
-            for_groups([&]<int G>() {
-                constexpr int kH = G / 4, M = G % 4;
-                const uint8_t* ql = col + 288 + 1024 * kH + 512 * (M & 1);
-                const uint8_t* qh = col + 2336 + 512 * kH;
-                __m256i w[8];
-                for (int k = 0; k < 8; ++k) {
-                    const __m256i l = half<H>(ql + 64 * k);
-                    const __m256i lo = _mm256_and_si256(M >= 2 ? _mm256_srli_epi16(l, 4) : l, low4);
-                    w[k] = _mm256_or_si256(lo, q6_high<M>(half<H>(qh + 64 * k)));
-                }
-                sub16_pair<N, 63>(w, scale_i8(col + 32 + 32 * G + 8 * H), scale_i8(col + 48 + 32 * G + 8 * H), act,
-                                  act_nb, b, G, isum);
-            });
-        });
+    run_k<N, H, 3360, false>(nb, group, act, act_nb, y, y_stride,
+                             [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
+                                 scale_offset<N, H, 8, 5>(col, act, act_nb, b, isum); // offset 32
+                                 for_groups([&]<int G>() {
+                                     __m256i w[8];
+                                     unpack_q6_k<2 * G, H>(col, w);
+                                     unpack_q6_k<2 * G + 1, H>(col, w + 4);
+                                     sub16_pair<N, 63>(w, scale_i8(col + 32 + 32 * G + 8 * H),
+                                                       scale_i8(col + 48 + 32 * G + 8 * H), act, act_nb, b, G, isum);
+                                 });
+                             });
 }
 
 // Group G's low 2 bits from a 2-bit plane (Q2_K, Q3_K).

@@ -36,7 +36,10 @@ template <bool kQ5, int J> inline void unpack_k4(const uint8_t* col, __m512i w[8
     const uint8_t* chunk = col + 320 + 512 * (J / 2);
     for (int k = 0; k < 8; ++k) {
         const __m512i v = loadu512(chunk + 64 * k);
-        w[k] = _mm512_and_si512(J % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
+        if constexpr (!kQ5 && J % 2)
+            w[k] = _mm512_and_si512(v, _mm512_set1_epi8(char(0xF0))); // 16 x the quant: q4_k_sub shifts the sum
+        else
+            w[k] = _mm512_and_si512(J % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
         if constexpr (kQ5) w[k] = _mm512_or_si512(w[k], bit_to<J, 4>(loadu512(col + 2368 + 64 * k)));
     }
 }
@@ -48,7 +51,8 @@ inline void q4_k_sub(const uint8_t* col, const PackedActK* act, int64_t act_nb, 
     const __m512i sc = _mm512_cvtepu8_epi32(loadu128(col + 64 + 16 * J));
     constexpr int kChains = N == 1 ? 4 : 1;
     for (int t = 0; t < N; ++t) {
-        const __m512i s = dot_chain<8, kChains>(w, act[t * act_nb + b].q + 32 * J);
+        __m512i s = dot_chain<8, kChains>(w, act[t * act_nb + b].q + 32 * J);
+        if constexpr (!kQ5 && J % 2) s = _mm512_srai_epi32(s, 4); // every product a multiple of 16: exact
         isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc));
     }
 }
@@ -95,14 +99,20 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
     }
 }
 
-// High bits 2m, 2m + 1 of each byte of qh moved to bits 4, 5 (16-bit shifts of at most 4 stay within each byte's
-// bits 4-5).
-template <int M> inline __m512i q6_high(__m512i qh) {
-    const __m512i bits45 = _mm512_set1_epi8(0x30);
-    if constexpr (M <= 2)
-        return _mm512_and_si512(_mm512_slli_epi16(qh, 4 - 2 * M), bits45);
-    else
-        return _mm512_and_si512(_mm512_srli_epi16(qh, 2), bits45);
+// Q6_K sub-block S's 4 registers of unsigned quants from its 3 chunks (packed_k.h): chunk c's bits 0-5 are register
+// c, bits 6-7 bits 2c, 2c + 1 of register 3.
+template <int S> inline void unpack_q6_k(const uint8_t* col, __m512i* w) {
+    const uint8_t* p = col + 288 + 192 * S;
+    const __m512i x0 = loadu512(p), x1 = loadu512(p + 64), x2 = loadu512(p + 128);
+    const __m512i low6 = _mm512_set1_epi8(0x3F);
+    w[0] = _mm512_and_si512(x0, low6);
+    w[1] = _mm512_and_si512(x1, low6);
+    w[2] = _mm512_and_si512(x2, low6);
+    // Bits 6-7 of x0, x1, x2 to bits 0-1, 2-3, 4-5 (16-bit shifts: the bits they bring from the next byte are masked).
+    const __m512i a = _mm512_srli_epi16(x0, 6), b = _mm512_srli_epi16(x1, 4), c = _mm512_srli_epi16(x2, 2);
+    const __m512i ab = _mm512_ternarylogic_epi32(a, b, _mm512_set1_epi8(0x03), 0xE4); // bits 0-1 of a, the rest of b
+    w[3] = _mm512_ternarylogic_epi32(ab, c, _mm512_set1_epi8(0x0F), 0xE4);            // bits 0-3 of ab, the rest of c
+    w[3] = _mm512_and_si512(w[3], low6);
 }
 
 // Sub-blocks 2G and 2G + 1 of a type with 16 sub-blocks of 16 (Q2_K, Q3_K, Q6_K): w[0..4) and w[4..8) their
@@ -125,18 +135,11 @@ inline void sub16_pair_i8(const __m512i w[8], const uint8_t* col, const PackedAc
                   _mm512_cvtepi8_epi32(loadu128(col + 48 + 32 * g)), act, act_nb, b, g, isum);
 }
 
-template <int N, int H, int M>
+template <int N, int G>
 inline void q6_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
-    constexpr int G = 4 * H + M; // 32-element group: sub-blocks 2G (k < 4) and 2G + 1
-    const __m512i low4 = _mm512_set1_epi8(0x0F);
-    const uint8_t* ql = col + 288 + 1024 * H + 512 * (M & 1);
-    const uint8_t* qh = col + 2336 + 512 * H;
     __m512i w[8];
-    for (int k = 0; k < 8; ++k) {
-        const __m512i l = loadu512(ql + 64 * k);
-        const __m512i lo = _mm512_and_si512(M >= 2 ? _mm512_srli_epi16(l, 4) : l, low4);
-        w[k] = _mm512_or_si512(lo, q6_high<M>(loadu512(qh + 64 * k)));
-    }
+    unpack_q6_k<2 * G>(col, w);
+    unpack_q6_k<2 * G + 1>(col, w + 4);
     sub16_pair_i8<N>(w, col, act, act_nb, b, G, isum);
 }
 
@@ -224,7 +227,7 @@ template <int N>
 void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
     run_isum<N, 3360>(nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m512i* isum) {
         scale_offset<N, 8, 5>(col, act, act_nb, b, isum); // offset 32
-        for_groups([&]<int G>() { q6_k_group<N, G / 4, G % 4>(col, act, act_nb, b, isum); });
+        for_groups([&]<int G>() { q6_k_group<N, G>(col, act, act_nb, b, isum); });
     });
 }
 

@@ -167,8 +167,8 @@ void bm_sum_stream(benchmark::State& state) { // >= 256 MiB, as the matmul rings
 }
 
 // How much arithmetic a stream can carry: the summing loop over 256-byte steps with kOps independent vpternlogd per
-// 64-byte line and nothing else, prefetching as the x16 kernels do (x16_tiles.h: into L1 1.5 KB ahead, into L2 3 KB
-// ahead). /hot runs it over one 1 MiB buffer (L2-resident: the arithmetic's own rate), /stream over the 260 MiB
+// 64-byte line and nothing else, prefetching as the x16 decode kernels do (x16_tiles.h: into L1 3 KB ahead, into L2 6
+// KB ahead). /hot runs it over one 1 MiB buffer (L2-resident: the arithmetic's own rate), /stream over the 260 MiB
 // ring. A decode kernel whose matmul_decode/.../hot rate is R can stream at about what this loop streams at the kOps
 // whose /hot rate is R: the share of the bus the overlap of arithmetic and reading leaves, whatever the kernel.
 template <int kOps> __attribute__((target("avx512f"), noinline)) uint64_t sum_alu(const uint8_t* p, size_t n) {
@@ -177,9 +177,9 @@ template <int kOps> __attribute__((target("avx512f"), noinline)) uint64_t sum_al
     for (size_t i = 0; i + 256 <= n; i += 256) {
         const uint8_t* q = p + i;
         for (int k = 0; k < 4; ++k)
-            _mm_prefetch(reinterpret_cast<const char*>(q + 1536 + 64 * k), _MM_HINT_T0);
+            _mm_prefetch(reinterpret_cast<const char*>(q + 3072 + 64 * k), _MM_HINT_T0);
         for (int k = 0; k < 4; ++k)
-            _mm_prefetch(reinterpret_cast<const char*>(q + 3072 + 64 * k), _MM_HINT_T1);
+            _mm_prefetch(reinterpret_cast<const char*>(q + 6144 + 64 * k), _MM_HINT_T1);
         const __m512i l0 = _mm512_loadu_si512(q), l1 = _mm512_loadu_si512(q + 64);
         const __m512i l2 = _mm512_loadu_si512(q + 128), l3 = _mm512_loadu_si512(q + 192);
         a = _mm512_add_epi64(a, l0);

@@ -94,14 +94,16 @@ struct PackedAct {
 static_assert(sizeof(PackedAct) == 44);
 
 // One 256-element super-block of a token's activations for the x16 K-quant kernels: the table's Q8_K quants and
-// scale, its 16-element sums, and the 32-element sums.
+// scale, its 16-element sums, the 32-element sums, and -32 x the 16-element sums as int32 (Q6_K's offset, which the
+// AVX-512 kernel starts each sub-block's dot product from).
 struct PackedActK {
     float d;
     int16_t bs16[16];
     int16_t bs32[8];
+    int32_t q6_off[16];
     int8_t q[256];
 };
-static_assert(sizeof(PackedActK) == 308);
+static_assert(sizeof(PackedActK) == 372);
 
 // An x16 kernel (packed.h) over one 16-row group: y[t * y_stride + r] for t < n_tok, r < 16. act: PackedAct (legacy
 // types) or PackedActK (K-quants); token t's blocks start at act + t * act_nb, the first nb of them used (nb =

@@ -212,6 +212,8 @@ void widen_k(const BlockQ8_K& in, PackedActK& out) {
         out.bs16[j] = in.bsums[j];
     for (int j = 0; j < 8; ++j)
         out.bs32[j] = int16_t(in.bsums[2 * j] + in.bsums[2 * j + 1]);
+    for (int j = 0; j < 16; ++j)
+        out.q6_off[j] = -32 * int32_t(in.bsums[j]);
     std::memcpy(out.q, in.qs, sizeof(out.q));
 }
 

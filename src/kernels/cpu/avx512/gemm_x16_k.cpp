@@ -4,7 +4,8 @@
 // (register k: elements 4k .. 4k + 3, lane r = row r), then per token 8 dpbusd against the token's 4-byte groups
 // broadcast to every lane give the 16 rows' exact sub-block sums, multiplied by the rows' sub-block scales in int32
 // (vpmulld) and summed over the super-block; Q4_K's mins go through the 32-element activation sums with vpdpwssd,
-// Q2_K's mins and Q6_K's and Q3_K's offsets (32, 4) through the 16-element sums. All integer, exact; then
+// Q2_K's mins and Q3_K's offset 4 through the 16-element sums; Q6_K's offset 32 starts each sub-block's dpbusd chain
+// at -32 x its 16-element sum (PackedActK::q6_off). All integer, exact; then
 // packed_k.h's float fold, bit for bit equal to packed_k.cpp's scalar kernels for any batch.
 #include "kernels/cpu/avx512/kernels.h"
 #include "kernels/cpu/avx512/util.h"
@@ -19,10 +20,12 @@ namespace {
 // Sum of NK dpbusd of w[0 .. NK) against q[4k ..] (k < NK) in NC independent chains, added at the end (integer:
 // the same sum for any NC). Prefill runs one chain per token (16 tokens' chains keep the core busy); decode's one
 // token splits its chains so that the dpbusd latency does not set the pace (Q4_K_M 1.5B tg +3%).
-template <int NK, int NC = 1> inline __m512i dot_chain(const __m512i* w, const int8_t* q) {
+// `init` starts the first chain (Q6_K: its offset's share of the sub-block sum).
+template <int NK, int NC = 1>
+inline __m512i dot_chain(const __m512i* w, const int8_t* q, __m512i init = _mm512_setzero_si512()) {
     __m512i s[NC];
     for (int c = 0; c < NC; ++c)
-        s[c] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[c], bcast32(q + 4 * c));
+        s[c] = _mm512_dpbusd_epi32(c == 0 ? init : _mm512_setzero_si512(), w[c], bcast32(q + 4 * c));
     for (int k = NC; k < NK; ++k)
         s[k % NC] = _mm512_dpbusd_epi32(s[k % NC], w[k], bcast32(q + 4 * k));
     for (int c = 1; c < NC; ++c)
@@ -116,23 +119,27 @@ template <int S> inline void unpack_q6_k(const uint8_t* col, __m512i* w) {
 }
 
 // Sub-blocks 2G and 2G + 1 of a type with 16 sub-blocks of 16 (Q2_K, Q3_K, Q6_K): w[0..4) and w[4..8) their
-// unsigned quants, sc_a and sc_b the 16 rows' scales: isum[t] += sc_a S_2G + sc_b S_2G+1 for every token.
-template <int N>
+// unsigned quants, sc_a and sc_b the 16 rows' scales: isum[t] += sc_a S_2G + sc_b S_2G+1 for every token (kQ6Off:
+// S_j - 32 bs16[j], the chain started from the activation's q6_off[j]).
+template <int N, bool kQ6Off = false>
 inline void sub16_pair(const __m512i w[8], __m512i sc_a, __m512i sc_b, const PackedActK* act, int64_t act_nb, int64_t b,
                        int g, __m512i* isum) {
     for (int t = 0; t < N; ++t) {
-        const int8_t* q = act[t * act_nb + b].q + 32 * g;
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w, q), sc_a));
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w + 4, q + 16), sc_b));
+        const PackedActK& a = act[t * act_nb + b];
+        const int8_t* q = a.q + 32 * g;
+        const __m512i init_a = kQ6Off ? _mm512_set1_epi32(a.q6_off[2 * g]) : _mm512_setzero_si512();
+        const __m512i init_b = kQ6Off ? _mm512_set1_epi32(a.q6_off[2 * g + 1]) : _mm512_setzero_si512();
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w, q, init_a), sc_a));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w + 4, q + 16, init_b), sc_b));
     }
 }
 
 // The signed byte scales of sub-blocks 2G, 2G + 1 at 32 + 16 j (Q6_K's and Q3_K's layouts), then sub16_pair.
-template <int N>
+template <int N, bool kQ6Off = false>
 inline void sub16_pair_i8(const __m512i w[8], const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b,
                           int g, __m512i* isum) {
-    sub16_pair<N>(w, _mm512_cvtepi8_epi32(loadu128(col + 32 + 32 * g)),
-                  _mm512_cvtepi8_epi32(loadu128(col + 48 + 32 * g)), act, act_nb, b, g, isum);
+    sub16_pair<N, kQ6Off>(w, _mm512_cvtepi8_epi32(loadu128(col + 32 + 32 * g)),
+                          _mm512_cvtepi8_epi32(loadu128(col + 48 + 32 * g)), act, act_nb, b, g, isum);
 }
 
 template <int N, int G>
@@ -140,7 +147,7 @@ inline void q6_k_group(const uint8_t* col, const PackedActK* act, int64_t act_nb
     __m512i w[8];
     unpack_q6_k<2 * G>(col, w);
     unpack_q6_k<2 * G + 1>(col, w + 4);
-    sub16_pair_i8<N>(w, col, act, act_nb, b, G, isum);
+    sub16_pair_i8<N, true>(w, col, act, act_nb, b, G, isum);
 }
 
 // Group G's low 2 bits from a 2-bit plane (Q2_K, Q3_K: packed_k.h): bits 2 (G % 4) of the chunk of half G / 4.
@@ -187,8 +194,8 @@ inline __m512i q6_scale_pair(const uint8_t* col, int m) {
 }
 
 // A K-quant's offset through the activation sums: isum -= (sum_m dpwssd(scale pair m, sums 2m, 2m + 1)) << kShift,
-// NP scale pairs (q6_scale_pair) per super-block. Q6_K: 8 pairs against the 16-element sums, offset 32 (shift 5);
-// Q3_K: the same, offset 4 (shift 2);
+// NP scale pairs (q6_scale_pair) per super-block. Q3_K: 8 pairs against the 16-element sums, offset 4 (shift 2);
+// (Q6_K's offset 32 starts each sub-block's chain instead: sub16_pair);
 // IQ4_XS: 4 pairs against the 32-element sums, offset 128 (shift 7).
 template <int N, int NP, int kShift>
 inline void scale_offset(const uint8_t* col, const PackedActK* act, int64_t act_nb, int64_t b, __m512i* isum) {
@@ -226,7 +233,6 @@ void run_isum(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
 template <int N>
 void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
     run_isum<N, 3360>(nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m512i* isum) {
-        scale_offset<N, 8, 5>(col, act, act_nb, b, isum); // offset 32
         for_groups([&]<int G>() { q6_k_group<N, G>(col, act, act_nb, b, isum); });
     });
 }

@@ -79,6 +79,11 @@ public:
     // context would overflow ("context full: N + M tokens > context size C"). A cancel() stops the feed
     // between batches with the error "cancelled": batches already done stay in the cache (n_past()).
     Status feed(std::span<const int32_t> tokens);
+    // feed(), and fn(i, logits) with the logits after tokens[i] (n_vocab floats, valid during the call) for every i in
+    // [first, tokens.size()), in order: what a feed() ending at tokens[i] would leave in logits(), bit for bit
+    // (perplexity, scoring). Errors as feed()'s, and first > tokens.size().
+    using LogitsFn = std::function<void(size_t i, std::span<const float> logits)>;
+    Status feed_scored(std::span<const int32_t> tokens, size_t first, const LogitsFn& fn);
     // Logits after the last fed token: (n_vocab).
     std::span<const float> logits() const;
     int32_t n_past() const { return n_past_; }
@@ -101,8 +106,9 @@ public:
 private:
     friend class Runtime;
     Session() = default;
-    Status check_feed(std::span<const int32_t> tokens) const;       // feed()'s checks
-    Status run_passes(std::span<const int32_t> tokens, bool embed); // feed()'s and embed()'s passes
+    Status check_feed(std::span<const int32_t> tokens) const; // feed()'s checks
+    // feed()'s and embed()'s passes; with fn, feed_scored()'s rows from `first` on.
+    Status run_passes(std::span<const int32_t> tokens, bool embed, size_t first = 0, const LogitsFn* fn = nullptr);
     const Runtime* runtime_ = nullptr;
     std::unique_ptr<SeqState> seq_; // its KV cache and outputs (the pass scratch is the runtime's)
     int32_t n_batch_ = 0;           // most tokens per pass

@@ -17,6 +17,8 @@ Runner add_bench_command(CLI::App& app);
 Runner add_tokenize_command(CLI::App& app);
 // cmd_embed.cpp
 Runner add_embed_command(CLI::App& app);
+// cmd_perplexity.cpp
+Runner add_perplexity_command(CLI::App& app);
 Runner add_detokenize_command(CLI::App& app);
 Runner add_template_command(CLI::App& app);
 // cmd_run.cpp

@@ -179,6 +179,17 @@ void pool_embeddings(const Model& m, const ComputeCtx& c, PassScratch& work, std
     }
 }
 
+// The output projection of n_rows normed rows h (n_rows, n_embd) into logits (n_rows, n_vocab), soft-capped as the
+// model asks.
+void project_logits(const Model& m, const ComputeCtx& c, const float* h, int32_t n_rows, float* logits) {
+    matmul(c, m.w.output, h, n_rows, logits);
+    if (m.cfg.final_logit_softcap > 0) {
+        const float cap = m.cfg.final_logit_softcap;
+        for (size_t i = 0; i < size_t(n_rows) * size_t(m.cfg.n_vocab); ++i)
+            logits[i] = std::tanh(logits[i] / cap) * cap;
+    }
+}
+
 // Final norm and output projection for the last token of each sequence: one matmul for all of them.
 void output_logits(const Model& m, const ComputeCtx& c, PassScratch& work, std::span<const SeqSpan> seqs) {
     const int64_t n_embd = m.cfg.n_embd;
@@ -192,12 +203,7 @@ void output_logits(const Model& m, const ComputeCtx& c, PassScratch& work, std::
     }
     // One sequence: straight into its logits; several: their rows, then copied out.
     float* logits = n_seqs == 1 ? seqs[0].seq->logits.data() : work.logits.data();
-    matmul(c, m.w.output, work.h.data(), n_seqs, logits);
-    if (m.cfg.final_logit_softcap > 0) {
-        const float cap = m.cfg.final_logit_softcap;
-        for (size_t i = 0; i < size_t(n_seqs) * n_vocab; ++i)
-            logits[i] = std::tanh(logits[i] / cap) * cap;
-    }
+    project_logits(m, c, work.h.data(), n_seqs, logits);
     if (n_seqs > 1)
         for (int32_t i = 0; i < n_seqs; ++i)
             std::copy_n(logits + size_t(i) * n_vocab, n_vocab, seqs[size_t(i)].seq->logits.data());
@@ -223,9 +229,11 @@ const LayerKv* layer_kv_of_tokens(const Model& m, PassScratch& work, int32_t il,
     return work.token_kv.data();
 }
 
-void forward_batch(const Model& m, const ComputeCtx& c, PassScratch& work, const int32_t* tokens,
-                   std::span<const SeqSpan> seqs, PassOutput out) {
-    HEARTH_CHECK(out == PassOutput::Embedding || m.cfg.generative, "logits asked of an embedding-only model");
+namespace {
+
+// The pass itself: the tokens' positions and caches, then the architecture's forward (final hidden states in work.x).
+void run_pass(const Model& m, const ComputeCtx& c, PassScratch& work, const int32_t* tokens,
+              std::span<const SeqSpan> seqs) {
     int32_t n = 0;
     for (const SeqSpan& s : seqs) {
         HEARTH_CHECK(m.cfg.causal || s.n_past == 0, "an encoder's input must be whole in one pass");
@@ -237,6 +245,14 @@ void forward_batch(const Model& m, const ComputeCtx& c, PassScratch& work, const
         n += s.n_tokens;
     }
     m.cfg.arch->forward(m, c, work, tokens, n);
+}
+
+} // namespace
+
+void forward_batch(const Model& m, const ComputeCtx& c, PassScratch& work, const int32_t* tokens,
+                   std::span<const SeqSpan> seqs, PassOutput out) {
+    HEARTH_CHECK(out == PassOutput::Embedding || m.cfg.generative, "logits asked of an embedding-only model");
+    run_pass(m, c, work, tokens, seqs);
     if (out == PassOutput::Logits)
         output_logits(m, c, work, seqs);
     else
@@ -247,6 +263,25 @@ void forward(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& s
              int32_t n_tokens, int32_t n_past) {
     const SeqSpan one{&seq, n_tokens, n_past};
     forward_batch(m, c, work, tokens, std::span<const SeqSpan>(&one, 1));
+}
+
+void forward_rows(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& seq, const int32_t* tokens,
+                  int32_t n_tokens, int32_t n_past, int32_t first, const LogitsRowFn& fn) {
+    HEARTH_CHECK(m.cfg.generative, "logits asked of an embedding-only model");
+    HEARTH_CHECK(first >= 0 && first <= n_tokens && work.n_seqs >= 1, "forward_rows: bad row range");
+    const SeqSpan one{&seq, n_tokens, n_past};
+    run_pass(m, c, work, tokens, std::span<const SeqSpan>(&one, 1));
+    const int64_t n_embd = m.cfg.n_embd;
+    const size_t n_vocab = size_t(m.cfg.n_vocab);
+    // The rows' normed states go to work.h (n_batch rows, free once the layers are done), the logits to work.logits.
+    for (int32_t r0 = first; r0 < n_tokens; r0 += work.n_seqs) {
+        const int32_t rows = std::min(work.n_seqs, n_tokens - r0);
+        rms_norm(c, work.x.data() + int64_t{r0} * n_embd, m.w.output_norm, work.h.data(), rows, n_embd, m.cfg.rms_eps);
+        project_logits(m, c, work.h.data(), rows, work.logits.data());
+        for (int32_t i = 0; i < rows; ++i)
+            fn(r0 + i, std::span<const float>(work.logits.data() + size_t(i) * n_vocab, n_vocab));
+    }
+    output_logits(m, c, work, std::span<const SeqSpan>(&one, 1));
 }
 
 } // namespace hearth

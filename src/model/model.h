@@ -11,6 +11,7 @@
 #include "model/weights.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -111,6 +112,14 @@ enum class PassOutput { Logits, Embedding };
 // An encoder (m.cfg.causal false) needs each sequence whole in one pass, at n_past 0; only Embedding output.
 void forward_batch(const Model& m, const ComputeCtx& c, PassScratch& work, const int32_t* tokens,
                    std::span<const SeqSpan> seqs, PassOutput out = PassOutput::Logits);
+
+// forward() of one sequence that also computes the logits after each of tokens[first .. n_tokens) (perplexity,
+// scoring): fn(i, row) for every such i in order, row = (n_vocab) logits valid during the call, computed in groups of
+// up to work.n_seqs rows (one output matmul each). seq.logits gets the last token's row as forward() leaves it. Every
+// row is what a forward() ending at that token computes (batch-invariant kernels). first <= n_tokens.
+using LogitsRowFn = std::function<void(int32_t i, std::span<const float> row)>;
+void forward_rows(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& seq, const int32_t* tokens,
+                  int32_t n_tokens, int32_t n_past, int32_t first, const LogitsRowFn& fn);
 
 // Shared pieces of the architecture forwards (model.cpp).
 void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x);

@@ -275,17 +275,36 @@ Status Session::feed(std::span<const int32_t> tokens) {
     return run_passes(tokens, false);
 }
 
-Status Session::run_passes(std::span<const int32_t> tokens, bool embed) {
+Status Session::feed_scored(std::span<const int32_t> tokens, size_t first, const LogitsFn& fn) {
+    const Runtime::Impl& im = *runtime_->impl_;
+    if (!im.model->cfg.generative)
+        return error("this model (" + im.info.arch + ") computes embeddings only: it cannot generate text");
+    if (first > tokens.size())
+        return error("first scored token " + std::to_string(first) + " is past the " + std::to_string(tokens.size()) +
+                     " tokens fed");
+    HEARTH_TRY(check_feed(tokens));
+    return run_passes(tokens, false, first, &fn);
+}
+
+Status Session::run_passes(std::span<const int32_t> tokens, bool embed, size_t first, const LogitsFn* fn) {
     Runtime::Impl& im = *runtime_->impl_;
-    PassScratch& work = im.scratch_for(seq_->n_ctx, n_batch_, 1);
+    // Scored rows go through the output matrix kScoredRows at a time (one pass over it per group).
+    constexpr int32_t kScoredRows = 64;
+    PassScratch& work = im.scratch_for(seq_->n_ctx, n_batch_, fn ? std::min(kScoredRows, n_batch_) : 1);
     ComputeCtx c{im.kt, *im.pool, work.act.data()};
     size_t done = 0;
     while (done < tokens.size()) {
         if (cancelled_.exchange(false)) return error(Code::Cancelled, "cancelled");
         const int32_t n = static_cast<int32_t>(std::min<size_t>(tokens.size() - done, size_t(n_batch_)));
         const SeqSpan one{seq_.get(), n, n_past_};
-        forward_batch(*im.model, c, work, tokens.data() + done, std::span<const SeqSpan>(&one, 1),
-                      embed ? PassOutput::Embedding : PassOutput::Logits);
+        if (fn != nullptr && first < done + size_t(n)) {
+            const auto row0 = static_cast<int32_t>(first > done ? first - done : 0);
+            forward_rows(*im.model, c, work, *seq_, tokens.data() + done, n, n_past_, row0,
+                         [&](int32_t i, std::span<const float> row) { (*fn)(done + size_t(i), row); });
+        } else {
+            forward_batch(*im.model, c, work, tokens.data() + done, std::span<const SeqSpan>(&one, 1),
+                          embed ? PassOutput::Embedding : PassOutput::Logits);
+        }
         n_past_ += n;
         done += size_t(n);
     }

@@ -164,8 +164,11 @@ void KldStats::add(std::span<const float> logits, int32_t next, const BaseRow& b
         p_base_top += p_base;
         p_top += std::exp(lp);
     }
+    // The stored log-probabilities are floats: their probabilities sum to 1 within ~1e-7 per entry, so a rest below
+    // kRestFloor is rounding, not mass (counting it would add ~1e-5 of KLD when the base holds the whole vocabulary).
+    constexpr double kRestFloor = 1e-5;
     const double rest_base = 1 - p_base_top, rest = 1 - p_top;
-    if (rest_base > 1e-12) kld += rest_base * (std::log(rest_base) - std::log(std::max(rest, 1e-300)));
+    if (rest_base > kRestFloor) kld += rest_base * (std::log(rest_base) - std::log(std::max(rest, 1e-300)));
     kld = std::max(kld, 0.0); // rounding of the complements can dip a hair below 0
     sum_kld_ += kld, sum_kld2_ += kld * kld;
     kld_values_.push_back(float(kld));

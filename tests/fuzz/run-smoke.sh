@@ -6,7 +6,8 @@
 # fuzz_privacy (the privacy scanner, pseudonymize and restore, tests/data/fuzz/privacy/), fuzz_sse
 # (upstream event streams, tests/data/fuzz/sse/), fuzz_toolcall (tool calls and thinking blocks in model
 # answers, tests/data/fuzz/toolcall/), fuzz_gbnf (GBNF grammars and the matcher's masks against the reference,
-# tests/data/fuzz/gbnf/) and fuzz_json_schema (JSON Schema -> grammar, tests/data/fuzz/json_schema/).
+# tests/data/fuzz/gbnf/), fuzz_json_schema (JSON Schema -> grammar, tests/data/fuzz/json_schema/) and fuzz_kld
+# (`hearth perplexity`'s KLD base files, tests/data/fuzz/kld/).
 # Usage: tests/fuzz/run-smoke.sh [seconds per target]   (default 20). Exits non-zero on any crash or leak.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +25,7 @@ targets=(
     "fuzz_toolcall 4096 tests/data/fuzz/toolcall/"
     "fuzz_gbnf 4096 tests/data/fuzz/gbnf/"
     "fuzz_json_schema 4096 tests/data/fuzz/json_schema/"
+    "fuzz_kld 4096 tests/data/fuzz/kld/"
 )
 cmake --preset asan >/dev/null
 cmake --build build/asan -j"$(nproc)" --target $(for t in "${targets[@]}"; do echo "${t%% *}"; done)

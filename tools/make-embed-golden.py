@@ -31,7 +31,6 @@ flash attention on (its other CPU attention: same math, other summation order an
 Floats are rounded to 7 significant digits.
 """
 import argparse
-import hashlib
 import json
 import os
 import subprocess
@@ -40,6 +39,8 @@ import sys
 import gguf
 import llama_cpp
 from llama_cpp import Llama
+
+from golden_common import file_sha256
 
 TEXTS = [
     "Hello world",
@@ -97,13 +98,6 @@ def r7(x):
     return float(f"{x:.7g}")
 
 
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -134,7 +128,7 @@ def main():
             cos_fa = sum(a * b for a, b in zip(vec, vec_fa)) / (norm * sum(b * b for b in vec_fa) ** 0.5)
             items.append({"text": text, "tokens": tokens, "embedding": [r7(v) for v in vec], "norm": r7(norm),
                           "check": {"flash_attn_cosine": r7(cos_fa)}})
-        doc = {"format": "hearth-embed-golden-1", "model": name, "model_file": file, "model_sha256": sha256_of(path),
+        doc = {"format": "hearth-embed-golden-1", "model": name, "model_file": file, "model_sha256": file_sha256(path),
                "llama_cpp_python_version": llama_cpp.__version__, "pooling": pooling_name,
                "n_embd": len(items[0]["embedding"]), "items": items}
         out = os.path.join(args.out, name + ".json")

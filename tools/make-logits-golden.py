@@ -54,7 +54,6 @@ Output: <out>/<model>.json, compact JSON, floats rounded to 7 significant digits
 }
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -63,6 +62,8 @@ import time
 import numpy as np
 import llama_cpp
 from llama_cpp import Llama
+
+from golden_common import file_sha256
 
 MODELS = {
     "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -136,13 +137,6 @@ def chat_text(model):
     return (f"<|im_start|>system\n{SYSTEM[model]}<|im_end|>\n"
             f"<|im_start|>user\n{CHAT_USER}<|im_end|>\n<|im_start|>assistant\n")
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def r7(x):
@@ -281,7 +275,7 @@ def golden(model, path):
 
     out = {
         "format": "hearth-logits-golden-1", "model": model, "model_file": os.path.basename(path),
-        "model_sha256": sha256(path), "llama_cpp_python_version": llama_cpp.__version__,
+        "model_sha256": file_sha256(path), "llama_cpp_python_version": llama_cpp.__version__,
         "n_ctx": N_CTX, "n_batch": N_BATCH, "n_ubatch": N_BATCH, "n_threads": N_THREADS,
         "kv_cache_type": "f16", "flash_attn": False,
         "hparams": hp, "prompts": [],

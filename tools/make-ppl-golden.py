@@ -11,13 +11,14 @@ The test (tests/quality/test_perplexity.cpp) runs hearth's chunking on the same 
 0.5% on each model.
 """
 import argparse
-import hashlib
 import json
 import os
 import pathlib
 import re
 import subprocess
 import sys
+
+from golden_common import file_sha256
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODELS = {  # short name -> file (tests/model_paths.h's fixture models)
@@ -28,13 +29,6 @@ MODELS = {  # short name -> file (tests/model_paths.h's fixture models)
 TEXT = "text/prose/vendor__llama.cpp__docs__build.md"
 N_CTX, CHUNKS = 512, 8
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main():
@@ -57,7 +51,7 @@ def main():
         "format": "hearth-ppl-golden-1",
         "peer": "llama-perplexity, llama.cpp as vendored in llama-cpp-python 0.3.36",
         "text": TEXT,
-        "text_sha256": sha256(text),
+        "text_sha256": file_sha256(text),
         "n_ctx": N_CTX,
         "chunks": CHUNKS,
         "models": {},
@@ -76,7 +70,7 @@ def main():
             sys.exit(f"{name}: could not parse llama-perplexity's output:\n{log[-2000:]}")
         out["models"][name] = {
             "file": file,
-            "sha256": sha256(model),
+            "sha256": file_sha256(model),
             "ppl": float(final.group(1)),
             "ppl_se": float(final.group(2)),
             "chunk_ppl": chunks,

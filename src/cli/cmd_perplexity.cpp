@@ -123,7 +123,7 @@ int run(const Opts& o) {
     std::vector<int32_t> tokens;
     quality::ChunkPlan plan;
     if (o.kld) {
-        auto r = quality::KldBaseReader::open(o.base_file);
+        auto r = quality::KldBaseReader::open(o.base_file, uint32_t(o.top_k));
         if (!r) return fail(r.message());
         base = std::move(*r);
         const quality::KldHeader& h = base->header();

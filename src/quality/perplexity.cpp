@@ -12,6 +12,7 @@ namespace hearth::quality {
 namespace {
 
 constexpr char kMagic[8] = {'H', 'R', 'T', 'H', 'K', 'L', 'D', '1'};
+constexpr char kLlamaMagic[8] = {'_', 'l', 'o', 'g', 'i', 't', 's', '_'};
 constexpr uint32_t kMaxTopK = 4096;
 constexpr size_t kHeaderBytes = sizeof(kMagic) + 5 * sizeof(uint32_t);
 
@@ -275,7 +276,7 @@ Status KldBaseWriter::finish() {
     return Status::ok();
 }
 
-Result<std::unique_ptr<KldBaseReader>> KldBaseReader::open(const std::string& path) {
+Result<std::unique_ptr<KldBaseReader>> KldBaseReader::open(const std::string& path, uint32_t full_top_k) {
     auto r = std::unique_ptr<KldBaseReader>(new KldBaseReader());
     r->path_ = path;
     r->f_ = std::fopen(path.c_str(), "rb");
@@ -284,23 +285,43 @@ Result<std::unique_ptr<KldBaseReader>> KldBaseReader::open(const std::string& pa
     if (fstat(fileno(r->f_), &st) != 0) return io_error("cannot stat", path);
     const auto size = uint64_t(st.st_size);
     char magic[8];
-    uint32_t fields[5];
-    if (size < kHeaderBytes || std::fread(magic, 1, 8, r->f_) != 8 || std::memcmp(magic, kMagic, 8) != 0 ||
-        std::fread(fields, sizeof(uint32_t), 5, r->f_) != 5)
-        return error(path + " is not a hearth KLD base file (hearth perplexity --kl-divergence-base writes them)");
+    if (size < 20 || std::fread(magic, 1, 8, r->f_) != 8)
+        return error(path + " is not a KLD base file (hearth perplexity --kl-divergence-base writes them)");
     KldHeader& h = r->h_;
-    h = KldHeader{fields[0], fields[1], fields[2], fields[3], fields[4]};
+    uint64_t header_bytes = kHeaderBytes, row_bytes = 0;
+    if (std::memcmp(magic, kLlamaMagic, 8) == 0) { // llama.cpp's
+        uint32_t fields[3];
+        if (std::fread(fields, sizeof(uint32_t), 3, r->f_) != 3) return error(path + ": truncated header");
+        r->llama_ = true;
+        h.n_ctx = fields[0], h.n_vocab = fields[1], h.n_chunks = fields[2];
+        h.first = h.n_ctx / 2;
+        h.top_k = std::min(full_top_k, h.n_vocab);
+        header_bytes = 20;
+        if (h.n_vocab > (1u << 28)) return error(path + ": vocabulary of " + std::to_string(h.n_vocab) + " tokens");
+        row_bytes = 2 * (2 * ((uint64_t(h.n_vocab) + 1) / 2) + 4);
+    } else if (std::memcmp(magic, kMagic, 8) == 0) {
+        uint32_t fields[5];
+        if (size < kHeaderBytes || std::fread(fields, sizeof(uint32_t), 5, r->f_) != 5)
+            return error(path + ": truncated header");
+        h = KldHeader{fields[0], fields[1], fields[2], fields[3], fields[4]};
+        row_bytes = 4 + uint64_t(h.top_k) * 8;
+    } else {
+        return error(path + " is not a KLD base file (hearth perplexity --kl-divergence-base or llama-perplexity "
+                            "--kl-divergence-base write them)");
+    }
     if (h.n_vocab < 1 || h.n_ctx < 16 || h.n_chunks < 1 || h.first >= h.n_ctx - 1 || h.top_k < 1 ||
         h.top_k > kMaxTopK || h.top_k > h.n_vocab)
         return error(path + ": bad KLD base header (n_vocab " + std::to_string(h.n_vocab) + ", n_ctx " +
                      std::to_string(h.n_ctx) + ", chunks " + std::to_string(h.n_chunks) + ", first " +
                      std::to_string(h.first) + ", top_k " + std::to_string(h.top_k) + ")");
     const uint64_t n_tokens = uint64_t(h.n_chunks) * h.n_ctx;
-    const uint64_t row_bytes = 4 + uint64_t(h.top_k) * 8;
-    const uint64_t want = kHeaderBytes + n_tokens * 4 + uint64_t(h.n_chunks) * (h.n_ctx - 1 - h.first) * row_bytes;
-    if (size != want)
-        return error(path + ": " + std::to_string(size) + " bytes, its header says " + std::to_string(want) +
-                     " (truncated or not a KLD base file)");
+    // In 128 bits: a hostile header's product must not wrap around to the file's size.
+    using u128 = unsigned __int128;
+    const u128 want = u128{header_bytes} + u128{n_tokens} * 4 + u128{h.n_chunks} * (h.n_ctx - 1 - h.first) * row_bytes;
+    if (u128{size} != want)
+        return error(path + ": " + std::to_string(size) + " bytes, not the size its header gives (" +
+                     std::to_string(h.n_chunks) + " chunks of " + std::to_string(h.n_ctx) +
+                     " tokens): truncated or not a KLD base file");
     r->tokens_.resize(size_t(n_tokens));
     if (std::fread(r->tokens_.data(), sizeof(int32_t), r->tokens_.size(), r->f_) != r->tokens_.size())
         return io_error("cannot read", path);
@@ -318,6 +339,38 @@ KldBaseReader::~KldBaseReader() {
 Status KldBaseReader::next(BaseRow* row) {
     if (std::fread(buf_.data(), 1, buf_.size(), f_) != buf_.size()) return error(path_ + ": truncated");
     const uint8_t* p = buf_.data();
+    if (llama_) {
+        float scale = 0, min_lp = 0;
+        std::memcpy(&scale, p, 4);
+        std::memcpy(&min_lp, p + 4, 4);
+        if (!std::isfinite(scale) || scale < 0 || !std::isfinite(min_lp) || min_lp > 1e-3f)
+            return error(path_ + ": a row's scale or minimum log-probability is not one");
+        full_lp_.resize(h_.n_vocab);
+        for (uint32_t i = 0; i < h_.n_vocab; ++i) {
+            uint16_t q = 0;
+            std::memcpy(&q, p + 8 + 2 * size_t(i), 2);
+            // 0: at or below the row's floor (16 nats under its top), as llama.cpp leaves out of its sums.
+            full_lp_[i] = q == 0 ? -INFINITY : scale * float(q) + min_lp;
+        }
+        const uint64_t scored = h_.n_ctx - 1 - h_.first;
+        const uint64_t chunk = row_ / scored, in_chunk = row_ % scored;
+        const int32_t next = tokens_[size_t(chunk * h_.n_ctx + h_.first + in_chunk + 1)];
+        ++row_;
+        // Renormalized over the tokens above the floor: the stored values are log-probabilities up to their 16-bit
+        // rounding.
+        const double lse = log_sum_exp(full_lp_, nullptr);
+        if (!std::isfinite(lse) || std::fabs(lse) > 0.05)
+            return error(path_ + ": a row's probabilities do not sum to 1");
+        for (float& v : full_lp_)
+            v = float(double(v) - lse);
+        top_logprobs(full_lp_, int32_t(h_.top_k), &row->ids, &row->logprobs);
+        while (!row->logprobs.empty() && !std::isfinite(row->logprobs.back())) { // fewer tokens above the floor
+            row->logprobs.pop_back();
+            row->ids.pop_back();
+        }
+        row->logprob_next = std::isfinite(full_lp_[size_t(next)]) ? full_lp_[size_t(next)] : float(min_lp - lse);
+        return Status::ok();
+    }
     std::memcpy(&row->logprob_next, p, 4);
     row->ids.resize(h_.top_k);
     row->logprobs.resize(h_.top_k);

@@ -138,10 +138,15 @@ private:
     std::vector<float> lps_;
 };
 
+// Reads hearth's base files and llama.cpp's (`llama-perplexity --kl-divergence-base`: "_logits_", u32 n_ctx, i32
+// n_vocab, i32 n_chunks, the tokens, then per scored row f32 scale, f32 min log-prob and n_vocab u16 q with log p =
+// scale q + min, padded to an even count): a llama.cpp row becomes its top full_top_k log-probabilities and the next
+// token's, so either tool's reference runs compare in the other (llama.cpp reading ours: not supported).
 class KldBaseReader {
 public:
     // Reads the header and tokens and checks the file's size against them. Errors name what is wrong.
-    static Result<std::unique_ptr<KldBaseReader>> open(const std::string& path);
+    static Result<std::unique_ptr<KldBaseReader>> open(const std::string& path, uint32_t full_top_k = 128);
+    bool llama_format() const { return llama_; }
     ~KldBaseReader();
     const KldHeader& header() const { return h_; }
     const std::vector<int32_t>& tokens() const { return tokens_; }
@@ -156,6 +161,9 @@ private:
     KldHeader h_;
     std::vector<int32_t> tokens_;
     std::vector<uint8_t> buf_;
+    bool llama_ = false;
+    uint64_t row_ = 0;           // rows read (llama.cpp's files: to find each row's next token)
+    std::vector<float> full_lp_; // llama.cpp's row dequantized
 };
 
 } // namespace hearth::quality

@@ -2,6 +2,7 @@
 // A missing model is a test failure with a message saying how to get it, never a silent skip.
 #pragma once
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -46,6 +47,17 @@ inline constexpr FixtureModel kFixtureModels[] = {
     {"smollm2-135m", "SmolLM2-135M-Instruct.Q4_1.gguf"},
     {"gemma3-270m", "gemma-3-270m-q4_k_m.gguf"},
     {"qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"},
+};
+
+// gtest's test-name generator for FixtureModel parameters: the short name, anything but letters and digits as '_'
+// (a template so this header needs no gtest).
+struct FixtureParamName {
+    template <typename Info> std::string operator()(const Info& info) const {
+        std::string n = info.param.name;
+        for (char& c : n)
+            if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+        return n;
+    }
 };
 
 // The mission-size model (1.1 GB): its tests run only when asked for (scripts/test --mission sets

@@ -28,7 +28,7 @@ import struct
 import subprocess
 import sys
 
-from golden_common import file_sha256
+from golden_common import file_sha256, peer_tool
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODELS = {  # short name -> file (tests/model_paths.h's fixture models)
@@ -143,11 +143,7 @@ def main():
     ap.add_argument("--bin", help="llama.cpp's bin dir (default: scripts/setup-reference --print-bin-dir)")
     ap.add_argument("--out", default=str(ROOT / "tests" / "data" / "ppl" / "golden.json"))
     args = ap.parse_args()
-    bindir = args.bin or subprocess.check_output([str(ROOT / "scripts" / "setup-reference"), "--print-bin-dir"],
-                                                 text=True).strip()
-    exe = pathlib.Path(bindir) / "llama-perplexity"
-    if not exe.exists():
-        sys.exit(f"{exe} missing: run scripts/setup-reference")
+    exe = peer_tool(args.bin, "llama-perplexity")
     text = pathlib.Path(args.fixtures) / TEXT
     if not text.exists():
         sys.exit(f"{text} missing: run scripts/fetch-fixtures")

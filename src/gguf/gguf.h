@@ -165,6 +165,9 @@ public:
     Result<uint64_t> get_array_size(std::string_view key) const;
 
     const std::vector<TensorInfo>& tensors() const { return tensors_; }
+    // True when the bytes are this File's own read-only file mapping (open()), false when borrowed (from_memory):
+    // only then may a reader give pages back (madvise DONTNEED re-reads them from the file if touched again).
+    bool is_mapped() const { return map_ != nullptr; }
     const TensorInfo* find_tensor(std::string_view name) const;
     // The tensor's bytes inside the file (n_bytes long, at data_offset() + t.offset).
     std::span<const uint8_t> tensor_data(const TensorInfo& t) const;

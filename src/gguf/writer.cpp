@@ -132,7 +132,7 @@ void Writer::set(std::string key, Value value) {
     kv_.push_back(KeyValue{std::move(key), std::move(value)});
 }
 
-Status Writer::add_tensor(std::string name, DType type, std::vector<uint64_t> ne, std::span<const uint8_t> data) {
+Status Writer::declare(std::string name, DType type, std::vector<uint64_t> ne, PendingTensor* out) const {
     std::string ctx = "gguf writer: tensor '" + name + "': ";
     if (name.empty()) return error("gguf writer: tensor name is empty");
     for (const PendingTensor& t : tensors_) {
@@ -155,17 +155,30 @@ Status Writer::add_tensor(std::string name, DType type, std::vector<uint64_t> ne
         return error(ctx + "ne[0] = " + std::to_string(ne[0]) + " is not a multiple of the block size of " +
                      std::string(dtype_name(type)));
     }
-    uint64_t n_bytes = ne[0] == 0 ? 0 : *row_bytes * rows;
-    if (data.size() != n_bytes) {
-        return error(ctx + "data is " + std::to_string(data.size()) + " bytes, shape needs " + std::to_string(n_bytes));
-    }
+    out->info.name = std::move(name);
+    out->info.ne = std::move(ne);
+    out->info.type = type;
+    out->info.n_elements = n_elements;
+    out->info.n_bytes = out->info.ne[0] == 0 ? 0 : *row_bytes * rows;
+    return Status::ok();
+}
+
+Status Writer::add_tensor(std::string name, DType type, std::vector<uint64_t> ne, std::span<const uint8_t> data) {
     PendingTensor t;
-    t.info.name = std::move(name);
-    t.info.ne = std::move(ne);
-    t.info.type = type;
-    t.info.n_elements = n_elements;
-    t.info.n_bytes = n_bytes;
+    HEARTH_TRY(declare(name, type, std::move(ne), &t));
+    if (data.size() != t.info.n_bytes) {
+        return error("gguf writer: tensor '" + name + "': data is " + std::to_string(data.size()) +
+                     " bytes, shape needs " + std::to_string(t.info.n_bytes));
+    }
     t.data.assign(data.begin(), data.end());
+    tensors_.push_back(std::move(t));
+    return Status::ok();
+}
+
+Status Writer::add_tensor_later(std::string name, DType type, std::vector<uint64_t> ne) {
+    PendingTensor t;
+    HEARTH_TRY(declare(std::move(name), type, std::move(ne), &t));
+    t.later = true;
     tensors_.push_back(std::move(t));
     return Status::ok();
 }
@@ -181,9 +194,9 @@ uint64_t writer_alignment(const std::vector<KeyValue>& kv) {
 
 // Everything before the first tensor's bytes (header, metadata, tensor infos, padding), then each
 // tensor's bytes followed by padding to the alignment, handed to `emit` in order.
-void serialize(const std::vector<KeyValue>& kv, const std::vector<TensorInfo>& infos,
-               const std::vector<const std::vector<uint8_t>*>& datas, uint64_t alignment,
-               const std::function<void(const uint8_t*, size_t)>& emit) {
+Status serialize(const std::vector<KeyValue>& kv, const std::vector<TensorInfo>& infos,
+                 const std::function<Result<std::span<const uint8_t>>(size_t)>& data_of, uint64_t alignment,
+                 const std::function<void(const uint8_t*, size_t)>& emit) {
     Sink head;
     head.put<uint32_t>(kMagic);
     head.put<uint32_t>(kVersion);
@@ -207,7 +220,12 @@ void serialize(const std::vector<KeyValue>& kv, const std::vector<TensorInfo>& i
     head.pad_to(alignment);
     emit(head.out.data(), head.out.size());
     static const uint8_t kZeros[256] = {};
-    for (const std::vector<uint8_t>* data : datas) {
+    for (size_t i = 0; i < infos.size(); ++i) {
+        auto data = data_of(i);
+        if (!data) return data.status();
+        if (data->size() != infos[i].n_bytes)
+            return error("gguf writer: tensor '" + infos[i].name + "': " + std::to_string(data->size()) +
+                         " bytes produced, shape needs " + std::to_string(infos[i].n_bytes));
         emit(data->data(), data->size());
         for (uint64_t pad = align_up(data->size(), alignment) - data->size(); pad > 0;) {
             size_t n = pad < sizeof(kZeros) ? pad : sizeof(kZeros);
@@ -215,37 +233,53 @@ void serialize(const std::vector<KeyValue>& kv, const std::vector<TensorInfo>& i
             pad -= n;
         }
     }
+    return Status::ok();
 }
 
 } // namespace
 
 std::vector<uint8_t> Writer::to_bytes() const {
     std::vector<TensorInfo> infos;
-    std::vector<const std::vector<uint8_t>*> datas;
     for (const PendingTensor& t : tensors_) {
+        HEARTH_CHECK(!t.later, "to_bytes() with a tensor added by add_tensor_later");
         infos.push_back(t.info);
-        datas.push_back(&t.data);
     }
     std::vector<uint8_t> out;
-    serialize(kv_, infos, datas, writer_alignment(kv_),
-              [&](const uint8_t* p, size_t n) { out.insert(out.end(), p, p + n); });
+    const Status st = serialize(
+        kv_, infos,
+        [&](size_t i) -> Result<std::span<const uint8_t>> { return std::span<const uint8_t>(tensors_[i].data); },
+        writer_alignment(kv_), [&](const uint8_t* p, size_t n) { out.insert(out.end(), p, p + n); });
+    HEARTH_CHECK(st.is_ok(), "serializing stored tensors cannot fail");
     return out;
 }
 
-Status Writer::write(const std::string& path) const {
+Status Writer::write(const std::string& path, const Producer& later) const {
     std::string tmp = path + ".tmp-XXXXXX";
     int fd = ::mkstemp(tmp.data());
     if (fd < 0) return error("gguf: cannot create a temporary file next to '" + path + "': " + std::strerror(errno));
     std::vector<TensorInfo> infos;
-    std::vector<const std::vector<uint8_t>*> datas;
+    size_t n_later = 0;
     for (const PendingTensor& t : tensors_) {
         infos.push_back(t.info);
-        datas.push_back(&t.data);
+        n_later += t.later ? 1 : 0;
     }
     Status st;
-    serialize(kv_, infos, datas, writer_alignment(kv_), [&](const uint8_t* p, size_t n) {
-        if (st) st = write_all(fd, p, n, tmp);
-    });
+    if (n_later > 0 && !later) st = error("gguf writer: tensors added by add_tensor_later need a producer");
+    std::vector<uint8_t> scratch;
+    size_t i_later = 0;
+    if (st) {
+        st = serialize(
+            kv_, infos,
+            [&](size_t i) -> Result<std::span<const uint8_t>> {
+                if (!st) return st; // the file failed: produce nothing more
+                if (!tensors_[i].later) return std::span<const uint8_t>(tensors_[i].data);
+                return later(i_later++, scratch);
+            },
+            writer_alignment(kv_),
+            [&](const uint8_t* p, size_t n) {
+                if (st) st = write_all(fd, p, n, tmp);
+            });
+    }
     if (st && ::fchmod(fd, 0644) != 0) st = error("gguf: cannot chmod '" + tmp + "': " + std::strerror(errno));
     if (st && ::fsync(fd) != 0) st = error("gguf: cannot fsync '" + tmp + "': " + std::strerror(errno));
     if (::close(fd) != 0 && st) st = error("gguf: cannot close '" + tmp + "': " + std::strerror(errno));

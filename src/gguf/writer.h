@@ -10,6 +10,7 @@
 #include "gguf/gguf.h"
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,17 +24,26 @@ public:
     void set(std::string key, Value value);
     // Adds a tensor; data.size() must equal the row bytes of `type` times the other dims.
     Status add_tensor(std::string name, DType type, std::vector<uint64_t> ne, std::span<const uint8_t> data);
+    // Adds a tensor whose bytes a Producer hands to write() when their turn comes (a model's worth of tensors need
+    // not be in memory at once).
+    Status add_tensor_later(std::string name, DType type, std::vector<uint64_t> ne);
 
-    std::vector<uint8_t> to_bytes() const;
+    // The k-th tensor added by add_tensor_later (in add order): its bytes, in `scratch` or elsewhere, valid until
+    // the next call. An error stops the write (nothing is left behind).
+    using Producer = std::function<Result<std::span<const uint8_t>>(size_t k, std::vector<uint8_t>& scratch)>;
+
+    std::vector<uint8_t> to_bytes() const; // no add_tensor_later tensors
     // Writes to a temporary file next to `path`, fsyncs, then renames: never a partial file.
-    Status write(const std::string& path) const;
+    Status write(const std::string& path, const Producer& later = {}) const;
 
 private:
-    std::vector<KeyValue> kv_;
     struct PendingTensor {
         TensorInfo info;
         std::vector<uint8_t> data;
+        bool later = false;
     };
+    Status declare(std::string name, DType type, std::vector<uint64_t> ne, PendingTensor* out) const;
+    std::vector<KeyValue> kv_;
     std::vector<PendingTensor> tensors_;
 };
 

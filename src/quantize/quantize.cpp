@@ -10,6 +10,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace hearth::quantize {
 namespace {
@@ -298,42 +300,59 @@ Status run(const gguf::File& f, const Plan& plan, const std::string& out_path, i
     w.set("general.quantization_version", gguf::Value::make_u32(2));
     w.set("general.file_type", gguf::Value::make_u32(plan.mix.ftype));
     ThreadPool pool(n_threads > 0 ? n_threads : int(std::max(1u, std::thread::hardware_concurrency())));
-    uint64_t done = 0;
-    std::vector<std::vector<float>> rows(size_t(pool.size()));
+    std::vector<const gguf::TensorInfo*> src;
     for (const TensorPlan& tp : plan.tensors) {
         const gguf::TensorInfo* t = f.find_tensor(tp.name);
         if (t == nullptr) return error("tensor " + tp.name + " vanished from the source");
-        const std::span<const uint8_t> src = f.tensor_data(*t);
-        if (tp.copy) {
-            HEARTH_TRY(w.add_tensor(tp.name, tp.to, tp.ne, src));
-        } else {
-            const uint64_t ncols = tp.ne[0], nrows = t->n_elements / ncols;
-            const uint64_t in_row = *dtype_row_bytes(tp.from, ncols), out_row = *dtype_row_bytes(tp.to, ncols);
-            std::vector<uint8_t> out(size_t(out_row * nrows));
-            std::atomic<int64_t> bad_row{-1};
-            pool.run([&](int ith, int nth) {
-                const auto [r0, r1] = ThreadPool::split(int64_t(nrows), ith, nth);
-                std::vector<float>& row = rows[size_t(ith)];
-                row.resize(size_t(ncols));
-                for (int64_t r = r0; r < r1; ++r) {
-                    ref::ref_dequantize_row(tp.from, src.data() + size_t(r) * in_row, row.data(), int64_t(ncols));
-                    // The quantizers need finite inputs (a NaN would reach a float-to-int conversion).
-                    if (!std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); })) {
-                        bad_row.store(r);
-                        return;
-                    }
-                    ref::ref_quantize_row(tp.to, row.data(), out.data() + size_t(r) * out_row, int64_t(ncols));
-                }
-            });
-            if (bad_row.load() >= 0)
-                return error("tensor " + tp.name + " row " + std::to_string(bad_row.load()) +
-                             " holds a NaN or infinity: the model is broken; nothing written");
-            HEARTH_TRY(w.add_tensor(tp.name, tp.to, tp.ne, out));
-        }
-        done += tp.bytes_in;
-        if (progress) progress(done, plan.bytes_in);
+        src.push_back(t);
+        HEARTH_TRY(w.add_tensor_later(tp.name, tp.to, tp.ne));
     }
-    return w.write(out_path);
+    // Tensors are made one at a time as the file is written: memory holds one output tensor, not the model.
+    uint64_t done = 0;
+    std::vector<std::vector<float>> rows(size_t(pool.size()));
+    // The source's pages are given back once their tensor is written (each is read once), so the mapped source does
+    // not add up in memory either.
+    std::span<const uint8_t> last;
+    auto release = [](std::span<const uint8_t> s) {
+        const auto page = uintptr_t(sysconf(_SC_PAGESIZE));
+        const uintptr_t b = (reinterpret_cast<uintptr_t>(s.data()) + page - 1) / page * page;
+        const uintptr_t e = (reinterpret_cast<uintptr_t>(s.data()) + s.size()) / page * page;
+        if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+    };
+    return w.write(out_path, [&](size_t k, std::vector<uint8_t>& out) -> Result<std::span<const uint8_t>> {
+        const TensorPlan& tp = plan.tensors[k];
+        if (!last.empty() && f.is_mapped()) release(last);
+        const std::span<const uint8_t> in = f.tensor_data(*src[k]);
+        last = in;
+        done += tp.bytes_in;
+        if (tp.copy) {
+            if (progress) progress(done, plan.bytes_in);
+            return in;
+        }
+        const uint64_t ncols = tp.ne[0], nrows = src[k]->n_elements / ncols;
+        const uint64_t in_row = *dtype_row_bytes(tp.from, ncols), out_row = *dtype_row_bytes(tp.to, ncols);
+        out.resize(size_t(out_row * nrows));
+        std::atomic<int64_t> bad_row{-1};
+        pool.run([&](int ith, int nth) {
+            const auto [r0, r1] = ThreadPool::split(int64_t(nrows), ith, nth);
+            std::vector<float>& row = rows[size_t(ith)];
+            row.resize(size_t(ncols));
+            for (int64_t r = r0; r < r1; ++r) {
+                ref::ref_dequantize_row(tp.from, in.data() + size_t(r) * in_row, row.data(), int64_t(ncols));
+                // The quantizers need finite inputs (a NaN would reach a float-to-int conversion).
+                if (!std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); })) {
+                    bad_row.store(r);
+                    return;
+                }
+                ref::ref_quantize_row(tp.to, row.data(), out.data() + size_t(r) * out_row, int64_t(ncols));
+            }
+        });
+        if (bad_row.load() >= 0)
+            return error("tensor " + tp.name + " row " + std::to_string(bad_row.load()) +
+                         " holds a NaN or infinity: the model is broken; nothing written");
+        if (progress) progress(done, plan.bytes_in);
+        return std::span<const uint8_t>(out);
+    });
 }
 
 } // namespace hearth::quantize

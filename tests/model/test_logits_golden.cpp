@@ -156,15 +156,8 @@ TEST_P(LogitsGolden, AgreesWithLlamaCpp) {
     EXPECT_TRUE(failures.empty()) << failures;
 }
 
-std::string param_name(const ::testing::TestParamInfo<test::FixtureModel>& info) {
-    std::string n = info.param.name;
-    for (char& c : n)
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    return n;
-}
-
-INSTANTIATE_TEST_SUITE_P(Fixtures, LogitsGolden, ::testing::ValuesIn(test::kFixtureModels), param_name);
-INSTANTIATE_TEST_SUITE_P(Mission, LogitsGolden, ::testing::Values(test::kMissionModel), param_name);
+INSTANTIATE_TEST_SUITE_P(Fixtures, LogitsGolden, ::testing::ValuesIn(test::kFixtureModels), test::FixtureParamName());
+INSTANTIATE_TEST_SUITE_P(Mission, LogitsGolden, ::testing::Values(test::kMissionModel), test::FixtureParamName());
 
 } // namespace
 } // namespace hearth

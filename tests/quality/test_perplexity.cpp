@@ -400,15 +400,9 @@ TEST_P(KldGolden, NoFurtherFromLlamaCppThanLlamaCppFromItself) {
     EXPECT_LE(sum.kld, self + 2 * std::sqrt(sum.kld_se * sum.kld_se + self_se * self_se));
 }
 
-std::string param_name(const ::testing::TestParamInfo<test::FixtureModel>& p) {
-    std::string n = p.param.name;
-    for (char& c : n)
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    return n;
-}
-
-INSTANTIATE_TEST_SUITE_P(Fixtures, PerplexityGolden, ::testing::ValuesIn(test::kFixtureModels), param_name);
-INSTANTIATE_TEST_SUITE_P(Fixtures, KldGolden, ::testing::ValuesIn(test::kFixtureModels), param_name);
+INSTANTIATE_TEST_SUITE_P(Fixtures, PerplexityGolden, ::testing::ValuesIn(test::kFixtureModels),
+                         test::FixtureParamName());
+INSTANTIATE_TEST_SUITE_P(Fixtures, KldGolden, ::testing::ValuesIn(test::kFixtureModels), test::FixtureParamName());
 
 } // namespace
 } // namespace hearth::quality

@@ -109,15 +109,8 @@ TEST_P(LogitsPrompts, MatchLlamaCppTokens) {
     }
 }
 
-std::string param_name(const ::testing::TestParamInfo<test::FixtureModel>& info) {
-    std::string s = info.param.name;
-    for (char& c : s)
-        c = std::isalnum(uint8_t(c)) ? c : '_';
-    return s;
-}
-
-INSTANTIATE_TEST_SUITE_P(Models, LogitsPrompts, ::testing::ValuesIn(test::kFixtureModels), param_name);
-INSTANTIATE_TEST_SUITE_P(Mission, LogitsPrompts, ::testing::Values(test::kMissionModel), param_name);
+INSTANTIATE_TEST_SUITE_P(Models, LogitsPrompts, ::testing::ValuesIn(test::kFixtureModels), test::FixtureParamName());
+INSTANTIATE_TEST_SUITE_P(Mission, LogitsPrompts, ::testing::Values(test::kMissionModel), test::FixtureParamName());
 
 } // namespace
 } // namespace hearth

@@ -165,6 +165,59 @@ TEST(GgufRoundTrip, WriteAndOpen) {
     ::rmdir(dir.c_str());
 }
 
+// Tensors whose bytes come from a producer at write time give the same file as stored ones; a producer's error or a
+// wrong size leaves nothing behind.
+TEST(GgufRoundTrip, TensorsAddedLaterAreProducedInOrder) {
+    char dir_template[] = "/tmp/hearth-gguf-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    const std::string dir = dir_template, path = dir + "/later.gguf";
+    // make_writer()'s metadata and tensors, the tensors declared now and produced at write time.
+    const Writer stored = make_writer();
+    Writer later;
+    const std::vector<uint8_t> stored_bytes = stored.to_bytes();
+    auto stored_file = File::from_memory(stored_bytes);
+    ASSERT_TRUE(stored_file) << stored_file.message();
+    for (const KeyValue& kv : stored_file->metadata())
+        later.set(kv.key, kv.value);
+    const auto specs = tensor_specs();
+    for (const TensorSpec& t : specs)
+        ASSERT_TRUE(later.add_tensor_later(t.name, t.type, t.ne));
+    std::vector<size_t> asked;
+    ASSERT_TRUE(later.write(path, [&](size_t k, std::vector<uint8_t>& scratch) -> Result<std::span<const uint8_t>> {
+        asked.push_back(k);
+        scratch = specs[k].data;
+        return std::span<const uint8_t>(scratch);
+    }));
+    EXPECT_EQ(asked.size(), specs.size());
+    for (size_t k = 0; k < asked.size(); ++k)
+        EXPECT_EQ(asked[k], k);
+    {
+        auto f = File::open(path);
+        ASSERT_TRUE(f) << f.message();
+        expect_matches_specs(*f);
+        ASSERT_EQ(f->file_size(), stored_bytes.size());
+    }
+    ::unlink(path.c_str());
+    const std::string bad = dir + "/bad.gguf";
+    EXPECT_FALSE(later.write(bad, [&](size_t k, std::vector<uint8_t>&) -> Result<std::span<const uint8_t>> {
+        if (k == 1) return error("producer failed");
+        return std::span<const uint8_t>(specs[k].data);
+    }));
+    EXPECT_FALSE(later.write(bad, [&](size_t k, std::vector<uint8_t>& scratch) -> Result<std::span<const uint8_t>> {
+        scratch.assign(specs[k].data.size() + 1, 0); // one byte too many
+        return std::span<const uint8_t>(scratch);
+    }));
+    EXPECT_FALSE(later.write(bad)); // no producer
+    int entries = 0;
+    DIR* d = ::opendir(dir.c_str());
+    ASSERT_NE(d, nullptr);
+    while (dirent* e = ::readdir(d))
+        entries += std::string(e->d_name) != "." && std::string(e->d_name) != "..";
+    ::closedir(d);
+    EXPECT_EQ(entries, 0); // no temporary, no partial file
+    ::rmdir(dir.c_str());
+}
+
 TEST(GgufRoundTrip, WriteToMissingDirectoryFails) {
     Status st = make_writer().write("/nonexistent-hearth-dir/model.gguf");
     ASSERT_FALSE(st);

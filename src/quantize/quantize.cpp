@@ -64,7 +64,7 @@ bool is_attn_v(Cat c) {
 // llama.cpp's tensor_allows_quantization, for the tensors dense models of our architectures have.
 bool allows_quantization(const gguf::TensorInfo& t) {
     const std::string_view n = t.name;
-    if (t.ne.size() < 2) return false;
+    if (t.ne.size() < 2 || t.ne[0] == 0 || t.n_elements == 0) return false; // nothing to quantize (copied)
     if (n.size() < 6 || n.substr(n.size() - 6) != "weight") return false;
     for (std::string_view no : {"_norm.weight", "ffn_gate_inp.weight", "altup", "laurel", "per_layer_model_proj",
                                 "ssm_conv1d", "attn_rel_b.weight", ".position_embd", ".patch_embd"})

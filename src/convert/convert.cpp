@@ -1,0 +1,194 @@
+#include "convert/convert.h"
+
+#include "base/fp16.h"
+#include "convert/hf_arch.h"
+#include "convert/hf_vocab.h"
+#include "gguf/writer.h"
+#include "kernels/ref/quant.h"
+#include "quantize/quantize.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <filesystem>
+
+namespace hearth::convert {
+namespace {
+
+std::string upper(std::string s) {
+    for (char& c : s)
+        c = char(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool written_directly(DType t) {
+    return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::Q8_0;
+}
+
+// llama.cpp's --outtype auto: the first 2-D source tensor decides (BF16 stays BF16), else F16.
+std::string auto_type(const SafetensorsSet& st) {
+    for (const auto& e : st.tensors())
+        if (e.info.shape.size() >= 2) return e.info.dtype == "BF16" ? "BF16" : "F16";
+    return "F16";
+}
+
+// The type a tensor is written in: the convert_hf_to_gguf.py rules (prepare_tensors).
+DType tensor_type(const TensorSpec& t, DType target) {
+    if (t.ne.size() <= 1 || t.name.ends_with("_norm.weight") || !t.name.ends_with(".weight")) return DType::F32;
+    if (target == DType::Q8_0 && t.ne[0] % 32 != 0) return DType::F16; // gguf-py's QuantError fallback
+    return target;
+}
+
+Status check_source_dtypes(const SafetensorsSet& st) {
+    for (const auto& e : st.tensors()) {
+        const std::string& dt = e.info.dtype;
+        if (dt != "F32" && dt != "F16" && dt != "BF16")
+            return error(Code::BadField, "tensor " + e.info.name + " (" + st.file_name(e) + ") has dtype " + dt +
+                                             "; hearth convert reads F32, F16 and BF16 weights");
+    }
+    return Status::ok();
+}
+
+// src: n elements of a safetensors dtype (F32/F16/BF16, little-endian) -> dst.
+void decode(const std::string& dtype, const uint8_t* src, float* dst, uint64_t n) {
+    if (dtype == "F32") {
+        std::memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+        const uint16_t h = uint16_t(src[2 * i] | (src[2 * i + 1] << 8));
+        dst[i] = dtype == "F16" ? fp16_to_f32(h) : bf16_to_f32(h);
+    }
+}
+
+// Rows (head h, half j, index i) -> (h, i, j): hf_arch.h has why. x: (rows, cols).
+void permute_rope(std::vector<float>& x, uint64_t rows, uint64_t cols, uint64_t n_head) {
+    const uint64_t hd = rows / n_head, half = hd / 2;
+    std::vector<float> out(x.size());
+    for (uint64_t h = 0; h < n_head; ++h)
+        for (uint64_t i = 0; i < half; ++i)
+            for (uint64_t j = 0; j < 2; ++j)
+                std::memcpy(&out[(h * hd + i * 2 + j) * cols], &x[(h * hd + j * half + i) * cols],
+                            cols * sizeof(float));
+    x.swap(out);
+}
+
+// The tensor's values after its transformation: (product of ne) floats.
+Result<std::vector<float>> tensor_values(const TensorSpec& t, const SafetensorsSet& st) {
+    if (t.src.empty()) return t.values;
+    const SafetensorsSet::Entry* e = st.find(t.src);
+    uint64_t n = 1;
+    for (uint64_t d : t.ne)
+        n *= d;
+    if (!e || n > e->info.n_elements) return error("convert: tensor " + t.src + " changed under us");
+    std::vector<float> x(n);
+    decode(e->info.dtype, st.data(*e).data(), x.data(), n);
+    if (t.transform == Transform::AddOne)
+        for (float& v : x)
+            v += 1.0f;
+    if (t.transform == Transform::PermuteRope) {
+        const uint64_t rows = e->info.shape[0];
+        permute_rope(x, rows, n / rows, uint64_t(t.permute_heads));
+    }
+    return x;
+}
+
+std::string dir_name(const std::string& dir) {
+    std::filesystem::path p(dir);
+    if (!p.has_filename()) p = p.parent_path();
+    return p.filename().string();
+}
+
+// Writes the model in a type written directly (F32/F16/BF16/Q8_0).
+Status write_direct(const std::string& dir, const std::string& out_path, const quantize::Mix& mix,
+                    const Progress& progress) {
+    auto d = read_hf_dir(dir);
+    if (!d) return d.status();
+    auto st = SafetensorsSet::open(dir);
+    if (!st) return st.status();
+    HEARTH_TRY(check_source_dtypes(*st));
+    const int64_t vocab_size = json_int(d->config, "vocab_size", 0);
+    // The architecture first: an unsupported one is the more useful error.
+    auto probe = plan_arch(*d, *st, vocab_size);
+    if (!probe) return probe.status();
+    auto vocab = convert_vocab(*d, vocab_size);
+    if (!vocab) return vocab.status();
+    auto plan = plan_arch(*d, *st, vocab->n_tokens);
+    if (!plan) return plan.status();
+
+    gguf::Writer w;
+    w.set("general.architecture", gguf::Value::make_string(plan->arch));
+    w.set("general.type", gguf::Value::make_string("model"));
+    w.set("general.name", gguf::Value::make_string(dir_name(dir)));
+    for (auto& kv : plan->kv)
+        w.set(kv.key, kv.value);
+    w.set("general.file_type", gguf::Value::make_u32(mix.ftype));
+    w.set("general.quantization_version", gguf::Value::make_u32(2));
+    for (auto& kv : vocab->kv)
+        w.set(kv.key, kv.value);
+
+    uint64_t total = 0;
+    std::vector<DType> types;
+    for (const TensorSpec& t : plan->tensors) {
+        types.push_back(tensor_type(t, mix.base));
+        HEARTH_TRY(w.add_tensor_later(t.name, types.back(), t.ne));
+        if (const auto* e = st->find(t.src)) total += e->info.end - e->info.begin;
+    }
+    uint64_t done = 0;
+    auto produce = [&](size_t k, std::vector<uint8_t>& scratch) -> Result<std::span<const uint8_t>> {
+        const TensorSpec& t = plan->tensors[k];
+        auto x = tensor_values(t, *st);
+        if (!x) return x.status();
+        const auto bytes = dtype_row_bytes(types[k], x->size());
+        if (!bytes) return error("convert: " + t.name + " does not fit " + std::string(dtype_name(types[k])));
+        scratch.resize(*bytes);
+        if (types[k] == DType::F32)
+            std::memcpy(scratch.data(), x->data(), *bytes);
+        else
+            ref::ref_quantize_row(types[k], x->data(), scratch.data(), int64_t(x->size()));
+        if (const auto* e = st->find(t.src)) done += e->info.end - e->info.begin;
+        if (progress) progress(done, total);
+        return std::span<const uint8_t>(scratch);
+    };
+    return w.write(out_path, produce);
+}
+
+// Removes a file when it goes out of scope.
+struct RemoveOnExit {
+    std::string path;
+    ~RemoveOnExit() {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+    }
+};
+
+} // namespace
+
+Status convert_model(const std::string& dir, const std::string& out_path, const Options& opt,
+                     const Progress& progress) {
+    std::string type = upper(opt.type);
+    if (type == "AUTO") {
+        auto st = SafetensorsSet::open(dir);
+        if (!st) return st.status();
+        type = auto_type(*st);
+    }
+    const auto mix = quantize::find_mix(type);
+    if (!mix) {
+        std::string names;
+        for (std::string_view m : quantize::mix_names())
+            names += (names.empty() ? "" : ", ") + std::string(m);
+        return error(Code::BadField, "unknown type '" + opt.type + "'; one of: auto, " + names);
+    }
+    if (written_directly(mix->base)) return write_direct(dir, out_path, *mix, progress);
+
+    // Through an F16 file next to the output, then hearth quantize.
+    const RemoveOnExit tmp{out_path + ".f16.tmp"};
+    HEARTH_TRY(write_direct(dir, tmp.path, *quantize::find_mix("F16"), progress));
+    auto f = gguf::File::open(tmp.path);
+    if (!f) return f.status();
+    auto qplan = quantize::make_plan(*f, *mix, /*allow_requantize=*/false);
+    if (!qplan) return qplan.status();
+    return quantize::run(*f, *qplan, out_path, opt.n_threads, progress);
+}
+
+} // namespace hearth::convert

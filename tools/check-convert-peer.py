@@ -6,7 +6,8 @@ Usage: tools/check-convert-peer.py [--hearth BIN] [--peer DIR] [--types F32,F16]
 For each fixture of tools/make-hf-fixture.py (default: all) and type: converts it with `hearth convert`, then
   - logits: llama-perplexity runs the hearth-written GGUF on a text and saves its logits
     (--kl-divergence-base); `hearth perplexity --kl-divergence` runs the same file on the same tokens and reports
-    the KL divergence of its next-token distributions from llama.cpp's, the same-top-token share and both PPLs;
+    the KL divergence of its next-token distributions from llama.cpp's, the same-top-token share and both PPLs
+    (each from its own full logits);
   - tokens: llama-server's /tokenize on the fixture's strings against the `tokenizers` ids (expected.json).
 Prints one line per file and a table in Markdown (for the README). Run with the pyclients venv's python (numpy,
 safetensors, tokenizers). Exits 1 when llama.cpp fails to load a file or a tokenization differs.
@@ -14,6 +15,7 @@ safetensors, tokenizers). Exits 1 when llama.cpp fails to load a file or a token
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,11 +28,11 @@ FIXTURES = ["llama", "llama2", "qwen2", "qwen3", "gemma3", "phi3"]
 TEXT = "/usr/share/common-licenses/GPL-3"  # Debian's base-files: English prose every machine here has
 
 
-def run(cmd, **kw):
+def run(cmd, both=False, **kw):
     r = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
-    return r.stdout
+    return r.stdout + r.stderr if both else r.stdout
 
 
 def free_port():
@@ -89,15 +91,17 @@ def main():
             kld = gguf + ".kld"
             run([a.hearth, "convert", os.path.join(work, name), gguf, "--type", t])
             try:
-                run([os.path.join(a.peer, "llama-perplexity"), "-m", gguf, "-f", TEXT, "-c", str(a.ctx), "--chunks",
-                     str(a.chunks), "-b", str(a.ctx), "-t", "2", "--kl-divergence-base", kld], env=env)
+                ppl_cmd = [os.path.join(a.peer, "llama-perplexity"), "-m", gguf, "-f", TEXT, "-c", str(a.ctx),
+                           "--chunks", str(a.chunks), "-b", str(a.ctx), "-t", "2"]
+                run(ppl_cmd + ["--kl-divergence-base", kld], env=env)
+                log = run(ppl_cmd, both=True, env=env)
             except RuntimeError as e:
                 print(f"{name} {t}: llama.cpp could not run the file: {e}")
                 failed = True
                 continue
             s = json.loads(run([a.hearth, "perplexity", "-m", gguf, "--kl-divergence-base", kld, "--kl-divergence",
                                 "-t", "2", "--json"]))
-            s = s.get("kld_stats", s)
+            s = s["kl_divergence"]
             toks = peer_tokenize(a.peer, gguf, [e["text"] for e in exp["encodings"]])
             same_tok = sum(p == (e["ids"], e["ids_special"]) for p, e in zip(toks, exp["encodings"]))
             if same_tok != len(toks):
@@ -106,7 +110,10 @@ def main():
                     if p != (e["ids"], e["ids_special"]):
                         print(f"  {name} {t}: llama.cpp tokenizes {e['text']!r} as {p}, tokenizers as "
                               f"{(e['ids'], e['ids_special'])}")
-            row = (name, t, s["count"], s["ppl_base"], s["ppl"], s["kld"], s["kld_max"], 100 * s["same_top"],
+            # llama.cpp's own PPL from its full logits (the base file's log-probabilities are clamped, so a PPL
+            # recomputed from them understates the very unlikely tokens these random models meet).
+            peer_ppl = float(re.search(r"Final estimate: PPL = ([0-9.]+)", log).group(1))
+            row = (name, t, s["count"], peer_ppl, s["ppl"], s["kld"], s["kld_max"], 100 * s["same_top"],
                    f"{same_tok}/{len(toks)}")
             rows.append(row)
             print("%-7s %-4s tokens %4d  PPL llama.cpp %.4f hearth %.4f  KLD mean %.2e max %.2e  same top %.2f%%  "

@@ -83,7 +83,13 @@ public:
     // [first, tokens.size()), in order: what a feed() ending at tokens[i] would leave in logits(), bit for bit
     // (perplexity, scoring). Errors as feed()'s, and first > tokens.size().
     using LogitsFn = std::function<void(size_t i, std::span<const float> logits)>;
-    Status feed_scored(std::span<const int32_t> tokens, size_t first, const LogitsFn& fn);
+    // With inputs, also inputs(weight, x, n_tokens, n_cols) with the input rows x (n_tokens, n_cols) of every weight
+    // matrix product of the passes, before it runs (importance matrices): weight is the tensor's GGUF name
+    // ("blk.3.attn_q.weight", "output.weight" for the output matrix, tied or not); x is valid during the call.
+    using MatmulInputFn =
+        std::function<void(const std::string& weight, const float* x, int64_t n_tokens, int64_t n_cols)>;
+    Status feed_scored(std::span<const int32_t> tokens, size_t first, const LogitsFn& fn,
+                       const MatmulInputFn* inputs = nullptr);
     // Logits after the last fed token: (n_vocab).
     std::span<const float> logits() const;
     int32_t n_past() const { return n_past_; }
@@ -108,7 +114,8 @@ private:
     Session() = default;
     Status check_feed(std::span<const int32_t> tokens) const; // feed()'s checks
     // feed()'s and embed()'s passes; with fn, feed_scored()'s rows from `first` on.
-    Status run_passes(std::span<const int32_t> tokens, bool embed, size_t first = 0, const LogitsFn* fn = nullptr);
+    Status run_passes(std::span<const int32_t> tokens, bool embed, size_t first = 0, const LogitsFn* fn = nullptr,
+                      const MatmulInputFn* inputs = nullptr);
     const Runtime* runtime_ = nullptr;
     std::unique_ptr<SeqState> seq_; // its KV cache and outputs (the pass scratch is the runtime's)
     int32_t n_batch_ = 0;           // most tokens per pass

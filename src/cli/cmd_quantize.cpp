@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "gguf/gguf.h"
+#include "quantize/imatrix.h"
 #include "quantize/quantize.h"
 
 #include <chrono>
@@ -26,7 +27,7 @@ std::string join_mixes() {
 }
 
 struct Opts {
-    std::string in, out, type;
+    std::string in, out, type, imatrix;
     bool allow_requantize = false, dry_run = false;
     int threads = 0;
 };
@@ -36,8 +37,23 @@ int run(const Opts& o) {
     if (!mix) return fail("unknown type '" + o.type + "'; one of: " + join_mixes(), 2);
     auto f = gguf::File::open(o.in);
     if (!f) return fail(o.in + ": " + f.message());
-    auto plan = quantize::make_plan(*f, *mix, o.allow_requantize);
+    std::unique_ptr<quantize::ImatrixInput> im;
+    if (!o.imatrix.empty()) {
+        auto m = quantize::read_imatrix(o.imatrix);
+        if (!m) return fail(m.message());
+        im = std::make_unique<quantize::ImatrixInput>();
+        im->weights = quantize::imatrix_weights(*m);
+        im->file = o.imatrix;
+        im->dataset = m->datasets.empty() ? "" : m->datasets[0];
+        im->chunk_count = m->chunk_count;
+        std::fprintf(stderr, "quantize: importance matrix %s: %zu entries, %u chunks%s%s\n", o.imatrix.c_str(),
+                     im->weights.size(), m->chunk_count, im->dataset.empty() ? "" : " of ", im->dataset.c_str());
+    }
+    auto plan = quantize::make_plan(*f, *mix, o.allow_requantize, im.get());
     if (!plan) return fail(plan.message());
+    if (im && plan->n_without_imatrix > 0)
+        std::fprintf(stderr, "quantize: %d quantized tensors have no importance matrix entry (quantized without)\n",
+                     plan->n_without_imatrix);
     std::map<std::string, std::pair<int, uint64_t>> by_type; // type -> tensors, bytes
     for (const auto& t : plan->tensors) {
         auto& e = by_type[std::string(dtype_name(t.to))];
@@ -86,6 +102,8 @@ Runner add_quantize_command(CLI::App& app) {
     cmd->add_option("output", o->out, "the .gguf to write")->required();
     cmd->add_option("type", o->type, "target: " + join_mixes())->required();
     cmd->add_flag("--allow-requantize", o->allow_requantize, "accept a quantized source (dequantized first)");
+    cmd->add_option("--imatrix", o->imatrix,
+                    "importance matrix (hearth imatrix or llama-imatrix; GGUF or legacy .dat) to weigh columns by");
     cmd->add_flag("--dry-run", o->dry_run, "print each tensor's type and the resulting size; write nothing");
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
     return [cmd, o]() -> int {

@@ -23,6 +23,8 @@ Runner add_perplexity_command(CLI::App& app);
 Runner add_quantize_command(CLI::App& app);
 // cmd_convert.cpp
 Runner add_convert_command(CLI::App& app);
+// cmd_imatrix.cpp
+Runner add_imatrix_command(CLI::App& app);
 Runner add_detokenize_command(CLI::App& app);
 Runner add_template_command(CLI::App& app);
 // cmd_run.cpp

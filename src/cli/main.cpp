@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     runners.push_back(hearth::cli::add_perplexity_command(app));
     runners.push_back(hearth::cli::add_quantize_command(app));
     runners.push_back(hearth::cli::add_convert_command(app));
+    runners.push_back(hearth::cli::add_imatrix_command(app));
     runners.push_back(hearth::cli::add_detokenize_command(app));
     runners.push_back(hearth::cli::add_template_command(app));
     runners.push_back(hearth::cli::add_run_command(app));

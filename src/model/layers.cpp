@@ -11,6 +11,7 @@
 namespace hearth {
 
 void matmul(const ComputeCtx& c, const Matrix& w, const float* x, int64_t n_tokens, float* y) {
+    if (c.observer != nullptr) c.observer->fn(c.observer->user, w, x, n_tokens);
     if (w.packed != nullptr)
         cpu::matmul_packed(c.kt, c.pool, w.type, w.packed, w.rows, w.cols, x, n_tokens, y, c.act_scratch);
     else

@@ -15,11 +15,19 @@
 
 namespace hearth {
 
+// Sees every matmul's input before the product (importance-matrix statistics): fn(user, w, x, n_tokens) with x
+// (n_tokens, w.cols). Called on the pass's thread; x is valid during the call.
+struct MatmulObserver {
+    void (*fn)(void* user, const Matrix& w, const float* x, int64_t n_tokens) = nullptr;
+    void* user = nullptr;
+};
+
 // What a forward pass computes with: the kernel table, the pool, and activation scratch for matmul.
 struct ComputeCtx {
     const cpu::KernelTable& kt;
     ThreadPool& pool;
-    void* act_scratch; // >= act_scratch_bytes for the largest matmul of the batch
+    void* act_scratch;                        // >= act_scratch_bytes for the largest matmul of the batch
+    const MatmulObserver* observer = nullptr; // null: no one watches (the normal case)
 };
 
 // y (n_tokens, W.rows) = x (n_tokens, W.cols) · Wᵀ

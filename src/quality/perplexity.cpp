@@ -90,17 +90,21 @@ std::vector<int32_t> chunk_tokens(std::span<const int32_t> tokens, const ChunkPl
 }
 
 Status score_chunks(Session& session, std::span<const int32_t> tokens, const ChunkPlan& plan, int32_t bos,
-                    const RowFn& on_row, const std::function<void(int32_t)>& on_chunk) {
+                    const RowFn& on_row, const std::function<void(int32_t)>& on_chunk,
+                    const Session::MatmulInputFn* inputs) {
     if (tokens.size() < size_t(plan.n_chunks) * size_t(plan.n_ctx)) return error("fewer tokens than the chunks need");
     Status row_error = Status::ok();
     for (int32_t i = 0; i < plan.n_chunks; ++i) {
         const std::vector<int32_t> chunk = chunk_tokens(tokens, plan, i, bos);
         const int32_t* text = tokens.data() + size_t(i) * size_t(plan.n_ctx); // the text's tokens, never BOS
         session.reset();
-        const Status st = session.feed_scored(chunk, size_t(plan.first), [&](size_t row, std::span<const float> l) {
-            if (!row_error || row + 1 >= size_t(plan.n_ctx)) return; // the last row predicts past the chunk
-            row_error = on_row(l, text[row + 1]);
-        });
+        const Status st = session.feed_scored(
+            chunk, size_t(plan.first),
+            [&](size_t row, std::span<const float> l) {
+                if (!row_error || row + 1 >= size_t(plan.n_ctx)) return; // the last row predicts past the chunk
+                row_error = on_row(l, text[row + 1]);
+            },
+            inputs);
         if (!st) return st;
         if (!row_error) return row_error;
         if (on_chunk) on_chunk(i);

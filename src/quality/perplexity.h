@@ -18,6 +18,7 @@
 #pragma once
 
 #include "base/status.h"
+#include "hearth/runtime.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -26,10 +27,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-namespace hearth {
-class Session;
-}
 
 namespace hearth::quality {
 
@@ -51,10 +48,11 @@ std::vector<int32_t> chunk_tokens(std::span<const int32_t> tokens, const ChunkPl
 
 // Runs the plan's chunks through `session` (reset before each; its context must hold n_ctx tokens) and calls
 // on_row(logits, next) for every scored row in order (next: the text's token after it), then on_chunk(i) after chunk
-// i. An error from on_row stops the run and is returned.
+// i. An error from on_row stops the run and is returned. inputs: as Session::feed_scored's (importance matrices).
 using RowFn = std::function<Status(std::span<const float> logits, int32_t next)>;
 Status score_chunks(Session& session, std::span<const int32_t> tokens, const ChunkPlan& plan, int32_t bos,
-                    const RowFn& on_row, const std::function<void(int32_t)>& on_chunk = {});
+                    const RowFn& on_row, const std::function<void(int32_t)>& on_chunk = {},
+                    const Session::MatmulInputFn* inputs = nullptr);
 
 // A mean and the standard error of that mean from running sums (n > 1; 0 otherwise).
 struct MeanSe {

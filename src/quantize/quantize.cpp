@@ -16,24 +16,14 @@
 namespace hearth::quantize {
 namespace {
 
-constexpr std::array<Mix, 17> kMixes = {{
-    {"F32", 0, DType::F32},
-    {"F16", 1, DType::F16},
-    {"BF16", 32, DType::BF16},
-    {"Q4_0", 2, DType::Q4_0},
-    {"Q4_1", 3, DType::Q4_1},
-    {"Q5_0", 8, DType::Q5_0},
-    {"Q5_1", 9, DType::Q5_1},
-    {"Q8_0", 7, DType::Q8_0},
-    {"Q2_K", 10, DType::Q2_K},
-    {"Q3_K_S", 11, DType::Q3_K},
-    {"Q3_K_M", 12, DType::Q3_K},
-    {"Q3_K_L", 13, DType::Q3_K},
-    {"Q4_K_S", 14, DType::Q4_K},
-    {"Q4_K_M", 15, DType::Q4_K},
-    {"Q5_K_S", 16, DType::Q5_K},
-    {"Q5_K_M", 17, DType::Q5_K},
-    {"Q6_K", 18, DType::Q6_K},
+constexpr std::array<Mix, 19> kMixes = {{
+    {"F32", 0, DType::F32},        {"F16", 1, DType::F16},      {"BF16", 32, DType::BF16},
+    {"Q4_0", 2, DType::Q4_0},      {"Q4_1", 3, DType::Q4_1},    {"Q5_0", 8, DType::Q5_0},
+    {"Q5_1", 9, DType::Q5_1},      {"Q8_0", 7, DType::Q8_0},    {"Q2_K", 10, DType::Q2_K},
+    {"Q3_K_S", 11, DType::Q3_K},   {"Q3_K_M", 12, DType::Q3_K}, {"Q3_K_L", 13, DType::Q3_K},
+    {"Q4_K_S", 14, DType::Q4_K},   {"Q4_K_M", 15, DType::Q4_K}, {"Q5_K_S", 16, DType::Q5_K},
+    {"Q5_K_M", 17, DType::Q5_K},   {"Q6_K", 18, DType::Q6_K},   {"IQ4_NL", 25, DType::IQ4_NL},
+    {"IQ4_XS", 30, DType::IQ4_XS},
 }};
 
 enum class Cat { Output, TokenEmbd, AttnQkv, AttnKvB, AttnV, AttnK, AttnQ, AttnOutput, FfnUp, FfnGate, FfnDown, Other };
@@ -81,6 +71,7 @@ struct State {
     uint32_t ftype = 0;
     bool tied = true; // no output.weight: the token embedding is the output matrix
     bool is_70b = false;
+    bool has_imatrix = false;
     uint32_t n_gqa = 1;
     int n_attention_wv = 0, n_layer = 0;
     int i_attention_wv = 0, i_ffn_down = 0, i_ffn_gate = 0, i_ffn_up = 0;
@@ -88,6 +79,8 @@ struct State {
 
 // ftype ids (llama_ftype).
 enum : uint32_t {
+    kQ4_0 = 2,
+    kQ5_0 = 8,
     kQ8_0 = 7,
     kQ2_K = 10,
     kQ3_K_M = 12,
@@ -95,13 +88,15 @@ enum : uint32_t {
     kQ4_K_S = 14,
     kQ4_K_M = 15,
     kQ5_K_M = 17,
+    kIQ4_NL = 25,
+    kIQ4_XS = 30,
 };
 
 bool use_more_bits(int i, int n) {
     return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
 }
 
-// llama.cpp's llama_tensor_get_type_impl for the mixes above (no importance matrix, not MoE, not Falcon).
+// llama.cpp's llama_tensor_get_type_impl for the mixes above (not MoE, not Falcon).
 DType mix_type(State& s, DType t, const gguf::TensorInfo& info, Cat cat) {
     const uint32_t f = s.ftype;
     if (cat == Cat::Output || (s.tied && cat == Cat::TokenEmbd)) {
@@ -115,6 +110,8 @@ DType mix_type(State& s, DType t, const gguf::TensorInfo& info, Cat cat) {
         else if (f == kQ3_K_M)
             t = s.i_attention_wv < 2 ? DType::Q5_K : DType::Q4_K;
         else if (f == kQ3_K_L)
+            t = DType::Q5_K;
+        else if ((f == kIQ4_NL || f == kIQ4_XS) && s.n_gqa >= 4)
             t = DType::Q5_K;
         else if ((f == kQ4_K_M || f == kQ5_K_M) && use_more_bits(s.i_attention_wv, s.n_attention_wv))
             t = DType::Q6_K;
@@ -132,10 +129,14 @@ DType mix_type(State& s, DType t, const gguf::TensorInfo& info, Cat cat) {
             t = DType::Q5_K;
         else if (f == kQ4_K_M) {
             if (use_more_bits(i, n)) t = DType::Q6_K;
-        } else if (f == kQ5_K_M && use_more_bits(i, n))
+        } else if (i < n / 8 && (f == kIQ4_NL || f == kIQ4_XS) && !s.has_imatrix)
+            t = DType::Q5_K;
+        else if (f == kQ5_K_M && use_more_bits(i, n))
             t = DType::Q6_K;
         else if (f == kQ4_K_S && i < n / 8)
             t = DType::Q5_K;
+        else if ((f == kQ4_0 || f == kQ5_0) && s.has_imatrix && i < n / 8)
+            t = f == kQ4_0 ? DType::Q4_1 : DType::Q5_1; // llama.cpp's guard for the first ffn_down layers
         ++s.i_ffn_down;
     } else if (cat == Cat::AttnOutput) {
         if (f == kQ2_K)
@@ -166,6 +167,9 @@ DType fallback(DType t, uint64_t ncols, int* n_fallback) {
     ++*n_fallback;
     DType r = t;
     switch (t) {
+    case DType::IQ4_XS:
+        r = DType::IQ4_NL;
+        break;
     case DType::Q2_K:
     case DType::Q3_K:
         r = DType::Q4_0;
@@ -208,11 +212,12 @@ std::vector<std::string_view> mix_names() {
     return v;
 }
 
-Result<Plan> make_plan(const gguf::File& f, const Mix& mix, bool allow_requantize) {
+Result<Plan> make_plan(const gguf::File& f, const Mix& mix, bool allow_requantize, const ImatrixInput* imatrix) {
     auto arch = f.get_string("general.architecture");
     if (!arch) return error("the model has no general.architecture: " + arch.message());
     State s;
     s.ftype = mix.ftype;
+    s.has_imatrix = imatrix != nullptr;
     if (const auto e = f.get_u64(*arch + ".expert_count"); e && *e > 1)
         return error("mixture-of-experts models (" + std::to_string(*e) + " experts) are not supported yet");
     auto n_layer = f.get_u64(*arch + ".block_count");
@@ -236,6 +241,7 @@ Result<Plan> make_plan(const gguf::File& f, const Mix& mix, bool allow_requantiz
     }
     Plan p;
     p.mix = mix;
+    p.imatrix = imatrix;
     const bool quantized_target = dtype_info(mix.base).quantized;
     // llama.cpp's order (its model loader's): by layer (tensors outside the blocks first), then by name. The
     // per-layer rules count tensors in this order, and the output is written in it.
@@ -281,6 +287,18 @@ Result<Plan> make_plan(const gguf::File& f, const Mix& mix, bool allow_requantiz
             if (!ref::ref_can_quantize(tp.to))
                 return error("tensor " + t.name + ": no quantizer for " + std::string(dtype_name(tp.to)));
         }
+        if (imatrix != nullptr && !tp.copy && ref::ref_uses_imatrix(tp.to)) {
+            const auto it = imatrix->weights.find(t.name);
+            if (it == imatrix->weights.end()) {
+                ++p.n_without_imatrix;
+            } else if (it->second.size() != t.ne[0]) {
+                if (category(t.name) != Cat::TokenEmbd)
+                    return error("the importance matrix has " + std::to_string(it->second.size()) + " columns for " +
+                                 t.name + ", which has " + std::to_string(t.ne[0]) + ": it was made for another model");
+            } else {
+                tp.imatrix = &it->second;
+            }
+        }
         tp.bytes_in = t.n_bytes;
         tp.bytes_out = tp.copy ? t.n_bytes : *dtype_row_bytes(tp.to, t.ne[0]) * (t.n_elements / t.ne[0]);
         p.bytes_in += tp.bytes_in;
@@ -299,6 +317,12 @@ Status run(const gguf::File& f, const Plan& plan, const std::string& out_path, i
     }
     w.set("general.quantization_version", gguf::Value::make_u32(2));
     w.set("general.file_type", gguf::Value::make_u32(plan.mix.ftype));
+    if (const ImatrixInput* im = plan.imatrix) {
+        w.set("quantize.imatrix.file", gguf::Value::make_string(im->file));
+        if (!im->dataset.empty()) w.set("quantize.imatrix.dataset", gguf::Value::make_string(im->dataset));
+        w.set("quantize.imatrix.entries_count", gguf::Value::make_u32(uint32_t(im->weights.size())));
+        if (im->chunk_count > 0) w.set("quantize.imatrix.chunks_count", gguf::Value::make_u32(im->chunk_count));
+    }
     ThreadPool pool(n_threads > 0 ? n_threads : int(std::max(1u, std::thread::hardware_concurrency())));
     std::vector<const gguf::TensorInfo*> src;
     for (const TensorPlan& tp : plan.tensors) {
@@ -344,7 +368,8 @@ Status run(const gguf::File& f, const Plan& plan, const std::string& out_path, i
                     bad_row.store(r);
                     return;
                 }
-                ref::ref_quantize_row(tp.to, row.data(), out.data() + size_t(r) * out_row, int64_t(ncols));
+                ref::ref_quantize_row_imatrix(tp.to, row.data(), out.data() + size_t(r) * out_row, int64_t(ncols),
+                                              tp.imatrix != nullptr ? tp.imatrix->data() : nullptr);
             }
         });
         if (bad_row.load() >= 0)

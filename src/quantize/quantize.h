@@ -4,8 +4,11 @@
 // (llama-quant.cpp's llama_tensor_get_type for dense models: more bits for attn_v and for ffn_down in the first,
 // last and every third layer of the _M mixes, the output matrix (or the token embedding it is tied to) in Q6_K,
 // fallbacks for rows that a type's block does not divide), so a file hearth writes has the tensor types of the one
-// llama-quantize writes; the quantizers are kernels/ref's, bit for bit ggml's reference quantizers (what
-// llama-quantize runs without an importance matrix), so the bytes match too (tools/make-quantize-golden.py).
+// llama-quantize writes; the quantizers are kernels/ref's, bit for bit ggml's (what llama-quantize runs, with or
+// without an importance matrix), so the bytes match too (tools/make-quantize-golden.py).
+// With an importance matrix (quantize/imatrix.h), each tensor it has an entry for is quantized weighing its columns
+// by it, the IQ4 and Q4_0/Q5_0 mixes choose types as llama.cpp does when one is given, and the output records it
+// (quantize.imatrix.file, .dataset, .entries_count, .chunks_count, as llama-quantize writes).
 // Not quantized, as in llama.cpp: 1-D tensors, names not ending in "weight", norms, position and token-type
 // embeddings, MoE router weights. A tensor already of its target type is copied as it is.
 //
@@ -20,6 +23,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,19 +45,32 @@ struct TensorPlan {
     std::vector<uint64_t> ne;
     DType from = DType::F32, to = DType::F32;
     uint64_t bytes_in = 0, bytes_out = 0;
-    bool copy = false; // written as the source has it
+    bool copy = false;                           // written as the source has it
+    const std::vector<float>* imatrix = nullptr; // (ne[0]) column importances, when given and the type uses them
+};
+
+// What `--imatrix FILE` brings: the per-column weights (imatrix_weights()) and what the output records of it.
+struct ImatrixInput {
+    std::map<std::string, std::vector<float>> weights;
+    std::string file, dataset;
+    uint32_t chunk_count = 0;
 };
 
 struct Plan {
     Mix mix;
     std::vector<TensorPlan> tensors;
     uint64_t bytes_in = 0, bytes_out = 0;
-    int n_fallback = 0; // tensors whose rows the chosen type's block does not divide
+    int n_fallback = 0;                    // tensors whose rows the chosen type's block does not divide
+    const ImatrixInput* imatrix = nullptr; // the caller keeps it alive until run() returns
+    int n_without_imatrix = 0;             // quantized tensors the importance matrix has no entry for
 };
 
 // The per-tensor types. Errors: a mixture-of-experts model, a quantized source without allow_requantize (naming
-// the first such tensor and its type), a source type that cannot be dequantized, a target type without a quantizer.
-Result<Plan> make_plan(const gguf::File& f, const Mix& mix, bool allow_requantize);
+// the first such tensor and its type), a source type that cannot be dequantized, a target type without a quantizer,
+// an importance matrix entry whose size is not the tensor's column count (llama-quantize refuses that too; the
+// token embedding's is ignored instead).
+Result<Plan> make_plan(const gguf::File& f, const Mix& mix, bool allow_requantize,
+                       const ImatrixInput* imatrix = nullptr);
 
 // Quantizes as planned with n_threads threads and writes `out_path`. progress(done, total): bytes of source
 // tensors handled, after each tensor.

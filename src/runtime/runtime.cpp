@@ -275,7 +275,8 @@ Status Session::feed(std::span<const int32_t> tokens) {
     return run_passes(tokens, false);
 }
 
-Status Session::feed_scored(std::span<const int32_t> tokens, size_t first, const LogitsFn& fn) {
+Status Session::feed_scored(std::span<const int32_t> tokens, size_t first, const LogitsFn& fn,
+                            const MatmulInputFn* inputs) {
     const Runtime::Impl& im = *runtime_->impl_;
     if (!im.model->cfg.generative)
         return error("this model (" + im.info.arch + ") computes embeddings only: it cannot generate text");
@@ -283,15 +284,49 @@ Status Session::feed_scored(std::span<const int32_t> tokens, size_t first, const
         return error("first scored token " + std::to_string(first) + " is past the " + std::to_string(tokens.size()) +
                      " tokens fed");
     HEARTH_TRY(check_feed(tokens));
-    return run_passes(tokens, false, first, &fn);
+    return run_passes(tokens, false, first, &fn, inputs);
 }
 
-Status Session::run_passes(std::span<const int32_t> tokens, bool embed, size_t first, const LogitsFn* fn) {
+namespace {
+
+// The GGUF names of the model's matrices, for feed_scored's observer.
+struct NamedInputs {
+    std::vector<std::pair<const Matrix*, std::string>> names;
+    const Session::MatmulInputFn* fn = nullptr;
+
+    NamedInputs(const ModelWeights& w, const Session::MatmulInputFn* f) : fn(f) {
+        names.emplace_back(&w.output, "output.weight");
+        for (size_t i = 0; i < w.layers.size(); ++i) {
+            const LayerWeights& L = w.layers[i];
+            const std::string blk = "blk." + std::to_string(i) + ".";
+            for (const auto& [m, n] : {std::pair{&L.wq, "attn_q"}, {&L.wk, "attn_k"}, {&L.wv, "attn_v"},
+                                       {&L.wqkv, "attn_qkv"}, {&L.wo, "attn_output"}, {&L.ffn_gate, "ffn_gate"},
+                                       {&L.ffn_up, "ffn_up"}, {&L.ffn_down, "ffn_down"}})
+                names.emplace_back(m, blk + n + ".weight");
+        }
+    }
+    static void observe(void* user, const Matrix& w, const float* x, int64_t n_tokens) {
+        const auto* self = static_cast<const NamedInputs*>(user);
+        for (const auto& [m, name] : self->names)
+            if (m == &w) return (*self->fn)(name, x, n_tokens, w.cols);
+    }
+};
+
+} // namespace
+
+Status Session::run_passes(std::span<const int32_t> tokens, bool embed, size_t first, const LogitsFn* fn,
+                           const MatmulInputFn* inputs) {
     Runtime::Impl& im = *runtime_->impl_;
     // Scored rows go through the output matrix kScoredRows at a time (one pass over it per group).
     constexpr int32_t kScoredRows = 64;
     PassScratch& work = im.scratch_for(seq_->n_ctx, n_batch_, fn ? std::min(kScoredRows, n_batch_) : 1);
-    ComputeCtx c{im.kt, *im.pool, work.act.data()};
+    std::optional<NamedInputs> named;
+    MatmulObserver observer;
+    if (inputs != nullptr) {
+        named.emplace(im.model->w, inputs);
+        observer = MatmulObserver{&NamedInputs::observe, &*named};
+    }
+    ComputeCtx c{im.kt, *im.pool, work.act.data(), inputs != nullptr ? &observer : nullptr};
     size_t done = 0;
     while (done < tokens.size()) {
         if (cancelled_.exchange(false)) return error(Code::Cancelled, "cancelled");

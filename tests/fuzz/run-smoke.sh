@@ -7,7 +7,8 @@
 # (upstream event streams, tests/data/fuzz/sse/), fuzz_toolcall (tool calls and thinking blocks in model
 # answers, tests/data/fuzz/toolcall/), fuzz_gbnf (GBNF grammars and the matcher's masks against the reference,
 # tests/data/fuzz/gbnf/), fuzz_json_schema (JSON Schema -> grammar, tests/data/fuzz/json_schema/), fuzz_kld
-# (`hearth perplexity`'s KLD base files, tests/data/fuzz/kld/) and fuzz_safetensors (`hearth convert`'s safetensors
+# (`hearth perplexity`'s KLD base files, tests/data/fuzz/kld/), fuzz_imatrix (importance matrices for
+# `hearth quantize --imatrix`, tests/data/fuzz/imatrix/) and fuzz_safetensors (`hearth convert`'s safetensors
 # headers, tests/data/fuzz/safetensors/).
 # Usage: tests/fuzz/run-smoke.sh [seconds per target]   (default 20). Exits non-zero on any crash or leak.
 set -euo pipefail
@@ -27,6 +28,7 @@ targets=(
     "fuzz_gbnf 4096 tests/data/fuzz/gbnf/"
     "fuzz_json_schema 4096 tests/data/fuzz/json_schema/"
     "fuzz_kld 4096 tests/data/fuzz/kld/"
+    "fuzz_imatrix 4096 tests/data/fuzz/imatrix/"
     "fuzz_safetensors 4096 tests/data/fuzz/safetensors/"
 )
 cmake --preset asan >/dev/null

@@ -130,5 +130,42 @@ TEST(QuantGolden, LlamaModelQuantizeIsBitExact) {
     EXPECT_EQ(check_quantize(golden("llama_cpp.hqt"), "model/", ""), want);
 }
 
+// ggml_quantize_chunk with an importance matrix (llama-quantize --imatrix), and the IQ4 types without one
+// (tools/make-quant-imatrix-golden.py): every row through ref_quantize_row_imatrix / ref_quantize_row.
+TEST(QuantGolden, GgmlImatrixQuantizeIsBitExact) {
+    const auto g = golden("ggml_imatrix.hqt");
+    const GoldenTensor& in = record(g, "imatrix/in");
+    const GoldenTensor& w = record(g, "imatrix/weights");
+    ASSERT_EQ(w.n_per_row, in.n_per_row);
+    Types weighted, plain;
+    for (const auto& [name, expected] : g) {
+        const bool with = name.rfind("imatrix/", 0) == 0, without = name.rfind("plain/", 0) == 0;
+        if ((!with && !without) || expected.type == DType::F32) continue;
+        const std::string type = name.substr(name.find('/') + 1);
+        ASSERT_TRUE(ref::ref_can_quantize(expected.type)) << name;
+        if (with) {
+            EXPECT_TRUE(ref::ref_uses_imatrix(expected.type)) << name;
+        }
+        const size_t row_bytes = *dtype_row_bytes(expected.type, uint64_t(in.n_per_row));
+        std::vector<uint8_t> got(expected.data.size(), 0xAB);
+        for (int64_t r = 0; r < in.n_rows; ++r) {
+            uint8_t* dst = got.data() + size_t(r) * row_bytes;
+            if (with)
+                ref::ref_quantize_row_imatrix(expected.type, in.f32() + r * in.n_per_row, dst, in.n_per_row, w.f32());
+            else
+                ref::ref_quantize_row(expected.type, in.f32() + r * in.n_per_row, dst, in.n_per_row);
+        }
+        size_t diff = 0, first = got.size();
+        for (size_t i = 0; i < got.size(); ++i)
+            if (got[i] != expected.data[i] && diff++ == 0) first = i;
+        EXPECT_EQ(diff, 0u) << name << ": first differing byte " << first << " (row " << first / row_bytes << ")";
+        (with ? weighted : plain).insert(type);
+    }
+    const Types want_weighted = {"q4_0", "q4_1", "q5_0", "q5_1",   "q2_K",  "q3_K",
+                                 "q4_K", "q5_K", "q6_K", "iq4_nl", "iq4_xs"};
+    EXPECT_EQ(weighted, want_weighted);
+    EXPECT_EQ(plain, (Types{"iq4_nl", "iq4_xs"}));
+}
+
 } // namespace
 } // namespace hearth

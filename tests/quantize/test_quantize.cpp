@@ -5,6 +5,7 @@
 #include "gguf/writer.h"
 #include "kernels/ref/quant.h"
 #include "model_paths.h"
+#include "quantize/imatrix.h"
 #include "quantize/quantize.h"
 
 #include <cctype>
@@ -37,7 +38,10 @@ TEST(Quantize, MixNames) {
     EXPECT_EQ(find_mix("Q4_K_M")->ftype, 15u);
     EXPECT_EQ(find_mix("Q8_0")->base, DType::Q8_0);
     EXPECT_FALSE(find_mix("Q4_K_X"));
-    EXPECT_FALSE(find_mix("IQ4_XS")); // no quantizer yet: refused by name, not approximated
+    ASSERT_TRUE(find_mix("iq4_xs"));
+    EXPECT_EQ(find_mix("IQ4_XS")->ftype, 30u);
+    EXPECT_EQ(find_mix("IQ4_NL")->base, DType::IQ4_NL);
+    EXPECT_FALSE(find_mix("IQ3_XXS")); // no quantizer: refused by name, not approximated
 }
 
 // A tiny llama-shaped model: attn_v (8 x 256) of `type`, an F32 norm. `poison` goes into one weight.
@@ -101,24 +105,23 @@ TEST(Quantize, PlansTheMix) {
 
 class QuantizeGolden : public ::testing::TestWithParam<test::FixtureModel> {};
 
-TEST_P(QuantizeGolden, SameTypesAndBytesAsLlamaQuantize) {
-    std::ifstream gf(std::string(HEARTH_TEST_DATA) + "/quantize/golden.json");
-    ASSERT_TRUE(gf) << "tests/data/quantize/golden.json missing (tools/make-quantize-golden.py)";
-    const auto golden = nlohmann::json::parse(gf);
-    const auto& model = golden["models"][GetParam().name];
-    const std::string path = test::model_path(GetParam().file);
-    ASSERT_TRUE(fs::exists(path)) << test::missing_model_message(path);
-    auto src = gguf::File::open(path);
-    ASSERT_TRUE(src) << src.message();
-    for (const auto& [type, want] : model["outputs"].items()) {
-        SCOPED_TRACE(type);
-        auto plan = make_plan(*src, *find_mix(type), true);
+// Quantizes `src` to each of `outputs`' types (with the importance matrix `im` if given) and compares every tensor's
+// type and bytes with llama-quantize's.
+void expect_same_as_llama_quantize(const std::string& name, const gguf::File& src, const nlohmann::json& outputs,
+                                   const ImatrixInput* im) {
+    for (const auto& [type, want] : outputs.items()) {
+        SCOPED_TRACE(type + (im ? " with the importance matrix" : ""));
+        auto plan = make_plan(src, *find_mix(type), true, im);
         ASSERT_TRUE(plan) << plan.message();
-        const std::string out = tmp_path(std::string(GetParam().name) + "." + type + ".gguf");
-        ASSERT_TRUE(run(*src, *plan, out, 2));
+        const std::string out = tmp_path(name + "." + type + ".gguf");
+        ASSERT_TRUE(run(src, *plan, out, 2));
         auto f = gguf::File::open(out);
         ASSERT_TRUE(f) << f.message();
         EXPECT_EQ(*f->get_u32("general.file_type"), want["file_type"].get<uint32_t>());
+        if (im) {
+            EXPECT_EQ(*f->get_u32("quantize.imatrix.entries_count"), uint32_t(im->weights.size()));
+            EXPECT_EQ(*f->get_string("quantize.imatrix.file"), im->file);
+        }
         EXPECT_EQ(f->tensors().size(), want["tensors"].size());
         int differ = 0;
         for (const gguf::TensorInfo& t : f->tensors()) {
@@ -134,6 +137,52 @@ TEST_P(QuantizeGolden, SameTypesAndBytesAsLlamaQuantize) {
         }
         EXPECT_EQ(differ, 0);
         fs::remove(out);
+    }
+}
+
+// tools/make-quantize-golden.py's formula importance matrix for the blocks' 2-D weights, written in llama-imatrix's
+// format and read back (the reader and writer under test too).
+ImatrixInput formula_imatrix(const gguf::File& src, const std::string& path) {
+    Imatrix m;
+    m.datasets = {"formula"};
+    m.chunk_count = 1;
+    m.chunk_size = 512;
+    for (const gguf::TensorInfo& t : src.tensors()) {
+        if (t.name.rfind("blk.", 0) != 0 || t.ne.size() < 2 || t.ne[1] < 2) continue;
+        ImatrixEntry& e = m.entries[t.name];
+        for (uint64_t j = 0; j < t.ne[0]; ++j)
+            e.sums.push_back(float((j * 7919 + t.name.size() * 31) % 61 + 1) / 4 * 4);
+        e.counts = {4.0f};
+    }
+    EXPECT_TRUE(write_imatrix(m, path));
+    auto back = read_imatrix(path);
+    EXPECT_TRUE(back) << back.message();
+    ImatrixInput in;
+    if (!back) return in;
+    EXPECT_EQ(back->entries.size(), m.entries.size());
+    EXPECT_EQ(back->chunk_size, 512u);
+    in.weights = imatrix_weights(*back);
+    in.file = path;
+    in.dataset = back->datasets.at(0);
+    in.chunk_count = back->chunk_count;
+    return in;
+}
+
+TEST_P(QuantizeGolden, SameTypesAndBytesAsLlamaQuantize) {
+    std::ifstream gf(std::string(HEARTH_TEST_DATA) + "/quantize/golden.json");
+    ASSERT_TRUE(gf) << "tests/data/quantize/golden.json missing (tools/make-quantize-golden.py)";
+    const auto golden = nlohmann::json::parse(gf);
+    const auto& model = golden["models"][GetParam().name];
+    const std::string path = test::model_path(GetParam().file);
+    ASSERT_TRUE(fs::exists(path)) << test::missing_model_message(path);
+    auto src = gguf::File::open(path);
+    ASSERT_TRUE(src) << src.message();
+    expect_same_as_llama_quantize(GetParam().name, *src, model["outputs"], nullptr);
+    if (!model["outputs_imatrix"].empty()) {
+        const std::string im_path = tmp_path(std::string(GetParam().name) + ".imatrix.gguf");
+        const ImatrixInput im = formula_imatrix(*src, im_path);
+        expect_same_as_llama_quantize(GetParam().name, *src, model["outputs_imatrix"], &im);
+        fs::remove(im_path);
     }
 }
 

@@ -12,19 +12,28 @@ using namespace detail;
 struct RefKernels {
     DType type;
     DequantFn dequant;
-    QuantFn quant; // nullptr: no reference quantizer (IQ types need an importance-matrix-era search)
+    QuantFn quant;           // nullptr: no reference quantizer
+    WeightedQuantFn imatrix; // nullptr: the type's quantizer takes no importance matrix (ggml ignores it too)
 };
 
 constexpr RefKernels kKernels[] = {
-    {DType::F32, dequant_f32, quant_f32},     {DType::F16, dequant_f16, quant_f16},
-    {DType::BF16, dequant_bf16, quant_bf16},  {DType::Q4_0, dequant_q4_0, quant_q4_0},
-    {DType::Q4_1, dequant_q4_1, quant_q4_1},  {DType::Q5_0, dequant_q5_0, quant_q5_0},
-    {DType::Q5_1, dequant_q5_1, quant_q5_1},  {DType::Q8_0, dequant_q8_0, quant_q8_0},
-    {DType::Q8_1, dequant_q8_1, quant_q8_1},  {DType::Q2_K, dequant_q2_k, quant_q2_k},
-    {DType::Q3_K, dequant_q3_k, quant_q3_k},  {DType::Q4_K, dequant_q4_k, quant_q4_k},
-    {DType::Q5_K, dequant_q5_k, quant_q5_k},  {DType::Q6_K, dequant_q6_k, quant_q6_k},
-    {DType::Q8_K, dequant_q8_k, quant_q8_k},  {DType::IQ4_NL, dequant_iq4_nl, nullptr},
-    {DType::IQ4_XS, dequant_iq4_xs, nullptr},
+    {DType::F32, dequant_f32, quant_f32, nullptr},
+    {DType::F16, dequant_f16, quant_f16, nullptr},
+    {DType::BF16, dequant_bf16, quant_bf16, nullptr},
+    {DType::Q4_0, dequant_q4_0, quant_q4_0, quant_q4_0_imatrix},
+    {DType::Q4_1, dequant_q4_1, quant_q4_1, quant_q4_1_imatrix},
+    {DType::Q5_0, dequant_q5_0, quant_q5_0, quant_q5_0_imatrix},
+    {DType::Q5_1, dequant_q5_1, quant_q5_1, quant_q5_1_imatrix},
+    {DType::Q8_0, dequant_q8_0, quant_q8_0, nullptr},
+    {DType::Q8_1, dequant_q8_1, quant_q8_1, nullptr},
+    {DType::Q2_K, dequant_q2_k, quant_q2_k, quant_q2_k_imatrix},
+    {DType::Q3_K, dequant_q3_k, quant_q3_k, quant_q3_k_imatrix},
+    {DType::Q4_K, dequant_q4_k, quant_q4_k, quant_q4_k_imatrix},
+    {DType::Q5_K, dequant_q5_k, quant_q5_k, quant_q5_k_imatrix},
+    {DType::Q6_K, dequant_q6_k, quant_q6_k, quant_q6_k_imatrix},
+    {DType::Q8_K, dequant_q8_k, quant_q8_k, nullptr},
+    {DType::IQ4_NL, dequant_iq4_nl, quant_iq4_nl, quant_iq4_nl_imatrix},
+    {DType::IQ4_XS, dequant_iq4_xs, quant_iq4_xs, quant_iq4_xs_imatrix},
 };
 
 const RefKernels* find(DType t) {
@@ -61,6 +70,21 @@ void ref_quantize_row(DType t, const float* src, void* dst, int64_t n) {
     const RefKernels* k = find(t);
     HEARTH_CHECK(k != nullptr && k->quant != nullptr, "no reference quantizer for this type");
     k->quant(src, dst, checked_blocks(t, n));
+}
+
+bool ref_uses_imatrix(DType t) {
+    const RefKernels* k = find(t);
+    return k != nullptr && k->imatrix != nullptr;
+}
+
+void ref_quantize_row_imatrix(DType t, const float* src, void* dst, int64_t n, const float* imatrix) {
+    const RefKernels* k = find(t);
+    HEARTH_CHECK(k != nullptr && k->quant != nullptr, "no reference quantizer for this type");
+    const int64_t nb = checked_blocks(t, n);
+    if (imatrix != nullptr && k->imatrix != nullptr)
+        k->imatrix(src, dst, n, imatrix);
+    else
+        k->quant(src, dst, nb);
 }
 
 } // namespace hearth::ref

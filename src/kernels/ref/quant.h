@@ -22,10 +22,20 @@ bool ref_can_dequantize(DType t);
 // src: (n) elements of type t, dst: (n) floats.
 void ref_dequantize_row(DType t, const void* src, float* dst, int64_t n);
 
-// F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K .. Q8_K.
+// F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K .. Q8_K, IQ4_NL, IQ4_XS (as ggml's quantize_iq4_nl /
+// _xs, which llama-quantize runs; not its quantize_row_iq4_nl_ref, which searches fewer scales).
 bool ref_can_quantize(DType t);
 // src: (n) floats, dst: (n) elements of type t. Rows are independent, so a tensor can be passed as one
 // long row or row by row with the same result.
 void ref_quantize_row(DType t, const float* src, void* dst, int64_t n);
+
+// Whether t's quantizer weighs elements by an importance matrix (Q4_0, Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL,
+// IQ4_XS; ggml's Q8_0 and the float types take none).
+bool ref_uses_imatrix(DType t);
+// One row of n elements with importance weights imatrix[n] (per column: the mean square of the activations that
+// meet it), as ggml's quantize_<type> with quant_weights (llama-quantize --imatrix); bit for bit the same. A null
+// imatrix, or a type that takes none, is ref_quantize_row. Unlike ref_quantize_row, rows must be passed one at a
+// time: the legacy types weigh by the whole row's mean square.
+void ref_quantize_row_imatrix(DType t, const float* src, void* dst, int64_t n, const float* imatrix);
 
 } // namespace hearth::ref

@@ -28,30 +28,10 @@ void get_scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
     }
 }
 
-void set_scale_min_k4(int j, uint8_t ls, uint8_t lm, uint8_t* q) {
-    if (j < 4) {
-        q[j] = ls;
-        q[j + 4] = lm;
-    } else {
-        q[j + 4] = uint8_t((ls & 0xF) | ((lm & 0xF) << 4));
-        q[j - 4] |= uint8_t((ls >> 4) << 6);
-        q[j - 0] |= uint8_t((lm >> 4) << 6);
-    }
-}
-
 // Q3_K: signed 6-bit scale of sub-block j (0..15), offset by 32 in the packed bytes.
 int q3_k_scale(const uint8_t* scales, int j) {
     const int lo = j < 8 ? scales[j] & 0xF : scales[j - 8] >> 4;
     return (lo | (((scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
-}
-
-// Q2_K / Q3_K: quant i of the super-block goes to qs[32 * (i / 128) + i % 32] at shift 2 * ((i % 128) / 32).
-void pack_2bit(const uint8_t* L, uint8_t* qs) {
-    for (int j = 0; j < QK; j += 128) {
-        for (int l = 0; l < 32; ++l) {
-            qs[j / 4 + l] = uint8_t(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
-        }
-    }
 }
 
 // Q4_K / Q5_K: packs the sub-block scales and mins as 6-bit fractions of their maxima, which become the
@@ -90,6 +70,28 @@ void search_sub_blocks(const float* x, int nmax, float rmin, int nstep, uint8_t*
     }
 }
 
+} // namespace
+
+void set_scale_min_k4(int j, uint8_t ls, uint8_t lm, uint8_t* q) {
+    if (j < 4) {
+        q[j] = ls;
+        q[j + 4] = lm;
+    } else {
+        q[j + 4] = uint8_t((ls & 0xF) | ((lm & 0xF) << 4));
+        q[j - 4] |= uint8_t((ls >> 4) << 6);
+        q[j - 0] |= uint8_t((lm >> 4) << 6);
+    }
+}
+
+// Q2_K / Q3_K: quant i of the super-block goes to qs[32 * (i / 128) + i % 32] at shift 2 * ((i % 128) / 32).
+void pack_2bit(const uint8_t* L, uint8_t* qs) {
+    for (int j = 0; j < QK; j += 128) {
+        for (int l = 0; l < 32; ++l) {
+            qs[j / 4 + l] = uint8_t(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+        }
+    }
+}
+
 // Q4_K / Q5_K: quantize every element against its decoded sub-block scale and min.
 void requantize_k4(const float* x, const uint8_t* y_scales, HalfBits d_half, HalfBits dmin_half, int nmax, uint8_t* L) {
     for (int j = 0; j < QK / 32; ++j) {
@@ -104,7 +106,47 @@ void requantize_k4(const float* x, const uint8_t* y_scales, HalfBits d_half, Hal
     }
 }
 
-} // namespace
+// Q3_K: the high bit of quant j into bit j / 32 of hmask[j % 32]; the low two bits packed as Q2_K's.
+void pack_q3_k(const int8_t* L, uint8_t* hmask, uint8_t* qs) {
+    std::memset(hmask, 0, QK / 8);
+    uint8_t Lu[QK];
+    for (int j = 0; j < QK; ++j) {
+        int l = L[j];
+        if (l > 3) {
+            hmask[j % 32] |= uint8_t(1u << (j / 32));
+            l -= 4;
+        }
+        Lu[j] = uint8_t(l);
+    }
+    pack_2bit(Lu, qs);
+}
+
+void pack_q4_k(const uint8_t* L, uint8_t* q) {
+    for (int j = 0; j < QK; j += 64, q += 32) {
+        for (int l = 0; l < 32; ++l)
+            q[l] = uint8_t(L[j + l] | (L[j + l + 32] << 4));
+    }
+}
+
+void pack_q5_k(const uint8_t* L, uint8_t* ql, uint8_t* qh) {
+    std::memset(qh, 0, QK / 8);
+    uint8_t m1 = 1, m2 = 2;
+    for (int n = 0; n < QK; n += 64, ql += 32, m1 = uint8_t(m1 << 2), m2 = uint8_t(m2 << 2)) {
+        for (int j = 0; j < 32; ++j) {
+            int l1 = L[n + j];
+            if (l1 > 15) {
+                l1 -= 16;
+                qh[j] |= m1;
+            }
+            int l2 = L[n + j + 32];
+            if (l2 > 15) {
+                l2 -= 16;
+                qh[j] |= m2;
+            }
+            ql[j] = uint8_t(l1 | (l2 << 4));
+        }
+    }
+}
 
 // ---- Q2_K -------------------------------------------------------------------------------------------------
 
@@ -238,18 +280,7 @@ void quant_q3_k(const float* x, void* dst, int64_t nb) {
                 L[16 * j + ii] = int8_t(std::max(-4, std::min(3, nearest_int(x[16 * j + ii] / d))) + 4);
             }
         }
-        // High bit of quant j into bit j / 32 of hmask[j % 32]; the low two bits stay in L.
-        std::memset(y[i].hmask, 0, sizeof(y[i].hmask));
-        uint8_t Lu[QK];
-        for (int j = 0; j < QK; ++j) {
-            int l = L[j];
-            if (l > 3) {
-                y[i].hmask[j % 32] |= uint8_t(1u << (j / 32));
-                l -= 4;
-            }
-            Lu[j] = uint8_t(l);
-        }
-        pack_2bit(Lu, y[i].qs);
+        pack_q3_k(L, y[i].hmask, y[i].qs);
     }
 }
 
@@ -284,11 +315,7 @@ void quant_q4_k(const float* x, void* dst, int64_t nb) {
         search_sub_blocks(x, 15, -1.f, 20, L, scales, mins);
         pack_scales_mins(scales, mins, y[i].scales, &y[i].d, &y[i].dmin);
         requantize_k4(x, y[i].scales, y[i].d, y[i].dmin, 15, L);
-        uint8_t* q = y[i].qs;
-        for (int j = 0; j < QK; j += 64, q += 32) {
-            for (int l = 0; l < 32; ++l)
-                q[l] = uint8_t(L[j + l] | (L[j + l + 32] << 4));
-        }
+        pack_q4_k(L, y[i].qs);
     }
 }
 
@@ -325,24 +352,7 @@ void quant_q5_k(const float* x, void* dst, int64_t nb) {
         search_sub_blocks(x, 31, -0.5f, 15, L, scales, mins);
         pack_scales_mins(scales, mins, y[i].scales, &y[i].d, &y[i].dmin);
         requantize_k4(x, y[i].scales, y[i].d, y[i].dmin, 31, L);
-        std::memset(y[i].qh, 0, sizeof(y[i].qh));
-        uint8_t* ql = y[i].qs;
-        uint8_t m1 = 1, m2 = 2;
-        for (int n = 0; n < QK; n += 64, ql += 32, m1 = uint8_t(m1 << 2), m2 = uint8_t(m2 << 2)) {
-            for (int j = 0; j < 32; ++j) {
-                int l1 = L[n + j];
-                if (l1 > 15) {
-                    l1 -= 16;
-                    y[i].qh[j] |= m1;
-                }
-                int l2 = L[n + j + 32];
-                if (l2 > 15) {
-                    l2 -= 16;
-                    y[i].qh[j] |= m2;
-                }
-                ql[j] = uint8_t(l1 | (l2 << 4));
-            }
-        }
+        pack_q5_k(L, y[i].qs, y[i].qh);
     }
 }
 
@@ -372,14 +382,18 @@ void dequant_q6_k(const void* src, float* y, int64_t nb) {
 }
 
 void quant_q6_k(const float* x, void* dst, int64_t nb) {
+    quant_q6_k_weighted(x, dst, nb, nullptr);
+}
+
+void quant_q6_k_weighted(const float* x, void* dst, int64_t nb, const float* qw) {
     auto* y = static_cast<BlockQ6_K*>(dst);
-    for (int64_t i = 0; i < nb; ++i, x += QK) {
+    for (int64_t i = 0; i < nb; ++i, x += QK, qw = qw != nullptr ? qw + QK : nullptr) {
         int8_t L[QK];
         float scales[QK / 16];
         float max_scale = 0;
         float max_abs_scale = 0;
         for (int ib = 0; ib < QK / 16; ++ib) {
-            scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib);
+            scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, qw != nullptr ? qw + 16 * ib : nullptr);
             if (std::fabs(scales[ib]) > max_abs_scale) {
                 max_abs_scale = std::fabs(scales[ib]);
                 max_scale = scales[ib];

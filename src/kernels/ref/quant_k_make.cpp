@@ -1,7 +1,8 @@
 // kernels/ref/quant_k_make.cpp: the per-sub-block scale searches of the K-quant reference quantizers.
 //
-// These follow ggml-quants.c's make_qx_quants (rmse_type 1, no importance weights), make_q3_quants (with
-// rmse refinement) and make_qkx2_quants operation for operation: the integer-to-float conversions, the
+// These follow ggml-quants.c's make_qx_quants (rmse_type 1), make_q3_quants (with rmse refinement),
+// make_qkx2_quants (its make_qkx3_quants with weights is the same computation) and make_qp_quants operation for
+// operation: the integer-to-float conversions, the
 // association of every product and the comparison directions decide ties, and llama.cpp's output is only
 // reproduced bit for bit if they are the same. Keep it that way when editing.
 #include "kernels/ref/quant_families.h"
@@ -36,21 +37,21 @@ int clamp_int(int v, int lo, int hi) {
 
 } // namespace
 
-float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
+float make_qx_quants(int n, int nmax, const float* x, int8_t* L, const float* qw) {
     float amax;
     const float max = signed_absmax(x, n, &amax);
     if (amax < kGroupMaxEps) {
         std::memset(L, 0, size_t(n));
         return 0.f;
     }
-    // Weighted least squares for the scale with weights x^2 (rmse_type 1).
+    // Weighted least squares for the scale with weights qw, or x^2 without them (rmse_type 1).
     float iscale = float(-nmax) / max;
     float sumlx = 0;
     float suml2 = 0;
     for (int i = 0; i < n; ++i) {
         const int l = clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1);
         L[i] = int8_t(l + nmax);
-        const float w = x[i] * x[i];
+        const float w = qw != nullptr ? qw[i] : x[i] * x[i];
         sumlx += w * x[i] * float(l);
         suml2 += w * float(l) * float(l);
     }
@@ -62,7 +63,7 @@ float make_qx_quants(int n, int nmax, const float* x, int8_t* L) {
         sumlx = suml2 = 0;
         for (int i = 0; i < n; ++i) {
             const int l = clamp_int(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-            const float w = x[i] * x[i];
+            const float w = qw != nullptr ? qw[i] : x[i] * x[i];
             sumlx += w * x[i] * float(l);
             suml2 += w * float(l) * float(l);
         }
@@ -190,6 +191,72 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
     }
     *the_min = -min;
     return scale;
+}
+
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* w) {
+    float max = 0;
+    for (int i = 0; i < n; ++i)
+        max = std::max(max, x[i]);
+    if (max < kGroupMaxEps) {
+        std::memset(L, 0, size_t(n));
+        return 0.f;
+    }
+    // The scale among nmax / max and 8 neighbours with the least weighted squared error...
+    float iscale = float(nmax) / max;
+    for (int i = 0; i < n; ++i)
+        L[i] = uint8_t(nearest_int(iscale * x[i]));
+    const float scale = 1 / iscale;
+    float best_mse = 0;
+    for (int i = 0; i < n; ++i) {
+        const float diff = x[i] - scale * float(L[i]);
+        best_mse += w[i] * diff * diff;
+    }
+    for (int is = -4; is <= 4; ++is) {
+        if (is == 0) continue;
+        const float iscale_is = (0.1f * float(is) + float(nmax)) / max;
+        const float scale_is = 1 / iscale_is;
+        float mse = 0;
+        for (int i = 0; i < n; ++i) {
+            const int l = std::min(nmax, nearest_int(iscale_is * x[i]));
+            const float diff = x[i] - scale_is * float(l);
+            mse += w[i] * diff * diff;
+        }
+        if (mse < best_mse) {
+            best_mse = mse;
+            iscale = iscale_is;
+        }
+    }
+    // ...then coordinate descent on the quants for the least-squares scale.
+    float sumlx = 0;
+    float suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+        const int l = std::min(nmax, nearest_int(iscale * x[i]));
+        L[i] = uint8_t(l);
+        sumlx += w[i] * x[i] * float(l);
+        suml2 += w[i] * float(l) * float(l);
+    }
+    for (int itry = 0; itry < 5; ++itry) {
+        int n_changed = 0;
+        for (int i = 0; i < n; ++i) {
+            float slx = sumlx - w[i] * x[i] * float(L[i]);
+            float sl2 = suml2 - w[i] * float(L[i]) * float(L[i]);
+            if (slx > 0 && sl2 > 0) {
+                const int new_l = std::min(nmax, nearest_int(x[i] * sl2 / slx));
+                if (new_l != L[i]) {
+                    slx += w[i] * x[i] * float(new_l);
+                    sl2 += w[i] * float(new_l) * float(new_l);
+                    if (slx * slx * suml2 > sumlx * sumlx * sl2) {
+                        L[i] = uint8_t(new_l);
+                        sumlx = slx;
+                        suml2 = sl2;
+                        ++n_changed;
+                    }
+                }
+            }
+        }
+        if (n_changed == 0) break;
+    }
+    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
 } // namespace hearth::ref::detail

@@ -38,14 +38,6 @@ void min_max(const float* x, int n, float* min, float* max) {
     }
 }
 
-// Bit 4 of each of the 32 quants, packed as Q5_0 / Q5_1 store it (quant j -> bit j).
-void store_qh(const uint8_t* q, uint8_t* qh_bytes) {
-    uint32_t qh = 0;
-    for (int j = 0; j < 32; ++j)
-        qh |= uint32_t((q[j] & 0x10u) >> 4) << j;
-    std::memcpy(qh_bytes, &qh, sizeof(qh)); // little-endian host
-}
-
 uint32_t load_qh(const uint8_t* qh_bytes) {
     uint32_t qh;
     std::memcpy(&qh, qh_bytes, sizeof(qh));
@@ -66,6 +58,14 @@ float quant_8bit(const float* x, int8_t* qs, HalfBits* d_half) {
 }
 
 } // namespace
+
+// Bit 4 of each of the 32 quants, packed as Q5_0 / Q5_1 store it (quant j -> bit j).
+void store_qh(const uint8_t* q, uint8_t* qh_bytes) {
+    uint32_t qh = 0;
+    for (int j = 0; j < 32; ++j)
+        qh |= uint32_t((q[j] & 0x10u) >> 4) << j;
+    std::memcpy(qh_bytes, &qh, sizeof(qh)); // little-endian host
+}
 
 void dequant_q4_0(const void* src, float* dst, int64_t nb) {
     const auto* b = static_cast<const BlockQ4_0*>(src);

@@ -1,5 +1,6 @@
 #include "convert/convert.h"
 
+#include "base/check.h"
 #include "base/fp16.h"
 #include "convert/hf_arch.h"
 #include "convert/hf_vocab.h"
@@ -61,36 +62,43 @@ void decode(const std::string& dtype, const uint8_t* src, float* dst, uint64_t n
     }
 }
 
-// Rows (head h, half j, index i) -> (h, i, j): hf_arch.h has why. x: (rows, cols).
-void permute_rope(std::vector<float>& x, uint64_t rows, uint64_t cols, uint64_t n_head) {
-    const uint64_t hd = rows / n_head, half = hd / 2;
-    std::vector<float> out(x.size());
-    for (uint64_t h = 0; h < n_head; ++h)
-        for (uint64_t i = 0; i < half; ++i)
-            for (uint64_t j = 0; j < 2; ++j)
-                std::memcpy(&out[(h * hd + i * 2 + j) * cols], &x[(h * hd + j * half + i) * cols],
-                            cols * sizeof(float));
-    x.swap(out);
+// The source row that output row r of a PermuteRope tensor comes from: output (head h, index i, half j) is source
+// (h, j, i); hf_arch.h has why.
+uint64_t rope_source_row(uint64_t r, uint64_t rows, uint64_t n_head) {
+    const uint64_t hd = rows / n_head, half = hd / 2, h = r / hd, i = (r % hd) / 2, j = r % 2;
+    return h * hd + j * half + i;
 }
 
-// The tensor's values after its transformation: (product of ne) floats.
-Result<std::vector<float>> tensor_values(const TensorSpec& t, const SafetensorsSet& st) {
-    if (t.src.empty()) return t.values;
-    const SafetensorsSet::Entry* e = st.find(t.src);
-    uint64_t n = 1;
-    for (uint64_t d : t.ne)
-        n *= d;
-    if (!e || n > e->info.n_elements) return error("convert: tensor " + t.src + " changed under us");
-    std::vector<float> x(n);
-    decode(e->info.dtype, st.data(*e).data(), x.data(), n);
-    if (t.transform == Transform::AddOne)
-        for (float& v : x)
-            v += 1.0f;
-    if (t.transform == Transform::PermuteRope) {
-        const uint64_t rows = e->info.shape[0];
-        permute_rope(x, rows, n / rows, uint64_t(t.permute_heads));
+// The tensor in `type`, row by row (ne[0] values each), after its transformation: only the output is in memory.
+Status encode_tensor(const TensorSpec& t, DType type, const SafetensorsSet& st, std::vector<uint8_t>& out) {
+    const uint64_t cols = t.ne[0];
+    uint64_t rows = 1;
+    for (size_t d = 1; d < t.ne.size(); ++d)
+        rows *= t.ne[d];
+    const auto row_bytes = dtype_row_bytes(type, cols);
+    if (!row_bytes) return error("convert: " + t.name + " rows do not fit " + std::string(dtype_name(type)));
+    const SafetensorsSet::Entry* e = t.src.empty() ? nullptr : st.find(t.src);
+    HEARTH_CHECK(t.src.empty() || (e && rows * cols <= e->info.n_elements), "a planned tensor outgrew its source");
+    HEARTH_CHECK(!t.src.empty() || t.values.size() == rows * cols, "a generated tensor's values do not fill it");
+    out.resize(rows * *row_bytes);
+    std::vector<float> row(cols);
+    for (uint64_t r = 0; r < rows; ++r) {
+        const uint64_t src_r =
+            t.transform == Transform::PermuteRope ? rope_source_row(r, rows, uint64_t(t.permute_heads)) : r;
+        if (e)
+            decode(e->info.dtype, st.data(*e).data() + src_r * cols * e->info.dtype_bytes, row.data(), cols);
+        else
+            std::copy_n(t.values.begin() + int64_t(src_r * cols), cols, row.begin());
+        if (t.transform == Transform::AddOne)
+            for (float& v : row)
+                v += 1.0f;
+        uint8_t* dst = out.data() + r * *row_bytes;
+        if (type == DType::F32)
+            std::memcpy(dst, row.data(), cols * sizeof(float));
+        else
+            ref::ref_quantize_row(type, row.data(), dst, int64_t(cols));
     }
-    return x;
+    return Status::ok();
 }
 
 std::string dir_name(const std::string& dir) {
@@ -137,15 +145,7 @@ Status write_direct(const std::string& dir, const std::string& out_path, const q
     uint64_t done = 0;
     auto produce = [&](size_t k, std::vector<uint8_t>& scratch) -> Result<std::span<const uint8_t>> {
         const TensorSpec& t = plan->tensors[k];
-        auto x = tensor_values(t, *st);
-        if (!x) return x.status();
-        const auto bytes = dtype_row_bytes(types[k], x->size());
-        if (!bytes) return error("convert: " + t.name + " does not fit " + std::string(dtype_name(types[k])));
-        scratch.resize(*bytes);
-        if (types[k] == DType::F32)
-            std::memcpy(scratch.data(), x->data(), *bytes);
-        else
-            ref::ref_quantize_row(types[k], x->data(), scratch.data(), int64_t(x->size()));
+        HEARTH_TRY(encode_tensor(t, types[k], *st, scratch));
         if (const auto* e = st->find(t.src)) done += e->info.end - e->info.begin;
         if (progress) progress(done, total);
         return std::span<const uint8_t>(scratch);

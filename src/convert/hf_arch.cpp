@@ -225,6 +225,62 @@ std::vector<uint64_t> reversed(const std::vector<uint64_t>& shape) {
     return {shape.rbegin(), shape.rend()};
 }
 
+// The heads of a model, for the permutation and llama's keys.
+struct Heads {
+    int64_t n_head = 0, n_head_kv = 0, head_dim = 0, n_layer = 0;
+};
+
+Result<Heads> read_heads(const Cfg& c) {
+    auto n_head = c.need("num_attention_heads");
+    auto n_layer = c.need("num_hidden_layers");
+    auto n_embd = c.need("hidden_size");
+    if (!n_head || !n_layer || !n_embd)
+        return !n_head ? n_head.status() : !n_layer ? n_layer.status() : n_embd.status();
+    return Heads{*n_head, json_int(c.j, "num_key_value_heads", *n_head), json_int(c.j, "head_dim", *n_embd / *n_head),
+                 *n_layer};
+}
+
+// The "<arch>.*" keys, and the tensors they imply (Llama 3's rope_freqs).
+Status plan_params(Kind kind, const Cfg& c, const Heads& h, int64_t n_tokens, ArchPlan& plan) {
+    const std::string p = plan.arch + ".";
+    HEARTH_TRY(kind == Kind::Phi3 ? phi3_params(c, p, plan.kv) : common_params(c, p, plan.kv));
+    if (kind == Kind::Gemma3) HEARTH_TRY(gemma3_params(c, p, plan.kv));
+    if (kind != Kind::Llama) return Status::ok();
+    put(plan.kv, p + "vocab_size", Value::make_u32(uint32_t(json_int(c.j, "vocab_size", n_tokens))));
+    put(plan.kv, p + "rope.dimension_count", Value::make_u32(uint32_t(h.head_dim)));
+    const json rp = rope_params(c.j);
+    if (json_str(rp, "rope_type") == "llama3") {
+        TensorSpec t;
+        t.name = "rope_freqs.weight";
+        t.values = llama3_rope_factors(rp, json_num(rp, "rope_theta", 10000.0), h.head_dim);
+        t.ne = {t.values.size()};
+        plan.tensors.push_back(std::move(t));
+    }
+    return Status::ok();
+}
+
+// One source tensor as a GGUF tensor: its shape reversed, its transformation.
+Result<TensorSpec> plan_tensor(Kind kind, const Heads& h, const StTensor& src, std::string name, int64_t n_tokens) {
+    if (src.shape.empty() || src.shape.size() > 4)
+        return error("tensor " + src.name + " has " + std::to_string(src.shape.size()) + " dimensions");
+    TensorSpec t;
+    t.name = std::move(name);
+    t.src = src.name;
+    t.ne = reversed(src.shape);
+    if (kind == Kind::Gemma3 && src.name.ends_with("norm.weight")) t.transform = Transform::AddOne;
+    if (kind == Kind::Llama && (src.name.ends_with("q_proj.weight") || src.name.ends_with("k_proj.weight"))) {
+        t.transform = Transform::PermuteRope;
+        t.permute_heads = int32_t(src.name.ends_with("q_proj.weight") ? h.n_head : h.n_head_kv);
+        if (src.shape[0] % uint64_t(2 * t.permute_heads) != 0)
+            return error("tensor " + src.name + ": " + std::to_string(src.shape[0]) +
+                         " rows are not a whole number of RoPE heads");
+    }
+    if (kind == Kind::Gemma3 && t.name == "token_embd.weight" && t.ne.size() == 2 && n_tokens > 0 &&
+        uint64_t(n_tokens) < t.ne[1])
+        t.ne[1] = uint64_t(n_tokens); // rows past the tokenizer's tokens are dropped
+    return t;
+}
+
 } // namespace
 
 std::string supported_architectures() {
@@ -246,35 +302,12 @@ Result<ArchPlan> plan_arch(const HfDir& d, const SafetensorsSet& st, int64_t n_t
     if (!def)
         return error(Code::BadField, "unsupported architecture '" + hf_arch +
                                          "' (hearth convert reads: " + supported_architectures() + ")");
+    const Cfg c{cfg};
+    auto heads = read_heads(c);
+    if (!heads) return heads.status();
     ArchPlan plan;
     plan.arch = std::string(def->gguf);
-    const std::string p = plan.arch + ".";
-    const Cfg c{cfg};
-    if (def->kind == Kind::Phi3) {
-        HEARTH_TRY(phi3_params(c, p, plan.kv));
-    } else {
-        HEARTH_TRY(common_params(c, p, plan.kv));
-    }
-    if (def->kind == Kind::Gemma3) HEARTH_TRY(gemma3_params(c, p, plan.kv));
-    auto n_head = c.need("num_attention_heads");
-    auto n_layer = c.need("num_hidden_layers");
-    auto n_embd = c.need("hidden_size");
-    if (!n_head || !n_layer || !n_embd)
-        return !n_head ? n_head.status() : !n_layer ? n_layer.status() : n_embd.status();
-    const int64_t n_head_kv = json_int(cfg, "num_key_value_heads", *n_head);
-    const int64_t head_dim = json_int(cfg, "head_dim", *n_embd / *n_head);
-    if (def->kind == Kind::Llama) {
-        put(plan.kv, p + "vocab_size", Value::make_u32(uint32_t(json_int(cfg, "vocab_size", n_tokens))));
-        put(plan.kv, p + "rope.dimension_count", Value::make_u32(uint32_t(head_dim)));
-        const json rp = rope_params(cfg);
-        if (json_str(rp, "rope_type") == "llama3") {
-            TensorSpec t;
-            t.name = "rope_freqs.weight";
-            t.values = llama3_rope_factors(rp, json_num(rp, "rope_theta", 10000.0), head_dim);
-            t.ne = {t.values.size()};
-            plan.tensors.push_back(std::move(t));
-        }
-    }
+    HEARTH_TRY(plan_params(def->kind, c, *heads, n_tokens, plan));
 
     // Every source tensor is used exactly once; a missing one or one left over is refused by name.
     std::set<std::string> unused;
@@ -284,29 +317,14 @@ Result<ArchPlan> plan_arch(const HfDir& d, const SafetensorsSet& st, int64_t n_t
         const SafetensorsSet::Entry* e = st.find(src);
         if (!e) return required ? error(Code::NotFound, "missing tensor " + src + " (for " + name + ")") : Status::ok();
         unused.erase(src);
-        if (e->info.shape.empty() || e->info.shape.size() > 4)
-            return error("tensor " + src + " has " + std::to_string(e->info.shape.size()) + " dimensions");
-        TensorSpec t;
-        t.name = std::move(name);
-        t.src = src;
-        t.ne = reversed(e->info.shape);
-        if (def->kind == Kind::Gemma3 && src.ends_with("norm.weight")) t.transform = Transform::AddOne;
-        if (def->kind == Kind::Llama && (src.ends_with("q_proj.weight") || src.ends_with("k_proj.weight"))) {
-            t.transform = Transform::PermuteRope;
-            t.permute_heads = int32_t(src.ends_with("q_proj.weight") ? *n_head : n_head_kv);
-            if (e->info.shape[0] % uint64_t(2 * t.permute_heads) != 0)
-                return error("tensor " + src + ": " + std::to_string(e->info.shape[0]) +
-                             " rows are not a whole number of RoPE heads");
-        }
-        if (def->kind == Kind::Gemma3 && t.name == "token_embd.weight" && t.ne.size() == 2 && n_tokens > 0 &&
-            uint64_t(n_tokens) < t.ne[1])
-            t.ne[1] = uint64_t(n_tokens); // rows past the tokenizer's tokens are dropped
-        plan.tensors.push_back(std::move(t));
+        auto t = plan_tensor(def->kind, *heads, e->info, std::move(name), n_tokens);
+        if (!t) return t.status();
+        plan.tensors.push_back(std::move(t.value()));
         return Status::ok();
     };
     HEARTH_TRY(add("model.embed_tokens.weight", "token_embd.weight", true));
     const std::vector<LayerName> names = layer_names(def->kind);
-    for (int64_t il = 0; il < *n_layer; ++il)
+    for (int64_t il = 0; il < heads->n_layer; ++il)
         for (const LayerName& n : names)
             HEARTH_TRY(add("model.layers." + std::to_string(il) + "." + std::string(n.hf),
                            "blk." + std::to_string(il) + "." + std::string(n.gguf), true));

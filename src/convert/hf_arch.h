@@ -2,7 +2,7 @@
 // tensors as GGUF tensors (names, shapes, transformations), the way llama.cpp's convert_hf_to_gguf.py writes them.
 //
 // Architectures (config.json "architectures"[0]) -> general.architecture:
-//   LlamaForCausalLM (also Mistral-style configs) -> llama   q_proj/k_proj rows permuted (below); vocab_size,
+//   LlamaForCausalLM, MistralForCausalLM -> llama           q_proj/k_proj rows permuted (below); vocab_size,
 //                                                           rope.dimension_count; Llama 3 rope scaling as the
 //                                                           rope_freqs.weight tensor
 //   Qwen2ForCausalLM -> qwen2                               q/k/v biases

@@ -116,6 +116,8 @@ Status write_direct(const std::string& dir, const std::string& out_path, const q
     if (!st) return st.status();
     HEARTH_TRY(check_source_dtypes(*st));
     const int64_t vocab_size = json_int(d->config, "vocab_size", 0);
+    if (vocab_size < 0 || vocab_size > (int64_t(1) << 24))
+        return error(Code::BadField, "config.json: vocab_size " + std::to_string(vocab_size) + " is out of range");
     // The architecture first: an unsupported one is the more useful error.
     auto probe = plan_arch(*d, *st, vocab_size);
     if (!probe) return probe.status();

@@ -236,8 +236,11 @@ Result<Heads> read_heads(const Cfg& c) {
     auto n_embd = c.need("hidden_size");
     if (!n_head || !n_layer || !n_embd)
         return !n_head ? n_head.status() : !n_layer ? n_layer.status() : n_embd.status();
-    return Heads{*n_head, json_int(c.j, "num_key_value_heads", *n_head), json_int(c.j, "head_dim", *n_embd / *n_head),
-                 *n_layer};
+    Heads h{*n_head, json_int(c.j, "num_key_value_heads", *n_head), json_int(c.j, "head_dim", *n_embd / *n_head),
+            *n_layer};
+    if (h.n_head_kv <= 0 || h.n_head_kv > h.n_head || h.head_dim <= 0 || h.head_dim > 4096)
+        return error(Code::BadField, "config.json: num_key_value_heads / head_dim out of range");
+    return h;
 }
 
 // The "<arch>.*" keys, and the tensors they imply (Llama 3's rope_freqs).

@@ -248,6 +248,24 @@ TEST(ConvertRefuses, WordPieceTokenizer) {
     expect_refused(dir, "unsupported tokenizer type 'WordPiece'");
 }
 
+TEST(ConvertRefuses, UnsupportedPreTokenizerAndRopeScaling) {
+    const std::string dir = copy_fixture("qwen2", "bad-pre");
+    edit_json(dir + "/tokenizer.json",
+              [](json& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\p{L}+|\\p{N}"; });
+    expect_refused(dir, "unsupported pre-tokenizer regex '\\p{L}+|\\p{N}'");
+    const std::string dir2 = copy_fixture("llama", "bad-rope");
+    edit_json(dir2 + "/config.json", [](json& j) {
+        j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 512}};
+    });
+    expect_refused(dir2, "rope scaling 'yarn' is not supported");
+    const std::string dir3 = copy_fixture("llama", "bad-heads");
+    edit_json(dir3 + "/config.json", [](json& j) { j["num_key_value_heads"] = 0; });
+    expect_refused(dir3, "num_key_value_heads / head_dim out of range");
+    const std::string dir4 = copy_fixture("llama", "bad-vocab");
+    edit_json(dir4 + "/config.json", [](json& j) { j["vocab_size"] = int64_t(1) << 40; });
+    expect_refused(dir4, "vocab_size 1099511627776 is out of range");
+}
+
 TEST(ConvertRefuses, MissingShard) {
     const std::string dir = copy_fixture("qwen2", "missing-shard");
     fs::remove(dir + "/model-00002-of-00002.safetensors");

@@ -85,7 +85,8 @@ public:
     using LogitsFn = std::function<void(size_t i, std::span<const float> logits)>;
     // With inputs, also inputs(weight, x, n_tokens, n_cols) with the input rows x (n_tokens, n_cols) of every weight
     // matrix product of the passes, before it runs (importance matrices): weight is the tensor's GGUF name
-    // ("blk.3.attn_q.weight", "output.weight" for the output matrix, tied or not); x is valid during the call.
+    // ("blk.3.attn_q.weight", "output.weight" for the output matrix, "token_embd.weight" when it is tied to it); x is
+    // valid during the call.
     using MatmulInputFn =
         std::function<void(const std::string& weight, const float* x, int64_t n_tokens, int64_t n_cols)>;
     Status feed_scored(std::span<const int32_t> tokens, size_t first, const LogitsFn& fn,

@@ -54,11 +54,17 @@ int run(const Opts& o) {
 
     quality::ImatrixCollector collect(o.with_output);
     quality::PplStats ppl;
+    // The output matrix sees the rows whose logits are computed: with --process-output every row (as llama-imatrix),
+    // of which the perplexity still takes the second half of each chunk.
+    quality::ChunkPlan run_plan = *plan;
+    if (o.with_output) run_plan.first = 0;
+    int64_t row = 0;
     const auto t0 = std::chrono::steady_clock::now();
     const Status st = quality::score_chunks(
-        **session, tokens, *plan, bos,
+        **session, tokens, run_plan, bos,
         [&](std::span<const float> l, int32_t next) -> Status {
-            if (o.ppl) ppl.add(-quality::score_row(l, next).logprob);
+            const int64_t in_chunk = run_plan.first + row++ % run_plan.scored();
+            if (o.ppl && in_chunk >= plan->first) ppl.add(-quality::score_row(l, next).logprob);
             return Status::ok();
         },
         [&](int32_t i) {

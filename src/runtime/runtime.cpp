@@ -295,13 +295,19 @@ struct NamedInputs {
     const Session::MatmulInputFn* fn = nullptr;
 
     NamedInputs(const ModelWeights& w, const Session::MatmulInputFn* f) : fn(f) {
-        names.emplace_back(&w.output, "output.weight");
+        // A tied output matrix is the token embedding's tensor, named as llama.cpp names it then.
+        names.emplace_back(&w.output, w.output.data == w.token_embd.data ? "token_embd.weight" : "output.weight");
         for (size_t i = 0; i < w.layers.size(); ++i) {
             const LayerWeights& L = w.layers[i];
             const std::string blk = "blk." + std::to_string(i) + ".";
-            for (const auto& [m, n] : {std::pair{&L.wq, "attn_q"}, {&L.wk, "attn_k"}, {&L.wv, "attn_v"},
-                                       {&L.wqkv, "attn_qkv"}, {&L.wo, "attn_output"}, {&L.ffn_gate, "ffn_gate"},
-                                       {&L.ffn_up, "ffn_up"}, {&L.ffn_down, "ffn_down"}})
+            for (const auto& [m, n] : {std::pair{&L.wq, "attn_q"},
+                                       {&L.wk, "attn_k"},
+                                       {&L.wv, "attn_v"},
+                                       {&L.wqkv, "attn_qkv"},
+                                       {&L.wo, "attn_output"},
+                                       {&L.ffn_gate, "ffn_gate"},
+                                       {&L.ffn_up, "ffn_up"},
+                                       {&L.ffn_down, "ffn_down"}})
                 names.emplace_back(m, blk + n + ".weight");
         }
     }

@@ -39,16 +39,18 @@ TEST(QuantBlocks, SizesMatchDTypeTable) {
 }
 
 TEST(QuantRef, SupportedTypes) {
-    for (DType t :
-         {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
-          DType::Q8_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K}) {
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                    DType::Q8_0, DType::Q8_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K,
+                    DType::Q8_K, DType::IQ4_NL, DType::IQ4_XS}) {
         EXPECT_TRUE(ref::ref_can_dequantize(t)) << dtype_name(t);
         EXPECT_TRUE(ref::ref_can_quantize(t)) << dtype_name(t);
     }
-    for (DType t : {DType::IQ4_NL, DType::IQ4_XS}) {
-        EXPECT_TRUE(ref::ref_can_dequantize(t)) << dtype_name(t);
-        EXPECT_FALSE(ref::ref_can_quantize(t)) << dtype_name(t);
-    }
+    // Importance weights: every 4- to 6-bit type; the 8-bit and float quantizers take none (as in ggml).
+    for (DType t : {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,
+                    DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS})
+        EXPECT_TRUE(ref::ref_uses_imatrix(t)) << dtype_name(t);
+    for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q8_K, DType::IQ2_XXS})
+        EXPECT_FALSE(ref::ref_uses_imatrix(t)) << dtype_name(t);
     for (DType t : {DType::IQ2_XXS, DType::IQ1_S, DType::TQ1_0, DType::MXFP4, DType::I32}) {
         EXPECT_FALSE(ref::ref_can_dequantize(t)) << dtype_name(t);
         EXPECT_FALSE(ref::ref_can_quantize(t)) << dtype_name(t);
@@ -169,7 +171,8 @@ TEST(QuantRefDeathTest, PartialBlockAborts) {
     std::vector<uint8_t> q(1024);
     EXPECT_DEATH(ref::ref_dequantize_row(DType::Q4_K, q.data(), x.data(), 300), "block size");
     EXPECT_DEATH(ref::ref_quantize_row(DType::Q4_0, x.data(), q.data(), 33), "block size");
-    EXPECT_DEATH(ref::ref_quantize_row(DType::IQ4_NL, x.data(), q.data(), 32), "no reference quantizer");
+    EXPECT_DEATH(ref::ref_quantize_row(DType::IQ2_XXS, x.data(), q.data(), 256), "no reference quantizer");
+    EXPECT_DEATH(ref::ref_quantize_row_imatrix(DType::IQ4_XS, x.data(), q.data(), 288, x.data()), "block size");
 }
 
 } // namespace

@@ -17,6 +17,7 @@ Fixtures:
   llama     LlamaForCausalLM, Llama 3 style: byte-level BPE (Llama 3 regex, ignore_merges), llama3 RoPE scaling,
             GQA, untied lm_head, F32
   llama2    LlamaForCausalLM, Llama 2 style: byte-fallback BPE (SentencePiece layout), F32
+  smollm    LlamaForCausalLM, SmolLM style: byte-level BPE with GPT-2's regex and single digits, tied, F32
   qwen2     Qwen2ForCausalLM: byte-level BPE (Qwen 2 regex), q/k/v biases, tied embeddings, BF16, two shards,
             vocab_size past the tokenizer's tokens
   qwen3     Qwen3ForCausalLM: q/k norms, head_dim 32 != hidden/heads, F16
@@ -53,6 +54,7 @@ The weather today is sunny with a chance of rain in the evening; temperatures ne
 
 STRINGS = [
     "Hello world",
+    "In 2024, 365 days and 12345 digits.",
     "The quick brown fox jumps over the lazy dog.",
     "  leading spaces and 12345 digits\nnew line",
     "She said: I can't, it's 3.14!",
@@ -77,9 +79,14 @@ PHI3_TEMPLATE = ("{% for message in messages %}{{ '<|' + message['role'] + '|>\\
 # ---------------------------------------------------------------------------------------------------- tokenizers
 
 def byte_level_tokenizer(regex, specials, ignore_merges, bos=None):
-    """A byte-level BPE as Qwen 2 / Llama 3 save it: Split(regex) + ByteLevel, specials appended after training."""
-    split = pre_tokenizers.Split(Regex(regex), behavior="isolated", invert=False)
-    pre = pre_tokenizers.Sequence([split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    """A byte-level BPE as Qwen 2 / Llama 3 save it: Split(regex) + ByteLevel, specials appended after training;
+    regex None: SmolLM's, single digits split off, then ByteLevel's own GPT-2 regex."""
+    if regex is None:
+        pre = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                       pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    else:
+        split = pre_tokenizers.Split(Regex(regex), behavior="isolated", invert=False)
+        pre = pre_tokenizers.Sequence([split, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     base = Tokenizer(models.BPE())
     base.pre_tokenizer = pre
     trainer = trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
@@ -371,6 +378,16 @@ def forward(cfg, kind, w, tokens):
 
 def fixture(name):
     """(kind, config, tokenizer, tokenizer_config, generation_config, dtype, n_shards)."""
+    if name == "smollm":
+        tok = byte_level_tokenizer(None, ["<|endoftext|>", "<|im_start|>", "<|im_end|>"], False)
+        tid = tok.token_to_id
+        cfg = base_config("LlamaForCausalLM", "llama", tok.get_vocab_size(with_added_tokens=True), attention_bias=False,
+                          bos_token_id=tid("<|im_start|>"), eos_token_id=tid("<|im_end|>"), head_dim=16,
+                          mlp_bias=False, pretraining_tp=1, rope_theta=100000.0, tie_word_embeddings=True)
+        tc = tokenizer_config(tok, QWEN_TEMPLATE, bos_token="<|im_start|>", eos_token="<|im_end|>",
+                              pad_token="<|im_end|>", unk_token="<|endoftext|>", add_prefix_space=False)
+        return "llama", cfg, tok, tc, {"bos_token_id": cfg["bos_token_id"], "eos_token_id": cfg["eos_token_id"]}, \
+            "F32", 1
     if name in ("llama", "qwen2", "qwen3"):
         if name == "llama":
             specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
@@ -492,7 +509,7 @@ def make(out_root, name, seed):
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
-    names = sys.argv[2:] or ["llama", "llama2", "qwen2", "qwen3", "gemma3", "phi3"]
+    names = sys.argv[2:] or ["llama", "llama2", "smollm", "qwen2", "qwen3", "gemma3", "phi3"]
     for name in names:
         make(sys.argv[1], name, 1234 + sum(name.encode()))
 

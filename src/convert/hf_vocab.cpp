@@ -83,21 +83,32 @@ bool is_byte_level(const json& tok) {
     return false;
 }
 
+// tokenizer.ggml.pre from the pre-tokenizers: one known Split regex, else ByteLevel's own GPT-2 regex ("gpt-2"), with
+// single digits split off first ("smollm"). Any other combination is refused, naming what was found.
 Result<std::string> identify_pre(const json& tok) {
-    bool byte_level_regex = false;
+    std::string split;
+    bool byte_level_regex = false, digits = false;
     for (const json& p : pre_tokenizers(tok)) {
         const std::string type = json_str(p, "type");
-        if (type == "Split") {
-            const std::string re = p.contains("pattern") ? json_str(p["pattern"], "Regex") : "";
-            for (auto [known, name] : kKnownSplits)
-                if (re == known) return std::string(name);
-            return error("tokenizer.json: unsupported pre-tokenizer regex '" + re +
-                         "' (hearth convert knows the Qwen 2, Llama 3 and GPT-2 ones)");
+        if (type == "Split" && split.empty()) {
+            split = p.contains("pattern") ? json_str(p["pattern"], "Regex") : "";
+            if (split.empty()) return error("tokenizer.json: a Split pre-tokenizer without a regex");
+        } else if (type == "ByteLevel") {
+            byte_level_regex = json_bool(p, "use_regex", true);
+        } else if (type == "Digits" && json_bool(p, "individual_digits", false)) {
+            digits = true;
+        } else {
+            return error("tokenizer.json: unsupported pre-tokenizer '" + type + "' in a byte-level BPE");
         }
-        if (type == "ByteLevel" && json_bool(p, "use_regex", true)) byte_level_regex = true;
     }
-    if (byte_level_regex) return std::string("gpt-2");
-    return error("tokenizer.json: byte-level BPE without a pre-tokenizer regex hearth knows");
+    if (!split.empty() && !byte_level_regex && !digits) {
+        for (auto [known, name] : kKnownSplits)
+            if (split == known) return std::string(name);
+        return error("tokenizer.json: unsupported pre-tokenizer regex '" + split +
+                     "' (hearth convert knows the Qwen 2, Llama 3 and GPT-2 ones)");
+    }
+    if (split.empty() && byte_level_regex) return std::string(digits ? "smollm" : "gpt-2");
+    return error("tokenizer.json: a byte-level BPE whose pre-tokenizers hearth convert does not know");
 }
 
 // Does the SentencePiece-style tokenizer put "▁" before the text (SentencePiece's add_dummy_prefix)?

@@ -7,8 +7,8 @@
 //   control when special or special-looking ("<|...|>"), else user-defined; merges "a b" (pairs with spaces
 //   written with U+0120). tokenizer.ggml.pre is identified by the pre-tokenizer's regex (llama.cpp hashes the
 //   encoding of a check string instead, which needs the tokenizer to run): the Qwen 2 regex -> "qwen2", the
-//   Llama 3 one -> "llama-bpe", a ByteLevel pre-tokenizer with its own (GPT-2) regex -> "gpt-2"; another regex
-//   is refused, quoted.
+//   Llama 3 one -> "llama-bpe", a ByteLevel pre-tokenizer with its own (GPT-2) regex -> "gpt-2" (with single
+//   digits split off first, SmolLM's, -> "smollm"); another regex or pre-tokenizer is refused, quoted.
 // - byte-fallback BPE (SentencePiece models saved as tokenizer.json: Llama 2, Gemma 3, Phi-3) -> "llama", as
 //   gguf-py's LlamaHfVocab: the base vocabulary in id order (<0xXX> byte tokens, control for the special tokens
 //   tokenizer_config names), then added tokens past it (control when special, else user-defined), padded to

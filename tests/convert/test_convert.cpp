@@ -28,7 +28,7 @@ using nlohmann::json;
 using test::run_command;
 using test::shell_quote;
 
-constexpr const char* kFixtures[] = {"llama", "llama2", "qwen2", "qwen3", "gemma3", "phi3"};
+constexpr const char* kFixtures[] = {"llama", "llama2", "smollm", "qwen2", "qwen3", "gemma3", "phi3"};
 
 // The fixture directories, made once for the whole binary.
 const std::string& fixture_root() {
@@ -84,9 +84,10 @@ class ConvertLogits : public ::testing::TestWithParam<Case> {};
 // the output: 8e-2. Structural mistakes (a missing permutation, norm offset, window or bias) move logits by about
 // their whole size. The top token must agree too.
 const Case kCases[] = {
-    {"llama", "F32", 2e-3},  {"llama2", "F32", 2e-3}, {"qwen2", "F32", 2e-3}, {"qwen3", "F32", 2e-3},
-    {"gemma3", "F32", 2e-3}, {"phi3", "F32", 2e-3},   {"llama", "F16", 1e-2}, {"qwen2", "BF16", 4e-2},
-    {"qwen3", "F16", 1e-2},  {"gemma3", "F16", 1e-2}, {"phi3", "Q8_0", 8e-2}, {"llama2", "Q8_0", 8e-2},
+    {"llama", "F32", 2e-3},   {"llama2", "F32", 2e-3}, {"qwen2", "F32", 2e-3},  {"qwen3", "F32", 2e-3},
+    {"gemma3", "F32", 2e-3},  {"phi3", "F32", 2e-3},   {"smollm", "F32", 2e-3}, {"llama", "F16", 1e-2},
+    {"qwen2", "BF16", 4e-2},  {"qwen3", "F16", 1e-2},  {"gemma3", "F16", 1e-2}, {"phi3", "Q8_0", 8e-2},
+    {"llama2", "Q8_0", 8e-2},
 };
 
 TEST_P(ConvertLogits, MatchesNumpyForward) {

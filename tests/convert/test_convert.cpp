@@ -33,9 +33,13 @@ constexpr const char* kFixtures[] = {"llama", "llama2", "smollm", "qwen2", "qwen
 // The fixture directories, made once for the whole binary.
 const std::string& fixture_root() {
     static const std::string root = [] {
-        char tmpl[] = "/tmp/hearth-convert-test-XXXXXX";
+        static char tmpl[] = "/tmp/hearth-convert-test-XXXXXX"; // static: the exit handler below reads it
         const char* dir = mkdtemp(tmpl);
         if (!dir) return std::string();
+        std::atexit([] {
+            std::error_code ec;
+            fs::remove_all(tmpl, ec);
+        });
         const std::string cmd = shell_quote(HEARTH_PYTHON) + " " +
                                 shell_quote(std::string(HEARTH_SOURCE_DIR) + "/tools/make-hf-fixture.py") + " " +
                                 shell_quote(dir);

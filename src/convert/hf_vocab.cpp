@@ -437,6 +437,15 @@ Result<VocabMeta> byte_fallback_vocab(const HfDir& d, const Source& s, int64_t v
                          ", not the next free id " + std::to_string(tl.text.size()));
         tl.push(a->content, -1000.0f, specials.count(a->content) ? kControl : kUserDefined);
     }
+    // Every added token, in the base vocabulary or past it, as _create_vocab_sentencepiece and Phi-3's set_vocab treat
+    // tokenizer_config's added_tokens_decoder: control when special, else user-defined with "▁" as a space.
+    for (const AddedToken& a : s.added) {
+        if (a.id >= int64_t(tl.text.size())) continue;
+        const bool control = a.special || looks_special(a.content) || specials.count(a.content);
+        tl.text[size_t(a.id)] = control ? a.content : replace_all(a.content, "\xe2\x96\x81", " ");
+        tl.score[size_t(a.id)] = -1000.0f;
+        tl.type[size_t(a.id)] = control ? kControl : kUserDefined;
+    }
     for (int64_t i = 1; int64_t(tl.text.size()) < vocab_size; ++i)
         tl.push("[PAD" + std::to_string(i) + "]", -1000.0f, kUnused);
     auto sp = read_specials(d, s.added, int64_t(tl.text.size()));

@@ -11,8 +11,11 @@
 //   digits split off first, SmolLM's, -> "smollm"); another regex or pre-tokenizer is refused, quoted.
 // - byte-fallback BPE (SentencePiece models saved as tokenizer.json: Llama 2, Gemma 3, Phi-3) -> "llama", as
 //   gguf-py's LlamaHfVocab: the base vocabulary in id order (<0xXX> byte tokens, control for the special tokens
-//   tokenizer_config names), then added tokens past it (control when special, else user-defined), padded to
-//   vocab_size like _create_vocab_sentencepiece. Scores: LlamaHfVocab writes -1000 for all, which makes the SPM
+//   tokenizer_config names), then added tokens past it, padded to vocab_size like _create_vocab_sentencepiece.
+//   Every added token (in the base vocabulary or not) is control when special or special-looking, else
+//   user-defined, score -1000, as the SentencePiece path (tokenizer.model + added_tokens_decoder) that real Llama 2,
+//   Gemma 3 and Phi-3 conversions take marks them (Gemma 3's <start_of_turn> is in the base vocabulary: control,
+//   not normal as LlamaHfVocab would have it). Scores: LlamaHfVocab writes -1000 for all, which makes the SPM
 //   tokenizer (llama.cpp's and hearth's) merge leftmost-first instead of by rank; here a token made by merge r
 //   scores -r (other tokens 0, added tokens -1000), so merges apply in the file's order. add_space_prefix is
 //   written when the normalizer / Metaspace pre-tokenizer does not prepend "▁" (Gemma 3), and from

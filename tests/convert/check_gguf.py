@@ -105,6 +105,41 @@ def main():
     if len(field("tokenizer.ggml.tokens")) != expected["n_vocab"]:
         errors.append(f"{len(field('tokenizer.ggml.tokens'))} tokens, config vocab_size {expected['n_vocab']}")
 
+    # Token types and special ids as llama.cpp's converter assigns them: added tokens marked special are control,
+    # <0xXX> tokens (byte fallback) byte, ids past the tokenizer's unused; eos is tokenizer_config's eos_token.
+    tj = json.load(open(os.path.join(model_dir, "tokenizer.json")))
+    tc = json.load(open(os.path.join(model_dir, "tokenizer_config.json")))
+    types = list(field("tokenizer.ggml.token_type"))
+    tokens = list(field("tokenizer.ggml.tokens"))
+    n_real = max([*tj["model"]["vocab"].values(), *(a["id"] for a in tj["added_tokens"])]) + 1
+    for a in tj["added_tokens"]:
+        if a["special"] and types[a["id"]] != 3:
+            errors.append(f"added special token {a['content']!r} has type {types[a['id']]}, not control (3)")
+    for i in range(n_real, len(types)):
+        if types[i] != 5:
+            errors.append(f"padding token {i} {tokens[i]!r} has type {types[i]}, not unused (5)")
+    if want_model == "llama":
+        for t, i in tj["model"]["vocab"].items():
+            if t.startswith("<0x") and len(t) == 6 and types[i] != 6:
+                errors.append(f"byte token {t} has type {types[i]}, not byte (6)")
+    eos = next(a["id"] for a in tj["added_tokens"] if a["content"] == tc["eos_token"])
+    if field("tokenizer.ggml.eos_token_id") != eos:
+        errors.append(f"eos id {field('tokenizer.ggml.eos_token_id')} != {eos} ({tc['eos_token']})")
+    rs = cfg.get("rope_scaling") or {}
+    if rs.get("rope_type") == "llama3":  # llama.cpp's LlamaModel.generate_extra_tensors
+        dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+        freqs = 1.0 / (cfg["rope_theta"] ** (np.arange(0, dim, 2, dtype=np.float32) / dim))
+        lo, hi, old = rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
+        want = []
+        for f in freqs:
+            wavelen = 2 * np.pi / f
+            smooth = (old / wavelen - lo) / (hi - lo)
+            want.append(1 if wavelen < old / hi else rs["factor"] if wavelen > old / lo else
+                        1 / ((1 - smooth) / rs["factor"] + smooth))
+        rf = next((t for t in reader.tensors if t.name == "rope_freqs.weight"), None)
+        if rf is None or not np.allclose(np.asarray(rf.data), np.array(want, np.float32), rtol=1e-6):
+            errors.append("rope_freqs.weight is not llama.cpp's llama3 factors")
+
     src = load_safetensors(model_dir)
     got = {t.name: t for t in reader.tensors}
     used = set()

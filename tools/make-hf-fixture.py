@@ -23,7 +23,7 @@ Fixtures:
   qwen3     Qwen3ForCausalLM: q/k norms, head_dim 32 != hidden/heads, F16
   gemma3    Gemma3ForCausalLM: byte-fallback BPE without a space prefix, (1 + w) norms, GeGLU, sliding window 4,
             final logit soft-cap, tied embeddings, F32
-  phi3      Phi3ForCausalLM: fused qkv_proj and gate_up_proj, byte-fallback BPE, F32
+  phi3      Phi3ForCausalLM: fused qkv_proj and gate_up_proj, LongRoPE (Phi-3.5 style), byte-fallback BPE, F32
 """
 import json
 import math
@@ -284,14 +284,25 @@ def inv_freq(cfg, base, dim):
     return inv
 
 
-def rope(x, inv):
-    """x: (T, heads, d); rotate_half RoPE (pairs (i, i + d/2)) on the first 2 len(inv) dims."""
+def rope(x, inv, attn=1.0):
+    """x: (T, heads, d); rotate_half RoPE (pairs (i, i + d/2)) on the first 2 len(inv) dims; cos and sin scaled by
+    attn (LongRoPE's attention factor)."""
     T, d_rot = x.shape[0], 2 * len(inv)
     f = np.outer(np.arange(T, dtype=np.float64), inv)
     emb = np.concatenate([f, f], -1)[:, None, :]
     xr, xp = x[..., :d_rot], x[..., d_rot:]
     rot = np.concatenate([-xr[..., d_rot // 2:], xr[..., :d_rot // 2]], -1)
-    return np.concatenate([xr * np.cos(emb) + rot * np.sin(emb), xp], -1)
+    return np.concatenate([xr * np.cos(emb) * attn + rot * np.sin(emb) * attn, xp], -1)
+
+
+def longrope(cfg, dim, T):
+    """transformers' _compute_longrope_parameters: (inv_freq, attention factor) for a sequence of T tokens."""
+    rs = cfg["rope_scaling"]
+    orig = cfg["original_max_position_embeddings"]
+    ext = np.array(rs["long_factor"] if T > orig else rs["short_factor"], dtype=np.float64)
+    inv = 1.0 / (ext * cfg["rope_theta"] ** (np.arange(0, dim, 2, dtype=np.float64) / dim))
+    factor = cfg["max_position_embeddings"] / orig
+    return inv, (math.sqrt(1 + math.log(factor) / math.log(orig)) if factor > 1 else 1.0)
 
 
 def attention(q, k, v, scale, window):
@@ -345,8 +356,10 @@ def forward(cfg, kind, w, tokens):
             k = rms_norm(k, W[p + "self_attn.k_norm.weight"], eps, gemma)
         sliding = gemma and (il + 1) % cfg["sliding_window_pattern"] != 0
         base = cfg["rope_local_base_freq"] if sliding else cfg["rope_theta"]
-        inv = inv_freq(cfg, base, rot_dim)
-        q, k = rope(q, inv), rope(k, inv)
+        inv, attn = inv_freq(cfg, base, rot_dim), 1.0
+        if (cfg.get("rope_scaling") or {}).get("type") == "longrope":
+            inv, attn = longrope(cfg, rot_dim, T)
+        q, k = rope(q, inv, attn), rope(k, inv, attn)
         scale = cfg["query_pre_attn_scalar"] ** -0.5 if gemma else hd ** -0.5
         a = attention(q, k, v, scale, cfg["sliding_window"] if sliding else 0).reshape(T, nh * hd)
         a = a @ W[p + "self_attn.o_proj.weight"].T
@@ -429,9 +442,14 @@ def fixture(name):
                                   add_bos_token=True, add_eos_token=False, legacy=False, pad_token=None)
             return "llama", cfg, tok, tc, {"bos_token_id": 1, "eos_token_id": 2}, "F32", 1
         eot = tok.token_to_id("<|endoftext|>")
+        hd = 16
+        lr = np.random.default_rng(7)
         cfg = base_config("Phi3ForCausalLM", "phi3", n, attention_bias=False, bos_token_id=1, embd_pdrop=0.0,
-                          eos_token_id=eot, original_max_position_embeddings=2048, pad_token_id=eot,
-                          partial_rotary_factor=1.0, resid_pdrop=0.0, sliding_window=None)
+                          eos_token_id=eot, max_position_embeddings=8192, original_max_position_embeddings=2048,
+                          pad_token_id=eot, partial_rotary_factor=1.0, resid_pdrop=0.0, sliding_window=None,
+                          rope_scaling={"long_factor": [round(float(v), 4) for v in 1 + 20 * lr.random(hd // 2)],
+                                        "short_factor": [round(float(v), 4) for v in 1 + 3 * lr.random(hd // 2)],
+                                        "type": "longrope"})
         tc = tokenizer_config(tok, PHI3_TEMPLATE, bos_token="<s>", eos_token="<|endoftext|>", unk_token="<unk>",
                               pad_token="<|endoftext|>", add_bos_token=True, add_eos_token=False, legacy=False)
         return "phi3", cfg, tok, tc, {"bos_token_id": 1, "eos_token_id": [eot, tok.token_to_id("<|end|>")]}, "F32", 1
@@ -475,6 +493,9 @@ def expected_metadata(kind, cfg):
         m[f"{a}.rope.dimension_count"] = int(cfg["partial_rotary_factor"] * cfg["hidden_size"]) // \
             cfg["num_attention_heads"]
         m[f"{a}.attention.sliding_window"] = 0
+        scale = cfg["max_position_embeddings"] / cfg["original_max_position_embeddings"]
+        m[f"{a}.rope.scaling.attn_factor"] = math.sqrt(1 + math.log(scale) /
+                                                       math.log(cfg["original_max_position_embeddings"]))
     return a, m
 
 

@@ -168,9 +168,6 @@ Status gemma3_params(const Cfg& c, const std::string& p, std::vector<KeyValue>& 
 // Phi3MiniModel.set_gguf_parameters (it does not start from the common keys).
 Status phi3_params(const Cfg& c, const std::string& p, std::vector<KeyValue>& kv) {
     const json rp = rope_params(c.j);
-    if (rp.contains("long_factor"))
-        return error(Code::BadField, "config.json: Phi-3 LongRoPE (rope_scaling long_factor) is not supported by "
-                                     "hearth convert");
     const char* need[] = {"hidden_size",       "num_attention_heads", "num_key_value_heads", "max_position_embeddings",
                           "intermediate_size", "num_hidden_layers"};
     std::map<std::string, int64_t> v;
@@ -196,6 +193,44 @@ Status phi3_params(const Cfg& c, const std::string& p, std::vector<KeyValue>& kv
         Value::make_u32(uint32_t(int64_t(rot * double(v["hidden_size"])) / v["num_attention_heads"])));
     put(kv, p + "rope.freq_base", Value::make_f32(float(json_num(rp, "rope_theta", 10000))));
     put(kv, p + "attention.sliding_window", Value::make_u32(uint32_t(json_int(c.j, "sliding_window", 0))));
+    return Status::ok();
+}
+
+// The heads of a model, for the permutation and llama's keys.
+struct Heads {
+    int64_t n_head = 0, n_head_kv = 0, head_dim = 0, n_layer = 0;
+};
+
+// Phi3MiniModel.generate_extra_tensors: LongRoPE's per-frequency factors (long and short) as tensors, and the
+// attention factor sqrt(1 + ln(scale) / ln(original context)) for contexts scaled past the original.
+Status phi3_longrope(const Cfg& c, const Heads& h, ArchPlan& plan) {
+    const json rp = rope_params(c.j);
+    if (!rp.contains("long_factor")) return Status::ok();
+    const std::string type = json_str(rp, "rope_type");
+    if (type != "longrope" && type != "su")
+        return error(Code::BadField,
+                     "config.json: Phi-3 rope scaling '" + type + "' is not supported by hearth convert");
+    const double n_ctx = double(json_int(c.j, "max_position_embeddings", 0));
+    const double orig =
+        double(json_int(rp, "original_max_position_embeddings", json_int(c.j, "original_max_position_embeddings", 0)));
+    const double scale = n_ctx / orig;
+    const double attn = scale > 1.0 ? std::sqrt(1 + std::log(scale) / std::log(orig)) : 1.0;
+    put(plan.kv, plan.arch + ".rope.scaling.attn_factor", Value::make_f32(float(attn)));
+    const double rot = json_num(rp, "partial_rotary_factor", json_num(c.j, "partial_rotary_factor", 1.0));
+    const size_t n_rot = size_t(int64_t(rot * double(json_int(c.j, "hidden_size", 0))) / h.n_head);
+    for (auto [key, name] : {std::pair{"long_factor", "rope_factors_long.weight"},
+                             std::pair{"short_factor", "rope_factors_short.weight"}}) {
+        const json& f = rp.contains(key) ? rp[key] : json();
+        TensorSpec t;
+        t.name = name;
+        for (const json& v : f.is_array() ? f : json::array())
+            if (v.is_number()) t.values.push_back(float(v.get<double>()));
+        if (t.values.size() != n_rot / 2 || t.values.size() != f.size())
+            return error(Code::BadField, std::string("config.json: rope_scaling ") + key + " needs " +
+                                             std::to_string(n_rot / 2) + " numbers");
+        t.ne = {t.values.size()};
+        plan.tensors.push_back(std::move(t));
+    }
     return Status::ok();
 }
 
@@ -225,11 +260,6 @@ std::vector<uint64_t> reversed(const std::vector<uint64_t>& shape) {
     return {shape.rbegin(), shape.rend()};
 }
 
-// The heads of a model, for the permutation and llama's keys.
-struct Heads {
-    int64_t n_head = 0, n_head_kv = 0, head_dim = 0, n_layer = 0;
-};
-
 Result<Heads> read_heads(const Cfg& c) {
     auto n_head = c.need("num_attention_heads");
     auto n_layer = c.need("num_hidden_layers");
@@ -248,6 +278,7 @@ Status plan_params(Kind kind, const Cfg& c, const Heads& h, int64_t n_tokens, Ar
     const std::string p = plan.arch + ".";
     HEARTH_TRY(kind == Kind::Phi3 ? phi3_params(c, p, plan.kv) : common_params(c, p, plan.kv));
     if (kind == Kind::Gemma3) HEARTH_TRY(gemma3_params(c, p, plan.kv));
+    if (kind == Kind::Phi3) HEARTH_TRY(phi3_longrope(c, h, plan));
     if (kind != Kind::Llama) return Status::ok();
     put(plan.kv, p + "vocab_size", Value::make_u32(uint32_t(json_int(c.j, "vocab_size", n_tokens))));
     put(plan.kv, p + "rope.dimension_count", Value::make_u32(uint32_t(h.head_dim)));

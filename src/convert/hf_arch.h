@@ -12,7 +12,9 @@
 //                                                           llama.cpp's defaults for absent fields; sliding window,
 //                                                           rope.freq_base_swa, final_logit_softcapping
 //   Phi3ForCausalLM -> phi3                                 fused qkv_proj and gate_up_proj kept fused (attn_qkv,
-//                                                           ffn_up); rope.scaling.original_context_length
+//                                                           ffn_up); rope.scaling.original_context_length;
+//                                                           LongRoPE as rope_factors_long/short.weight and
+//                                                           rope.scaling.attn_factor
 // Anything else is refused naming the architecture.
 //
 // Names: model.embed_tokens -> token_embd, model.norm -> output_norm, lm_head -> output (absent with tied

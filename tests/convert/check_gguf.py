@@ -181,6 +181,11 @@ def main():
         if not np.array_equal(y.astype(np.float32), want.astype(np.float32)):
             d = np.abs(y.astype(np.float64) - want.astype(np.float64)).max()
             errors.append(f"{name}: values differ (max {d:g})")
+    for key, name in (("long_factor", "rope_factors_long.weight"), ("short_factor", "rope_factors_short.weight")):
+        if rs.get(key) is not None:  # Phi-3 LongRoPE: the config's factors as F32 tensors
+            used.add(name)
+            if name not in got or not np.array_equal(np.asarray(got[name].data), np.array(rs[key], np.float32)):
+                errors.append(f"{name} is not the config's rope_scaling {key}")
     extra = sorted(set(got) - used - {"rope_freqs.weight"})
     if extra:
         errors.append(f"tensors not from the safetensors: {extra}")

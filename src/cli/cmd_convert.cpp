@@ -17,6 +17,11 @@ struct ConvertOpts {
 };
 
 int run_convert(const ConvertOpts& o) {
+    if (!convert::is_known_type(o.opt.type)) {
+        std::fprintf(stderr, "hearth: error: unknown type '%s'; one of: %s\n", o.opt.type.c_str(),
+                     convert::type_names().c_str());
+        return 2;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     std::fprintf(stderr, "convert: %s -> %s (%s)\n", o.dir.c_str(), o.out.c_str(), o.opt.type.c_str());
     ProgressPrinter bar(isatty(STDERR_FILENO) != 0);
@@ -27,7 +32,7 @@ int run_convert(const ConvertOpts& o) {
     bar.finish();
     if (!st) {
         std::fprintf(stderr, "hearth: error: %s\n", st.message().c_str());
-        return st.code() == Code::BadField && st.message().starts_with("unknown type") ? 2 : 1;
+        return 1;
     }
     std::fprintf(stderr, "convert: wrote %s in %.1f s\n", o.out.c_str(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -166,6 +166,17 @@ struct RemoveOnExit {
 
 } // namespace
 
+bool is_known_type(std::string_view type) {
+    return upper(std::string(type)) == "AUTO" || quantize::find_mix(type).has_value();
+}
+
+std::string type_names() {
+    std::string names = "auto";
+    for (std::string_view m : quantize::mix_names())
+        names += ", " + std::string(m);
+    return names;
+}
+
 Status convert_model(const std::string& dir, const std::string& out_path, const Options& opt,
                      const Progress& progress) {
     std::string type = upper(opt.type);
@@ -175,12 +186,7 @@ Status convert_model(const std::string& dir, const std::string& out_path, const 
         type = auto_type(*st);
     }
     const auto mix = quantize::find_mix(type);
-    if (!mix) {
-        std::string names;
-        for (std::string_view m : quantize::mix_names())
-            names += (names.empty() ? "" : ", ") + std::string(m);
-        return error(Code::BadField, "unknown type '" + opt.type + "'; one of: auto, " + names);
-    }
+    if (!mix) return error(Code::BadField, "unknown type '" + opt.type + "'; one of: " + type_names());
     if (written_directly(mix->base)) return write_direct(dir, out_path, *mix, progress);
 
     // Through an F16 file next to the output, then hearth quantize.

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace hearth::convert {
 
@@ -22,6 +23,10 @@ struct Options {
     std::string type = "auto"; // F32, F16, BF16, Q8_0, auto, or a quantize::find_mix name
     int n_threads = 0;         // for the quantize step (0 = all cores)
 };
+
+// Whether `type` (case-insensitive) is one --type accepts; type_names() lists them for messages.
+bool is_known_type(std::string_view type);
+std::string type_names();
 
 // progress(done, total): source bytes converted so far (the quantize step reports its own bytes again).
 using Progress = std::function<void(uint64_t, uint64_t)>;

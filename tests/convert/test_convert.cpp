@@ -222,6 +222,14 @@ void write_safetensors(const std::string& path, const std::string& header, const
     f << header << data;
 }
 
+TEST(ConvertRefuses, UnknownType) {
+    const std::string out = fixture_root() + "/bad-type.gguf";
+    auto r = convert(fixture_root() + "/llama", out, "Q7_X");
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.err.find("unknown type 'Q7_X'; one of: auto, F32"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out));
+}
+
 TEST(ConvertRefuses, UnknownArchitecture) {
     const std::string dir = copy_fixture("llama", "bad-arch");
     edit_json(dir + "/config.json", [](json& j) { j["architectures"] = {"MambaForCausalLM"}; });

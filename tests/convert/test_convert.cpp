@@ -285,6 +285,26 @@ TEST(ConvertRefuses, MissingShard) {
     expect_refused(dir, "missing file " + dir + "/model-00002-of-00002.safetensors");
 }
 
+TEST(ConvertRefuses, TensorInTwoShards) {
+    const std::string dir = copy_fixture("qwen2", "two-shards");
+    const std::string path = dir + "/model-00002-of-00002.safetensors";
+    std::ifstream in(path, std::ios::binary);
+    std::string raw((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i)
+        n = (n << 8) | uint8_t(raw[size_t(i)]);
+    json h = json::parse(raw.substr(8, n));
+    const std::string in_first = json::parse(std::ifstream(dir + "/model.safetensors.index.json"))["weight_map"]
+                                     .items()
+                                     .begin()
+                                     .key(); // a tensor of shard 1 (names alternate between the shards)
+    const uint64_t end = raw.size() - 8 - n;
+    h[in_first] = {{"dtype", "BF16"}, {"shape", {1}}, {"data_offsets", {end, end + 2}}};
+    write_safetensors(path, h.dump(), raw.substr(8 + n) + std::string(2, '\0'));
+    expect_refused(dir, "tensor '" + in_first + "' is in both model-00001-of-00002.safetensors and model-00002");
+}
+
 TEST(ConvertRefuses, MissingAndExtraTensors) {
     const std::string dir = copy_fixture("qwen2", "unlisted-tensor");
     edit_json(dir + "/model.safetensors.index.json",

@@ -53,6 +53,14 @@ MmapFile& MmapFile::operator=(MmapFile&& o) noexcept {
     return *this;
 }
 
+void MmapFile::release(std::span<const uint8_t> range) const {
+    if (range.empty() || range.data() < data_ || range.data() + range.size() > data_ + size_) return;
+    const auto page = uintptr_t(sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (uintptr_t(range.data()) + page - 1) / page * page;
+    const uintptr_t end = (uintptr_t(range.data()) + range.size()) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 MmapFile::~MmapFile() {
     if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }

@@ -23,6 +23,9 @@ public:
 
     std::span<const uint8_t> bytes() const { return {data_, size_}; }
     uint64_t size() const { return size_; }
+    // Gives the whole pages inside `range` (a part of bytes()) back to the kernel once read: the mapping stays valid
+    // and touching them again re-reads the file, so a reader that passes over the file once stays small.
+    void release(std::span<const uint8_t> range) const;
 
 private:
     MmapFile() = default;

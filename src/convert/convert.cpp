@@ -148,7 +148,10 @@ Status write_direct(const std::string& dir, const std::string& out_path, const q
     auto produce = [&](size_t k, std::vector<uint8_t>& scratch) -> Result<std::span<const uint8_t>> {
         const TensorSpec& t = plan->tensors[k];
         HEARTH_TRY(encode_tensor(t, types[k], *st, scratch));
-        if (const auto* e = st->find(t.src)) done += e->info.end - e->info.begin;
+        if (const auto* e = st->find(t.src)) {
+            done += e->info.end - e->info.begin;
+            st->release(*e); // read once: the mapped source does not add up in memory
+        }
         if (progress) progress(done, total);
         return std::span<const uint8_t>(scratch);
     };

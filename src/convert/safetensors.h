@@ -65,6 +65,8 @@ public:
     const Entry* find(std::string_view name) const;
     // The tensor's bytes (info.end - info.begin long).
     std::span<const uint8_t> data(const Entry& e) const;
+    // Gives the tensor's pages back to the kernel once it has been read (MmapFile::release).
+    void release(const Entry& e) const { files_[e.file].release(data(e)); }
     // The file an entry lives in (for messages).
     const std::string& file_name(const Entry& e) const { return names_[e.file]; }
 

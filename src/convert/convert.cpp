@@ -183,18 +183,21 @@ std::string type_names() {
 Status convert_model(const std::string& dir, const std::string& out_path, const Options& opt,
                      const Progress& progress) {
     std::string type = upper(opt.type);
-    if (type == "AUTO") {
+    if (!is_known_type(type)) return error(Code::BadField, "unknown type '" + opt.type + "'; one of: " + type_names());
+    std::string auto16; // what "auto" means for this model: BF16 or F16
+    {
         auto st = SafetensorsSet::open(dir);
         if (!st) return st.status();
-        type = auto_type(*st);
+        auto16 = auto_type(*st);
     }
-    const auto mix = quantize::find_mix(type);
-    if (!mix) return error(Code::BadField, "unknown type '" + opt.type + "'; one of: " + type_names());
+    const auto mix = quantize::find_mix(type == "AUTO" ? auto16 : type);
+    HEARTH_CHECK(mix.has_value(), "a known type without a quantize::Mix");
     if (written_directly(mix->base)) return write_direct(dir, out_path, *mix, progress);
 
-    // Through an F16 file next to the output, then hearth quantize.
-    const RemoveOnExit tmp{out_path + ".f16.tmp"};
-    HEARTH_TRY(write_direct(dir, tmp.path, *quantize::find_mix("F16"), progress));
+    // Through a 16-bit file next to the output (BF16 for a BF16 model, which F16 could overflow; else F16), then
+    // hearth quantize.
+    const RemoveOnExit tmp{out_path + ".convert.tmp"};
+    HEARTH_TRY(write_direct(dir, tmp.path, *quantize::find_mix(auto16), progress));
     auto f = gguf::File::open(tmp.path);
     if (!f) return f.status();
     auto qplan = quantize::make_plan(*f, *mix, /*allow_requantize=*/false);

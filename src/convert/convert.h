@@ -5,8 +5,9 @@
 // Types: F32, F16, BF16 and Q8_0 are written directly, as the Python converter does: 1-D tensors, norms and
 // tensors whose name does not end in ".weight" stay F32; a Q8_0 tensor whose rows 32 does not divide falls back to
 // F16. Default ("auto", llama.cpp's --outtype auto): BF16 when the first 2-D source tensor is BF16, else F16. Any
-// other type hearth quantize knows (Q4_K_M, ...) goes through an F16 file written next to the output, then
-// quantize::run; the temporary file is removed. Sources must be F32, F16 or BF16 (others refused by name).
+// other type hearth quantize knows (Q4_K_M, ...) goes through a 16-bit file (the "auto" type: BF16 for a BF16
+// model, whose values F16 could overflow, else F16) written next to the output, then quantize::run; the temporary
+// file is removed. Sources must be F32, F16 or BF16 (others refused by name).
 // The output is written to a temporary file and renamed (gguf::Writer): never a partial file.
 #pragma once
 

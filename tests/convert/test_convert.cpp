@@ -165,7 +165,7 @@ TEST(Convert, QuantizedTypeGoesThroughQuantize) {
     const std::string out = out_path("llama", "Q4_K_M");
     auto r = convert(fixture_root() + "/llama", out, "q4_k_m");
     ASSERT_EQ(r.rc, 0) << r.err;
-    EXPECT_FALSE(fs::exists(out + ".f16.tmp")) << "the F16 step's file was left behind";
+    EXPECT_FALSE(fs::exists(out + ".convert.tmp")) << "the 16-bit step's file was left behind";
     auto f = gguf::File::open(out);
     ASSERT_TRUE(f) << f.message();
     EXPECT_EQ(*f->get_u64("general.file_type"), 15u); // LLAMA_FTYPE_MOSTLY_Q4_K_M

@@ -185,6 +185,30 @@ TEST(Convert, DefaultTypeFollowsTheSource) {
     }
 }
 
+// generation_config.json's bos id fills in only when tokenizer_config.json and config.json name none.
+TEST(Convert, GenerationConfigFillsInSpecialIds) {
+    ASSERT_FALSE(fixture_root().empty());
+    const std::string dir = fixture_root() + "/gen-config";
+    fs::remove_all(dir);
+    fs::copy(fixture_root() + "/qwen2", dir, fs::copy_options::recursive);
+    std::ifstream cin(dir + "/config.json");
+    json cfg = json::parse(cin);
+    cin.close();
+    const int64_t bos = cfg["bos_token_id"].get<int64_t>();
+    auto f_bos = [&](const std::string& out) -> int64_t {
+        auto r = convert(dir, out, "F32");
+        EXPECT_EQ(r.rc, 0) << r.err;
+        auto f = gguf::File::open(out);
+        if (!f || !f->find("tokenizer.ggml.bos_token_id")) return -1;
+        return int64_t(*f->get_u64("tokenizer.ggml.bos_token_id"));
+    };
+    EXPECT_EQ(f_bos(dir + "-a.gguf"), bos); // from config.json
+    cfg.erase("bos_token_id");
+    std::ofstream(dir + "/config.json") << cfg.dump();
+    std::ofstream(dir + "/generation_config.json") << json{{"bos_token_id", bos - 1}}.dump();
+    EXPECT_EQ(f_bos(dir + "-b.gguf"), bos - 1); // only generation_config.json names one
+}
+
 // ---- refusals: each names what it refuses and leaves no file (final or temporary) behind
 
 // A copy of fixture `name` to change; removed by the caller's scope.

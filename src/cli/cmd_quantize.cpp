@@ -66,7 +66,10 @@ int run(const Opts& o) {
         std::printf("%-40s %-8s %-8s %12s\n", "tensor", "from", "to", "MiB");
         for (const auto& t : plan->tensors)
             std::printf("%-40s %-8s %-8s %12.2f%s\n", t.name.c_str(), std::string(dtype_name(t.from)).c_str(),
-                        std::string(dtype_name(t.to)).c_str(), mib(t.bytes_out), t.copy ? "  (copied)" : "");
+                        std::string(dtype_name(t.to)).c_str(), mib(t.bytes_out),
+                        t.copy                 ? "  (copied)"
+                        : t.imatrix != nullptr ? "  (imatrix)"
+                                               : "");
     }
     std::fprintf(stderr, "quantize: %s -> %s: %zu tensors, %.1f MiB -> %.1f MiB (%.1f%% of the source)", o.in.c_str(),
                  std::string(mix->name).c_str(), plan->tensors.size(), mib(plan->bytes_in), mib(plan->bytes_out),

@@ -24,7 +24,7 @@ bool valid(float v) {
 std::vector<float> f32_values(const gguf::File& f, const gguf::TensorInfo& t) {
     const auto bytes = f.tensor_data(t);
     std::vector<float> v(size_t(t.n_elements));
-    std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+    if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float)); // (a tensor may be empty)
     return v;
 }
 

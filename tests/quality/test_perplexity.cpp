@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -327,6 +328,53 @@ std::optional<Chunked> chunked_text(const std::string& file, const nlohmann::jso
 }
 
 // Every row feed_scored hands out is bit for bit what feed() leaves after that token.
+// The collector sums squares per column and counts tokens, for block weights (and output.weight when asked) only.
+TEST(ImatrixCollector, SumsSquaresPerColumnAndCountsTokens) {
+    ImatrixCollector c;
+    const float x[6] = {1, 2, 3, -1, 0, 2}; // 2 tokens x 3 columns
+    c.observer()("blk.0.attn_q.weight", x, 2, 3);
+    c.observer()("blk.0.attn_q.weight", x + 3, 1, 3);
+    c.observer()("output.weight", x, 2, 3);
+    c.observer()("token_embd.weight", x, 2, 3);
+    const quantize::Imatrix m = c.result({"t"}, 1, 2);
+    ASSERT_EQ(m.entries.size(), 1u);
+    const quantize::ImatrixEntry& e = m.entries.at("blk.0.attn_q.weight");
+    EXPECT_EQ(e.sums, (std::vector<float>{1 + 1 + 1, 4 + 0 + 0, 9 + 4 + 4}));
+    EXPECT_EQ(e.counts, (std::vector<float>{3}));
+    ImatrixCollector with_output(true);
+    with_output.observer()("output.weight", x, 2, 3);
+    EXPECT_EQ(with_output.size(), 1u);
+}
+
+// feed_scored's observer sees every weight matrix of every layer once per pass, with all the pass's tokens, under
+// the tensor names of the file.
+TEST(FeedScored, InputsObserverSeesEveryMatrixByName) {
+    auto e = load_model("SmolLM2-135M-Instruct.Q4_1.gguf");
+    ASSERT_TRUE(e);
+    auto s = e->create_session({64, 32});
+    ASSERT_TRUE(s);
+    std::vector<int32_t> toks(40);
+    for (size_t i = 0; i < toks.size(); ++i)
+        toks[i] = int32_t(200 + 11 * i);
+    std::map<std::string, int64_t> tokens_seen;
+    const Session::MatmulInputFn inputs = [&](const std::string& w, const float* x, int64_t n, int64_t cols) {
+        tokens_seen[w] += n;
+        EXPECT_TRUE(std::isfinite(x[n * cols - 1])) << w;
+    };
+    ASSERT_TRUE((*s)->feed_scored(
+        toks, 39, [](size_t, std::span<const float>) {}, &inputs));
+    const int64_t n_layer = e->info().n_layer;
+    // 7 matrices per layer; SmolLM2's output is tied: token_embd.weight.
+    EXPECT_EQ(int64_t(tokens_seen.size()), 7 * n_layer + 1);
+    for (const auto& [w, n] : tokens_seen) { // the output matrix sees only the rows whose logits are computed
+        if (w == "token_embd.weight")
+            EXPECT_GE(n, 1);
+        else
+            EXPECT_EQ(n, 40) << w;
+    }
+    EXPECT_TRUE(tokens_seen.count("blk.0.ffn_down.weight"));
+}
+
 TEST(FeedScored, RowsEqualFeedOneByOne) {
     auto e = load_model("SmolLM2-135M-Instruct.Q4_1.gguf");
     ASSERT_TRUE(e);

@@ -1,12 +1,11 @@
 // cli/cmd_router.cpp: `hearth router show | stats | audit | export` (eval and calibrate: cmd_router_eval.cpp).
 #include "cli/commands.h"
+#include "cli/server_client.h"
 #include "router/audit.h"
 #include "router/config.h"
-#include "server/server.h"
 #include "store/store.h"
 
 #include <cstdio>
-#include <curl/curl.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -32,35 +31,25 @@ int run_show(const std::string& path_flag) {
     return 0;
 }
 
-size_t collect(char* p, size_t size, size_t n, void* out) {
-    static_cast<std::string*>(out)->append(p, size * n);
-    return size * n;
-}
-
-int run_stats(const std::string& url, const std::string& key_env) {
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> c(curl_easy_init(), curl_easy_cleanup);
-    if (!c) return 1;
-    std::string body;
-    const std::string target = url + "/api/router/stats";
-    curl_easy_setopt(c.get(), CURLOPT_URL, target.c_str());
-    curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c.get(), CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-    struct curl_slist* headers = nullptr;
-    if (const char* key = std::getenv(key_env.c_str()); key && *key)
-        headers = curl_slist_append(headers, ("Authorization: Bearer " + std::string(key)).c_str());
-    curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, headers);
-    const CURLcode rc = curl_easy_perform(c.get());
-    curl_slist_free_all(headers);
-    long status = 0;
-    curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK || status != 200) {
-        std::fprintf(stderr, "hearth: error: %s: %s\n", target.c_str(),
-                     rc != CURLE_OK ? curl_easy_strerror(rc) : ("HTTP " + std::to_string(status)).c_str());
+int run_stats(const std::string& url_flag, const std::string& key_env) {
+    std::string base = url_flag;
+    if (base.empty()) {
+        auto b = server_base_url(std::getenv("HEARTH_HOST"));
+        if (!b) {
+            std::fprintf(stderr, "hearth: error: %s\n", b.message().c_str());
+            return 2;
+        }
+        base = *b;
+    }
+    const char* key = std::getenv(key_env.c_str());
+    const std::string target = base + "/api/router/stats";
+    auto reply = call_server(base, "GET", "/api/router/stats", "", key ? key : "");
+    if (!reply || reply->status != 200) {
+        std::fprintf(stderr, "hearth: error: %s\n",
+                     !reply ? reply.message().c_str() : (target + ": " + reply_error(*reply)).c_str());
         return 1;
     }
+    const std::string& body = reply->body;
     json j = json::parse(body, nullptr, false);
     if (j.is_discarded()) {
         std::fprintf(stderr, "hearth: error: %s: not JSON\n", target.c_str());
@@ -84,9 +73,9 @@ int run_stats(const std::string& url, const std::string& key_env) {
                 static_cast<unsigned long long>(j["tokens"]["local"]["completion"].get<uint64_t>()),
                 static_cast<unsigned long long>(j["tokens"]["cloud"]["prompt"].get<uint64_t>()),
                 static_cast<unsigned long long>(j["tokens"]["cloud"]["completion"].get<uint64_t>()));
-    std::printf("spend         cloud $%.4f, avoided $%.4f (always-cloud would be $%.4f)\n",
-                j["cloud_spend_usd"].get<double>(), j["spend_avoided_usd"].get<double>(),
-                j["always_cloud_usd"].get<double>());
+    std::printf("spend         cloud $%.4f (today $%.4f), avoided $%.4f (always-cloud would be $%.4f)\n",
+                j["cloud_spend_usd"].get<double>(), j.value("cloud_spend_today_usd", 0.0),
+                j["spend_avoided_usd"].get<double>(), j["always_cloud_usd"].get<double>());
     std::printf("decisions     %llu, mean %.3f ms\n", static_cast<unsigned long long>(j["decisions"].get<uint64_t>()),
                 j["decision_ms_mean"].get<double>());
     return 0;
@@ -212,10 +201,10 @@ Runner add_router_command(CLI::App& app, CLI::App** router_out) {
     router->add_option("--router-config", *config, "router TOML (default $HEARTH_HOME/router.toml)");
 
     CLI::App* show = router->add_subcommand("show", "Print the effective router config (secrets masked)");
-    auto url = std::make_shared<std::string>("http://127.0.0.1:" + std::to_string(server::kDefaultPort));
+    auto url = std::make_shared<std::string>(); // empty: HEARTH_HOST, or the default address
     auto key_env = std::make_shared<std::string>("HEARTH_API_KEY");
     CLI::App* stats = router->add_subcommand("stats", "Requests, tokens, escalations and spend of a running server");
-    stats->add_option("--url", *url, "the server")->capture_default_str();
+    stats->add_option("--url", *url, "the server (default: HEARTH_HOST, else http://127.0.0.1:11435)");
     stats->add_option("--api-key-env", *key_env, "environment variable holding the server's API key")
         ->capture_default_str();
     auto verify = std::make_shared<bool>(false);

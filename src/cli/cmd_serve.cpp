@@ -15,6 +15,7 @@
 #include "server/routing.h"
 #include "server/security.h"
 #include "server/server.h"
+#include "server/web.h"
 #include "store/resolve.h"
 
 #include <atomic>
@@ -55,6 +56,8 @@ struct ServeOpts {
     double drain_timeout_s = 30;
     std::string router_config; // empty: $HEARTH_HOME/router.toml when it exists
     std::string capture_dir;
+    std::string web_dir; // serve the page's files from here (working on the page); empty: the embedded page
+    bool no_web = false; // no page at all (API only)
 };
 
 // A model name from a client must name a store model unless paths were allowed: a client must not make
@@ -234,6 +237,16 @@ int run_serve(const ServeOpts& o) {
     for (auto* make : {&server::openai_routes, &server::ollama_routes, &server::infill_routes})
         for (auto& r : make(ctx))
             routes.push_back(std::move(r));
+    if (!o.no_web) {
+        auto page = server::web_routes(o.web_dir);
+        if (!page) {
+            std::fprintf(stderr, "hearth: error: %s\n", page.message().c_str());
+            pthread_sigmask(SIG_SETMASK, &old, nullptr);
+            return 1;
+        }
+        for (auto& r : *page)
+            routes.push_back(std::move(r));
+    }
 
     server::Server srv(so, std::move(routes));
     if (Status b = srv.bind(); !b) {
@@ -244,6 +257,12 @@ int run_serve(const ServeOpts& o) {
     const bool v6 = o.host.find(':') != std::string::npos;
     std::fprintf(stderr, "hearth: listening on http://%s%s%s:%d (API key %s)\n", v6 ? "[" : "", o.host.c_str(),
                  v6 ? "]" : "", srv.port(), key->empty() ? "off" : "required");
+    if (!o.no_web) { // where to open it on this machine (a wildcard bind is reached through loopback)
+        const bool any = o.host == "0.0.0.0" || o.host == "::";
+        const std::string at = any ? "127.0.0.1" : v6 ? "[" + o.host + "]" : o.host;
+        std::fprintf(stderr, "hearth: chat page: http://%s:%d/%s\n", at.c_str(), srv.port(),
+                     o.web_dir.empty() ? "" : (" (files from " + o.web_dir + ")").c_str());
+    }
     std::atomic<bool> done{false};
     // The drain: new requests get 503 while in-flight ones finish (up to the timeout); then the engine
     // cancels what is left, so handlers blocked in generate() return and listen() can end.
@@ -320,6 +339,9 @@ Runner add_serve_command(CLI::App& app) {
                     "the router's TOML config (default $HEARTH_HOME/router.toml; see `hearth router show`)");
     cmd->add_option("--capture", o->capture_dir,
                     "record (pseudonymized prompt, cloud answer) pairs as chat JSONL in this folder (off by default)");
+    cmd->add_option("--web-dir", o->web_dir,
+                    "serve the chat page's own files from this folder (for working on the page; default: built in)");
+    cmd->add_flag("--no-web", o->no_web, "serve no chat page at / (API only)");
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
         return run_serve(*o);

@@ -41,6 +41,9 @@ Runner add_doctor_command(CLI::App& app);
 Runner add_pull_command(CLI::App& app);
 // cmd_serve.cpp
 Runner add_serve_command(CLI::App& app);
+// cmd_ps.cpp: `ps` and `stop`, clients of a running server
+Runner add_ps_command(CLI::App& app);
+Runner add_stop_command(CLI::App& app);
 // cmd_router.cpp: `router` and its show/stats/audit/export subcommands; *router_out gets the `router` app so
 // more subcommands can be added to it (eval, calibrate).
 Runner add_router_command(CLI::App& app, CLI::App** router_out = nullptr);

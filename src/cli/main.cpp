@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
     runners.push_back(hearth::cli::add_create_command(app));
     runners.push_back(hearth::cli::add_doctor_command(app));
     runners.push_back(hearth::cli::add_serve_command(app));
+    runners.push_back(hearth::cli::add_ps_command(app));
+    runners.push_back(hearth::cli::add_stop_command(app));
     CLI::App* router = nullptr;
     runners.push_back(hearth::cli::add_router_command(app, &router));
     hearth::cli::add_router_eval_commands(*router, runners);

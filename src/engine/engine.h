@@ -107,10 +107,11 @@ inline constexpr size_t kMaxStop = 16;
 
 // Where a routed request was answered and why (routers only; see router/router.h).
 struct RouteInfo {
-    std::string route = "local"; // "local" or "cloud"
-    std::string reason;          // e.g. "cascade: score 0.71 >= 0.55", "privacy: email kept local"
-    double score = -1;           // the decision score when one was computed, else -1
-    std::string upstream;        // the upstream's name when cloud (or when a cloud attempt fell back)
+    std::string route = "local";            // "local" or "cloud"
+    std::string reason;                     // e.g. "cascade: score 0.71 >= 0.55", "privacy: email kept local"
+    double score = -1;                      // the decision score when one was computed, else -1
+    std::string upstream;                   // the upstream's name when cloud (or when a cloud attempt fell back)
+    std::vector<std::string> pseudonymized; // cloud: the entity types replaced by pseudonyms before sending
 };
 
 struct TokenEvent {

@@ -159,7 +159,11 @@ bool Router::is_alias(const std::string& model) const {
 
 RouterStats Router::router_stats() const {
     std::lock_guard lock(impl_->mu);
-    return impl_->stats;
+    RouterStats s = impl_->stats;
+    if (impl_->day == utc_today())
+        for (const auto& [name, usd] : impl_->spent_today)
+            s.cloud_spend_today_usd += usd;
+    return s;
 }
 
 namespace {
@@ -475,6 +479,8 @@ std::variant<Completion, Status> Router::generate(const Request& req,
 
     t.info.route = "cloud";
     t.info.reason = why;
+    for (const auto& [entity, n] : pseudonymized)
+        t.info.pseudonymized.push_back(entity);
     privacy::StreamRestorer restorer(pseudo);
     std::string text;     // restored, as the client saw it
     std::string raw_text; // as the upstream sent it (placeholders), for capture

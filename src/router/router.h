@@ -44,7 +44,8 @@ struct RouterStats {
     uint64_t kept_local_privacy = 0, pseudonymized = 0, egress_blocked = 0;
     uint64_t local_prompt_tokens = 0, local_completion_tokens = 0;
     uint64_t cloud_prompt_tokens = 0, cloud_completion_tokens = 0;
-    double cloud_spend_usd = 0;
+    double cloud_spend_usd = 0;       // since this server started
+    double cloud_spend_today_usd = 0; // this UTC day, including what the audit log holds from before a restart
     double spend_avoided_usd = 0; // what the locally answered requests would have cost at the first upstream's prices
     double always_cloud_usd = 0;  // what every routed request would have cost in the cloud
     uint64_t decisions = 0;

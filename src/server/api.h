@@ -40,6 +40,7 @@ inline nlohmann::json route_json(const engine::RouteInfo& r) {
     nlohmann::json j = {{"route", r.route}, {"reason", r.reason}};
     j["score"] = r.score >= 0 ? nlohmann::json(r.score) : nlohmann::json(nullptr);
     j["upstream"] = r.upstream.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.upstream);
+    if (!r.pseudonymized.empty()) j["pseudonymized"] = r.pseudonymized;
     return j;
 }
 

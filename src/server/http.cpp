@@ -81,6 +81,8 @@ const char* reason(int status) {
         return "Created";
     case 204:
         return "No Content";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 401:
@@ -959,7 +961,7 @@ std::string Server::Impl::response_head(const Conn& c, const HttpResponse& r, bo
                                         size_t length) const {
     std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason(r.status) + "\r\n";
     out += "Date: " + http_date() + "\r\n";
-    if (r.status != 204) {
+    if (r.status != 204 && r.status != 304) { // neither has content (RFC 9110 15.3.5, 15.4.5)
         out += "Content-Type: " + (header_safe(r.content_type) ? r.content_type : "application/octet-stream") + "\r\n";
         out += chunked ? std::string("Transfer-Encoding: chunked\r\n")
                        : "Content-Length: " + std::to_string(length) + "\r\n";

@@ -22,6 +22,7 @@ nlohmann::json router_stats_json(const router::RouterStats& s) {
          {{"local", {{"prompt", s.local_prompt_tokens}, {"completion", s.local_completion_tokens}}},
           {"cloud", {{"prompt", s.cloud_prompt_tokens}, {"completion", s.cloud_completion_tokens}}}}},
         {"cloud_spend_usd", s.cloud_spend_usd},
+        {"cloud_spend_today_usd", s.cloud_spend_today_usd},
         {"spend_avoided_usd", s.spend_avoided_usd},
         {"always_cloud_usd", s.always_cloud_usd},
         {"decisions", s.decisions},

@@ -132,6 +132,14 @@ def run(srv, cloud, home, env):
     check(h.get("route") == "local" and "payment_card" in h.get("reason", ""), f"keep-local card stays local ({h})")
     check(cloud_requests(cloud) == before, "keep-local: the cloud got no request")
 
+    # Pseudonymized data goes out replaced, and the answer says which entity types were replaced.
+    r = client.chat.completions.create(model="auto", max_tokens=4, temperature=0, extra_body={"route": "cloud"},
+                                       messages=[{"role": "user", "content": "Write to ann.lee@example.com please."}])
+    h = (r.model_extra or {}).get("hearth", {})
+    check(h.get("route") == "cloud" and h.get("pseudonymized") == ["email"],
+          f"pseudonymized email: the hearth object names the entity type ({h})")
+    check("pseudonymized" not in first, "nothing replaced: no pseudonymized list")
+
     # Ollama client, streamed and not (its calls have no `route`: the config's default applies).
     oc = ollama.Client(host=srv.base)
     o = oc.chat(model="auto", messages=msgs, options={"temperature": 0, "num_predict": 8})
@@ -145,7 +153,11 @@ def run(srv, cloud, home, env):
 
     # Stats and metrics.
     st = subprocess.run([HEARTH, "router", "stats", "--url", srv.base], capture_output=True, text=True, timeout=30)
-    check(st.returncode == 0 and "cloud" in st.stdout, "hearth router stats prints the counters")
+    check(st.returncode == 0 and "cloud" in st.stdout and "today $" in st.stdout,
+          "hearth router stats prints the counters")
+    stats = json.loads(urllib.request.urlopen(srv.base + "/api/router/stats", timeout=10).read())
+    check(stats["cloud_spend_today_usd"] > 0 and abs(stats["cloud_spend_today_usd"] - stats["cloud_spend_usd"]) < 1e-12,
+          f"/api/router/stats: today's spend is this run's ({stats['cloud_spend_today_usd']})")
     with urllib.request.urlopen(srv.base + "/metrics", timeout=10) as m:
         metrics = m.read().decode()
     check('hearth_router_requests_total{route="cloud"}' in metrics, "/metrics has the router counters")

@@ -98,6 +98,7 @@ def main():
             run_ollama(srv)
             run_ollama_management(srv)
             run_concurrency(srv)
+            run_ps_and_stop(srv)
         finally:
             rc = srv.stop()
             hub.stop()
@@ -106,6 +107,33 @@ def main():
         shutil.rmtree(home, ignore_errors=True)
     print(f"{len(FAILURES)} failure(s)")
     sys.exit(1 if FAILURES else 0)
+
+
+def run_ps_and_stop(srv):
+    """`hearth ps` and `hearth stop` against this server (HEARTH_HOST, HEARTH_API_KEY), as `ollama ps/stop`."""
+    env = {**os.environ, "HEARTH_HOST": srv.base, "HEARTH_API_KEY": KEY}
+
+    def hearth(*args, **kw):
+        return subprocess.run([HEARTH, *args], capture_output=True, text=True, timeout=60, env={**env, **kw})
+
+    ollama.Client(host=srv.base, headers={"Authorization": f"Bearer {KEY}"}).generate(
+        model="smollm2", prompt="hi", options={"num_predict": 1})
+    ps = hearth("ps")
+    rows = ps.stdout.splitlines()
+    check(ps.returncode == 0 and rows and rows[0].split()[:5] == ["NAME", "ID", "SIZE", "PROCESSOR", "UNTIL"],
+          f"hearth ps: header ({ps.stdout!r} {ps.stderr!r})")
+    check(any(r.startswith("smollm2") and "CPU" in r and "from now" in r for r in rows[1:]),
+          f"hearth ps: smollm2 loaded, on the CPU, with its expiry ({rows})")
+    wrong = hearth("ps", HEARTH_API_KEY="wrong")
+    check(wrong.returncode == 1 and "incorrect API key" in wrong.stderr, f"hearth ps, wrong key: {wrong.stderr!r}")
+    stop = hearth("stop", "smollm2")
+    check(stop.returncode == 0, f"hearth stop smollm2: {stop.stderr!r}")
+    loaded = [m["name"] for m in ollama.Client(host=srv.base, headers={"Authorization": f"Bearer {KEY}"}).ps()["models"]]
+    check(not any(n.startswith("smollm2") for n in loaded), f"after hearth stop, /api/ps has no smollm2 ({loaded})")
+    again = hearth("stop", "smollm2")
+    check(again.returncode == 1 and "not running" in again.stderr, f"hearth stop, not loaded: {again.stderr!r}")
+    gone = hearth("ps", HEARTH_HOST="127.0.0.1:1")
+    check(gone.returncode == 1 and "127.0.0.1:1" in gone.stderr, f"hearth ps, no server: {gone.stderr!r}")
 
 
 def run_openai(srv):

@@ -5,6 +5,7 @@
 // the access log, and the drain on stop().
 #include "server/builtin.h"
 #include "server/server.h"
+#include "server/web.h"
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -193,6 +194,11 @@ protected:
 
     std::vector<Route> test_routes() {
         std::vector<Route> routes = builtin_routes(engine, metrics);
+        auto page = web_routes(); // the embedded chat page, as `hearth serve` has it
+        EXPECT_TRUE(page) << page.message();
+        if (page)
+            for (auto& r : *page)
+                routes.push_back(std::move(r));
         routes.push_back({"GET", "/v1/models", Access::Inference, [](const HttpRequest&) {
                               HttpResponse r;
                               r.body = R"({"object":"list","data":[]})";
@@ -323,6 +329,23 @@ TEST_F(HttpTest, HealthIsPublic) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(nlohmann::json::parse(r.body)["status"], "ok");
     EXPECT_EQ(r.header("x-content-type-options"), "nosniff");
+}
+
+// The chat page is public (it holds no data) but the Host check still applies, and a revalidation is a bare 304.
+TEST_F(HttpTest, ChatPageIsPublicBehindTheHostCheck) {
+    start_default();
+    const auto page = roundtrip(get("/"));
+    ASSERT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("<html"), std::string::npos);
+    EXPECT_EQ(page.header("content-security-policy"), std::string(kWebCsp));
+    EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+    const auto again = roundtrip(get("/", "If-None-Match: " + page.header("etag") + "\r\n"));
+    EXPECT_EQ(again.status, 304);
+    EXPECT_FALSE(again.has("content-length"));
+    EXPECT_TRUE(again.body.empty());
+    const auto rebinding = roundtrip("GET / HTTP/1.1\r\nHost: attacker.example\r\n\r\n");
+    EXPECT_NE(rebinding.status, 200);
+    EXPECT_EQ(rebinding.body.find("<html"), std::string::npos);
 }
 
 TEST_F(HttpTest, EveryNonPublicRouteNeedsTheKey) {

@@ -5,6 +5,7 @@
 #include "server/web.h"
 #include "web/assets.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -122,6 +123,23 @@ TEST(WebAssets, PageHtmlKeepsToTheCspAndNamesOnlyServedFiles) {
     EXPECT_GT(refs, 0u);
     EXPECT_EQ(html.find("http://"), std::string::npos) << "the page loads nothing from elsewhere";
     EXPECT_EQ(html.find("https://"), std::string::npos) << "the page loads nothing from elsewhere";
+}
+
+// Issue #17's budget: what the first view loads (every file of the page itself, and the libraries index.html
+// names) weighs at most 400 KB as sent compressed; the libraries loaded on demand (highlight.js, KaTeX and its
+// fonts) are counted apart.
+TEST(WebAssets, FirstViewWeighsAtMost400KBCompressed) {
+    const web::Asset* page = find_asset("/");
+    ASSERT_NE(page, nullptr);
+    const std::string html = contents(*page);
+    size_t first = 0, lazy = 0;
+    for (const auto& a : web::embedded_assets()) {
+        const bool named = html.find("\"" + std::string(a.path) + "\"") != std::string::npos;
+        (!a.vendor || named ? first : lazy) += a.bytes.size();
+    }
+    std::printf("first view %.1f KB compressed; on demand %.1f KB\n", first / 1024.0, lazy / 1024.0);
+    EXPECT_LE(first, size_t{400} * 1024);
+    EXPECT_GT(lazy, 0u);
 }
 
 TEST(WebRoutes, HeadersGzipAndRevalidation) {

@@ -119,7 +119,7 @@ export class Api {
       routed: false,
     }));
     const known = new Set(out.map((m) => m.name));
-    for (const m of list?.data || []) if (!known.has(m.id)) out.push({ name: m.id, routed: true });
+    for (const m of list?.data || []) if (!known.has(m.id)) out.push({ name: m.id, size: 0, quant: '', params: '', family: '', routed: true });
     return out;
   }
 

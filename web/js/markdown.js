@@ -124,11 +124,25 @@ const FORBID_ATTR = ['style', 'id', 'name', 'class', 'srcset', 'action', 'formac
 
 const SAFE_LINK = /^(https?:|mailto:)/i;
 
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+
+// Raw HTML in an answer is shown as text, never parsed: a model has no need to write tags, and parsing them
+// even in DOMPurify's inert document makes Chromium report CSP violations for the handlers and styles it
+// sees. DOMPurify still cleans what marked itself writes (links, images, code), as a second wall.
+let renderer = null;
+function markedRenderer() {
+  if (!renderer) {
+    renderer = new globalThis.marked.Renderer();
+    renderer.html = (html) => escapeHtml(typeof html === 'string' ? html : html?.text ?? '');
+  }
+  return renderer;
+}
+
 // Markdown -> {fragment, hasCode, hasMath}. The fragment holds only sanitized nodes; math placeholders are
 // <span class="math" data-tex=...> and code blocks are wrapped with a language label and a copy button.
 export function renderMarkdown(src, doc = document) {
   const { text, math } = extractMath(String(src ?? ''));
-  const html = globalThis.marked.parse(text, { gfm: true, breaks: false, headerIds: false, mangle: false });
+  const html = globalThis.marked.parse(text, { gfm: true, breaks: false, headerIds: false, mangle: false, renderer: markedRenderer() });
   // Code classes (language-xx) are read before class attributes are stripped: marked writes them, but a model
   // can write raw HTML too, so they are taken from <pre><code> only and re-added by us.
   const frag = globalThis.DOMPurify.sanitize(html, {

@@ -89,7 +89,9 @@ $('ask-dialog').addEventListener('close', () => askResolve?.(null));
 // The key prompt: several calls may get a 401 at once; they share one question.
 const pendingKey = {};
 function askKey(kind, reason) {
-  pendingKey[kind] ??= ask({
+  if (pendingKey[kind]) return pendingKey[kind];
+  document.body.dataset.keyPrompts = String(Number(document.body.dataset.keyPrompts || 0) + 1);
+  pendingKey[kind] = ask({
     title: kind === 'management' ? 'Management key needed' : 'This server needs a key',
     message: kind === 'management'
       ? 'Downloading and deleting models needs the management key the server was started with.'
@@ -98,7 +100,6 @@ function askKey(kind, reason) {
     password: true,
     okText: 'Continue',
   }).finally(() => delete pendingKey[kind]);
-  document.body.dataset.keyPrompts = String(Number(document.body.dataset.keyPrompts || 0) + 1);
   return pendingKey[kind];
 }
 
@@ -168,6 +169,7 @@ async function refreshConvs() {
 
 async function save(conv) {
   conv.updated = Date.now();
+  if (conv === state.conv) localStorage.setItem('hearth.lastConversation', conv.id); // reopened after a reload
   await state.db.put(structuredClone(conv));
   await refreshConvs();
 }

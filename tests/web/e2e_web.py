@@ -177,8 +177,12 @@ class Page:
                     badge: q('.badge')?.textContent || '', badgeTitle: q('.badge')?.title || '',
                     detail: q('.route-detail')?.textContent || '', who: q('.who')?.textContent || ''};""")
 
-    def shot(self, name):
+    def shot(self, name, top=False):
         if self.shots:
+            # No passing toast in the picture; `top`: the conversation from its start.
+            self.js("document.getElementById('toast').hidden = true;"
+                    "const m = document.getElementById('messages'); m.style.scrollBehavior = 'auto';"
+                    "if (arguments[0]) m.scrollTop = 0;", top)
             self.d.save_screenshot(os.path.join(self.shots, name + ".png"))
 
 
@@ -304,6 +308,26 @@ def chat_phase(page, b, base):
     check(n_msgs == 6 and title in in_list, f"after a reload: {n_msgs} messages, '{title}' in the list {in_list}")
     no_console_errors(b, "reload")
 
+    # Edit the last question: the conversation continues from the new text (the old answer goes).
+    page.js("[...document.querySelectorAll('#messages article.msg.user')].pop().querySelector('.msg-foot button:last-child').click()")
+    edit = page.find("#messages textarea.edit-box")
+    edit.clear()
+    edit.send_keys("Say goodbye.", Keys.ENTER)
+    page.wait("return !document.querySelector('#messages textarea.edit-box')", 10, "the edit to be sent")
+    page.wait_idle()
+    users = page.js("return [...document.querySelectorAll('#messages article.msg.user .content')].map(e => e.textContent)")
+    n_msgs = page.js("return document.querySelectorAll('#messages article').length")
+    check(users[-1] == "Say goodbye." and n_msgs == 6 and page.last_answer()["text"],
+          f"edit: the last question is replaced and answered again ({users}, {n_msgs} messages)")
+    first = page.last_answer()["text"]
+    page.js("[...document.querySelectorAll('#messages article.msg.assistant')].pop().querySelector('.msg-foot button:last-child').click()")
+    page.wait("return !document.getElementById('stop').hidden || document.querySelectorAll('#messages article').length == 6", 10)
+    page.wait_idle()
+    a = page.last_answer()
+    check(page.js("return document.querySelectorAll('#messages article').length") == 6 and a["text"] and not a["error"],
+          f"regenerate: the last answer is written again ({first[:30]!r} -> {a['text'][:30]!r})")
+    no_console_errors(b, "edit and regenerate")
+
 
 PAYLOADS = [
     '<script>window.__xss = "script"; alert(1)</script>',
@@ -414,9 +438,9 @@ def render_phase(page, b, base, tmp):
     clip = page.d.execute_async_script("navigator.clipboard.readText().then(arguments[0], e => arguments[0]('ERR ' + e))")
     check("def add(a: float, b: float)" in clip, f"the code block's Copy button copies the code ({clip[:40]!r})")
     no_console_errors(b, "showcase")
-    page.shot("desktop-showcase-light")
+    page.shot("desktop-showcase-light", top=True)
     page.b.color_scheme("dark")
-    page.shot("desktop-showcase-dark")
+    page.shot("desktop-showcase-dark", top=True)
     page.b.color_scheme("light")
 
     # A refusal is shown in the conversation, in words: the model is not in the store.

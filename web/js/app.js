@@ -246,6 +246,7 @@ async function loadModels() {
   }
   renderModelPicker();
   renderModelList();
+  $('no-models').hidden = state.models.some((m) => !m.routed);
 }
 
 $('model').addEventListener('change', async (e) => {
@@ -484,14 +485,11 @@ async function answer() {
   delete msg.pending;
   msg.stats = answerStats(times);
   state.streaming = null;
-  if (state.conv === conv) {
-    replaceMessageView(msg);
-    // The previous answer loses its Regenerate button: re-render the whole list only when cheap.
-    updateComposer();
-  }
   await save(conv);
-  if (msg.hearth) refreshSpend();
+  // Whole list again: the earlier answer loses its Regenerate button, this one gets its buttons.
   if (state.conv === conv) renderConversation();
+  else updateComposer();
+  if (msg.hearth) refreshSpend();
 }
 
 // A server refusal in words a user can act on.
@@ -673,6 +671,13 @@ $('open-models').addEventListener('click', () => {
   $('pull-ref').focus();
 });
 $('models-close').addEventListener('click', () => $('models-dialog').close());
+$('cta-models').addEventListener('click', () => $('open-models').click());
+for (const chip of document.querySelectorAll('.suggestions .chip')) {
+  chip.addEventListener('click', () => {
+    $('pull-ref').value = chip.dataset.ref;
+    $('pull-btn').focus();
+  });
+}
 
 // ---- export / import ----------------------------------------------------------------------------------------
 
@@ -720,6 +725,7 @@ async function main() {
     renderModelPicker();
   }
   refreshSpend();
+  if (!phone()) $('input').focus();
   document.body.dataset.ready = '1'; // for tests and for CSS: the first view is built
 }
 

@@ -204,7 +204,10 @@ async function deleteConversation(id) {
   const conv = state.convs.find((c) => c.id === id);
   const ok = await ask({ title: 'Delete conversation?', message: `“${conv?.title}” will be removed from this browser.`, confirm: true, okText: 'Delete', danger: true });
   if (!ok) return;
-  if (state.streaming?.conv.id === id) state.streaming.controller.abort();
+  if (state.streaming?.conv.id === id) {
+    state.streaming.conv.deleted = true; // the aborted answer must not save it back
+    state.streaming.controller.abort();
+  }
   await state.db.remove(id);
   await refreshConvs();
   if (state.conv?.id === id) startNew();
@@ -366,7 +369,11 @@ function replaceMessageView(m) {
   if (!old || index < 0) return;
   const box = $('messages');
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
-  old.replaceWith(messageView(m, index));
+  const view = messageView(m, index);
+  // Keep what the reader did to the old view: an opened "thinking" fold stays open.
+  const fold = old.querySelector('details.reasoning');
+  if (fold?.open && view.querySelector('details.reasoning')) view.querySelector('details.reasoning').open = true;
+  old.replaceWith(view);
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 
@@ -485,6 +492,10 @@ async function answer() {
   delete msg.pending;
   msg.stats = answerStats(times);
   state.streaming = null;
+  if (conv.deleted) {
+    updateComposer();
+    return;
+  }
   await save(conv);
   // Whole list again: the earlier answer loses its Regenerate button, this one gets its buttons.
   if (state.conv === conv) renderConversation();

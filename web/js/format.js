@@ -13,7 +13,7 @@ export function formatBytes(n) {
 
 // "smollm2:latest · 98 MB · Q4_1" for the picker; router aliases say so.
 export function modelLabel(m) {
-  if (m.routed) return `${m.name} (router: local or cloud)`;
+  if (m.routed) return `${m.name} · router`; // the local/auto/cloud switch beside it says the rest
   const parts = [m.name];
   if (m.size) parts.push(formatBytes(m.size));
   if (m.quant) parts.push(m.quant);

@@ -304,7 +304,6 @@ export async function enhance(root, { math = true, code = true } = {}) {
     loadStyle(VENDOR.katexCss);
     jobs.push(loadScript(VENDOR.katexJs).then(() => {
       for (const span of spans) {
-        if (!span.isConnected && root.isConnected) continue;
         const tex = span.dataset.tex;
         span.textContent = '';
         globalThis.katex.render(tex, span, { throwOnError: false, displayMode: span.dataset.display === '1' });

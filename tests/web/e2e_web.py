@@ -396,6 +396,7 @@ def open_conv(page, conv_id):
 
 def render_phase(page, b, base, tmp):
     from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.keys import Keys
     page.js("delete window.__xss")
     page.find("#import-file").send_keys(import_file(tmp))
     page.wait("return document.querySelectorAll('#conv-list li.conv').length >= 4", 10, "the import")
@@ -442,6 +443,35 @@ def render_phase(page, b, base, tmp):
     page.b.color_scheme("dark")
     page.shot("desktop-showcase-dark", top=True)
     page.b.color_scheme("light")
+
+    # Rename and delete from the sidebar (through the page's own dialogs).
+    page.js("document.querySelector(`#conv-list li[data-id='e2e-missing'] .conv-actions button`).click()")
+    page.wait("return document.getElementById('ask-dialog').open", 5, "the rename dialog")
+    field = page.find("#ask-input")
+    field.clear()
+    field.send_keys("Renamed chat", Keys.ENTER)
+    page.wait("return [...document.querySelectorAll('#conv-list .conv-open')].some(b => b.textContent === 'Renamed chat')",
+              5, "the new name in the list")
+    page.js("document.querySelector(`#conv-list li[data-id='e2e-payloads'] .conv-actions button:last-child`).click()")
+    page.wait("return document.getElementById('ask-dialog').open", 5, "the delete confirmation")
+    page.find("#ask-ok").click()
+    page.wait("return !document.querySelector(`#conv-list li[data-id='e2e-payloads']`)", 5, "the deletion")
+    check(True, "a conversation is renamed and another deleted from the sidebar")
+
+    # Export: the file downloaded holds the conversations, in the format import reads.
+    downloads = os.path.join(tmp, "downloads")
+    os.makedirs(downloads)
+    page.d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+    page.find("#export").click()
+    deadline = time.time() + 10
+    files = []
+    while time.time() < deadline and not files:
+        files = [f for f in os.listdir(downloads) if f.endswith(".json")]
+        time.sleep(0.1)
+    exported = json.load(open(os.path.join(downloads, files[0]))) if files else {}
+    ids = sorted(c["id"] for c in exported.get("conversations", []))
+    check(exported.get("format") == "hearth-chat" and "e2e-showcase" in ids and "e2e-missing" in ids
+          and "e2e-payloads" not in ids, f"export downloads the conversations ({files}, {ids})")
 
     # A refusal is shown in the conversation, in words: the model is not in the store.
     open_conv(page, "e2e-missing")

@@ -475,9 +475,13 @@ async function answer() {
   const schedule = () => {
     if (!timer) timer = setTimeout(render, 60); // at most ~16 renders a second: Markdown is re-parsed whole
   };
+  let routeHeader = null;
   try {
     for await (const chunk of api.chat(body, controller.signal)) {
-      if (chunk.routeHeader) continue;
+      if (chunk.routeHeader) {
+        routeHeader = chunk.routeHeader; // the same as the first chunk's `hearth` object says, in short
+        continue;
+      }
       const changed = applyChunk(msg, chunk);
       if ((changed.content || changed.reasoning) && times.firstToken == null) times.firstToken = performance.now();
       if (chunk.usage) times.usage = chunk.usage;
@@ -488,6 +492,7 @@ async function answer() {
     else msg.error = explain(e);
   }
   clearTimeout(timer);
+  if (!msg.hearth && (routeHeader === 'local' || routeHeader === 'cloud')) msg.hearth = { route: routeHeader };
   times.end = performance.now();
   delete msg.pending;
   msg.stats = answerStats(times);

@@ -245,13 +245,13 @@ def chat_phase(page, b, base):
 
     # Tokens stream in: the answer's text is seen growing (a MutationObserver records its lengths).
     page.pick_model("smollm2:latest")
-    page.settings(max_tokens=64, temperature=0)
+    page.settings(max_tokens=160, temperature=0)  # long enough to be seen growing on a fast machine too
     page.js("""window.__lens = [];
         new MutationObserver(() => {
           const a = [...document.querySelectorAll('#messages article.msg.assistant')].pop();
           if (a) window.__lens.push(a.querySelector('.content').textContent.length);
         }).observe(document.getElementById('messages'), {subtree: true, childList: true, characterData: true});""")
-    page.send("Tell me about the sea.")
+    page.send("Write a long essay about the sea.")
     page.wait("return !document.getElementById('stop').hidden || document.querySelector('article.msg.assistant .stats')",
               10, "the Stop button while streaming")
     page.wait_idle()

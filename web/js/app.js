@@ -483,7 +483,10 @@ async function answer() {
         continue;
       }
       const changed = applyChunk(msg, chunk);
-      if ((changed.content || changed.reasoning) && times.firstToken == null) times.firstToken = performance.now();
+      if (changed.content || changed.reasoning) {
+        times.firstToken ??= performance.now();
+        times.chunks = (times.chunks || 0) + 1;
+      }
       if (chunk.usage) times.usage = chunk.usage;
       if (changed.content || changed.reasoning || changed.tools || changed.meta) schedule();
     }

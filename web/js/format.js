@@ -24,7 +24,7 @@ export function modelLabel(m) {
 export function formatStats(s) {
   if (!s) return '';
   const parts = [];
-  if (s.completionTokens != null) parts.push(`${s.completionTokens} token${s.completionTokens === 1 ? '' : 's'}`);
+  if (s.completionTokens != null) parts.push(`${s.estimated ? '≈' : ''}${s.completionTokens} token${s.completionTokens === 1 ? '' : 's'}`);
   if (s.tokPerSec != null) parts.push(`${s.tokPerSec.toFixed(1)} tok/s`);
   if (s.ttftMs != null) parts.push(`first token ${(s.ttftMs / 1000).toFixed(2)} s`);
   return parts.join(' · ');

@@ -99,13 +99,18 @@ export function applyChunk(answer, chunk) {
 
 // Speed from the browser's clock and the server's usage: time to first token, and tokens per second over the
 // time the tokens took to arrive (from the first to the last). Null fields when unknown.
-export function answerStats({ start, firstToken, end, usage }) {
-  const out = { ttftMs: null, tokPerSec: null, completionTokens: null, promptTokens: null, totalMs: null };
+// Without usage (a stopped answer gets none), `chunks` — the streamed pieces, one token each as hearth sends
+// them — stands in for the token count, marked `estimated`.
+export function answerStats({ start, firstToken, end, usage, chunks = 0 }) {
+  const out = { ttftMs: null, tokPerSec: null, completionTokens: null, promptTokens: null, totalMs: null, estimated: false };
   if (start != null && end != null) out.totalMs = Math.max(0, end - start);
   if (start != null && firstToken != null) out.ttftMs = Math.max(0, firstToken - start);
   if (usage) {
     out.completionTokens = usage.completion_tokens ?? null;
     out.promptTokens = usage.prompt_tokens ?? null;
+  } else if (chunks > 0) {
+    out.completionTokens = chunks;
+    out.estimated = true;
   }
   const n = out.completionTokens;
   if (n != null && n > 1 && firstToken != null && end != null && end > firstToken)

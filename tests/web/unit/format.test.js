@@ -12,6 +12,7 @@ test('format: sizes and model labels (size, quantization; router aliases say so)
 test('format: answer stats in words', () => {
   eq(formatStats({ completionTokens: 42, tokPerSec: 38.14, ttftMs: 210 }), '42 tokens · 38.1 tok/s · first token 0.21 s');
   eq(formatStats({ completionTokens: 1, tokPerSec: null, ttftMs: null }), '1 token');
+  eq(formatStats({ completionTokens: 9, estimated: true, tokPerSec: null, ttftMs: 50 }), '≈9 tokens · first token 0.05 s');
 });
 
 test('badge: local / cloud, upstream, reason, score, pseudonymized entity types', () => {

@@ -66,5 +66,7 @@ test('stats: time to first token and tokens per second after the first', () => {
   const s = answerStats({ start: 1000, firstToken: 1200, end: 2200, usage: { prompt_tokens: 9, completion_tokens: 11 } });
   eq([s.ttftMs, s.tokPerSec, s.completionTokens, s.promptTokens, s.totalMs], [200, 10, 11, 9, 1200]);
   const none = answerStats({ start: 0, firstToken: null, end: 50, usage: null });
-  eq([none.ttftMs, none.tokPerSec], [null, null]);
+  eq([none.ttftMs, none.tokPerSec, none.completionTokens], [null, null, null]);
+  const stopped = answerStats({ start: 0, firstToken: 100, end: 1100, usage: null, chunks: 21 });
+  eq([stopped.completionTokens, stopped.estimated, stopped.tokPerSec], [21, true, 20], 'a stopped answer: counted pieces');
 });

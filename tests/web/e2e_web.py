@@ -7,7 +7,7 @@ hearth serve; HF_ENDPOINT pointing at a fake Hugging Face hub started here), the
 answer, switching models, the conversation kept across a reload, an imported answer full of XSS payloads
 rendering inert (the page's real rendering path: import -> IndexedDB -> markdown.js), local/cloud badges and
 the spend panel, pulling a model with a live progress bar to 100%, details, delete, a refusal shown in the
-conversation, the phone layout, and the API key asked once. No console errors outside the phases that expect
+conversation, the phone layout, the API key asked once and the management key when a route needs it. No console errors outside the phases that expect
 a refusal. Screenshots (desktop 1280x800 and phone 390x844, light and dark) go to --screenshots DIR.
 
 Usage: e2e_web.py HEARTH_BINARY [--screenshots DIR]
@@ -590,6 +590,21 @@ def key_phase(page, b, base):
     time.sleep(0.5)
     check(not page.js("return document.getElementById('ask-dialog').open") and
           page.js("return document.body.dataset.keyPrompts") is None, "after a reload the key is not asked again")
+
+    # Management routes take the management key: asked when the server says so, then the delete goes through.
+    page.find("#open-models").click()
+    page.wait("return !!document.querySelector(`#model-list li[data-model='smollm2:latest']`)", 10, "the model list")
+    page.js("document.querySelector(`#model-list li[data-model='smollm2:latest'] button:last-child`).click()")
+    page.wait("return document.getElementById('ask-dialog').open", 5, "the delete confirmation")
+    page.find("#ask-ok").click()
+    page.wait("return document.getElementById('ask-dialog').open && "
+              "/Management key/.test(document.getElementById('ask-title').textContent)", 10, "the management key prompt")
+    page.find("#ask-input").send_keys("admin-key")
+    page.find("#ask-ok").click()
+    page.wait("return !document.querySelector(`#model-list li[data-model='smollm2:latest']`)", 15, "the delete")
+    check(page.js("return sessionStorage.getItem('hearth.managementKey')") == "admin-key",
+          "the management key is asked when a management route needs it, and the delete works")
+    page.find("#models-close").click()
     no_console_errors(b, "API key", allow=("status of 401",))
 
 
@@ -641,7 +656,7 @@ email = "pseudonymize"
         env = {"E2E_CLOUD_KEY": "cloud-key", "HF_ENDPOINT": f"http://127.0.0.1:{hub.server_address[1]}"}
         main_srv = start_server(args.hearth, homes["main"], env=env)
         servers.append(main_srv)
-        keyed = start_server(args.hearth, homes["keyed"], "--api-key", "page-key")
+        keyed = start_server(args.hearth, homes["keyed"], "--api-key", "page-key", "--management-key", "admin-key")
         servers.append(keyed)
         base = main_srv.base
         check_headers(base)

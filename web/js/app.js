@@ -84,7 +84,10 @@ $('ask-form').addEventListener('submit', (e) => {
   askResolve?.($('ask-field').hidden ? true : $('ask-input').value.trim() || null);
 });
 $('ask-cancel').addEventListener('click', () => askResolve?.(null));
-$('ask-dialog').addEventListener('close', () => askResolve?.(null));
+// Esc closes the dialog: a cancel. A close event arriving after a new question re-opened it is stale: ignored.
+$('ask-dialog').addEventListener('close', () => {
+  if (!$('ask-dialog').open) askResolve?.(null);
+});
 
 // The key prompt: several calls may get a 401 at once; they share one question.
 const pendingKey = {};
@@ -183,8 +186,11 @@ async function openConversation(id) {
   renderConvList();
 }
 
+// A new conversation takes the model in use (or last chosen), if it is still there; else the first one.
 function startNew() {
-  const model = state.conv?.model || localStorage.getItem('hearth.lastModel') || state.models.find((m) => !m.routed)?.name || '';
+  const wanted = [state.conv?.model, localStorage.getItem('hearth.lastModel')].filter(Boolean);
+  const model = wanted.find((w) => !state.models.length || state.models.some((m) => m.name === w))
+    || state.models.find((m) => !m.routed)?.name || '';
   state.conv = newConversation(model);
   renderConversation();
   renderConvList();

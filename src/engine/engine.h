@@ -221,6 +221,9 @@ public:
     virtual std::vector<LoadedModel> loaded() const = 0;
     virtual void unload(const std::string& model) = 0;
     virtual Stats stats() const = 0;
+    // Model names this engine answers that name no file or store model (the router's aliases, e.g. "auto"),
+    // for model lists (/v1/models). Only names a request can use now.
+    virtual std::vector<std::string> aliases() const { return {}; }
 };
 
 } // namespace hearth::engine

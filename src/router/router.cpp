@@ -157,6 +157,11 @@ bool Router::is_alias(const std::string& model) const {
     return std::find(cfg_.aliases.begin(), cfg_.aliases.end(), model) != cfg_.aliases.end();
 }
 
+std::vector<std::string> Router::aliases() const {
+    if (cfg_.local_model.empty()) return {};
+    return cfg_.aliases;
+}
+
 RouterStats Router::router_stats() const {
     std::lock_guard lock(impl_->mu);
     RouterStats s = impl_->stats;

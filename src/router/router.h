@@ -78,6 +78,8 @@ public:
     engine::Stats stats() const override { return local_.stats(); }
 
     bool is_alias(const std::string& model) const;
+    // The aliases, when the config names a local model (without one an alias cannot be answered).
+    std::vector<std::string> aliases() const override;
     const Config& config() const { return cfg_; }
     RouterStats router_stats() const;
 

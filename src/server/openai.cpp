@@ -761,6 +761,8 @@ HttpResponse handle_models(const ApiContext& ctx) {
             }
     for (const auto& m : ctx.engine.loaded())
         add(m.name, unix_now());
+    for (const auto& alias : ctx.engine.aliases()) // the router's names ("auto"): usable as any model id
+        add(alias, unix_now());
     return json_response(200, {{"object", "list"}, {"data", data}});
 }
 

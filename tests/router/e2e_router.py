@@ -82,6 +82,9 @@ def run(srv, cloud, home, env):
     client = openai.OpenAI(base_url=srv.base + "/v1", api_key="unused", max_retries=0, timeout=120)
     msgs = [{"role": "user", "content": "Say hello in one word."}]
 
+    ids = [m.id for m in client.models.list().data]
+    check("auto" in ids, f"/v1/models lists the router alias 'auto' ({ids})")
+
     # Pinned cloud, not streamed: header, hearth object, the cloud model's answer.
     raw = client.chat.completions.with_raw_response.create(model="auto", messages=msgs, max_tokens=8,
                                                            temperature=0, extra_body={"route": "cloud"})

@@ -4,11 +4,13 @@
 #include "cli/server_client.h"
 #include "store/human.h"
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace hearth::cli {

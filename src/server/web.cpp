@@ -105,24 +105,26 @@ bool safe_url_path(const std::string& p) {
 } // namespace
 
 bool accepts_gzip(std::string_view v) {
+    // An explicit gzip (or x-gzip) coding decides; else a "*" does; else no (RFC 9110 12.5.3).
+    std::optional<bool> gzip, any;
     size_t i = 0;
     while (i <= v.size()) {
         size_t j = v.find(',', i);
         if (j == std::string_view::npos) j = v.size();
         std::string_view item = trim(v.substr(i, j - i));
         i = j + 1;
-        std::string_view coding = trim(item.substr(0, item.find(';')));
-        const std::string name = lower(coding);
+        const size_t semi = item.find(';');
+        const std::string name = lower(trim(item.substr(0, semi)));
         if (name != "gzip" && name != "x-gzip" && name != "*") continue;
         double q = 1;
-        if (size_t semi = item.find(';'); semi != std::string_view::npos) {
-            std::string params = lower(item.substr(semi + 1));
-            if (size_t qp = params.find("q="); qp != std::string::npos)
-                q = std::strtod(params.c_str() + qp + 2, nullptr);
+        if (semi != std::string_view::npos) {
+            std::string_view param = trim(item.substr(semi + 1));
+            if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=')
+                q = std::strtod(std::string(param.substr(2)).c_str(), nullptr);
         }
-        return q > 0;
+        (name == "*" ? any : gzip) = q > 0;
     }
-    return false;
+    return gzip.value_or(any.value_or(false));
 }
 
 std::optional<std::string> gunzip(std::string_view gz) {
@@ -161,7 +163,8 @@ Result<std::vector<Route>> web_routes(const std::string& web_dir) {
         return Status::error(Code::NotFound, "--web-dir " + web_dir + ": not a folder with an index.html");
     for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec)) {
-        if (!it->is_regular_file(ec)) continue;
+        std::error_code file_ec; // a dangling link or an unreadable entry is skipped, not fatal
+        if (!it->is_regular_file(file_ec)) continue;
         std::string url = "/" + fs::relative(it->path(), root, ec).generic_string();
         if (ec || !safe_url_path(url) || url.rfind("/vendor/", 0) == 0) continue;
         if (url == "/index.html") url = "/";

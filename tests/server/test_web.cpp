@@ -201,6 +201,9 @@ TEST(WebRoutes, AcceptEncodingAndGunzip) {
     EXPECT_FALSE(accepts_gzip("gzip;q=0"));
     EXPECT_FALSE(accepts_gzip("gzip; q=0.000"));
     EXPECT_FALSE(accepts_gzip("gzipx"));
+    EXPECT_FALSE(accepts_gzip("*;q=0.5, gzip;q=0")); // the explicit coding wins over *
+    EXPECT_TRUE(accepts_gzip("gzip;q=0.2, *;q=0"));
+    EXPECT_FALSE(accepts_gzip("*;q=0"));
 
     const web::Asset* a = find_asset("/vendor/purify.min.js");
     ASSERT_NE(a, nullptr);
@@ -222,6 +225,7 @@ TEST(WebRoutes, WebDirServesThePagesFilesFromDiskAndKeepsLibrariesEmbedded) {
     std::ofstream(dir / "js" / "a.js") << "export const a = 1;";
     std::ofstream(dir / ".hidden") << "secret";
     std::ofstream(dir / "bad name.js") << "x";
+    fs::create_symlink(dir / "nowhere", dir / "dangling.js"); // skipped, not fatal
     fs::create_directories(dir / "vendor");
     std::ofstream(dir / "vendor" / "marked.min.js") << "not the library";
     auto routes = web_routes(dir.string());

@@ -154,10 +154,9 @@ void attention(const ComputeCtx& c, const AttnParams& p, const float* q, const f
     if (n_tokens <= 0) return;
     const int64_t k_row = int64_t{p.n_head_kv} * p.head_dim_k;
     const int64_t v_row = int64_t{p.n_head_kv} * p.head_dim_v;
-    const cpu::TypeTraits& f16 = c.kt.at(DType::F16);
     for (int64_t t = 0; t < n_tokens; ++t) {
-        f16.quantize_act(k + t * k_row, kv[t].k + pos[t] * k_row, k_row);
-        f16.quantize_act(v + t * v_row, kv[t].v + pos[t] * v_row, v_row);
+        c.kt.to_f16(k + t * k_row, kv[t].k + pos[t] * k_row, k_row);
+        c.kt.to_f16(v + t * v_row, kv[t].v + pos[t] * v_row, v_row);
     }
     // Work items: one token's query heads that share a cache head, in chunks of at most kAttnMaxQ, smaller when
     // there are fewer groups than threads (a decode step of a model with one cache head). The kernel computes every

@@ -4,6 +4,7 @@
 #include "kernels_cpu_util.h"
 
 #include <cmath>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <ostream>
 
@@ -80,6 +81,23 @@ TEST_P(VecDot, MatchesScalarOracle) {
     }
 }
 
+// `rows` activation rows of n_in elements in the table's activation type for `tt` (quantized, or for F16 weights the
+// F32 values themselves), `stride` bytes apart with stride = the row's bytes + 8 (off any SIMD alignment, aligned
+// for the block structs); row j from seed seed_mul * j + n_in.
+std::vector<uint8_t> act_rows(const TypeTraits& tt, int64_t n_in, int rows, uint64_t seed_mul, size_t* stride) {
+    const size_t act_bytes = size_t(*dtype_row_bytes(tt.vec_dot_type, uint64_t(n_in)));
+    *stride = act_bytes + 8;
+    std::vector<uint8_t> act(*stride * size_t(rows));
+    for (int j = 0; j < rows; ++j) {
+        const auto x = make_activations(n_in, seed_mul * uint64_t(j) + uint64_t(n_in));
+        if (tt.quantize_act != nullptr)
+            tt.quantize_act(x.data(), act.data() + size_t(j) * *stride, n_in);
+        else
+            std::memcpy(act.data() + size_t(j) * *stride, x.data(), act_bytes);
+    }
+    return act;
+}
+
 // The prefill tile kernel: one weight row against up to 9 activation rows at an odd stride must give exactly
 // what vec_dot gives for each row (so a prompt's logits do not depend on how it was batched).
 TEST_P(VecDot, MultiRowMatchesSingleBitForBit) {
@@ -87,17 +105,13 @@ TEST_P(VecDot, MultiRowMatchesSingleBitForBit) {
     const KernelTable table = table_for(c.isa);
     const TypeTraits& tt = table.at(c.type);
     if (tt.vec_dot_multi == nullptr) GTEST_SKIP() << "no multi-row kernel for this type on " << c.isa;
-    ASSERT_NE(tt.quantize_act, nullptr);
+    // Quantized activations, or (F16 weights) the F32 activations themselves.
+    ASSERT_TRUE(tt.quantize_act != nullptr || tt.vec_dot_type == DType::F32);
     constexpr int kMaxAct = 9;
     constexpr int64_t kRows = 3;
     const auto w = make_weights(c.type, kRows, c.n_in, 777 + uint64_t(c.n_in), c.fill);
-    const size_t act_bytes = act_scratch_bytes(table, c.type, 1, c.n_in);
-    const size_t stride = act_bytes + 8; // rows off any SIMD alignment (but aligned for the block structs)
-    std::vector<uint8_t> act(stride * kMaxAct);
-    for (int j = 0; j < kMaxAct; ++j) {
-        const auto x = make_activations(c.n_in, 31 * uint64_t(j) + uint64_t(c.n_in));
-        tt.quantize_act(x.data(), act.data() + size_t(j) * stride, c.n_in);
-    }
+    size_t stride = 0;
+    const std::vector<uint8_t> act = act_rows(tt, c.n_in, kMaxAct, 31, &stride);
     const size_t row_bytes = w.size() / kRows;
     for (int64_t r = 0; r < kRows; ++r) {
         const uint8_t* w_row = w.data() + size_t(r) * row_bytes;
@@ -110,6 +124,41 @@ TEST_P(VecDot, MultiRowMatchesSingleBitForBit) {
             EXPECT_EQ(out[size_t(n_act)], -12345.0f) << "wrote past n_act";
         }
     }
+}
+
+// The register-blocked prefill kernel: every block shape (1..kTileRows weight rows x 1..kTileActs activation rows,
+// odd strides) gives exactly vec_dot for each pair, and writes only its block of `out`.
+TEST_P(VecDot, TileMatchesSingleBitForBit) {
+    const DotCase& c = GetParam();
+    const KernelTable table = table_for(c.isa);
+    const TypeTraits& tt = table.at(c.type);
+    if (tt.vec_dot_tile == nullptr) GTEST_SKIP() << "no tile kernel for this type on " << c.isa;
+    ASSERT_TRUE(tt.quantize_act != nullptr || tt.vec_dot_type == DType::F32);
+    const auto w = make_weights(c.type, kTileRows, c.n_in, 555 + uint64_t(c.n_in), c.fill);
+    const size_t row_bytes = w.size() / kTileRows;
+    const size_t w_stride = row_bytes + 4; // rows off any SIMD alignment
+    std::vector<uint8_t> wpad(w_stride * kTileRows);
+    for (int r = 0; r < kTileRows; ++r)
+        std::memcpy(wpad.data() + size_t(r) * w_stride, w.data() + size_t(r) * row_bytes, row_bytes);
+    size_t a_stride = 0;
+    const std::vector<uint8_t> act = act_rows(tt, c.n_in, kTileActs, 17, &a_stride);
+    constexpr size_t kOutStride = kTileRows + 3;
+    for (int nr = 1; nr <= kTileRows; ++nr)
+        for (int na = 1; na <= kTileActs; ++na) {
+            std::vector<float> out(kOutStride * kTileActs, -12345.0f);
+            tt.vec_dot_tile(c.n_in, wpad.data(), w_stride, nr, act.data(), a_stride, na, out.data(), kOutStride);
+            for (int j = 0; j < kTileActs; ++j)
+                for (size_t i = 0; i < kOutStride; ++i) {
+                    const float got = out[size_t(j) * kOutStride + i];
+                    if (j < na && int(i) < nr)
+                        ASSERT_EQ(got,
+                                  tt.vec_dot(c.n_in, wpad.data() + i * w_stride, act.data() + size_t(j) * a_stride))
+                            << nr << " x " << na << " block, row " << i << " act " << j;
+                    else
+                        ASSERT_EQ(got, -12345.0f)
+                            << nr << " x " << na << " block wrote outside it at " << j << "," << i;
+                }
+        }
 }
 
 std::string dot_case_name(const ::testing::TestParamInfo<DotCase>& info) {

@@ -48,6 +48,22 @@ void dot_slice(const MatmulArgs& a, int ith, int nth) {
     const auto [r_begin, r_end] = ThreadPool::split(a.n_out, ith, nth);
     const VecDotFn dot = a.tt->vec_dot;
     const VecDotMultiFn multi = a.tt->vec_dot_multi;
+    if (const VecDotTileFn tile = a.tt->vec_dot_tile; tile != nullptr && a.n_tokens > 1) {
+        // kTileRows weight rows x kTileActs tokens per call, over the same 16-row blocks.
+        for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowBlock) {
+            const int64_t r1 = std::min(r0 + kRowBlock, r_end);
+            for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTileActs) {
+                const int nt = int(std::min<int64_t>(kTileActs, a.n_tokens - t0));
+                for (int64_t r = r0; r < r1; r += kTileRows) {
+                    const int nr = int(std::min<int64_t>(kTileRows, r1 - r));
+                    tile(a.n_in, a.w + size_t(r) * a.w_row_bytes, a.w_row_bytes, nr,
+                         a.act + size_t(t0) * a.act_row_bytes, a.act_row_bytes, nt, a.y + t0 * a.n_out + r,
+                         size_t(a.n_out));
+                }
+            }
+        }
+        return;
+    }
     if (multi != nullptr && a.n_tokens > 1) {
         // Weight row r against the whole token tile at once (unpacked once), results scattered to y's columns.
         float col[kTokenTile];

@@ -33,6 +33,15 @@ using VecDotFn = float (*)(int64_t n, const void* w_row, const void* act_row);
 // act_stride), bit for bit (the weights are unpacked once for all rows: the prefill tile kernel).
 using VecDotMultiFn = void (*)(int64_t n, const void* w_row, const void* act, size_t act_stride, int n_act, float* out);
 
+// A block of weight rows against a block of activation rows (the float-weight prefill kernel, register-blocked so
+// each loaded activation serves several rows and each converted weight several tokens): for i < n_rows (<=
+// kTileRows) and j < n_act (<= kTileActs), out[j * out_stride + i] = vec_dot(n, w + i * w_stride, act + j *
+// act_stride), bit for bit.
+inline constexpr int kTileRows = 4;
+inline constexpr int kTileActs = 6;
+using VecDotTileFn = void (*)(int64_t n, const void* w, size_t w_stride, int n_rows, const void* act, size_t act_stride,
+                              int n_act, float* out, size_t out_stride);
+
 // Attention of up to kAttnMaxQ queries that share one f16 K/V head (grouped-query attention: the heads of one token
 // that read the same cache head) over n_keys cached positions, exact two-pass softmax:
 //   qh_i   = q_i rounded to f16 (as ggml's f16 mat-mul with the K cache);
@@ -116,6 +125,7 @@ struct TypeTraits {
     QuantizeRowFn quantize_act = nullptr;  // nullptr when vec_dot_type is F32: matmul reads x directly
     VecDotFn vec_dot = nullptr;            // nullptr: weight type not supported
     VecDotMultiFn vec_dot_multi = nullptr; // optional; matmul uses it for several tokens when set
+    VecDotTileFn vec_dot_tile = nullptr;   // optional; preferred over vec_dot_multi when set
     PackedGemmFn packed_gemm = nullptr;    // optional: weights of this type may be repacked x16 (packed.h)
 };
 
@@ -128,6 +138,7 @@ struct KernelTable {
     SiluMulFn silu_mul = nullptr;     // always set by the table makers
     RmsNormFn rms_norm = nullptr;     // always set by the table makers
     RopeFn rope = nullptr;            // always set by the table makers
+    QuantizeRowFn to_f16 = nullptr;   // f32 -> f16, round to nearest even (the KV cache's writes); always set
 
     bool supports(DType t) const;
     const TypeTraits& at(DType t) const; // t must be supported

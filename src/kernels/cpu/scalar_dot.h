@@ -28,9 +28,10 @@ float dot_q5_k_q8_k(int64_t n, const void* w, const void* a);
 float dot_q6_k_q8_k(int64_t n, const void* w, const void* a);
 float dot_iq4_xs_q8_k(int64_t n, const void* w, const void* a);
 
-// Float rows, accumulated in double like ggml's ggml_vec_dot_f32/f16/bf16 (scalar_dot_float.cpp).
+// Float rows, accumulated in double like ggml's ggml_vec_dot_f32/bf16 (scalar_dot_float.cpp). F16 weights take
+// F32 activations (not rounded to f16 as ggml's: the products are exact in double either way).
 float dot_f32(int64_t n, const void* w, const void* a);
-float dot_f16(int64_t n, const void* w, const void* a);
+float dot_f16_f32(int64_t n, const void* w, const void* a);
 float dot_bf16(int64_t n, const void* w, const void* a);
 
 // ops.h's AttendF16Fn, the reference (attend.cpp): per query, the f16-rounded query dotted with each key in double,
@@ -47,7 +48,7 @@ float rms_norm_scale(double sum_squares, int64_t n, float eps);
 void rope_pairs(float* v, int32_t i0, int32_t half, const float* cos, const float* sin, bool neox);
 void rope(float* x, int32_t n_heads, int32_t head_dim, int32_t half, const float* cos, const float* sin, bool neox);
 
-// Activation quantizers: kernels/ref's quantize_row for Q8_0, Q8_1, Q8_K, F16, BF16.
+// Activation quantizers: kernels/ref's quantize_row for Q8_0, Q8_1, Q8_K, BF16; F16 for the table's to_f16.
 void quantize_q8_0(const float* x, void* y, int64_t n);
 void quantize_q8_1(const float* x, void* y, int64_t n);
 void quantize_q8_k(const float* x, void* y, int64_t n);

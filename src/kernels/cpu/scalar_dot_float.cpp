@@ -1,5 +1,5 @@
-// kernels/cpu/scalar_dot_float.cpp: F32, F16, BF16 dot products (double accumulation, as ggml's scalar
-// ggml_vec_dot_f32 / _f16 / _bf16) and the scalar activation quantizers (kernels/ref's quantizers: the same
+// kernels/cpu/scalar_dot_float.cpp: F32, F16 (x F32), BF16 dot products (double accumulation, as ggml's scalar
+// ggml_vec_dot_f32 / _bf16) and the scalar activation quantizers (kernels/ref's quantizers: the same
 // thing as ggml's quantize_row_q8_0_ref etc.).
 #include "base/fp16.h"
 #include "kernels/cpu/scalar_dot.h"
@@ -16,12 +16,12 @@ float dot_f32(int64_t n, const void* w, const void* a) {
     return float(sum);
 }
 
-float dot_f16(int64_t n, const void* w, const void* a) {
+float dot_f16_f32(int64_t n, const void* w, const void* a) {
     const auto* x = static_cast<const uint16_t*>(w);
-    const auto* y = static_cast<const uint16_t*>(a);
+    const auto* y = static_cast<const float*>(a);
     double sum = 0;
     for (int64_t i = 0; i < n; ++i)
-        sum += double(fp16_to_f32(x[i]) * fp16_to_f32(y[i]));
+        sum += double(fp16_to_f32(x[i])) * double(y[i]);
     return float(sum);
 }
 

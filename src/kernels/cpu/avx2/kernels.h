@@ -48,7 +48,9 @@ HEARTH_X16_DECLARE_ALL()
 void register_x16(KernelTable& table);
 
 float dot_f32(int64_t n, const void* w, const void* a);
-float dot_f16(int64_t n, const void* w, const void* a);
+// F16 weights x F32 activations; the multi-row form agrees with the one-row form bit for bit (multi_row.h).
+float dot_f16_f32(int64_t n, const void* w, const void* a);
+void dot_multi_f16_f32(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
 float dot_bf16(int64_t n, const void* w, const void* a);
 
 // ops.h's AttendF16Fn (attend.cpp).
@@ -62,6 +64,6 @@ void rope(float* x, int32_t n_heads, int32_t head_dim, int32_t half, const float
 void quantize_q8_0(const float* x, void* y, int64_t n);
 void quantize_q8_1(const float* x, void* y, int64_t n);
 void quantize_q8_k(const float* x, void* y, int64_t n);
-void quantize_f16(const float* x, void* y, int64_t n);
+void quantize_f16(const float* x, void* y, int64_t n); // the table's to_f16 (F16C)
 
 } // namespace hearth::cpu::avx2

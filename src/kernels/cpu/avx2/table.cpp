@@ -13,13 +13,14 @@ void fill_avx2_table(KernelTable& t) {
     t.silu_mul = silu_mul;
     t.rms_norm = rms_norm;
     t.rope = rope;
+    t.to_f16 = quantize_f16;
     // Quantized weights also get the multi-row kernel (after set_traits, which clears it).
     auto set_quant = [&t](DType w, DType act, QuantizeRowFn quantize, VecDotFn dot, VecDotMultiFn multi) {
         set_traits(t, w, act, quantize, dot);
         t.traits[static_cast<uint32_t>(w)].vec_dot_multi = multi;
     };
     set_traits(t, DType::F32, DType::F32, nullptr, dot_f32);
-    set_traits(t, DType::F16, DType::F16, quantize_f16, dot_f16);
+    set_quant(DType::F16, DType::F32, nullptr, dot_f16_f32, dot_multi_f16_f32);
     set_traits(t, DType::BF16, DType::BF16, scalar::quantize_bf16, dot_bf16);
     set_quant(DType::Q4_0, DType::Q8_0, quantize_q8_0, dot_q4_0_q8_0, dot_multi_q4_0_q8_0);
     set_quant(DType::Q4_1, DType::Q8_1, quantize_q8_1, dot_q4_1_q8_1, dot_multi_q4_1_q8_1);

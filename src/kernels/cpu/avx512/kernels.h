@@ -35,6 +35,11 @@ void dot_multi_q8_0_q8_0(int64_t n, const void* w, const void* a, size_t stride,
 void dot_multi_q4_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
 void dot_multi_q6_k_q8_k(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
 
+// F16 weights x F32 activations (dot_float.cpp); the tile form agrees with the one-row form bit for bit.
+float dot_f16_f32(int64_t n, const void* w, const void* a);
+void dot_tile_f16_f32(int64_t n, const void* w, size_t w_stride, int n_rows, const void* a, size_t a_stride, int n_act,
+                      float* out, size_t out_stride);
+
 // ops.h's PackedGemmFn over x16-packed weights (packed.h; gemm_x16.cpp, gemm_x16_k.cpp): gemm_x16_q8_0, ...
 HEARTH_X16_DECLARE_ALL()
 

@@ -24,6 +24,8 @@ void fill_avx512_table(KernelTable& t) {
         t.traits[static_cast<uint32_t>(w)].vec_dot = dot;
         t.traits[static_cast<uint32_t>(w)].vec_dot_multi = multi;
     };
+    set_dot(DType::F16, dot_f16_f32, nullptr);
+    t.traits[static_cast<uint32_t>(DType::F16)].vec_dot_tile = dot_tile_f16_f32;
     set_dot(DType::Q4_0, dot_q4_0_q8_0, dot_multi_q4_0_q8_0);
     set_dot(DType::Q4_1, dot_q4_1_q8_1, dot_multi_q4_1_q8_1);
     set_dot(DType::Q5_0, dot_q5_0_q8_0, dot_multi_q5_0_q8_0);

@@ -163,10 +163,17 @@ class Page:
         self.wait("return !document.getElementById('settings-dialog').open", 5, "the settings to close")
 
     def send(self, text):
+        """Types `text` and presses Enter; returns once the question and its answer's article are on the page
+        (so a wait_idle() after it cannot pass before the request has begun)."""
         from selenium.webdriver.common.keys import Keys
+        users = "document.querySelectorAll('#messages article.msg.user').length"
+        before = self.js("return " + users)
         box = self.find("#input")
         box.click()
         box.send_keys(text, Keys.ENTER)
+        self.wait(f"return {users} > arguments[0] && "
+                  "[...document.querySelectorAll('#messages article.msg')].pop()?.classList.contains('assistant')",
+                  20, "the question and its answer to appear", before)
 
     def last_answer(self):
         return self.js("""const a = [...document.querySelectorAll('#messages article.msg.assistant')].pop();
@@ -478,8 +485,10 @@ def render_phase(page, b, base, tmp):
     check("not installed" in page.js("return document.getElementById('model').selectedOptions[0].textContent"),
           "a conversation's missing model is marked as not installed in the picker")
     page.send("Hello?")
+    page.wait("return !!document.querySelector('#messages article.msg.assistant:last-of-type .msg-error')", 30,
+              "the refusal to show")
     page.wait_idle()
-    a = page.last_answer()
+    a = page.last_answer() or {"error": ""}
     check("not in the store" in a["error"], f"the server's refusal is shown: {a['error'][:120]!r}")
     no_console_errors(b, "refusal", allow=("status of 404",))
 

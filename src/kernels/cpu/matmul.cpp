@@ -48,8 +48,9 @@ void dot_slice(const MatmulArgs& a, int ith, int nth) {
     const auto [r_begin, r_end] = ThreadPool::split(a.n_out, ith, nth);
     const VecDotFn dot = a.tt->vec_dot;
     const VecDotMultiFn multi = a.tt->vec_dot_multi;
-    if (const VecDotTileFn tile = a.tt->vec_dot_tile; tile != nullptr && a.n_tokens > 1) {
-        // kTileRows weight rows x kTileActs tokens per call, over the same 16-row blocks.
+    if (const VecDotTileFn tile = a.tt->vec_dot_tile; tile != nullptr) {
+        // kTileRows weight rows x kTileActs tokens per call, over the same 16-row blocks (one token: kTileRows
+        // independent dot products in flight).
         for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowBlock) {
             const int64_t r1 = std::min(r0 + kRowBlock, r_end);
             for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTileActs) {

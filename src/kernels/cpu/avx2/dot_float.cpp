@@ -2,7 +2,6 @@
 // accumulators; the scalar oracle accumulates in double, so results differ by float rounding of the partial sums).
 #include "kernels/cpu/avx2/kernels.h"
 #include "kernels/cpu/avx2/util.h"
-#include "kernels/cpu/multi_row.h"
 
 #include <algorithm>
 #include <cmath>
@@ -46,42 +45,51 @@ float dot_rows(int64_t n, const T* x, const T* y) {
     return sum;
 }
 
-// F16 weights x F32 activations, one weight row against N activation rows (multi_row.h): each 8 weights are
-// converted once for all N rows. Two accumulators per row (the even and odd 8-element groups of each 16), then
-// one 8-element group into the first, then the scalar tail: the same for every N, so decode (N = 1) and prefill
-// agree bit for bit. 2N + 2 registers: N <= 4 fits AVX2's 16.
-struct F16F32 {
-    template <int N> static void run(int64_t n, const void* w, const void* a, size_t stride, float* out) {
-        const auto* x = static_cast<const uint16_t*>(w);
-        const float* y[N];
-        __m256 acc0[N], acc1[N];
-        for (int r = 0; r < N; ++r) {
-            y[r] = reinterpret_cast<const float*>(static_cast<const uint8_t*>(a) + size_t(r) * stride);
-            acc0[r] = _mm256_setzero_ps();
-            acc1[r] = _mm256_setzero_ps();
-        }
-        int64_t i = 0;
-        for (; i + 16 <= n; i += 16) {
-            const __m256 w0 = load_f16(x + i), w1 = load_f16(x + i + 8);
-            for (int r = 0; r < N; ++r) {
-                acc0[r] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(y[r] + i), acc0[r]);
-                acc1[r] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(y[r] + i + 8), acc1[r]);
-            }
-        }
-        if (i + 8 <= n) {
-            const __m256 w0 = load_f16(x + i);
-            for (int r = 0; r < N; ++r)
-                acc0[r] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(y[r] + i), acc0[r]);
-            i += 8;
-        }
-        for (int r = 0; r < N; ++r) {
-            float sum = hsum(_mm256_add_ps(acc0[r], acc1[r]));
-            for (int64_t k = i; k < n; ++k)
-                sum += _cvtsh_ss(x[k]) * y[r][k];
-            out[r] = sum;
+// F16 weights x F32 activations, register-blocked (ops.h's VecDotTileFn): R <= 4 weight rows x N <= 2 activation
+// rows per inner block (at most 8 accumulators, 2 activation and 1 weight register of AVX2's 16), a kTileActs-wide
+// request taken 2 activation rows at a time. Every (row, token) pair's arithmetic is the same in every block shape
+// (so decode and any prefill tiling agree bit for bit): one float accumulator over the 8-element groups in order,
+// reduced, then the last n % 8 products added in order.
+template <int R, int N>
+void tile(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
+          size_t out_stride) {
+    const uint16_t* wr[R];
+    const float* ar[N];
+    for (int r = 0; r < R; ++r)
+        wr[r] = reinterpret_cast<const uint16_t*>(w + size_t(r) * w_stride);
+    for (int j = 0; j < N; ++j)
+        ar[j] = reinterpret_cast<const float*>(a + size_t(j) * a_stride);
+    __m256 acc[R][N];
+    for (int r = 0; r < R; ++r)
+        for (int j = 0; j < N; ++j)
+            acc[r][j] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 av[N];
+        for (int j = 0; j < N; ++j)
+            av[j] = _mm256_loadu_ps(ar[j] + i);
+        for (int r = 0; r < R; ++r) {
+            const __m256 wv = load_f16(wr[r] + i);
+            for (int j = 0; j < N; ++j)
+                acc[r][j] = _mm256_fmadd_ps(wv, av[j], acc[r][j]);
         }
     }
-};
+    for (int j = 0; j < N; ++j)
+        for (int r = 0; r < R; ++r) {
+            float sum = hsum(acc[r][j]);
+            for (int64_t k = i; k < n; ++k)
+                sum += _cvtsh_ss(wr[r][k]) * ar[j][k];
+            out[size_t(j) * out_stride + size_t(r)] = sum;
+        }
+}
+
+using TileFn = void (*)(int64_t, const uint8_t*, size_t, const uint8_t*, size_t, float*, size_t);
+// kTiles[rows - 1][acts - 1], acts <= 2
+constexpr TileFn kTiles[4][2] = {{&tile<1, 1>, &tile<1, 2>},
+                                 {&tile<2, 1>, &tile<2, 2>},
+                                 {&tile<3, 1>, &tile<3, 2>},
+                                 {&tile<4, 1>, &tile<4, 2>}};
+static_assert(kTileRows == 4);
 
 } // namespace
 
@@ -90,11 +98,21 @@ float dot_f32(int64_t n, const void* w, const void* a) {
 }
 
 float dot_f16_f32(int64_t n, const void* w, const void* a) {
-    return dot_one<F16F32>(n, w, a);
+    float r;
+    tile<1, 1>(n, static_cast<const uint8_t*>(w), 0, static_cast<const uint8_t*>(a), 0, &r, 1);
+    return r;
 }
 
-void dot_multi_f16_f32(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out) {
-    dot_multi<F16F32>(n, w, a, stride, n_act, out);
+void dot_tile_f16_f32(int64_t n, const void* w, size_t w_stride, int n_rows, const void* a, size_t a_stride,
+                      int n_act, float* out, size_t out_stride) {
+    if (n_rows < 1 || n_rows > kTileRows || n_act < 1 || n_act > kTileActs) return;
+    const auto* wb = static_cast<const uint8_t*>(w);
+    const auto* ab = static_cast<const uint8_t*>(a);
+    for (int j = 0; j < n_act; j += 2) {
+        const int na = n_act - j < 2 ? 1 : 2;
+        kTiles[n_rows - 1][na - 1](n, wb, w_stride, ab + size_t(j) * a_stride, a_stride, out + size_t(j) * out_stride,
+                                   out_stride);
+    }
 }
 
 float dot_bf16(int64_t n, const void* w, const void* a) {

@@ -48,9 +48,10 @@ HEARTH_X16_DECLARE_ALL()
 void register_x16(KernelTable& table);
 
 float dot_f32(int64_t n, const void* w, const void* a);
-// F16 weights x F32 activations; the multi-row form agrees with the one-row form bit for bit (multi_row.h).
+// F16 weights x F32 activations; the tile form (ops.h's VecDotTileFn) agrees with the one-row form bit for bit.
 float dot_f16_f32(int64_t n, const void* w, const void* a);
-void dot_multi_f16_f32(int64_t n, const void* w, const void* a, size_t stride, int n_act, float* out);
+void dot_tile_f16_f32(int64_t n, const void* w, size_t w_stride, int n_rows, const void* a, size_t a_stride, int n_act,
+                      float* out, size_t out_stride);
 float dot_bf16(int64_t n, const void* w, const void* a);
 
 // ops.h's AttendF16Fn (attend.cpp).

@@ -20,7 +20,8 @@ void fill_avx2_table(KernelTable& t) {
         t.traits[static_cast<uint32_t>(w)].vec_dot_multi = multi;
     };
     set_traits(t, DType::F32, DType::F32, nullptr, dot_f32);
-    set_quant(DType::F16, DType::F32, nullptr, dot_f16_f32, dot_multi_f16_f32);
+    set_traits(t, DType::F16, DType::F32, nullptr, dot_f16_f32);
+    t.traits[static_cast<uint32_t>(DType::F16)].vec_dot_tile = dot_tile_f16_f32;
     set_traits(t, DType::BF16, DType::BF16, scalar::quantize_bf16, dot_bf16);
     set_quant(DType::Q4_0, DType::Q8_0, quantize_q8_0, dot_q4_0_q8_0, dot_multi_q4_0_q8_0);
     set_quant(DType::Q4_1, DType::Q8_1, quantize_q8_1, dot_q4_1_q8_1, dot_multi_q4_1_q8_1);

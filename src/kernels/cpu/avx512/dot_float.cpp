@@ -3,7 +3,7 @@
 // accumulators, each converted weight vector (VCVTPH2PS) used for 6 tokens and each loaded activation vector for
 // 4 rows: the FMA ports, not the loads, set the pace.
 //
-// Arithmetic of every (row, token) pair, the same in every block shape (so decode, a 1 x 1 block, and any prefill
+// Arithmetic of every (row, token) pair, the same in every block shape (so decode, 4 x 1 blocks, and any prefill
 // tiling agree bit for bit): one float accumulator over the 16-element groups in order, the last n % 16 elements
 // masked into it (masked loads read nothing past the row), then reduced. The scalar oracle accumulates in double:
 // results differ by float rounding of the partial sums.

@@ -28,6 +28,32 @@ def expect_400(fn, field, what):
         check(getattr(e, "status_code", 400) == 400 and field in str(e), f"{what}: 400 naming {field} ({e})")
 
 
+def write_router_config(home, local_model, cloud_base, cloud_model):
+    """The router config the end-to-end tests share: `auto` runs `local_model` here and escalates to "test-cloud",
+    a second `hearth serve` at `cloud_base` (key in $E2E_CLOUD_KEY) serving `cloud_model`; payment cards stay
+    local (the default), e-mail addresses are pseudonymized."""
+    with open(os.path.join(home, "router.toml"), "w") as f:
+        f.write(f"""
+[router]
+local_model = "{local_model}"
+aliases = ["auto"]
+
+[[upstream]]
+name = "test-cloud"
+base_url = "{cloud_base}/v1"
+model = "{cloud_model}"
+api_key_env = "E2E_CLOUD_KEY"
+allow_insecure = true
+price_input_per_mtok = 1.0
+price_output_per_mtok = 2.0
+total_timeout_s = 60
+
+[privacy]
+default = "keep-local"
+email = "pseudonymize"
+""")
+
+
 class Server:
     def __init__(self, hearth, home, *args, env=None):
         self.proc = subprocess.Popen([hearth, "serve", "--port", "0", *args],

@@ -20,7 +20,7 @@ import ollama
 import openai
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from hearth_server import FAILURES, MODELS, check, Server as HearthServer  # noqa: E402
+from hearth_server import FAILURES, MODELS, check, write_router_config, Server as HearthServer  # noqa: E402
 
 HEARTH = sys.argv[1]
 LOCAL = os.path.join(MODELS, "SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -41,26 +41,7 @@ def main():
     cloud_home = tempfile.mkdtemp(prefix="hearth-router-cloud-")
     cloud = Server(cloud_home, "--allow-model-paths", "--api-key", "cloud-key")
     try:
-        with open(os.path.join(home, "router.toml"), "w") as f:
-            f.write(f"""
-[router]
-local_model = "{LOCAL}"
-aliases = ["auto"]
-
-[[upstream]]
-name = "test-cloud"
-base_url = "{cloud.base}/v1"
-model = "{CLOUD}"
-api_key_env = "E2E_CLOUD_KEY"
-allow_insecure = true
-price_input_per_mtok = 1.0
-price_output_per_mtok = 2.0
-total_timeout_s = 60
-
-[privacy]
-default = "keep-local"
-email = "pseudonymize"
-""")
+        write_router_config(home, LOCAL, cloud.base, CLOUD)
         env = {"E2E_CLOUD_KEY": "cloud-key"}
         srv = Server(home, "--capture", os.path.join(home, "capture"), env=env)
         try:

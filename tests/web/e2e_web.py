@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 from browser import Browser, require_browser  # noqa: E402
-from hearth_server import FAILURES, MODELS, Server, check  # noqa: E402
+from hearth_server import FAILURES, MODELS, Server, check, write_router_config  # noqa: E402
 
 LOCAL = os.path.join(MODELS, "SmolLM2-135M-Instruct.Q4_1.gguf")
 CLOUD = os.path.join(MODELS, "gemma-3-270m-q4_k_m.gguf")
@@ -642,26 +642,7 @@ def main():
     try:
         cloud = start_server(args.hearth, homes["cloud"], "--allow-model-paths", "--api-key", "cloud-key")
         servers.append(cloud)
-        with open(os.path.join(homes["main"], "router.toml"), "w") as f:
-            f.write(f"""
-[router]
-local_model = "{LOCAL}"
-aliases = ["auto"]
-
-[[upstream]]
-name = "test-cloud"
-base_url = "{cloud.base}/v1"
-model = "{CLOUD}"
-api_key_env = "E2E_CLOUD_KEY"
-allow_insecure = true
-price_input_per_mtok = 1.0
-price_output_per_mtok = 2.0
-total_timeout_s = 60
-
-[privacy]
-default = "keep-local"
-email = "pseudonymize"
-""")
+        write_router_config(homes["main"], LOCAL, cloud.base, CLOUD)
         env = {"E2E_CLOUD_KEY": "cloud-key", "HF_ENDPOINT": f"http://127.0.0.1:{hub.server_address[1]}"}
         main_srv = start_server(args.hearth, homes["main"], env=env)
         servers.append(main_srv)

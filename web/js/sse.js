@@ -40,60 +40,54 @@ function makeLineSplitter(onLine) {
 // lines joined by \n). Other fields (event:, id:, retry:) and comments (`:`) are ignored: hearth sends none
 // that matter to the page.
 export function createSSEParser() {
-  const decoder = makeDecoder();
-  let out = [];
   let data = null; // the current event's data lines, null until one arrives
-  const feed = makeLineSplitter((line) => {
-    if (line === '') {
-      if (data !== null) out.push(data.join('\n'));
-      data = null;
-      return;
-    }
-    if (line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') (data ??= []).push(value);
-  });
-  const take = () => {
-    const events = out;
-    out = [];
-    return events;
-  };
-  return {
-    push(piece) {
-      feed(decoder.push(piece), false);
-      return take();
+  return lineParser(
+    (line, emit) => {
+      if (line === '') {
+        if (data !== null) emit(data.join('\n'));
+        data = null;
+        return;
+      }
+      if (line.startsWith(':')) return;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'data') (data ??= []).push(value);
     },
     // The stream ended: an event without its closing blank line is still delivered (a server that closed early).
-    end() {
-      feed(decoder.end(), true);
-      if (data !== null) out.push(data.join('\n'));
+    (emit) => {
+      if (data !== null) emit(data.join('\n'));
       data = null;
-      return take();
     },
-  };
+  );
 }
 
 // NDJSON: one JSON value per line. A line that is not JSON becomes {error: "..."} so that the caller shows it
 // rather than dying on it.
 export function createNDJSONParser() {
-  const decoder = makeDecoder();
-  let out = [];
-  const feed = makeLineSplitter((line) => {
+  return lineParser((line, emit) => {
     const text = line.trim();
     if (text === '') return;
     try {
-      out.push(JSON.parse(text));
+      emit(JSON.parse(text));
     } catch {
-      out.push({ error: `the server sent a line that is not JSON: ${text.slice(0, 200)}` });
+      emit({ error: `the server sent a line that is not JSON: ${text.slice(0, 200)}` });
     }
   });
+}
+
+// A streaming parser from a line handler: push(bytes) and end() return the items onLine (per complete line) and
+// onEnd (after the last line) emitted since the previous call.
+function lineParser(onLine, onEnd = () => {}) {
+  const decoder = makeDecoder();
+  let out = [];
+  const emit = (item) => out.push(item);
+  const feed = makeLineSplitter((line) => onLine(line, emit));
   const take = () => {
-    const values = out;
+    const items = out;
     out = [];
-    return values;
+    return items;
   };
   return {
     push(piece) {
@@ -102,6 +96,7 @@ export function createNDJSONParser() {
     },
     end() {
       feed(decoder.end(), true);
+      onEnd(emit);
       return take();
     },
   };

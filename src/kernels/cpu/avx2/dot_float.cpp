@@ -2,6 +2,7 @@
 // accumulators; the scalar oracle accumulates in double, so results differ by float rounding of the partial sums).
 #include "kernels/cpu/avx2/kernels.h"
 #include "kernels/cpu/avx2/util.h"
+#include "kernels/cpu/float_tile.h"
 
 #include <algorithm>
 #include <cmath>
@@ -50,45 +51,31 @@ float dot_rows(int64_t n, const T* x, const T* y) {
 // request taken 2 activation rows at a time. Every (row, token) pair's arithmetic is the same in every block shape
 // (so decode and any prefill tiling agree bit for bit): one float accumulator over the 8-element groups in order,
 // reduced, then the last n % 8 products added in order.
+struct Ops {
+    using Vec = __m256;
+    static constexpr int kWidth = 8;
+    static Vec zero() { return _mm256_setzero_ps(); }
+    static Vec load_w(const uint16_t* p) { return load_f16(p); }
+    static Vec load_a(const float* p) { return _mm256_loadu_ps(p); }
+    static Vec fma(Vec w, Vec a, Vec acc) { return _mm256_fmadd_ps(w, a, acc); }
+    static float finish(Vec acc, const uint16_t* w, const float* a, int64_t i, int64_t n) {
+        float sum = hsum(acc);
+        for (; i < n; ++i)
+            sum += _cvtsh_ss(w[i]) * a[i];
+        return sum;
+    }
+};
+
 template <int R, int N>
 void tile(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
           size_t out_stride) {
-    const uint16_t* wr[R];
-    const float* ar[N];
-    for (int r = 0; r < R; ++r)
-        wr[r] = reinterpret_cast<const uint16_t*>(w + size_t(r) * w_stride);
-    for (int j = 0; j < N; ++j)
-        ar[j] = reinterpret_cast<const float*>(a + size_t(j) * a_stride);
-    __m256 acc[R][N];
-    for (int r = 0; r < R; ++r)
-        for (int j = 0; j < N; ++j)
-            acc[r][j] = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 av[N];
-        for (int j = 0; j < N; ++j)
-            av[j] = _mm256_loadu_ps(ar[j] + i);
-        for (int r = 0; r < R; ++r) {
-            const __m256 wv = load_f16(wr[r] + i);
-            for (int j = 0; j < N; ++j)
-                acc[r][j] = _mm256_fmadd_ps(wv, av[j], acc[r][j]);
-        }
-    }
-    for (int j = 0; j < N; ++j)
-        for (int r = 0; r < R; ++r) {
-            float sum = hsum(acc[r][j]);
-            for (int64_t k = i; k < n; ++k)
-                sum += _cvtsh_ss(wr[r][k]) * ar[j][k];
-            out[size_t(j) * out_stride + size_t(r)] = sum;
-        }
+    f16_tile<Ops, R, N>(n, w, w_stride, a, a_stride, out, out_stride);
 }
 
 using TileFn = void (*)(int64_t, const uint8_t*, size_t, const uint8_t*, size_t, float*, size_t);
 // kTiles[rows - 1][acts - 1], acts <= 2
-constexpr TileFn kTiles[4][2] = {{&tile<1, 1>, &tile<1, 2>},
-                                 {&tile<2, 1>, &tile<2, 2>},
-                                 {&tile<3, 1>, &tile<3, 2>},
-                                 {&tile<4, 1>, &tile<4, 2>}};
+constexpr TileFn kTiles[4][2] = {
+    {&tile<1, 1>, &tile<1, 2>}, {&tile<2, 1>, &tile<2, 2>}, {&tile<3, 1>, &tile<3, 2>}, {&tile<4, 1>, &tile<4, 2>}};
 static_assert(kTileRows == 4);
 
 } // namespace
@@ -103,8 +90,8 @@ float dot_f16_f32(int64_t n, const void* w, const void* a) {
     return r;
 }
 
-void dot_tile_f16_f32(int64_t n, const void* w, size_t w_stride, int n_rows, const void* a, size_t a_stride,
-                      int n_act, float* out, size_t out_stride) {
+void dot_tile_f16_f32(int64_t n, const void* w, size_t w_stride, int n_rows, const void* a, size_t a_stride, int n_act,
+                      float* out, size_t out_stride) {
     if (n_rows < 1 || n_rows > kTileRows || n_act < 1 || n_act > kTileActs) return;
     const auto* wb = static_cast<const uint8_t*>(w);
     const auto* ab = static_cast<const uint8_t*>(a);

@@ -9,6 +9,7 @@
 // results differ by float rounding of the partial sums.
 #include "kernels/cpu/avx512/kernels.h"
 #include "kernels/cpu/avx512/util.h"
+#include "kernels/cpu/float_tile.h"
 
 #include <array>
 #include <utility>
@@ -16,44 +17,29 @@
 namespace hearth::cpu::avx512 {
 namespace {
 
+// The AVX-512 operations of float_tile.h: 16 lanes; the last n % 16 elements masked into the accumulator (masked
+// loads read nothing past the row), then the lanes added.
+struct Ops {
+    using Vec = __m512;
+    static constexpr int kWidth = 16;
+    static Vec zero() { return _mm512_setzero_ps(); }
+    static Vec load_w(const uint16_t* p) { return _mm512_cvtph_ps(loadu256(p)); }
+    static Vec load_a(const float* p) { return _mm512_loadu_ps(p); }
+    static Vec fma(Vec w, Vec a, Vec acc) { return _mm512_fmadd_ps(w, a, acc); }
+    static float finish(Vec acc, const uint16_t* w, const float* a, int64_t i, int64_t n) {
+        if (i < n) {
+            const __mmask16 m = _cvtu32_mask16((1u << (n - i)) - 1);
+            acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + i)), _mm512_maskz_loadu_ps(m, a + i),
+                                  acc);
+        }
+        return _mm512_reduce_add_ps(acc);
+    }
+};
+
 template <int R, int N>
 void tile(int64_t n, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride, float* out,
           size_t out_stride) {
-    const uint16_t* wr[R];
-    const float* ar[N];
-    for (int r = 0; r < R; ++r)
-        wr[r] = reinterpret_cast<const uint16_t*>(w + size_t(r) * w_stride);
-    for (int j = 0; j < N; ++j)
-        ar[j] = reinterpret_cast<const float*>(a + size_t(j) * a_stride);
-    __m512 acc[R][N];
-    for (int r = 0; r < R; ++r)
-        for (int j = 0; j < N; ++j)
-            acc[r][j] = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 av[N];
-        for (int j = 0; j < N; ++j)
-            av[j] = _mm512_loadu_ps(ar[j] + i);
-        for (int r = 0; r < R; ++r) {
-            const __m512 wv = _mm512_cvtph_ps(loadu256(wr[r] + i));
-            for (int j = 0; j < N; ++j)
-                acc[r][j] = _mm512_fmadd_ps(wv, av[j], acc[r][j]);
-        }
-    }
-    if (i < n) {
-        const __mmask16 m = _cvtu32_mask16((1u << (n - i)) - 1);
-        __m512 av[N];
-        for (int j = 0; j < N; ++j)
-            av[j] = _mm512_maskz_loadu_ps(m, ar[j] + i);
-        for (int r = 0; r < R; ++r) {
-            const __m512 wv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, wr[r] + i));
-            for (int j = 0; j < N; ++j)
-                acc[r][j] = _mm512_fmadd_ps(wv, av[j], acc[r][j]);
-        }
-    }
-    for (int j = 0; j < N; ++j)
-        for (int r = 0; r < R; ++r)
-            out[size_t(j) * out_stride + size_t(r)] = _mm512_reduce_add_ps(acc[r][j]);
+    f16_tile<Ops, R, N>(n, w, w_stride, a, a_stride, out, out_stride);
 }
 
 using TileFn = void (*)(int64_t, const uint8_t*, size_t, const uint8_t*, size_t, float*, size_t);

@@ -6,6 +6,7 @@
 // an unsupported architecture is an error at load time.
 #pragma once
 
+#include "backend/backend.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
 #include "hearth/embedding.h"
@@ -16,10 +17,9 @@
 
 namespace hearth {
 
-struct ArchEntry;                      // the architecture registry's entry (model/archs/archs.h)
-enum class RopeStyle { Normal, Neox }; // Normal: rotate pairs (2i, 2i+1); Neox: (i, i + d/2)
-enum class FfnAct { Silu, GeluTanh };  // SwiGLU or GeGLU
-enum class NormKind { Rms, Layer };    // RMSNorm (Llama) or LayerNorm with bias (BERT)
+struct ArchEntry;                   // the architecture registry's entry (model/archs/archs.h)
+enum class NormKind { Rms, Layer }; // RMSNorm (Llama) or LayerNorm with bias (BERT)
+// RopeStyle and FfnAct are the backend's (backend/backend.h).
 
 struct ModelConfig {
     const ArchEntry* arch = nullptr; // general.architecture's registry entry; never null after read_model_config

@@ -11,7 +11,6 @@
 #include "model/model.h"
 
 #include <cmath>
-#include <cstring>
 
 namespace hearth {
 
@@ -23,7 +22,8 @@ void forward_decoder(const Model& m, const ComputeCtx& c, PassScratch& b, const 
     const int64_t v_dim = int64_t{cfg.n_head_kv} * cfg.head_dim_v;
     const int64_t n_ff = cfg.n_ff;
 
-    embed_tokens(m, tokens, n, b.x.data());
+    Backend& be = c.be;
+    be.get_rows(m.w.token_embd, tokens, n, b.x.data());
 
     RopeParams rp{cfg.rope_style,        cfg.rope_dim,   cfg.rope_base,
                   1.0f / cfg.rope_scale, m.w.rope_freqs, cfg.rope_attn_factor};
@@ -38,48 +38,49 @@ void forward_decoder(const Model& m, const ComputeCtx& c, PassScratch& b, const 
 
     for (int32_t il = 0; il < cfg.n_layer; ++il) {
         const LayerWeights& L = m.w.layers[size_t(il)];
-        rms_norm(c, b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        be.rms_norm(b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         if (cfg.fused_qkv) {
+            const int64_t qkv = q_dim + k_dim + v_dim;
             matmul(c, L.wqkv, b.h.data(), n, b.qkv.data());
-            split_qkv(b.qkv.data(), n, q_dim, k_dim, v_dim, b.q.data(), b.k.data(), b.v.data());
+            be.copy_cols(b.qkv.data(), n, qkv, 0, q_dim, b.q.data());
+            be.copy_cols(b.qkv.data(), n, qkv, q_dim, k_dim, b.k.data());
+            be.copy_cols(b.qkv.data(), n, qkv, q_dim + k_dim, v_dim, b.v.data());
         } else {
             matmul(c, L.wq, b.h.data(), n, b.q.data());
             matmul(c, L.wk, b.h.data(), n, b.k.data());
             matmul(c, L.wv, b.h.data(), n, b.v.data());
         }
         if (L.bq) {
-            add_bias(b.q.data(), L.bq, n, q_dim);
-            add_bias(b.k.data(), L.bk, n, k_dim);
-            add_bias(b.v.data(), L.bv, n, v_dim);
+            be.add_row(b.q.data(), L.bq, n, q_dim);
+            be.add_row(b.k.data(), L.bk, n, k_dim);
+            be.add_row(b.v.data(), L.bv, n, v_dim);
         }
         if (L.q_norm) {
-            rms_norm(c, b.q.data(), L.q_norm, b.q.data(), n * cfg.n_head, cfg.head_dim_k, cfg.rms_eps);
-            rms_norm(c, b.k.data(), L.k_norm, b.k.data(), n * cfg.n_head_kv, cfg.head_dim_k, cfg.rms_eps);
+            be.rms_norm(b.q.data(), L.q_norm, b.q.data(), n * cfg.n_head, cfg.head_dim_k, cfg.rms_eps);
+            be.rms_norm(b.k.data(), L.k_norm, b.k.data(), n * cfg.n_head_kv, cfg.head_dim_k, cfg.rms_eps);
         }
-        rope(c, b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
-        rope(c, b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
-        if (cfg.scale_q) scale_inplace(b.q.data(), n * q_dim, scale);
+        be.rope(b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
+        be.rope(b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
+        if (cfg.scale_q) be.scale(b.q.data(), n * q_dim, scale);
         ap.window = cfg.swa_layer[size_t(il)] ? cfg.sliding_window : 0;
-        attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
-                  b.scores.data(), b.attn.data());
+        be.attention(ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
+                     b.attn.data());
         matmul(c, L.wo, b.attn.data(), n, b.h.data());
-        add_inplace(b.x.data(), b.h.data(), n * n_embd);
+        be.add(b.x.data(), b.h.data(), n * n_embd);
 
-        rms_norm(c, b.x.data(), L.ffn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        be.rms_norm(b.x.data(), L.ffn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         if (cfg.fused_gate_up) {
             // ffn_up yields (n, 2 * n_ff): gate in the first half of each row, up in the second.
-            matmul(c, L.ffn_up, b.h.data(), n, b.gate.data());
-            for (int64_t t = 0; t < n; ++t) {
-                std::memcpy(b.up.data() + t * n_ff, b.gate.data() + t * 2 * n_ff + n_ff, sizeof(float) * size_t(n_ff));
-                std::memmove(b.gate.data() + t * n_ff, b.gate.data() + t * 2 * n_ff, sizeof(float) * size_t(n_ff));
-            }
+            matmul(c, L.ffn_up, b.h.data(), n, b.gate_up.data());
+            be.copy_cols(b.gate_up.data(), n, 2 * n_ff, 0, n_ff, b.gate.data());
+            be.copy_cols(b.gate_up.data(), n, 2 * n_ff, n_ff, n_ff, b.up.data());
         } else {
             matmul(c, L.ffn_gate, b.h.data(), n, b.gate.data());
             matmul(c, L.ffn_up, b.h.data(), n, b.up.data());
         }
-        glu(c, b.gate.data(), b.up.data(), n * n_ff, cfg.act);
+        be.glu(b.gate.data(), b.up.data(), n * n_ff, cfg.act);
         matmul(c, L.ffn_down, b.gate.data(), n, b.h.data());
-        add_inplace(b.x.data(), b.h.data(), n * n_embd);
+        be.add(b.x.data(), b.h.data(), n * n_embd);
     }
 }
 

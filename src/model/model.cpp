@@ -1,8 +1,7 @@
 #include "model/model.h"
 
 #include "base/check.h"
-#include "kernels/cpu/packed.h"
-#include "kernels/ref/quant.h"
+#include "kernels/cpu/ops.h"
 #include "model/archs/archs.h"
 
 #include <algorithm>
@@ -46,26 +45,26 @@ uint64_t seq_state_bytes(const ModelConfig& c, int32_t n_ctx) {
 uint64_t pass_scratch_bytes(const ModelConfig& c, int32_t n_ctx, int32_t n_batch, int n_threads) {
     const Sizes s = sizes(c, n_ctx);
     const uint64_t nb = static_cast<uint64_t>(n_batch);
-    const uint64_t floats = nb * (2 * uint64_t(c.n_embd) + s.q + s.k + s.v + (s.q + s.k + s.v) + s.attn + 3 * s.ff) +
+    const uint64_t ff = (c.fused_gate_up ? 4 : 2) * s.ff; // gate, up (and the fused projection's output)
+    const uint64_t floats = nb * (2 * uint64_t(c.n_embd) + s.q + s.k + s.v + (s.q + s.k + s.v) + s.attn + ff) +
                             uint64_t(n_threads) * cpu::attend_scratch_floats(n_ctx, c.head_dim_k) + uint64_t(c.n_vocab);
     // Activation scratch: at most ~1.1 bytes per element of the widest input (Q8 blocks), generous.
     const uint64_t act = nb * std::max<uint64_t>(uint64_t(c.n_ff) * 2, uint64_t(c.n_embd)) * 4;
     return 4 * floats + act;
 }
 
-SeqState make_seq_state(const Model& m, int32_t n_ctx) {
+SeqState make_seq_state(const Model& m, Backend& be, int32_t n_ctx) {
     const Sizes s = sizes(m.cfg, n_ctx);
     SeqState q;
     q.n_ctx = n_ctx;
-    q.k_cache.allocate(s.kv_k);
-    q.v_cache.allocate(s.kv_v);
+    q.k_cache = be.alloc<uint16_t>(s.kv_k);
+    q.v_cache = be.alloc<uint16_t>(s.kv_v);
     q.logits.resize(m.cfg.generative ? size_t(m.cfg.n_vocab) : 0);
     q.embd.resize(size_t(m.cfg.n_embd));
     return q;
 }
 
-PassScratch make_pass_scratch(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
-                              int32_t n_seqs, int n_threads) {
+PassScratch make_pass_scratch(const Model& m, Backend& be, int32_t n_ctx, int32_t n_batch, int32_t n_seqs) {
     const ModelConfig& c = m.cfg;
     const Sizes s = sizes(c, n_ctx);
     PassScratch b;
@@ -73,106 +72,83 @@ PassScratch make_pass_scratch(const Model& m, const cpu::KernelTable& kt, int32_
     b.n_batch = n_batch;
     b.n_seqs = std::max(n_seqs, 1);
     const size_t nb = static_cast<size_t>(n_batch);
-    b.x.resize(nb * size_t(c.n_embd));
-    b.h.resize(nb * size_t(c.n_embd));
-    b.q.resize(nb * s.q);
-    b.k.resize(nb * s.k);
-    b.v.resize(nb * s.v);
-    if (c.fused_qkv) b.qkv.resize(nb * (s.q + s.k + s.v));
-    b.attn.resize(nb * s.attn);
-    b.gate.resize(nb * 2 * s.ff);
-    b.up.resize(nb * s.ff);
-    AttnParams ap{};
-    ap.n_ctx = n_ctx;
-    ap.head_dim_k = c.head_dim_k;
-    ap.head_dim_v = c.head_dim_v;
-    b.scores.resize(size_t(n_threads) * attention_scratch_floats(ap));
-    if (c.generative) b.logits.resize(size_t(b.n_seqs) * size_t(c.n_vocab));
+    b.x = be.alloc<float>(nb * size_t(c.n_embd));
+    b.h = be.alloc<float>(nb * size_t(c.n_embd));
+    b.q = be.alloc<float>(nb * s.q);
+    b.k = be.alloc<float>(nb * s.k);
+    b.v = be.alloc<float>(nb * s.v);
+    if (c.fused_qkv) b.qkv = be.alloc<float>(nb * (s.q + s.k + s.v));
+    b.attn = be.alloc<float>(nb * s.attn);
+    b.gate = be.alloc<float>(nb * s.ff);
+    b.up = be.alloc<float>(nb * s.ff);
+    if (c.fused_gate_up) b.gate_up = be.alloc<float>(nb * 2 * s.ff);
+    if (c.generative) b.logits = be.alloc<float>(size_t(b.n_seqs) * size_t(c.n_vocab));
     b.pos.resize(nb);
     if (!c.causal) b.key_end.resize(nb);
     b.token_seq.resize(nb);
     b.token_kv.resize(nb);
-    // Activation scratch for the widest matmul input of every weight in the model.
-    size_t act = 0;
-    auto need = [&](const Matrix& w) {
-        if (w.present()) act = std::max(act, cpu::act_scratch_bytes(kt, w.type, n_batch, w.cols));
-        if (w.packed != nullptr) act = std::max(act, cpu::packed_act_bytes(w.type, n_batch, w.cols));
-    };
-    need(m.w.output);
-    for (const auto& L : m.w.layers) {
+    b.host_row.resize(size_t(c.n_embd));
+    // The workspace for the widest matmul input of every weight in the model and attention over n_ctx.
+    std::vector<const Matrix*> ms{&m.w.output};
+    for (const auto& L : m.w.layers)
         for (const Matrix* w : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down})
-            need(*w);
-    }
-    b.act.resize(act);
+            ms.push_back(w);
+    be.reserve(WorkspaceNeed{n_batch, n_ctx, c.head_dim_k, ms});
     return b;
 }
 
 uint64_t allocated_bytes(const SeqState& q) {
-    return 2 * (uint64_t(q.k_cache.size) + uint64_t(q.v_cache.size)) +
-           4 * (uint64_t(q.logits.capacity()) + uint64_t(q.embd.capacity()));
+    return q.k_cache.bytes() + q.v_cache.bytes() + 4 * (uint64_t(q.logits.capacity()) + uint64_t(q.embd.capacity()));
 }
 
 uint64_t allocated_bytes(const PassScratch& b) {
     auto bytes = [](const auto& v) { return uint64_t(v.capacity()) * sizeof(v[0]); };
-    return bytes(b.x) + bytes(b.h) + bytes(b.q) + bytes(b.k) + bytes(b.v) + bytes(b.qkv) + bytes(b.attn) +
-           bytes(b.gate) + bytes(b.up) + bytes(b.scores) + bytes(b.logits) + bytes(b.pos) + bytes(b.key_end) +
-           bytes(b.act) + bytes(b.token_seq) + bytes(b.token_kv);
-}
-
-void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x) {
-    const Matrix& e = m.w.token_embd;
-    if (e.packed != nullptr) { // tied to a repacked output matrix: the row back in the file layout first
-        alignas(64) uint8_t row[kMaxPackedEmbedRowBytes];
-        HEARTH_CHECK(e.row_bytes <= sizeof(row), "embedding row too long");
-        for (int32_t t = 0; t < n_tokens; ++t) {
-            cpu::unpack_x16_row(e.type, e.packed, e.cols, tokens[t], row);
-            ref::ref_dequantize_row(e.type, row, x + int64_t{t} * e.cols, e.cols);
-        }
-        return;
-    }
-    for (int32_t t = 0; t < n_tokens; ++t) {
-        ref::ref_dequantize_row(e.type, e.data + size_t(tokens[t]) * e.row_bytes, x + int64_t{t} * e.cols, e.cols);
-    }
-}
-
-void add_embedding_rows(const Matrix& table, const int32_t* rows, int32_t n_tokens, float* x, float* row_scratch) {
-    for (int32_t t = 0; t < n_tokens; ++t) {
-        ref::ref_dequantize_row(table.type, table.data + size_t(rows[t]) * table.row_bytes, row_scratch, table.cols);
-        add_inplace(x + int64_t{t} * table.cols, row_scratch, table.cols);
-    }
+    return b.x.bytes() + b.h.bytes() + b.q.bytes() + b.k.bytes() + b.v.bytes() + b.qkv.bytes() + b.attn.bytes() +
+           b.gate.bytes() + b.up.bytes() + b.gate_up.bytes() + b.logits.bytes() + bytes(b.pos) + bytes(b.key_end) +
+           bytes(b.token_seq) + bytes(b.token_kv) + bytes(b.host_row);
 }
 
 namespace {
 
 // The final hidden state rows [r0, r1) of the pass, normed as the model's last norm does (decoders: the output
 // RMSNorm; encoders end normed), into y (r1 - r0, n_embd).
-void final_hidden(const Model& m, const ComputeCtx& c, const PassScratch& work, int64_t r0, int64_t r1, float* y) {
+void final_hidden(const Model& m, const ComputeCtx& c, PassScratch& work, int64_t r0, int64_t r1, float* y) {
     const int64_t n_embd = m.cfg.n_embd;
     if (m.w.output_norm)
-        rms_norm(c, work.x.data() + r0 * n_embd, m.w.output_norm, y, r1 - r0, n_embd, m.cfg.rms_eps);
+        c.be.rms_norm(work.x.data() + r0 * n_embd, m.w.output_norm, y, r1 - r0, n_embd, m.cfg.rms_eps);
     else
-        std::copy_n(work.x.data() + r0 * n_embd, size_t((r1 - r0) * n_embd), y);
+        c.be.copy_cols(work.x.data() + r0 * n_embd, r1 - r0, n_embd, 0, n_embd, y);
 }
 
-// Pools each sequence's final hidden states into its cache's embd (see PassOutput), using work.h as scratch.
+// Pools each sequence's final hidden states into its embd on the host (see PassOutput), using work.h as scratch.
 void pool_embeddings(const Model& m, const ComputeCtx& c, PassScratch& work, std::span<const SeqSpan> seqs) {
     const int64_t n_embd = m.cfg.n_embd;
     int64_t t0 = 0;
     for (const SeqSpan& s : seqs) {
         const int64_t t1 = t0 + s.n_tokens;
-        float* e = s.seq->embd.data(); // (n_embd)
+        float* e = s.seq->embd.data(); // (n_embd) host
+        float* h = work.h.data() + t0 * n_embd;
         switch (m.cfg.pooling) {
         case Pooling::Cls:
-            if (s.n_past == 0) final_hidden(m, c, work, t0, t0 + 1, e);
+            if (s.n_past == 0) {
+                final_hidden(m, c, work, t0, t0 + 1, h);
+                c.be.read(h, e, size_t(n_embd));
+            }
             break;
         case Pooling::Mean:
-            final_hidden(m, c, work, t0, t1, work.h.data() + t0 * n_embd);
+            final_hidden(m, c, work, t0, t1, h);
             if (s.n_past == 0) std::fill_n(e, n_embd, 0.0f);
-            for (int64_t t = t0; t < t1; ++t)
-                add_inplace(e, work.h.data() + t * n_embd, n_embd);
+            // Row by row through the host's sum, in order (the sum's rounding is the same whatever the company).
+            for (int64_t t = t0; t < t1; ++t) {
+                float* row = work.host_row.data();
+                c.be.read(work.h.data() + t * n_embd, row, size_t(n_embd));
+                for (int64_t i = 0; i < n_embd; ++i)
+                    e[i] += row[i];
+            }
             break;
         default: // Last (None never reaches here: read_model_config keeps the architecture's default)
-            final_hidden(m, c, work, t1 - 1, t1, e);
+            final_hidden(m, c, work, t1 - 1, t1, h);
+            c.be.read(h, e, size_t(n_embd));
             break;
         }
         t0 = t1;
@@ -183,11 +159,7 @@ void pool_embeddings(const Model& m, const ComputeCtx& c, PassScratch& work, std
 // model asks.
 void project_logits(const Model& m, const ComputeCtx& c, const float* h, int32_t n_rows, float* logits) {
     matmul(c, m.w.output, h, n_rows, logits);
-    if (m.cfg.final_logit_softcap > 0) {
-        const float cap = m.cfg.final_logit_softcap;
-        for (size_t i = 0; i < size_t(n_rows) * size_t(m.cfg.n_vocab); ++i)
-            logits[i] = std::tanh(logits[i] / cap) * cap;
-    }
+    if (m.cfg.final_logit_softcap > 0) c.be.softcap(logits, int64_t{n_rows} * m.cfg.n_vocab, m.cfg.final_logit_softcap);
 }
 
 // Final norm and output projection for the last token of each sequence: one matmul for all of them.
@@ -198,15 +170,12 @@ void output_logits(const Model& m, const ComputeCtx& c, PassScratch& work, std::
     int64_t t_end = 0;
     for (int32_t i = 0; i < n_seqs; ++i) {
         t_end += seqs[size_t(i)].n_tokens;
-        rms_norm(c, work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1,
-                 n_embd, m.cfg.rms_eps);
+        c.be.rms_norm(work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1,
+                      n_embd, m.cfg.rms_eps);
     }
-    // One sequence: straight into its logits; several: their rows, then copied out.
-    float* logits = n_seqs == 1 ? seqs[0].seq->logits.data() : work.logits.data();
-    project_logits(m, c, work.h.data(), n_seqs, logits);
-    if (n_seqs > 1)
-        for (int32_t i = 0; i < n_seqs; ++i)
-            std::copy_n(logits + size_t(i) * n_vocab, n_vocab, seqs[size_t(i)].seq->logits.data());
+    project_logits(m, c, work.h.data(), n_seqs, work.logits.data());
+    for (int32_t i = 0; i < n_seqs; ++i)
+        c.be.read(work.logits.data() + size_t(i) * n_vocab, seqs[size_t(i)].seq->logits.data(), n_vocab);
 }
 
 LayerKv layer_kv(const Model& m, SeqState& b, int32_t il) {
@@ -273,13 +242,17 @@ void forward_rows(const Model& m, const ComputeCtx& c, PassScratch& work, SeqSta
     run_pass(m, c, work, tokens, std::span<const SeqSpan>(&one, 1));
     const int64_t n_embd = m.cfg.n_embd;
     const size_t n_vocab = size_t(m.cfg.n_vocab);
-    // The rows' normed states go to work.h (n_batch rows, free once the layers are done), the logits to work.logits.
+    // The rows' normed states go to work.h (n_batch rows, free once the layers are done), the logits to work.logits,
+    // each row to the host through seq.logits (which output_logits writes last).
     for (int32_t r0 = first; r0 < n_tokens; r0 += work.n_seqs) {
         const int32_t rows = std::min(work.n_seqs, n_tokens - r0);
-        rms_norm(c, work.x.data() + int64_t{r0} * n_embd, m.w.output_norm, work.h.data(), rows, n_embd, m.cfg.rms_eps);
+        c.be.rms_norm(work.x.data() + int64_t{r0} * n_embd, m.w.output_norm, work.h.data(), rows, n_embd,
+                      m.cfg.rms_eps);
         project_logits(m, c, work.h.data(), rows, work.logits.data());
-        for (int32_t i = 0; i < rows; ++i)
-            fn(r0 + i, std::span<const float>(work.logits.data() + size_t(i) * n_vocab, n_vocab));
+        for (int32_t i = 0; i < rows; ++i) {
+            c.be.read(work.logits.data() + size_t(i) * n_vocab, seq.logits.data(), n_vocab);
+            fn(r0 + i, std::span<const float>(seq.logits.data(), n_vocab));
+        }
     }
     output_logits(m, c, work, std::span<const SeqSpan>(&one, 1));
 }

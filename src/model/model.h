@@ -2,6 +2,7 @@
 //
 // A Model is immutable after load and shared by every session; each session owns a SeqState (its KV cache and
 // outputs), and the runtime one PassScratch that every pass uses (sized ahead: nothing is allocated per token).
+// Passes compute through the backend (backend/backend.h) that prepare_weights gave the weights to.
 #pragma once
 
 #include "base/status.h"
@@ -27,59 +28,46 @@ struct Model {
 
 Result<std::unique_ptr<Model>> load_model(const std::string& path);
 
-// KV cache storage, allocated without being written: large allocations come from fresh zero pages that the
-// kernel maps only when first touched, so a session costs memory as its context fills, and creating one is
-// cheap. Positions are always written before they are read.
-struct KvStorage {
-    std::unique_ptr<uint16_t[]> p;
-    size_t size = 0;
-    void allocate(size_t n) {
-        p.reset(n > 0 ? new uint16_t[n] : nullptr); // default-initialised: not zeroed
-        size = n;
-    }
-    uint16_t* data() { return p.get(); }
-};
-
 // One sequence's state across passes: its KV cache and what passes leave for it. A session owns one.
 struct SeqState {
-    int32_t n_ctx = 0;         // KV cache positions
-    KvStorage k_cache;         // (n_layer, n_ctx, n_head_kv * head_dim_k) f16
-    KvStorage v_cache;         // (n_layer, n_ctx, n_head_kv * head_dim_v) f16
-    std::vector<float> logits; // (n_vocab) after its last token (generative models)
-    std::vector<float> embd;   // (n_embd) pooled final hidden states (embedding passes): a running sum for mean
-                               // pooling until the session divides
+    int32_t n_ctx = 0;              // KV cache positions
+    BackendArray<uint16_t> k_cache; // (n_layer, n_ctx, n_head_kv * head_dim_k) f16, backend memory
+    BackendArray<uint16_t> v_cache; // (n_layer, n_ctx, n_head_kv * head_dim_v) f16, backend memory
+    std::vector<float> logits;      // (n_vocab) after its last token (generative models)
+    std::vector<float> embd;        // (n_embd) pooled final hidden states (embedding passes): a running sum for mean
+                                    // pooling until the session divides
 };
 
 // The scratch of a pass, shared by every sequence (a runtime runs one pass at a time): activations for up to
-// n_batch tokens, logits rows for up to n_seqs sequences, attention over up to n_ctx positions. Sized once and
-// grown only when a caller needs more, never per token.
+// n_batch tokens and logits rows for up to n_seqs sequences, in backend memory; making it also reserves the
+// backend's workspace (attention over up to n_ctx positions, activation quantization). Sized once and grown only
+// when a caller needs more, never per token.
 struct PassScratch {
     int32_t n_ctx = 0;                // longest cache a pass attends over
     int32_t n_batch = 0;              // most tokens per pass
     int32_t n_seqs = 0;               // most sequences per pass
-    std::vector<float> x;             // (n_batch, n_embd) residual stream
-    std::vector<float> h;             // (n_batch, n_embd) normed input / block output
-    std::vector<float> q;             // (n_batch, n_head * head_dim_k)
-    std::vector<float> k;             // (n_batch, n_head_kv * head_dim_k)
-    std::vector<float> v;             // (n_batch, n_head_kv * head_dim_v)
-    std::vector<float> qkv;           // (n_batch, q + k + v) for fused projections
-    std::vector<float> attn;          // (n_batch, n_head * head_dim_v)
-    std::vector<float> gate;          // (n_batch, 2 * n_ff) (room for fused gate+up)
-    std::vector<float> up;            // (n_batch, n_ff)
-    std::vector<float> scores;        // (n_threads, attention_scratch_floats) attention scratch
-    std::vector<float> logits;        // (n_seqs, n_vocab): the last token of each sequence of the pass
-    std::vector<int32_t> pos;         // (n_batch)
-    std::vector<int32_t> key_end;     // (n_batch) encoders: the end of token t's input in its cache
-    std::vector<uint8_t> act;         // activation quantization scratch for matmul
+    BackendArray<float> x;            // (n_batch, n_embd) residual stream
+    BackendArray<float> h;            // (n_batch, n_embd) normed input / block output
+    BackendArray<float> q;            // (n_batch, n_head * head_dim_k)
+    BackendArray<float> k;            // (n_batch, n_head_kv * head_dim_k)
+    BackendArray<float> v;            // (n_batch, n_head_kv * head_dim_v)
+    BackendArray<float> qkv;          // (n_batch, q + k + v) for fused projections
+    BackendArray<float> attn;         // (n_batch, n_head * head_dim_v)
+    BackendArray<float> gate;         // (n_batch, n_ff)
+    BackendArray<float> up;           // (n_batch, n_ff)
+    BackendArray<float> gate_up;      // (n_batch, 2 * n_ff) for a fused gate/up projection
+    BackendArray<float> logits;       // (n_seqs, n_vocab): the last token of each sequence of the pass
+    std::vector<int32_t> pos;         // (n_batch) host
+    std::vector<int32_t> key_end;     // (n_batch) host; encoders: the end of token t's input in its cache
     std::vector<SeqState*> token_seq; // (n_batch) whose KV cache token t of the pass uses
     std::vector<LayerKv> token_kv;    // (n_batch) token_seq[t]'s cache of the current layer
+    std::vector<float> host_row;      // (n_embd) host: a row read back for mean pooling
 };
 
 // A sequence with n_ctx positions of KV cache (not written: pages are mapped as the context fills).
-SeqState make_seq_state(const Model& m, int32_t n_ctx);
-PassScratch make_pass_scratch(const Model& m, const cpu::KernelTable& kt, int32_t n_ctx, int32_t n_batch,
-                              int32_t n_seqs, int n_threads);
-// Bytes they hold now (the KV cache counted whole).
+SeqState make_seq_state(const Model& m, Backend& be, int32_t n_ctx);
+PassScratch make_pass_scratch(const Model& m, Backend& be, int32_t n_ctx, int32_t n_batch, int32_t n_seqs);
+// Bytes they hold now (the KV cache counted whole; the backend's workspace is Backend::workspace_bytes).
 uint64_t allocated_bytes(const SeqState& s);
 uint64_t allocated_bytes(const PassScratch& p);
 // Bytes make_seq_state / make_pass_scratch (one sequence) would allocate (for the memory check before load).
@@ -121,10 +109,6 @@ using LogitsRowFn = std::function<void(int32_t i, std::span<const float> row)>;
 void forward_rows(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& seq, const int32_t* tokens,
                   int32_t n_tokens, int32_t n_past, int32_t first, const LogitsRowFn& fn);
 
-// Shared pieces of the architecture forwards (model.cpp).
-void embed_tokens(const Model& m, const int32_t* tokens, int32_t n_tokens, float* x);
-// x (n_tokens, n_embd) += rows pos[t] of a (n_ctx_train, n_embd) table (BERT's learned positions).
-void add_embedding_rows(const Matrix& table, const int32_t* rows, int32_t n_tokens, float* x, float* row_scratch);
 // The caches of layer il for the pass's n tokens (work.token_kv).
 const LayerKv* layer_kv_of_tokens(const Model& m, PassScratch& work, int32_t il, int32_t n);
 

@@ -1,13 +1,8 @@
 #include "model/weights.h"
 
 #include "base/check.h"
-#include "kernels/cpu/packed.h"
 #include "kernels/ref/quant.h"
 #include "model/archs/archs.h"
-
-#include <cstdlib>
-#include <sys/mman.h>
-#include <unistd.h>
 
 namespace hearth {
 namespace {
@@ -122,89 +117,32 @@ Result<ModelWeights> bind_weights(const gguf::File& f, const ModelConfig& c) {
 
 namespace hearth {
 
-void FreeDeleter::operator()(void* p) const {
-    std::free(p);
-}
-
-namespace {
-
-// The whole pages inside [p, p + n) go back to the kernel (a private read-only file mapping: touching them again
-// would re-read the file).
-void release_pages(const uint8_t* p, size_t n) {
-    const auto page = uintptr_t(sysconf(_SC_PAGESIZE));
-    const uintptr_t begin = (uintptr_t(p) + page - 1) / page * page;
-    const uintptr_t end = (uintptr_t(p) + n) / page * page;
-    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
-
-struct PackJob {
-    const Matrix* m;
-    uint8_t* out;
-};
-
-// Memory for repacked weights. Buffers of 2 MiB or more are aligned to 2 MiB and asked for transparent huge pages
-// before their first touch: decode streams every weight once per token, and with 4 KiB pages that is a TLB miss (a
-// page walk) every 4 KiB and fewer page faults at load. Where THP is off the advice is ignored.
-AlignedBytes alloc_weight_bytes(size_t bytes) {
-    constexpr size_t kHuge = size_t{2} << 20;
-    if (bytes < kHuge) return AlignedBytes(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
-    const size_t size = (bytes + kHuge - 1) / kHuge * kHuge;
-    AlignedBytes buf(static_cast<uint8_t*>(std::aligned_alloc(kHuge, size)));
-    if (buf != nullptr) madvise(buf.get(), size, MADV_HUGEPAGE);
-    return buf;
-}
-} // namespace
-
-int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool) {
-    std::vector<Matrix*> todo;
-    // The output matrix tied to the token embedding: the same tensor, so embedding rows may come from the packed copy.
-    const Matrix& e = w.token_embd;
-    const bool tied = w.output.present() && w.output.data == e.data && w.output.type == e.type &&
-                      w.output.rows == e.rows && w.output.cols == e.cols;
-    auto consider = [&](Matrix& m) {
-        if (!m.present() || m.packed != nullptr) return;
-        // Any other matrix over the embedding's bytes (only a malformed file has one) stays in the file layout.
-        if (m.data == e.data && !(tied && &m == &w.output)) return;
-        if (tied && &m == &w.output && m.row_bytes > kMaxPackedEmbedRowBytes) return;
-        if (kt.traits[static_cast<uint32_t>(m.type)].packed_gemm == nullptr) return;
-        if (cpu::packable(m.type, m.rows, m.cols)) todo.push_back(&m);
-    };
-    consider(w.output);
+int prepare_weights(ModelWeights& w, Backend& be) {
+    std::vector<Matrix*> ms{&w.output};
     for (auto& L : w.layers)
         for (Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down})
-            consider(*m);
-    // One arena for all of them (huge pages: a buffer per matrix would round each up to 2 MiB), touched matrix by
-    // matrix as each is packed and its file pages given back, so at no time are both copies resident in full.
-    auto padded = [](const Matrix* m) { return (cpu::packed_bytes(m->type, m->rows, m->cols) + 63) / 64 * 64; };
-    size_t total = 0;
-    for (const Matrix* m : todo)
-        total += padded(m);
-    if (todo.empty()) return 0;
-    AlignedBytes arena = alloc_weight_bytes(total);
-    HEARTH_CHECK(arena != nullptr, "out of memory repacking weights");
-    uint8_t* out = arena.get();
-    for (Matrix* m : todo) {
-        const size_t file_bytes = size_t(m->rows) * m->row_bytes;
-        // Groups of 16 rows are independent: each thread packs a contiguous run of them.
-        const PackJob job{m, out};
-        const PackJob* pj = &job;
-        pool.run([pj](int ith, int nth) {
-            const Matrix& mm = *pj->m;
-            const auto [g0, g1] = ThreadPool::split(mm.rows / cpu::kPackRows, ith, nth);
-            if (g1 <= g0) return;
-            const size_t group = size_t(cpu::kPackRows) * mm.row_bytes;
-            const size_t packed_group = cpu::packed_bytes(mm.type, cpu::kPackRows, mm.cols);
-            cpu::pack_x16(mm.type, mm.data + size_t(g0) * group, (g1 - g0) * cpu::kPackRows, mm.cols,
-                          pj->out + size_t(g0) * packed_group);
-        });
-        release_pages(m->data, file_bytes);
-        m->packed = out;
-        if (tied && m == &w.output) w.token_embd.packed = m->packed; // embedding rows come from it too
-        w.packed_bytes += cpu::packed_bytes(m->type, m->rows, m->cols);
-        out += padded(m);
-    }
-    w.packed.push_back(std::move(arena));
-    return int(todo.size());
+            ms.push_back(m);
+    const int n = be.prepare_weights(ms, &w.token_embd);
+    // Every vector is one of `owned` (bind_weights): the backend's copy replaces the pointer.
+    auto upload = [&](const float*& p) {
+        if (p == nullptr) return;
+        for (const auto& v : w.owned)
+            if (v.data() == p) {
+                p = be.upload_vector(p, int64_t(v.size()));
+                return;
+            }
+        HEARTH_CHECK(false, "a weight vector outside ModelWeights::owned");
+    };
+    upload(w.embd_norm);
+    upload(w.embd_norm_b);
+    upload(w.output_norm);
+    for (auto& L : w.layers)
+        for (const float** p :
+             {&L.attn_norm, &L.attn_norm_b, &L.bq, &L.bk, &L.bv, &L.bo, &L.q_norm, &L.k_norm, &L.attn_post_norm,
+              &L.ffn_norm, &L.ffn_norm_b, &L.ffn_up_b, &L.ffn_down_b, &L.ffn_post_norm})
+            upload(*p);
+    // rope_freqs stays on the host: RoPE's angles are computed there (RopeParams::freq_factors).
+    return n;
 }
 
 } // namespace hearth

@@ -1,15 +1,14 @@
 // model/weights.h: the model's tensors bound by name, as non-owning views into the mapped file.
 //
-// Matrices stay in their file type (quantized) and are used in place, never dequantized whole, unless
-// pack_weights repacks them (still quantized, 16 rows interleaved) for the CPU's x16 kernels.
+// Matrices stay in their file type (quantized) and are used in place, never dequantized whole, unless the backend
+// lays them out its own way (prepare_weights: the CPU's x16 repacking, still quantized).
 // Vectors (norm weights, biases, RoPE factors) are small: they are converted to f32 once at load
 // and owned by ModelWeights, so kernels only ever see f32 vectors.
 #pragma once
 
+#include "backend/backend.h"
 #include "base/status.h"
-#include "base/thread_pool.h"
 #include "gguf/gguf.h"
-#include "kernels/cpu/ops.h"
 #include "model/config.h"
 
 #include <cstdint>
@@ -18,25 +17,6 @@
 #include <vector>
 
 namespace hearth {
-
-// A 2-D weight matrix: `rows` rows of `cols` elements of `type`, row-major, rows contiguous.
-struct Matrix {
-    DType type = DType::F32;
-    const uint8_t* data = nullptr; // (rows, row_bytes): the file's layout, in the mapping
-    int64_t rows = 0;              // output features
-    int64_t cols = 0;              // input features
-    size_t row_bytes = 0;
-    // The same matrix repacked x16 (kernels/cpu/packed.h) by pack_weights, owned by ModelWeights::packed; when
-    // set, matmul reads only this and the file's pages of `data` have been given back.
-    const uint8_t* packed = nullptr;
-    bool present() const { return data != nullptr; }
-};
-
-// Bytes from std::aligned_alloc, freed with std::free.
-struct FreeDeleter {
-    void operator()(void* p) const;
-};
-using AlignedBytes = std::unique_ptr<uint8_t[], FreeDeleter>;
 
 struct LayerWeights {
     const float* attn_norm = nullptr;      // (n_embd); BERT: the LayerNorm after attention
@@ -68,8 +48,6 @@ struct ModelWeights {
     const float* rope_freqs = nullptr;     // (rope_dim/2) or null
     std::vector<LayerWeights> layers;      // (n_layer)
     std::vector<std::vector<float>> owned; // f32 copies of vector tensors
-    std::vector<AlignedBytes> packed;      // arenas of repacked matrices (Matrix::packed), one per pack_weights
-    uint64_t packed_bytes = 0;             // their total size
 };
 
 // Binds tensors by name into a ModelWeights, checking shapes (for bind_weights and the architectures that bind
@@ -88,12 +66,9 @@ struct WeightBinder {
 // tensor, a wrong shape or an unsupported type is an error naming the tensor.
 Result<ModelWeights> bind_weights(const gguf::File& file, const ModelConfig& cfg);
 
-// Repacks every layer matrix and the output matrix that the kernel table has an x16 kernel for (a tied token
-// embedding then reads its rows from the packed copy) into owned memory, split across the pool, and gives the
-// file's pages of each repacked tensor back to the kernel (madvise DONTNEED: the mapping stays valid and would
-// re-read the file if touched), so the weights are resident once. Returns how many matrices were repacked.
-// A tied output matrix is repacked only if its rows fit this (embed_tokens unpacks one row on the stack).
-inline constexpr size_t kMaxPackedEmbedRowBytes = 32768;
-int pack_weights(ModelWeights& w, const cpu::KernelTable& kt, ThreadPool& pool);
+// Hands the weights to the backend that will compute with them: every matrix the ops multiply with (the backend may
+// lay them out its own way: backend.h, prepare_weights) and every weight vector (replaced by the backend's copy).
+// Returns how many matrices the backend laid out its own way. Called once, before the first pass.
+int prepare_weights(ModelWeights& w, Backend& be);
 
 } // namespace hearth

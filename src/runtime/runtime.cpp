@@ -1,8 +1,7 @@
 #include "hearth/runtime.h"
 
+#include "backend/cpu_backend.h"
 #include "base/cpu_features.h"
-#include "base/thread_pool.h"
-#include "kernels/cpu/ops.h"
 #include "kernels/ref/quant.h"
 #include "model/archs/archs.h"
 #include "model/model.h"
@@ -19,10 +18,8 @@ namespace hearth {
 
 struct Runtime::Impl {
     std::unique_ptr<Model> model;
-    cpu::KernelTable kt;
-    std::unique_ptr<ThreadPool> pool;
+    std::unique_ptr<Backend> be; // computes every pass; owns the weights' packed copies
     ModelInfo info;
-    std::string isa;
     // The scratch of every pass (sessions' and batches'; one pass runs at a time), made at the first pass and
     // grown when a call needs more tokens, sequences or context than it has (never per token).
     std::unique_ptr<PassScratch> scratch;
@@ -37,7 +34,7 @@ PassScratch& Runtime::Impl::scratch_for(int32_t n_ctx, int32_t n_batch, int32_t 
             n_seqs = std::max(n_seqs, scratch->n_seqs);
         }
         scratch.reset(); // free the old scratch before the new one is made
-        scratch = std::make_unique<PassScratch>(make_pass_scratch(*model, kt, n_ctx, n_batch, n_seqs, pool->size()));
+        scratch = std::make_unique<PassScratch>(make_pass_scratch(*model, *be, n_ctx, n_batch, n_seqs));
     }
     return *scratch;
 }
@@ -63,28 +60,26 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
     std::unique_ptr<Runtime> e(new Runtime());
     Impl& im = *e->impl_;
     im.model = std::move(*model);
-    im.kt = cpu::make_kernel_table(detect_cpu_features());
-    im.isa = im.kt.isa;
-    // Matrices go through the kernel table; embedding rows are dequantized by the reference code.
+    int n = opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const char* repack_env = std::getenv("HEARTH_REPACK");
+    const bool repack = opts.repack_weights && !(repack_env != nullptr && std::string(repack_env) == "0");
+    im.be = make_cpu_backend(cpu::make_kernel_table(detect_cpu_features()), n, repack);
+    // Matrices go through the backend; embedding rows are dequantized by the reference code.
     const ModelWeights& w = im.model->w;
     auto unsupported = [&](const std::string& name, DType t) {
         return error(path + ": tensor '" + name + "' has type " + std::string(dtype_name(t)) +
                      ", which hearth cannot compute with yet");
     };
     if (!ref::ref_can_dequantize(w.token_embd.type)) return unsupported("token_embd.weight", w.token_embd.type);
-    if (w.output.present() && !im.kt.supports(w.output.type)) return unsupported("output.weight", w.output.type);
+    if (w.output.present() && !im.be->supports(w.output.type)) return unsupported("output.weight", w.output.type);
     for (size_t il = 0; il < w.layers.size(); ++il) {
         const LayerWeights& L = w.layers[il];
         for (const Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) {
-            if (m->present() && !im.kt.supports(m->type))
+            if (m->present() && !im.be->supports(m->type))
                 return unsupported("a matrix of layer " + std::to_string(il), m->type);
         }
     }
-    int n = opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    im.pool = std::make_unique<ThreadPool>(n);
-    const char* repack_env = std::getenv("HEARTH_REPACK");
-    if (opts.repack_weights && !(repack_env != nullptr && std::string(repack_env) == "0"))
-        pack_weights(im.model->w, im.kt, *im.pool);
+    prepare_weights(im.model->w, *im.be);
     const ModelConfig& c = im.model->cfg;
     im.info.arch = c.arch->name;
     if (auto name = im.model->file.get_string("general.name")) im.info.name = *name;
@@ -108,10 +103,10 @@ const ModelInfo& Runtime::info() const {
     return impl_->info;
 }
 const std::string& Runtime::kernel_isa() const {
-    return impl_->isa;
+    return impl_->be->isa();
 }
 int Runtime::n_threads() const {
-    return impl_->pool->size();
+    return impl_->be->n_threads();
 }
 
 namespace {
@@ -136,7 +131,10 @@ uint64_t host_available_memory();
 
 // After the last embedding pass over n tokens: mean pooling's sum becomes the mean.
 void finish_embedding(const ModelConfig& c, SeqState& b, int32_t n) {
-    if (c.pooling == Pooling::Mean && n > 0) scale_inplace(b.embd.data(), c.n_embd, 1.0f / float(n));
+    if (c.pooling != Pooling::Mean || n <= 0) return;
+    const float s = 1.0f / float(n);
+    for (float& x : b.embd)
+        x *= s;
 }
 
 // Room left under this process's cgroup (v2) memory limit, if it has one (containers, systemd units).
@@ -206,7 +204,7 @@ Result<MemoryEstimate> Runtime::estimate_memory(const SessionOptions& opts) cons
     // a batched pass of kBatchTokens (the server's), whichever is larger.
     m.session_bytes = seq_state_bytes(c, *n_ctx);
     const int32_t n_batch = std::min(std::max(opts.n_batch, kBatchTokens), *n_ctx);
-    const uint64_t scratch = pass_scratch_bytes(c, *n_ctx, n_batch, impl_->pool->size());
+    const uint64_t scratch = pass_scratch_bytes(c, *n_ctx, n_batch, impl_->be->n_threads());
     const uint64_t held = scratch_bytes();
     m.scratch_bytes = scratch > held ? scratch - held : 0;
     m.available = available_memory();
@@ -222,7 +220,7 @@ Result<std::unique_ptr<Session>> Runtime::create_session(const SessionOptions& o
     const int32_t n_batch = impl_->model->cfg.causal ? std::min(opts.n_batch, n_ctx) : n_ctx;
     std::unique_ptr<Session> s(new Session());
     s->runtime_ = this;
-    s->seq_ = std::make_unique<SeqState>(make_seq_state(*impl_->model, n_ctx));
+    s->seq_ = std::make_unique<SeqState>(make_seq_state(*impl_->model, *impl_->be, n_ctx));
     s->n_batch_ = n_batch;
     return s;
 }
@@ -332,7 +330,7 @@ Status Session::run_passes(std::span<const int32_t> tokens, bool embed, size_t f
         named.emplace(im.model->w, inputs);
         observer = MatmulObserver{&NamedInputs::observe, &*named};
     }
-    ComputeCtx c{im.kt, *im.pool, work.act.data(), inputs != nullptr ? &observer : nullptr};
+    ComputeCtx c{*im.be, inputs != nullptr ? &observer : nullptr};
     size_t done = 0;
     while (done < tokens.size()) {
         if (cancelled_.exchange(false)) return error(Code::Cancelled, "cancelled");
@@ -366,7 +364,7 @@ Status Session::embed(std::span<const int32_t> tokens) {
 }
 
 uint64_t Runtime::scratch_bytes() const {
-    return impl_->scratch ? allocated_bytes(*impl_->scratch) : 0;
+    return impl_->scratch ? allocated_bytes(*impl_->scratch) + impl_->be->workspace_bytes() : 0;
 }
 
 Status Runtime::feed_batch(std::span<const BatchItem> items) {
@@ -410,7 +408,7 @@ Status Runtime::run_batch(std::span<const BatchItem> items, bool embed) {
     if (items.empty()) return Status::ok();
     const auto n_seqs = static_cast<int32_t>(std::min<size_t>(items.size(), size_t(kBatchTokens)));
     PassScratch& work = im.scratch_for(n_ctx, kBatchTokens, n_seqs);
-    ComputeCtx c{im.kt, *im.pool, work.act.data()};
+    ComputeCtx c{*im.be};
     std::vector<size_t> done(items.size(), 0);
     std::vector<SeqSpan> seqs;
     std::vector<int32_t> tokens;

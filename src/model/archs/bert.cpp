@@ -106,14 +106,18 @@ void forward_bert(const Model& m, const ComputeCtx& c, PassScratch& b, const int
     const int64_t n_ff = cfg.n_ff;
     const float eps = cfg.norm_eps;
 
-    embed_tokens(m, tokens, n, b.x.data());
-    if (m.w.pos_embd.present()) add_embedding_rows(m.w.pos_embd, b.pos.data(), n, b.x.data(), b.h.data());
-    if (m.w.token_types.present()) {
-        const int32_t type0 = 0;
-        for (int32_t t = 0; t < n; ++t)
-            add_embedding_rows(m.w.token_types, &type0, 1, b.x.data() + t * n_embd, b.h.data());
+    Backend& be = c.be;
+    be.get_rows(m.w.token_embd, tokens, n, b.x.data());
+    if (m.w.pos_embd.present()) { // learned absolute positions: row pos[t] of the table
+        be.get_rows(m.w.pos_embd, b.pos.data(), n, b.h.data());
+        be.add(b.x.data(), b.h.data(), n * n_embd);
     }
-    layer_norm(b.x.data(), m.w.embd_norm, m.w.embd_norm_b, b.x.data(), n, n_embd, eps);
+    if (m.w.token_types.present()) { // every token is of type 0
+        const int32_t type0 = 0;
+        be.get_rows(m.w.token_types, &type0, 1, b.h.data());
+        be.add_row(b.x.data(), b.h.data(), n, n_embd);
+    }
+    be.layer_norm(b.x.data(), m.w.embd_norm, m.w.embd_norm_b, b.x.data(), n, n_embd, eps);
 
     const RopeParams rp{cfg.rope_style, cfg.rope_dim, cfg.rope_base, 1.0f / cfg.rope_scale, nullptr, 1.0f};
     AttnParams ap{};
@@ -129,41 +133,43 @@ void forward_bert(const Model& m, const ComputeCtx& c, PassScratch& b, const int
         const LayerWeights& L = m.w.layers[size_t(il)];
         if (L.wqkv.present()) {
             matmul(c, L.wqkv, b.x.data(), n, b.qkv.data());
-            split_qkv(b.qkv.data(), n, n_embd, n_embd, n_embd, b.q.data(), b.k.data(), b.v.data());
+            be.copy_cols(b.qkv.data(), n, 3 * n_embd, 0, n_embd, b.q.data());
+            be.copy_cols(b.qkv.data(), n, 3 * n_embd, n_embd, n_embd, b.k.data());
+            be.copy_cols(b.qkv.data(), n, 3 * n_embd, 2 * n_embd, n_embd, b.v.data());
         } else {
             matmul(c, L.wq, b.x.data(), n, b.q.data());
             matmul(c, L.wk, b.x.data(), n, b.k.data());
             matmul(c, L.wv, b.x.data(), n, b.v.data());
         }
         if (L.bq) {
-            add_bias(b.q.data(), L.bq, n, n_embd);
-            add_bias(b.k.data(), L.bk, n, n_embd);
-            add_bias(b.v.data(), L.bv, n, n_embd);
+            be.add_row(b.q.data(), L.bq, n, n_embd);
+            be.add_row(b.k.data(), L.bk, n, n_embd);
+            be.add_row(b.v.data(), L.bv, n, n_embd);
         }
         if (cfg.rope_dim > 0) {
-            rope(c, b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
-            rope(c, b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
+            be.rope(b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
+            be.rope(b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
         }
-        attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
-                  b.scores.data(), b.attn.data());
+        be.attention(ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
+                     b.attn.data());
         matmul(c, L.wo, b.attn.data(), n, b.h.data());
-        if (L.bo) add_bias(b.h.data(), L.bo, n, n_embd);
-        add_inplace(b.x.data(), b.h.data(), n * n_embd);
-        layer_norm(b.x.data(), L.attn_norm, L.attn_norm_b, b.x.data(), n, n_embd, eps);
+        if (L.bo) be.add_row(b.h.data(), L.bo, n, n_embd);
+        be.add(b.x.data(), b.h.data(), n * n_embd);
+        be.layer_norm(b.x.data(), L.attn_norm, L.attn_norm_b, b.x.data(), n, n_embd, eps);
 
         if (L.ffn_gate.present()) { // SwiGLU (nomic-bert)
             matmul(c, L.ffn_gate, b.x.data(), n, b.gate.data());
             matmul(c, L.ffn_up, b.x.data(), n, b.up.data());
-            glu(c, b.gate.data(), b.up.data(), n * n_ff, FfnAct::Silu);
+            be.glu(b.gate.data(), b.up.data(), n * n_ff, FfnAct::Silu);
         } else { // GELU (BERT)
             matmul(c, L.ffn_up, b.x.data(), n, b.gate.data());
-            if (L.ffn_up_b) add_bias(b.gate.data(), L.ffn_up_b, n, n_ff);
-            gelu(c, b.gate.data(), n * n_ff);
+            if (L.ffn_up_b) be.add_row(b.gate.data(), L.ffn_up_b, n, n_ff);
+            be.glu(b.gate.data(), nullptr, n * n_ff, FfnAct::GeluTanh);
         }
         matmul(c, L.ffn_down, b.gate.data(), n, b.h.data());
-        if (L.ffn_down_b) add_bias(b.h.data(), L.ffn_down_b, n, n_embd);
-        add_inplace(b.x.data(), b.h.data(), n * n_embd);
-        layer_norm(b.x.data(), L.ffn_norm, L.ffn_norm_b, b.x.data(), n, n_embd, eps);
+        if (L.ffn_down_b) be.add_row(b.h.data(), L.ffn_down_b, n, n_embd);
+        be.add(b.x.data(), b.h.data(), n * n_embd);
+        be.layer_norm(b.x.data(), L.ffn_norm, L.ffn_norm_b, b.x.data(), n, n_embd, eps);
     }
 }
 

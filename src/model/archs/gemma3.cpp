@@ -34,10 +34,9 @@ void forward_gemma3(const Model& m, const ComputeCtx& c, PassScratch& b, const i
     const int64_t n_embd = cfg.n_embd;
     const int64_t n_ff = cfg.n_ff;
 
-    embed_tokens(m, tokens, n, b.x.data());
-    const float emb_scale = std::sqrt(float(n_embd));
-    for (int64_t i = 0; i < n * n_embd; ++i)
-        b.x[size_t(i)] *= emb_scale;
+    Backend& be = c.be;
+    be.get_rows(m.w.token_embd, tokens, n, b.x.data());
+    be.scale(b.x.data(), n * n_embd, std::sqrt(float(n_embd)));
 
     RopeParams rp_global{cfg.rope_style, cfg.rope_dim, cfg.rope_base, 1.0f / cfg.rope_scale, nullptr};
     RopeParams rp_local{cfg.rope_style, cfg.rope_dim, cfg.rope_base_local, 1.0f, nullptr};
@@ -48,31 +47,30 @@ void forward_gemma3(const Model& m, const ComputeCtx& c, PassScratch& b, const i
     for (int32_t il = 0; il < cfg.n_layer; ++il) {
         const LayerWeights& L = m.w.layers[size_t(il)];
         const bool local = cfg.swa_layer[size_t(il)];
-        rms_norm(c, b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        be.rms_norm(b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         matmul(c, L.wq, b.h.data(), n, b.q.data());
         matmul(c, L.wk, b.h.data(), n, b.k.data());
         matmul(c, L.wv, b.h.data(), n, b.v.data());
-        rms_norm(c, b.q.data(), L.q_norm, b.q.data(), n * cfg.n_head, cfg.head_dim_k, cfg.rms_eps);
-        rms_norm(c, b.k.data(), L.k_norm, b.k.data(), n * cfg.n_head_kv, cfg.head_dim_k, cfg.rms_eps);
+        be.rms_norm(b.q.data(), L.q_norm, b.q.data(), n * cfg.n_head, cfg.head_dim_k, cfg.rms_eps);
+        be.rms_norm(b.k.data(), L.k_norm, b.k.data(), n * cfg.n_head_kv, cfg.head_dim_k, cfg.rms_eps);
         const RopeParams& rp = local ? rp_local : rp_global;
-        rope(c, b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
-        rope(c, b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
-        for (int64_t i = 0; i < n * cfg.n_head * cfg.head_dim_k; ++i)
-            b.q[size_t(i)] *= q_scale;
+        be.rope(b.q.data(), n, cfg.n_head, cfg.head_dim_k, b.pos.data(), rp);
+        be.rope(b.k.data(), n, cfg.n_head_kv, cfg.head_dim_k, b.pos.data(), rp);
+        be.scale(b.q.data(), n * cfg.n_head * cfg.head_dim_k, q_scale);
         ap.window = local ? cfg.sliding_window : 0;
-        attention(c, ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
-                  b.scores.data(), b.attn.data());
+        be.attention(ap, b.q.data(), b.k.data(), b.v.data(), b.pos.data(), n, layer_kv_of_tokens(m, b, il, n),
+                     b.attn.data());
         matmul(c, L.wo, b.attn.data(), n, b.h.data());
-        rms_norm(c, b.h.data(), L.attn_post_norm, b.h.data(), n, n_embd, cfg.rms_eps);
-        add_inplace(b.x.data(), b.h.data(), n * n_embd);
+        be.rms_norm(b.h.data(), L.attn_post_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        be.add(b.x.data(), b.h.data(), n * n_embd);
 
-        rms_norm(c, b.x.data(), L.ffn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        be.rms_norm(b.x.data(), L.ffn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         matmul(c, L.ffn_gate, b.h.data(), n, b.gate.data());
         matmul(c, L.ffn_up, b.h.data(), n, b.up.data());
-        glu(c, b.gate.data(), b.up.data(), n * n_ff, cfg.act);
+        be.glu(b.gate.data(), b.up.data(), n * n_ff, cfg.act);
         matmul(c, L.ffn_down, b.gate.data(), n, b.h.data());
-        rms_norm(c, b.h.data(), L.ffn_post_norm, b.h.data(), n, n_embd, cfg.rms_eps);
-        add_inplace(b.x.data(), b.h.data(), n * n_embd);
+        be.rms_norm(b.h.data(), L.ffn_post_norm, b.h.data(), n, n_embd, cfg.rms_eps);
+        be.add(b.x.data(), b.h.data(), n * n_embd);
     }
 }
 

@@ -23,6 +23,9 @@ struct RuntimeOptions {
     // Repack the matrices the CPU has row-interleaved kernels for at load (faster prompt processing, same
     // memory). The environment variable HEARTH_REPACK=0 turns it off (for comparisons).
     bool repack_weights = true;
+    // What computes: "cpu", "cuda" (the first GPU) or "cuda:N". Empty: the environment variable HEARTH_DEVICE, else
+    // "cpu". A GPU needs a build with the CUDA backend (the `cuda` preset) and the whole model in its memory.
+    std::string device = {};
 };
 
 struct SessionOptions {

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -112,6 +113,8 @@ public:
     virtual int n_threads() const = 0;
     // Whether matmul can multiply by a matrix of this type.
     virtual bool supports(DType t) const = 0;
+    // Bytes free on the backend's own memory (a GPU's), for the memory checks; nullopt: it computes in host memory.
+    virtual std::optional<uint64_t> device_memory_free() const { return std::nullopt; }
 
     // Takes every matrix the ops will multiply with (absent ones skipped) and may set each one's `packed` to its
     // own copy, which it owns from then on. embedding: the token embedding (get_rows reads it); a matrix of ms over
@@ -135,7 +138,8 @@ public:
     // Copies n floats from the host into backend memory, before any op called after.
     virtual void write(const float* host_src, float* dst, size_t n) = 0;
 
-    // Grows the workspace to what the need asks (no-op when it already has that).
+    // Grows the workspace to what the need asks (no-op when it already has that). Call it before the first op: ops
+    // may use it for any of their arguments (a GPU's argument area for the host arrays).
     virtual void reserve(const WorkspaceNeed& need) = 0;
     virtual uint64_t workspace_bytes() const = 0;
 

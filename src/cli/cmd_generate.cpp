@@ -44,6 +44,7 @@ Runner add_generate_command(CLI::App& app) {
     struct Opts {
         std::string model, prompt_tokens;
         int n_predict = 64, threads = 0, ctx = 0;
+        std::string device;
         float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
         int top_k = 40;
         uint64_t seed = 0;
@@ -55,6 +56,7 @@ Runner add_generate_command(CLI::App& app) {
     cmd->add_option("--prompt-tokens", o->prompt_tokens, "prompt as space-separated token ids")->required();
     cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->check(CLI::Range(0, 1 << 20));
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
+    cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
     cmd->add_option("-c,--ctx-size", o->ctx, "context size (0 = model's, at most 4096)")->check(CLI::Range(0, 1 << 24));
     cmd->add_option("--temp", o->temp, "temperature (0 = greedy)");
     cmd->add_option("--top-k", o->top_k, "top-k (0 = off)");
@@ -129,6 +131,7 @@ Runner add_bench_command(CLI::App& app) {
     struct Opts {
         std::string model;
         int n_prompt = 128, n_gen = 64, threads = 0, reps = 3;
+        std::string device;
         bool json = false;
     };
     auto o = std::make_shared<Opts>();
@@ -137,11 +140,12 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens")->check(CLI::Range(1, 8192));
     cmd->add_option("-n,--n-gen", o->n_gen, "generated tokens")->check(CLI::Range(1, 8192));
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
+    cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
     cmd->add_option("-r,--repetitions", o->reps, "runs; the median is reported")->check(CLI::Range(1, 100));
     cmd->add_flag("--json", o->json, "JSON output");
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
-        auto engine = Runtime::load(o->model, RuntimeOptions{o->threads});
+        auto engine = Runtime::load(o->model, RuntimeOptions{o->threads, true, o->device});
         if (!engine) {
             std::fprintf(stderr, "hearth: error: %s\n", engine.message().c_str());
             return 1;

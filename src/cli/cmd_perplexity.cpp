@@ -30,6 +30,7 @@ struct Opts {
     std::string model, text_file, base_file;
     int32_t n_ctx = 512, n_chunks = -1, n_batch = 512, top_k = 128;
     int threads = 0;
+    std::string device;
     bool kld = false, json = false;
     bool ctx_given = false; // -c on the command line (comparing: it must match the base file's)
 };
@@ -161,7 +162,7 @@ int run(const Opts& o) {
     }
     const int32_t bos = tok->add_bos ? tok->bos : -1;
 
-    auto engine = Runtime::load(o.model, RuntimeOptions{o.threads});
+    auto engine = Runtime::load(o.model, RuntimeOptions{o.threads, true, o.device});
     if (!engine) return fail(engine.message());
     const int32_t n_vocab = (*engine)->info().n_vocab;
     if (n_vocab != tok->n_vocab()) return fail(o.model + ": the output layer and the vocabulary differ in size");
@@ -237,6 +238,7 @@ Runner add_perplexity_command(CLI::App& app) {
         ->check(CLI::Range(1, 1 << 30));
     cmd->add_option("-b,--batch-size", o->n_batch, "tokens per forward pass")->check(CLI::Range(1, 1 << 20));
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
+    cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
     cmd->add_option("--kl-divergence-base", o->base_file,
                     "without --kl-divergence: save this model's scored rows here (the reference); with it: compare "
                     "against them (the tokens and chunking come from the file; -f optional)");

@@ -53,6 +53,7 @@ struct ServeOpts {
     int parallel = 4;
     int32_t ctx_size = 4096;
     int threads = 0;
+    std::string device;
     double drain_timeout_s = 30;
     std::string router_config; // empty: $HEARTH_HOME/router.toml when it exists
     std::string capture_dir;
@@ -193,6 +194,7 @@ int run_serve(const ServeOpts& o) {
         std::fprintf(stderr, "hearth: warning: no model store (%s); store routes answer 503\n", st.message().c_str());
     engine::LocalEngineOptions eo;
     eo.n_threads = o.threads;
+    eo.device = o.device;
     eo.max_queue = o.max_queue;
     eo.max_active = o.parallel;
     eo.max_default_ctx = o.ctx_size;
@@ -332,6 +334,7 @@ Runner add_serve_command(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(16, 1 << 20));
     cmd->add_option("-t,--threads", o->threads, "compute threads per model (0: all cores)")->capture_default_str();
+    cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
     cmd->add_option("--drain-timeout", o->drain_timeout_s, "seconds in-flight requests may take after SIGTERM")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 3600.0));

@@ -1,6 +1,7 @@
 #include "hearth/runtime.h"
 
 #include "backend/cpu_backend.h"
+#include "backend/cuda_backend.h"
 #include "base/cpu_features.h"
 #include "kernels/ref/quant.h"
 #include "model/archs/archs.h"
@@ -51,6 +52,34 @@ bool matryoshka_family(const std::string& name) {
     return false;
 }
 
+namespace {
+
+// The backend RuntimeOptions::device names (or HEARTH_DEVICE): "cpu", "cuda", "cuda:N".
+Result<std::unique_ptr<Backend>> make_backend(const RuntimeOptions& opts) {
+    std::string device = opts.device;
+    if (device.empty()) {
+        const char* env = std::getenv("HEARTH_DEVICE");
+        device = env != nullptr && *env != '\0' ? env : "cpu";
+    }
+    if (device == "cpu") {
+        const int n =
+            opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        const char* repack_env = std::getenv("HEARTH_REPACK");
+        const bool repack = opts.repack_weights && !(repack_env != nullptr && std::string(repack_env) == "0");
+        return make_cpu_backend(cpu::make_kernel_table(detect_cpu_features()), n, repack);
+    }
+    if (device == "cuda") return make_cuda_backend(0);
+    if (device.rfind("cuda:", 0) == 0) {
+        const std::string idx = device.substr(5);
+        if (!idx.empty() && idx.size() <= 3 &&
+            std::all_of(idx.begin(), idx.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+            return make_cuda_backend(std::stoi(idx));
+    }
+    return error("unknown device '" + device + "': use cpu, cuda or cuda:N");
+}
+
+} // namespace
+
 Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
 Runtime::~Runtime() = default;
 
@@ -60,10 +89,9 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
     std::unique_ptr<Runtime> e(new Runtime());
     Impl& im = *e->impl_;
     im.model = std::move(*model);
-    int n = opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const char* repack_env = std::getenv("HEARTH_REPACK");
-    const bool repack = opts.repack_weights && !(repack_env != nullptr && std::string(repack_env) == "0");
-    im.be = make_cpu_backend(cpu::make_kernel_table(detect_cpu_features()), n, repack);
+    auto be = make_backend(opts);
+    if (!be) return be.status();
+    im.be = std::move(*be);
     // Matrices go through the backend; embedding rows are dequantized by the reference code.
     const ModelWeights& w = im.model->w;
     auto unsupported = [&](const std::string& name, DType t) {
@@ -78,6 +106,15 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
             if (m->present() && !im.be->supports(m->type))
                 return unsupported("a matrix of layer " + std::to_string(il), m->type);
         }
+    }
+    if (const auto free = im.be->device_memory_free()) {
+        uint64_t bytes = 0;
+        for (const auto& t : im.model->file.tensors())
+            bytes += t.n_bytes;
+        if (bytes > *free)
+            return error(path + ": the model's " + std::to_string(bytes >> 20) + " MiB of weights do not fit in the " +
+                         std::to_string(*free >> 20) + " MiB free on " + im.be->name() + " (" + im.be->isa() +
+                         "); use a smaller or more quantized model, or the CPU (--device cpu)");
     }
     prepare_weights(im.model->w, *im.be);
     const ModelConfig& c = im.model->cfg;
@@ -207,7 +244,12 @@ Result<MemoryEstimate> Runtime::estimate_memory(const SessionOptions& opts) cons
     const uint64_t scratch = pass_scratch_bytes(c, *n_ctx, n_batch, impl_->be->n_threads());
     const uint64_t held = scratch_bytes();
     m.scratch_bytes = scratch > held ? scratch - held : 0;
-    m.available = available_memory();
+    if (const auto free = impl_->be->device_memory_free()) {
+        m.weight_bytes = 0; // on the device already: its free memory is what is left for the session
+        m.available = *free;
+    } else {
+        m.available = available_memory();
+    }
     return m;
 }
 

@@ -284,7 +284,8 @@ int cuda_device_count() {
 Result<std::unique_ptr<Backend>> make_cuda_backend(int device) {
     int n = 0;
     const cudaError_t e = cudaGetDeviceCount(&n);
-    if (e != cudaSuccess) return error(std::string("no usable CUDA device here (CUDA says: ") + cudaGetErrorString(e) + ")");
+    if (e != cudaSuccess)
+        return error(std::string("no usable CUDA device here (CUDA says: ") + cudaGetErrorString(e) + ")");
     if (device < 0 || device >= n)
         return error("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(n) + " present)");
     cudaDeviceProp prop{};

@@ -137,6 +137,8 @@ public:
     ~Runtime();
     const ModelInfo& info() const;
     const std::string& kernel_isa() const;
+    // What computes: "cpu-avx512", "cuda:0"... (the backend's name).
+    const std::string& device() const;
     int n_threads() const;
     // Errors: a context the model cannot take, or a session that does not fit in available memory
     // (check_memory; SessionOptions::check_memory = false skips that check).

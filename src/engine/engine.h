@@ -183,6 +183,7 @@ struct LoadedModel {
     hearth::ModelInfo info = {}; // local models: architecture, sizes
     std::string kernels = {};    // local models: the kernels' instruction set
     int n_threads = 0;
+    bool on_gpu = false; // local models: weights and sessions in a GPU's memory (size_vram)
 };
 
 // Counters for /metrics (monotonic totals since start, plus current gauges).

@@ -96,6 +96,7 @@ private:
         uint64_t size_bytes = 0;
         hearth::ModelInfo info;
         std::string kernels;
+        bool on_gpu = false;
         int n_threads = 0;
         bool busy = false;
         double keep_alive_s = 0;

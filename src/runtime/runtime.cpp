@@ -142,6 +142,9 @@ const ModelInfo& Runtime::info() const {
 const std::string& Runtime::kernel_isa() const {
     return impl_->be->isa();
 }
+const std::string& Runtime::device() const {
+    return impl_->be->name();
+}
 int Runtime::n_threads() const {
     return impl_->be->n_threads();
 }

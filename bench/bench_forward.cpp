@@ -45,25 +45,6 @@ std::optional<Shape> shape_named(const std::string& s) {
     return std::nullopt;
 }
 
-// Byte offsets of the binary16 scale fields in one block (the rest of a block is quants: any bits are valid).
-std::vector<size_t> scale_fields(DType t) {
-    switch (t) {
-    case DType::Q4_1:
-    case DType::Q5_1:
-    case DType::Q4_K:
-    case DType::Q5_K:
-        return {0, 2};
-    case DType::Q2_K:
-        return {80, 82};
-    case DType::Q3_K:
-        return {108};
-    case DType::Q6_K:
-        return {208};
-    default:
-        return {0}; // Q4_0, Q5_0, Q8_0, IQ4_NL, IQ4_XS
-    }
-}
-
 // (rows, cols) of type t: random quants, scales drawn so that a row's dot product with a unit vector stays O(1).
 std::vector<uint8_t> random_matrix(DType t, int64_t rows, int64_t cols, uint64_t seed) {
     const size_t row_bytes = size_t(*dtype_row_bytes(t, uint64_t(cols)));
@@ -85,7 +66,7 @@ std::vector<uint8_t> random_matrix(DType t, int64_t rows, int64_t cols, uint64_t
     const DTypeInfo& info = dtype_info(t);
     const uint16_t d = f32_to_fp16(sd / (info.block_size == 256 ? 64.0f : 8.0f)); // quants up to ~8 (K: x scale)
     for (size_t b = 0; b + info.type_size <= out.size(); b += info.type_size)
-        for (size_t off : scale_fields(t))
+        for (size_t off : dtype_scale_fields(t))
             std::memcpy(&out[b + off], &d, 2);
     return out;
 }

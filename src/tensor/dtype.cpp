@@ -90,4 +90,29 @@ const DTypeInfo* dtype_all(size_t* count) {
     return kTypes;
 }
 
+std::vector<size_t> dtype_scale_fields(DType t) {
+    switch (t) {
+    case DType::Q4_1:
+    case DType::Q5_1:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q8_1:
+        return {0, 2};
+    case DType::Q2_K:
+        return {80, 82};
+    case DType::Q3_K:
+        return {108};
+    case DType::Q6_K:
+        return {208};
+    case DType::Q4_0:
+    case DType::Q5_0:
+    case DType::Q8_0:
+    case DType::IQ4_NL:
+    case DType::IQ4_XS:
+        return {0};
+    default:
+        return {};
+    }
+}
+
 } // namespace hearth

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace hearth {
 
@@ -64,6 +65,9 @@ std::optional<DType> dtype_from_name(std::string_view name);
 
 // Bytes for a row of n elements; nullopt if n is not a multiple of the block size.
 std::optional<uint64_t> dtype_row_bytes(DType t, uint64_t n);
+// Byte offsets of the binary16 scale fields (d, and dmin / m) in one block of a quantized type; the rest of such a
+// block is quant bits, any pattern of which is valid. Empty for float types and types without one (Q8_K).
+std::vector<size_t> dtype_scale_fields(DType t);
 
 // All valid types in id order (for tables and tests).
 const DTypeInfo* dtype_all(size_t* count);

@@ -42,29 +42,6 @@ bool is_float_type(DType t) {
     return t == DType::F32 || t == DType::F16 || t == DType::BF16;
 }
 
-namespace {
-
-// Byte offsets of the half-precision scale fields (d, dmin / m) inside one block.
-std::vector<size_t> half_fields(DType t) {
-    switch (t) {
-    case DType::Q4_1:
-    case DType::Q5_1:
-    case DType::Q4_K:
-    case DType::Q5_K:
-        return {0, 2};
-    case DType::Q2_K:
-        return {80, 82};
-    case DType::Q3_K:
-        return {108};
-    case DType::Q6_K:
-        return {208};
-    default:
-        return {0};
-    }
-}
-
-} // namespace
-
 std::vector<uint8_t> make_weights(DType t, int64_t n_out, int64_t n_in, uint64_t seed, WeightFill fill) {
     const DTypeInfo& info = dtype_info(t);
     const size_t row_bytes = size_t(*dtype_row_bytes(t, uint64_t(n_in)));
@@ -88,9 +65,9 @@ std::vector<uint8_t> make_weights(DType t, int64_t n_out, int64_t n_in, uint64_t
     std::uniform_real_distribution<float> mag(0.001f, 0.05f);
     const size_t n_blocks = w.size() / info.type_size;
     for (size_t b = 0; b < n_blocks; ++b) {
-        for (size_t off : half_fields(t)) {
+        for (size_t off : dtype_scale_fields(t)) {
             // Scales are positive in practice; mins / offsets (second field) may have either sign.
-            const float v = off == half_fields(t)[0] ? mag(rng) : (byte(rng) < 128 ? -1.0f : 1.0f) * mag(rng);
+            const float v = off == dtype_scale_fields(t)[0] ? mag(rng) : (byte(rng) < 128 ? -1.0f : 1.0f) * mag(rng);
             const uint16_t h = f32_to_fp16(v);
             std::memcpy(w.data() + b * info.type_size + off, &h, 2);
         }

@@ -201,7 +201,7 @@ int run(const std::string& path, const std::string& device, int threads, int32_t
     const int32_t n_ctx = n_p + n_g + 1;
     SeqState seq = make_seq_state(m, be, n_ctx);
     PassScratch work = make_pass_scratch(m, be, n_ctx, std::max(n_p, 1), 1);
-    const ComputeCtx c{be};
+    const ComputeCtx c{&be};
     const std::vector<int32_t> toks = random_tokens(n_p + n_g, m.cfg.n_vocab, 7);
     double best_pp = 0, best_tg = 0;
     for (int r = 0; r < reps; ++r) {
@@ -238,8 +238,8 @@ int compare(const std::string& path, const std::string& device, int threads, int
     int agree = 0;
     for (int32_t i = 0; i <= n_g; ++i) {
         const int32_t n = i == 0 ? n_p : 1, past = i == 0 ? 0 : n_p + i - 1;
-        forward(ma, ComputeCtx{*a->be}, wa, sa, toks.data() + past, n, past);
-        forward(*b->model, ComputeCtx{*b->be}, wb, sb, toks.data() + past, n, past);
+        forward(ma, ComputeCtx{a->be.get()}, wa, sa, toks.data() + past, n, past);
+        forward(*b->model, ComputeCtx{b->be.get()}, wb, sb, toks.data() + past, n, past);
         double d = 0, scale = 0;
         for (size_t k = 0; k < sa.logits.size(); ++k) {
             d = std::max(d, std::fabs(double(sa.logits[k]) - double(sb.logits[k])));

@@ -26,6 +26,10 @@ struct RuntimeOptions {
     // What computes: "cpu", "cuda" (the first GPU) or "cuda:N". Empty: the environment variable HEARTH_DEVICE, else
     // "cpu". A GPU needs a build with the CUDA backend (the `cuda` preset) and the whole model in its memory.
     std::string device = {};
+    // With a GPU device: the last gpu_layers layers and the output on it, the others on the CPU (partial offload,
+    // llama.cpp's -ngl), the hidden states handed over once per pass; 0: the CPU alone. -1: the environment variable
+    // HEARTH_GPU_LAYERS, else every layer. Ignored for the CPU and for encoders.
+    int32_t gpu_layers = -1;
 };
 
 struct SessionOptions {
@@ -137,8 +141,9 @@ public:
     ~Runtime();
     const ModelInfo& info() const;
     const std::string& kernel_isa() const;
-    // What computes: "cpu-avx512", "cuda:0"... (the backend's name).
+    // What computes the output (and the last device_layers() layers): "cpu-avx512", "cuda:0"... (the backend's name).
     const std::string& device() const;
+    int32_t device_layers() const;
     int n_threads() const;
     // Errors: a context the model cannot take, or a session that does not fit in available memory
     // (check_memory; SessionOptions::check_memory = false skips that check).

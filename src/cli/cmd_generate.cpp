@@ -45,6 +45,7 @@ Runner add_generate_command(CLI::App& app) {
         std::string model, prompt_tokens;
         int n_predict = 64, threads = 0, ctx = 0;
         std::string device;
+        int32_t gpu_layers = -1;
         float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
         int top_k = 40;
         uint64_t seed = 0;
@@ -58,6 +59,10 @@ Runner add_generate_command(CLI::App& app) {
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
     cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
     cmd->add_option("-c,--ctx-size", o->ctx, "context size (0 = model's, at most 4096)")->check(CLI::Range(0, 1 << 24));
+    cmd->add_option(
+           "--gpu-layers,--ngl", o->gpu_layers,
+           "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, else all)")
+        ->check(CLI::Range(-1, 100000));
     cmd->add_option("--temp", o->temp, "temperature (0 = greedy)");
     cmd->add_option("--top-k", o->top_k, "top-k (0 = off)");
     cmd->add_option("--top-p", o->top_p, "top-p (1 = off)");
@@ -86,7 +91,10 @@ Runner add_generate_command(CLI::App& app) {
         auto log = std::make_shared<EngineLog>();
         engine::ModelSpec spec;
         spec.name = spec.path = o->model;
-        engine::LocalEngine local(resolver_for(std::move(spec)), cli_engine_options(o->threads, log));
+        engine::LocalEngineOptions eo = cli_engine_options(o->threads, log);
+        eo.device = o->device;
+        eo.gpu_layers = o->gpu_layers;
+        engine::LocalEngine local(resolver_for(std::move(spec)), eo);
         engine::Request r;
         r.model = o->model;
         r.prompt_tokens = std::move(*prompt);
@@ -132,6 +140,7 @@ Runner add_bench_command(CLI::App& app) {
         std::string model;
         int n_prompt = 128, n_gen = 64, threads = 0, reps = 3;
         std::string device;
+        int32_t gpu_layers = -1;
         bool json = false;
     };
     auto o = std::make_shared<Opts>();
@@ -142,10 +151,14 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
     cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
     cmd->add_option("-r,--repetitions", o->reps, "runs; the median is reported")->check(CLI::Range(1, 100));
+    cmd->add_option(
+           "--gpu-layers,--ngl", o->gpu_layers,
+           "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, else all)")
+        ->check(CLI::Range(-1, 100000));
     cmd->add_flag("--json", o->json, "JSON output");
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;
-        auto engine = Runtime::load(o->model, RuntimeOptions{o->threads, true, o->device});
+        auto engine = Runtime::load(o->model, RuntimeOptions{o->threads, true, o->device, o->gpu_layers});
         if (!engine) {
             std::fprintf(stderr, "hearth: error: %s\n", engine.message().c_str());
             return 1;

@@ -31,6 +31,7 @@ struct Opts {
     int32_t n_ctx = 512, n_chunks = -1, n_batch = 512, top_k = 128;
     int threads = 0;
     std::string device;
+    int32_t gpu_layers = -1;
     bool kld = false, json = false;
     bool ctx_given = false; // -c on the command line (comparing: it must match the base file's)
 };
@@ -162,7 +163,7 @@ int run(const Opts& o) {
     }
     const int32_t bos = tok->add_bos ? tok->bos : -1;
 
-    auto engine = Runtime::load(o.model, RuntimeOptions{o.threads, true, o.device});
+    auto engine = Runtime::load(o.model, RuntimeOptions{o.threads, true, o.device, o.gpu_layers});
     if (!engine) return fail(engine.message());
     const int32_t n_vocab = (*engine)->info().n_vocab;
     if (n_vocab != tok->n_vocab()) return fail(o.model + ": the output layer and the vocabulary differ in size");
@@ -239,6 +240,10 @@ Runner add_perplexity_command(CLI::App& app) {
     cmd->add_option("-b,--batch-size", o->n_batch, "tokens per forward pass")->check(CLI::Range(1, 1 << 20));
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
     cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
+    cmd->add_option("--gpu-layers,--ngl", o->gpu_layers,
+                    "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, "
+                    "else all)")
+        ->check(CLI::Range(-1, 100000));
     cmd->add_option("--kl-divergence-base", o->base_file,
                     "without --kl-divergence: save this model's scored rows here (the reference); with it: compare "
                     "against them (the tokens and chunking come from the file; -f optional)");

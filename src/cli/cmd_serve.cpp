@@ -54,6 +54,7 @@ struct ServeOpts {
     int32_t ctx_size = 4096;
     int threads = 0;
     std::string device;
+    int32_t gpu_layers = -1;
     double drain_timeout_s = 30;
     std::string router_config; // empty: $HEARTH_HOME/router.toml when it exists
     std::string capture_dir;
@@ -195,6 +196,7 @@ int run_serve(const ServeOpts& o) {
     engine::LocalEngineOptions eo;
     eo.n_threads = o.threads;
     eo.device = o.device;
+    eo.gpu_layers = o.gpu_layers;
     eo.max_queue = o.max_queue;
     eo.max_active = o.parallel;
     eo.max_default_ctx = o.ctx_size;
@@ -335,6 +337,10 @@ Runner add_serve_command(CLI::App& app) {
         ->check(CLI::Range(16, 1 << 20));
     cmd->add_option("-t,--threads", o->threads, "compute threads per model (0: all cores)")->capture_default_str();
     cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
+    cmd->add_option("--gpu-layers,--ngl", o->gpu_layers,
+                    "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, "
+                    "else all)")
+        ->check(CLI::Range(-1, 100000));
     cmd->add_option("--drain-timeout", o->drain_timeout_s, "seconds in-flight requests may take after SIGTERM")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 3600.0));

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #ifndef HEARTH_VERSION
@@ -40,8 +41,13 @@ int main(int argc, char** argv) {
     CLI::App* router = nullptr;
     runners.push_back(hearth::cli::add_router_command(app, &router));
     hearth::cli::add_router_eval_commands(*router, runners);
+    // llama.cpp's spelling `-ngl N` (CLI11 takes one-letter short options only) is `--ngl N` here.
+    std::vector<char*> args(argv, argv + argc);
+    char ngl[] = "--ngl";
+    for (char*& arg : args)
+        if (std::string(arg) == "-ngl") arg = ngl;
     try {
-        app.parse(argc, argv);
+        app.parse(int(args.size()), args.data());
     } catch (const CLI::ParseError& e) {
         return app.exit(e); // prints usage or the parse error; 0 for --help, nonzero otherwise
     }

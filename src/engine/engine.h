@@ -183,7 +183,7 @@ struct LoadedModel {
     hearth::ModelInfo info = {}; // local models: architecture, sizes
     std::string kernels = {};    // local models: the kernels' instruction set
     int n_threads = 0;
-    bool on_gpu = false; // local models: weights and sessions in a GPU's memory (size_vram)
+    int32_t gpu_layers = 0; // local models: layers on a GPU (size_vram: that share of size_bytes)
 };
 
 // Counters for /metrics (monotonic totals since start, plus current gauges).

@@ -44,6 +44,7 @@ namespace hearth::engine {
 struct LocalEngineOptions {
     int n_threads = 0;                 // compute threads per loaded model; 0 = all cores
     std::string device = {};           // RuntimeOptions::device: "cpu", "cuda", "cuda:N"; empty: $HEARTH_DEVICE
+    int32_t gpu_layers = -1;           // RuntimeOptions::gpu_layers
     int max_queue = 64;                // requests waiting for a slot; more fail with Busy
     int max_active = 4;                // requests decoded at once per model
     double default_keep_alive_s = 300; // for requests with keep_alive_s < 0

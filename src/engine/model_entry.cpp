@@ -15,7 +15,7 @@ std::unique_ptr<ModelEntry> ModelEntry::load(const Job& job, const LocalEngineOp
         why = load_failure(opts, Code::NotFound, job.req.model, path, "its file is missing");
         return nullptr;
     }
-    auto runtime = hearth::Runtime::load(path, RuntimeOptions{opts.n_threads, true, opts.device});
+    auto runtime = hearth::Runtime::load(path, RuntimeOptions{opts.n_threads, true, opts.device, opts.gpu_layers});
     if (!runtime) {
         why = load_failure(opts, Code::Internal, job.req.model, path, runtime.message());
         return nullptr;

@@ -81,7 +81,7 @@ std::vector<LoadedModel> Scheduler::loaded() const {
     std::vector<LoadedModel> out;
     const auto now = Clock::now();
     for (const auto& p : published_) {
-        LoadedModel m{p.name, p.path, p.size_bytes, 0, p.info, p.kernels, p.n_threads, p.on_gpu};
+        LoadedModel m{p.name, p.path, p.size_bytes, 0, p.info, p.kernels, p.n_threads, p.gpu_layers};
         if (p.never_expires)
             m.expires_in_s = std::numeric_limits<double>::infinity();
         else if (p.busy)
@@ -578,7 +578,7 @@ void Scheduler::publish(uint64_t commands_done) {
         p.path = m->path;
         p.info = m->runtime->info();
         p.kernels = m->runtime->kernel_isa();
-        p.on_gpu = m->runtime->device().rfind("cuda", 0) == 0;
+        p.gpu_layers = m->runtime->device().rfind("cuda", 0) == 0 ? m->runtime->device_layers() : 0;
         p.n_threads = m->runtime->n_threads();
         p.size_bytes = m->bytes();
         p.busy = !m->active.empty();

@@ -96,7 +96,7 @@ private:
         uint64_t size_bytes = 0;
         hearth::ModelInfo info;
         std::string kernels;
-        bool on_gpu = false;
+        int32_t gpu_layers = 0;
         int n_threads = 0;
         bool busy = false;
         double keep_alive_s = 0;

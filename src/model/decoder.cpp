@@ -10,6 +10,7 @@
 #include "model/archs/archs.h"
 #include "model/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace hearth {
@@ -22,8 +23,8 @@ void forward_decoder(const Model& m, const ComputeCtx& c, PassScratch& b, const 
     const int64_t v_dim = int64_t{cfg.n_head_kv} * cfg.head_dim_v;
     const int64_t n_ff = cfg.n_ff;
 
-    Backend& be = c.be;
-    be.get_rows(m.w.token_embd, tokens, n, b.x.data());
+    Backend& be = *c.be;
+    if (c.layer_begin == 0) be.get_rows(m.w.token_embd, tokens, n, b.x.data());
 
     RopeParams rp{cfg.rope_style,        cfg.rope_dim,   cfg.rope_base,
                   1.0f / cfg.rope_scale, m.w.rope_freqs, cfg.rope_attn_factor};
@@ -36,7 +37,7 @@ void forward_decoder(const Model& m, const ComputeCtx& c, PassScratch& b, const 
     ap.scale = cfg.scale_q ? 1.0f : scale; // scale_q: q is scaled before the dot product instead
     ap.n_ctx = b.n_ctx;
 
-    for (int32_t il = 0; il < cfg.n_layer; ++il) {
+    for (int32_t il = c.layer_begin; il < std::min(cfg.n_layer, c.layer_end); ++il) {
         const LayerWeights& L = m.w.layers[size_t(il)];
         be.rms_norm(b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);
         if (cfg.fused_qkv) {

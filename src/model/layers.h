@@ -4,6 +4,7 @@
 
 #include "backend/backend.h"
 
+#include <climits>
 #include <cstdint>
 
 namespace hearth {
@@ -16,16 +17,20 @@ struct MatmulObserver {
     void* user = nullptr;
 };
 
-// What a forward pass computes with.
+// What a forward pass computes with: a backend and the layers [layer_begin, layer_end) it runs. A model split across
+// backends (partial offload) runs one range per backend: the range that starts at 0 also embeds the tokens, and each
+// range leaves its hidden states in its pass scratch's x for the next (model.h, Stage).
 struct ComputeCtx {
-    Backend& be;
+    Backend* be;                              // never null
     const MatmulObserver* observer = nullptr; // null: no one watches (the normal case)
+    int32_t layer_begin = 0;
+    int32_t layer_end = INT32_MAX; // clamped to the model's layers
 };
 
 // y (n_tokens, W.rows) = x (n_tokens, W.cols) · Wᵀ, after the observer (if any) has seen x.
 inline void matmul(const ComputeCtx& c, const Matrix& w, const float* x, int64_t n_tokens, float* y) {
     if (c.observer != nullptr) c.observer->fn(c.observer->user, w, x, n_tokens);
-    c.be.matmul(w, x, n_tokens, y);
+    c.be->matmul(w, x, n_tokens, y);
 }
 
 } // namespace hearth

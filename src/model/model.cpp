@@ -54,11 +54,23 @@ uint64_t pass_scratch_bytes(const ModelConfig& c, int32_t n_ctx, int32_t n_batch
 }
 
 SeqState make_seq_state(const Model& m, Backend& be, int32_t n_ctx) {
+    const LayerSplit all{&be, 0, m.cfg.n_layer};
+    return make_seq_state(m, std::span<const LayerSplit>(&all, 1), n_ctx);
+}
+
+SeqState make_seq_state(const Model& m, std::span<const LayerSplit> splits, int32_t n_ctx) {
     const Sizes s = sizes(m.cfg, n_ctx);
+    const size_t n_layer = size_t(std::max(m.cfg.n_layer, 1));
     SeqState q;
     q.n_ctx = n_ctx;
-    q.k_cache = be.alloc<uint16_t>(s.kv_k);
-    q.v_cache = be.alloc<uint16_t>(s.kv_v);
+    for (const LayerSplit& sp : splits) {
+        KvPart part;
+        part.begin = sp.begin;
+        part.end = sp.end;
+        part.k = sp.be->alloc<uint16_t>(s.kv_k / n_layer * size_t(sp.end - sp.begin));
+        part.v = sp.be->alloc<uint16_t>(s.kv_v / n_layer * size_t(sp.end - sp.begin));
+        q.kv.push_back(std::move(part));
+    }
     q.logits.resize(m.cfg.generative ? size_t(m.cfg.n_vocab) : 0);
     q.embd.resize(size_t(m.cfg.n_embd));
     return q;
@@ -98,7 +110,10 @@ PassScratch make_pass_scratch(const Model& m, Backend& be, int32_t n_ctx, int32_
 }
 
 uint64_t allocated_bytes(const SeqState& q) {
-    return q.k_cache.bytes() + q.v_cache.bytes() + 4 * (uint64_t(q.logits.capacity()) + uint64_t(q.embd.capacity()));
+    uint64_t kv = 0;
+    for (const KvPart& p : q.kv)
+        kv += p.k.bytes() + p.v.bytes();
+    return kv + 4 * (uint64_t(q.logits.capacity()) + uint64_t(q.embd.capacity()));
 }
 
 uint64_t allocated_bytes(const PassScratch& b) {
@@ -115,9 +130,9 @@ namespace {
 void final_hidden(const Model& m, const ComputeCtx& c, PassScratch& work, int64_t r0, int64_t r1, float* y) {
     const int64_t n_embd = m.cfg.n_embd;
     if (m.w.output_norm)
-        c.be.rms_norm(work.x.data() + r0 * n_embd, m.w.output_norm, y, r1 - r0, n_embd, m.cfg.rms_eps);
+        c.be->rms_norm(work.x.data() + r0 * n_embd, m.w.output_norm, y, r1 - r0, n_embd, m.cfg.rms_eps);
     else
-        c.be.copy_cols(work.x.data() + r0 * n_embd, r1 - r0, n_embd, 0, n_embd, y);
+        c.be->copy_cols(work.x.data() + r0 * n_embd, r1 - r0, n_embd, 0, n_embd, y);
 }
 
 // Pools each sequence's final hidden states into its embd on the host (see PassOutput), using work.h as scratch.
@@ -132,7 +147,7 @@ void pool_embeddings(const Model& m, const ComputeCtx& c, PassScratch& work, std
         case Pooling::Cls:
             if (s.n_past == 0) {
                 final_hidden(m, c, work, t0, t0 + 1, h);
-                c.be.read(h, e, size_t(n_embd));
+                c.be->read(h, e, size_t(n_embd));
             }
             break;
         case Pooling::Mean:
@@ -141,14 +156,14 @@ void pool_embeddings(const Model& m, const ComputeCtx& c, PassScratch& work, std
             // Row by row through the host's sum, in order (the sum's rounding is the same whatever the company).
             for (int64_t t = t0; t < t1; ++t) {
                 float* row = work.host_row.data();
-                c.be.read(work.h.data() + t * n_embd, row, size_t(n_embd));
+                c.be->read(work.h.data() + t * n_embd, row, size_t(n_embd));
                 for (int64_t i = 0; i < n_embd; ++i)
                     e[i] += row[i];
             }
             break;
         default: // Last (None never reaches here: read_model_config keeps the architecture's default)
             final_hidden(m, c, work, t1 - 1, t1, h);
-            c.be.read(h, e, size_t(n_embd));
+            c.be->read(h, e, size_t(n_embd));
             break;
         }
         t0 = t1;
@@ -159,7 +174,8 @@ void pool_embeddings(const Model& m, const ComputeCtx& c, PassScratch& work, std
 // model asks.
 void project_logits(const Model& m, const ComputeCtx& c, const float* h, int32_t n_rows, float* logits) {
     matmul(c, m.w.output, h, n_rows, logits);
-    if (m.cfg.final_logit_softcap > 0) c.be.softcap(logits, int64_t{n_rows} * m.cfg.n_vocab, m.cfg.final_logit_softcap);
+    if (m.cfg.final_logit_softcap > 0)
+        c.be->softcap(logits, int64_t{n_rows} * m.cfg.n_vocab, m.cfg.final_logit_softcap);
 }
 
 // Final norm and output projection for the last token of each sequence: one matmul for all of them.
@@ -170,19 +186,23 @@ void output_logits(const Model& m, const ComputeCtx& c, PassScratch& work, std::
     int64_t t_end = 0;
     for (int32_t i = 0; i < n_seqs; ++i) {
         t_end += seqs[size_t(i)].n_tokens;
-        c.be.rms_norm(work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1,
-                      n_embd, m.cfg.rms_eps);
+        c.be->rms_norm(work.x.data() + (t_end - 1) * n_embd, m.w.output_norm, work.h.data() + int64_t{i} * n_embd, 1,
+                       n_embd, m.cfg.rms_eps);
     }
     project_logits(m, c, work.h.data(), n_seqs, work.logits.data());
     for (int32_t i = 0; i < n_seqs; ++i)
-        c.be.read(work.logits.data() + size_t(i) * n_vocab, seqs[size_t(i)].seq->logits.data(), n_vocab);
+        c.be->read(work.logits.data() + size_t(i) * n_vocab, seqs[size_t(i)].seq->logits.data(), n_vocab);
 }
 
 LayerKv layer_kv(const Model& m, SeqState& b, int32_t il) {
     const ModelConfig& c = m.cfg;
     const size_t k_layer = size_t(b.n_ctx) * size_t(c.n_head_kv) * size_t(c.head_dim_k);
     const size_t v_layer = size_t(b.n_ctx) * size_t(c.n_head_kv) * size_t(c.head_dim_v);
-    return LayerKv{b.k_cache.data() + size_t(il) * k_layer, b.v_cache.data() + size_t(il) * v_layer};
+    for (KvPart& p : b.kv)
+        if (il >= p.begin && il < p.end)
+            return LayerKv{p.k.data() + size_t(il - p.begin) * k_layer, p.v.data() + size_t(il - p.begin) * v_layer};
+    HEARTH_CHECK(false, "a layer outside every KV part");
+    return {};
 }
 
 } // namespace
@@ -200,32 +220,52 @@ const LayerKv* layer_kv_of_tokens(const Model& m, PassScratch& work, int32_t il,
 
 namespace {
 
-// The pass itself: the tokens' positions and caches, then the architecture's forward (final hidden states in work.x).
-void run_pass(const Model& m, const ComputeCtx& c, PassScratch& work, const int32_t* tokens,
+// The pass itself: the tokens' positions and caches, then the architecture's forward over each stage's layers (the
+// hidden states handed from one stage's backend to the next through the host), leaving the final hidden states in the
+// last stage's work.x.
+void run_pass(const Model& m, std::span<const Stage> stages, float* handover, const int32_t* tokens,
               std::span<const SeqSpan> seqs) {
+    HEARTH_CHECK(!stages.empty() && (stages.size() == 1 || handover != nullptr), "run_pass: stages");
     int32_t n = 0;
     for (const SeqSpan& s : seqs) {
         HEARTH_CHECK(m.cfg.causal || s.n_past == 0, "an encoder's input must be whole in one pass");
-        for (int32_t t = 0; t < s.n_tokens; ++t) {
-            work.pos[size_t(n + t)] = s.n_past + t;
-            work.token_seq[size_t(n + t)] = s.seq;
-            if (!m.cfg.causal) work.key_end[size_t(n + t)] = s.n_tokens;
+        for (const Stage& st : stages) {
+            PassScratch& work = *st.work;
+            for (int32_t t = 0; t < s.n_tokens; ++t) {
+                work.pos[size_t(n + t)] = s.n_past + t;
+                work.token_seq[size_t(n + t)] = s.seq;
+                if (!m.cfg.causal) work.key_end[size_t(n + t)] = s.n_tokens;
+            }
         }
         n += s.n_tokens;
     }
-    m.cfg.arch->forward(m, c, work, tokens, n);
+    for (size_t i = 0; i < stages.size(); ++i) {
+        if (i > 0) {
+            const size_t floats = size_t(n) * size_t(m.cfg.n_embd);
+            stages[i - 1].c.be->read(stages[i - 1].work->x.data(), handover, floats);
+            stages[i].c.be->write(handover, stages[i].work->x.data(), floats);
+        }
+        m.cfg.arch->forward(m, stages[i].c, *stages[i].work, tokens, n);
+    }
 }
 
 } // namespace
 
-void forward_batch(const Model& m, const ComputeCtx& c, PassScratch& work, const int32_t* tokens,
+void forward_batch(const Model& m, std::span<const Stage> stages, float* handover, const int32_t* tokens,
                    std::span<const SeqSpan> seqs, PassOutput out) {
     HEARTH_CHECK(out == PassOutput::Embedding || m.cfg.generative, "logits asked of an embedding-only model");
-    run_pass(m, c, work, tokens, seqs);
+    run_pass(m, stages, handover, tokens, seqs);
+    const Stage& last = stages.back();
     if (out == PassOutput::Logits)
-        output_logits(m, c, work, seqs);
+        output_logits(m, last.c, *last.work, seqs);
     else
-        pool_embeddings(m, c, work, seqs);
+        pool_embeddings(m, last.c, *last.work, seqs);
+}
+
+void forward_batch(const Model& m, const ComputeCtx& c, PassScratch& work, const int32_t* tokens,
+                   std::span<const SeqSpan> seqs, PassOutput out) {
+    const Stage one{c, &work};
+    forward_batch(m, std::span<const Stage>(&one, 1), nullptr, tokens, seqs, out);
 }
 
 void forward(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& seq, const int32_t* tokens,
@@ -234,27 +274,35 @@ void forward(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& s
     forward_batch(m, c, work, tokens, std::span<const SeqSpan>(&one, 1));
 }
 
-void forward_rows(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& seq, const int32_t* tokens,
+void forward_rows(const Model& m, std::span<const Stage> stages, float* handover, SeqState& seq, const int32_t* tokens,
                   int32_t n_tokens, int32_t n_past, int32_t first, const LogitsRowFn& fn) {
     HEARTH_CHECK(m.cfg.generative, "logits asked of an embedding-only model");
+    const ComputeCtx& c = stages.back().c;
+    PassScratch& work = *stages.back().work;
     HEARTH_CHECK(first >= 0 && first <= n_tokens && work.n_seqs >= 1, "forward_rows: bad row range");
     const SeqSpan one{&seq, n_tokens, n_past};
-    run_pass(m, c, work, tokens, std::span<const SeqSpan>(&one, 1));
+    run_pass(m, stages, handover, tokens, std::span<const SeqSpan>(&one, 1));
     const int64_t n_embd = m.cfg.n_embd;
     const size_t n_vocab = size_t(m.cfg.n_vocab);
     // The rows' normed states go to work.h (n_batch rows, free once the layers are done), the logits to work.logits,
     // each row to the host through seq.logits (which output_logits writes last).
     for (int32_t r0 = first; r0 < n_tokens; r0 += work.n_seqs) {
         const int32_t rows = std::min(work.n_seqs, n_tokens - r0);
-        c.be.rms_norm(work.x.data() + int64_t{r0} * n_embd, m.w.output_norm, work.h.data(), rows, n_embd,
-                      m.cfg.rms_eps);
+        c.be->rms_norm(work.x.data() + int64_t{r0} * n_embd, m.w.output_norm, work.h.data(), rows, n_embd,
+                       m.cfg.rms_eps);
         project_logits(m, c, work.h.data(), rows, work.logits.data());
         for (int32_t i = 0; i < rows; ++i) {
-            c.be.read(work.logits.data() + size_t(i) * n_vocab, seq.logits.data(), n_vocab);
+            c.be->read(work.logits.data() + size_t(i) * n_vocab, seq.logits.data(), n_vocab);
             fn(r0 + i, std::span<const float>(seq.logits.data(), n_vocab));
         }
     }
     output_logits(m, c, work, std::span<const SeqSpan>(&one, 1));
+}
+
+void forward_rows(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& seq, const int32_t* tokens,
+                  int32_t n_tokens, int32_t n_past, int32_t first, const LogitsRowFn& fn) {
+    const Stage one{c, &work};
+    forward_rows(m, std::span<const Stage>(&one, 1), nullptr, seq, tokens, n_tokens, n_past, first, fn);
 }
 
 } // namespace hearth

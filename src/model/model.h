@@ -28,14 +28,27 @@ struct Model {
 
 Result<std::unique_ptr<Model>> load_model(const std::string& path);
 
+// Layers [begin, end) of a model on one backend: a model split across backends (partial offload) is a list of these
+// covering 0 .. n_layer in order; the last also computes the output. One entry with the whole range: no split.
+struct LayerSplit {
+    Backend* be;
+    int32_t begin, end;
+};
+
+// The KV cache of layers [begin, end) of one sequence, on their backend.
+struct KvPart {
+    int32_t begin = 0, end = 0;
+    BackendArray<uint16_t> k; // (end - begin, n_ctx, n_head_kv * head_dim_k) f16, backend memory
+    BackendArray<uint16_t> v; // (end - begin, n_ctx, n_head_kv * head_dim_v) f16, backend memory
+};
+
 // One sequence's state across passes: its KV cache and what passes leave for it. A session owns one.
 struct SeqState {
-    int32_t n_ctx = 0;              // KV cache positions
-    BackendArray<uint16_t> k_cache; // (n_layer, n_ctx, n_head_kv * head_dim_k) f16, backend memory
-    BackendArray<uint16_t> v_cache; // (n_layer, n_ctx, n_head_kv * head_dim_v) f16, backend memory
-    std::vector<float> logits;      // (n_vocab) after its last token (generative models)
-    std::vector<float> embd;        // (n_embd) pooled final hidden states (embedding passes): a running sum for mean
-                                    // pooling until the session divides
+    int32_t n_ctx = 0;         // KV cache positions
+    std::vector<KvPart> kv;    // one per LayerSplit, in layer order
+    std::vector<float> logits; // (n_vocab) after its last token (generative models)
+    std::vector<float> embd;   // (n_embd) pooled final hidden states (embedding passes): a running sum for mean
+                               // pooling until the session divides
 };
 
 // The scratch of a pass, shared by every sequence (a runtime runs one pass at a time): activations for up to
@@ -64,8 +77,10 @@ struct PassScratch {
     std::vector<float> host_row;      // (n_embd) host: a row read back for mean pooling
 };
 
-// A sequence with n_ctx positions of KV cache (not written: pages are mapped as the context fills).
+// A sequence with n_ctx positions of KV cache (not written: pages are mapped as the context fills), each split's
+// layers on its backend.
 SeqState make_seq_state(const Model& m, Backend& be, int32_t n_ctx);
+SeqState make_seq_state(const Model& m, std::span<const LayerSplit> splits, int32_t n_ctx);
 PassScratch make_pass_scratch(const Model& m, Backend& be, int32_t n_ctx, int32_t n_batch, int32_t n_seqs);
 // Bytes they hold now (the KV cache counted whole; the backend's workspace is Backend::workspace_bytes).
 uint64_t allocated_bytes(const SeqState& s);
@@ -101,12 +116,24 @@ enum class PassOutput { Logits, Embedding };
 void forward_batch(const Model& m, const ComputeCtx& c, PassScratch& work, const int32_t* tokens,
                    std::span<const SeqSpan> seqs, PassOutput out = PassOutput::Logits);
 
+// A model split across backends: one stage per LayerSplit, in order, each with its backend's context (layer range
+// set) and pass scratch. The hidden states go from one stage to the next through `handover` (host, n_batch * n_embd
+// floats). Results are each stage's backend's; with CPU backends of one kernel table, bit for bit the unsplit pass.
+struct Stage {
+    ComputeCtx c;
+    PassScratch* work;
+};
+void forward_batch(const Model& m, std::span<const Stage> stages, float* handover, const int32_t* tokens,
+                   std::span<const SeqSpan> seqs, PassOutput out = PassOutput::Logits);
+
 // forward() of one sequence that also computes the logits after each of tokens[first .. n_tokens) (perplexity,
 // scoring): fn(i, row) for every such i in order, row = (n_vocab) logits valid during the call, computed in groups of
 // up to work.n_seqs rows (one output matmul each). seq.logits gets the last token's row as forward() leaves it. Every
 // row is what a forward() ending at that token computes (batch-invariant kernels). first <= n_tokens.
 using LogitsRowFn = std::function<void(int32_t i, std::span<const float> row)>;
 void forward_rows(const Model& m, const ComputeCtx& c, PassScratch& work, SeqState& seq, const int32_t* tokens,
+                  int32_t n_tokens, int32_t n_past, int32_t first, const LogitsRowFn& fn);
+void forward_rows(const Model& m, std::span<const Stage> stages, float* handover, SeqState& seq, const int32_t* tokens,
                   int32_t n_tokens, int32_t n_past, int32_t first, const LogitsRowFn& fn);
 
 // The caches of layer il for the pass's n tokens (work.token_kv).

@@ -118,11 +118,19 @@ Result<ModelWeights> bind_weights(const gguf::File& f, const ModelConfig& c) {
 namespace hearth {
 
 int prepare_weights(ModelWeights& w, Backend& be) {
-    std::vector<Matrix*> ms{&w.output};
-    for (auto& L : w.layers)
+    return prepare_weights(w, be, 0, int32_t(w.layers.size()), true, true);
+}
+
+int prepare_weights(ModelWeights& w, Backend& be, int32_t begin, int32_t end, bool embeds, bool outputs) {
+    std::vector<Matrix*> ms;
+    if (outputs) ms.push_back(&w.output);
+    for (int32_t il = begin; il < end; ++il) {
+        LayerWeights& L = w.layers[size_t(il)];
         for (Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down})
             ms.push_back(m);
-    const int n = be.prepare_weights(ms, &w.token_embd);
+    }
+    // Only the part that embeds is told which tensor the embedding is (its rows are read there).
+    const int n = be.prepare_weights(ms, embeds ? &w.token_embd : nullptr);
     // Every vector is one of `owned` (bind_weights): the backend's copy replaces the pointer.
     auto upload = [&](const float*& p) {
         if (p == nullptr) return;
@@ -133,11 +141,14 @@ int prepare_weights(ModelWeights& w, Backend& be) {
             }
         HEARTH_CHECK(false, "a weight vector outside ModelWeights::owned");
     };
-    upload(w.embd_norm);
-    upload(w.embd_norm_b);
-    upload(w.output_norm);
-    for (auto& L : w.layers)
-        for (const float** p :
+    if (embeds) {
+        upload(w.embd_norm);
+        upload(w.embd_norm_b);
+    }
+    if (outputs) upload(w.output_norm);
+    for (int32_t il = begin; il < end; ++il)
+        for (LayerWeights& L = w.layers[size_t(il)];
+             const float** p :
              {&L.attn_norm, &L.attn_norm_b, &L.bq, &L.bk, &L.bv, &L.bo, &L.q_norm, &L.k_norm, &L.attn_post_norm,
               &L.ffn_norm, &L.ffn_norm_b, &L.ffn_up_b, &L.ffn_down_b, &L.ffn_post_norm})
             upload(*p);

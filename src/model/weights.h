@@ -70,5 +70,8 @@ Result<ModelWeights> bind_weights(const gguf::File& file, const ModelConfig& cfg
 // lay them out its own way: backend.h, prepare_weights) and every weight vector (replaced by the backend's copy).
 // Returns how many matrices the backend laid out its own way. Called once, before the first pass.
 int prepare_weights(ModelWeights& w, Backend& be);
+// The part of a split model one backend computes: layers [begin, end), the embedding's tensors when `embeds` (the
+// first part: get_rows runs there), the output's when `outputs` (the last part).
+int prepare_weights(ModelWeights& w, Backend& be, int32_t begin, int32_t end, bool embeds, bool outputs);
 
 } // namespace hearth

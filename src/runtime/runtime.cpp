@@ -19,25 +19,40 @@ namespace hearth {
 
 struct Runtime::Impl {
     std::unique_ptr<Model> model;
-    std::unique_ptr<Backend> be; // computes every pass; owns the weights' packed copies
+    std::unique_ptr<Backend> be;       // computes the output, and every layer unless the model is split
+    std::unique_ptr<Backend> cpu_part; // partial offload: the CPU backend of the first layers; else null
+    std::vector<LayerSplit> splits;    // (1 or 2) the layers each backend computes, in order
     ModelInfo info;
-    // The scratch of every pass (sessions' and batches'; one pass runs at a time), made at the first pass and
-    // grown when a call needs more tokens, sequences or context than it has (never per token).
-    std::unique_ptr<PassScratch> scratch;
-    PassScratch& scratch_for(int32_t n_ctx, int32_t n_batch, int32_t n_seqs);
+    // The scratch of every pass (sessions' and batches'; one pass runs at a time), one per split, made at the first
+    // pass and grown when a call needs more tokens, sequences or context than it has (never per token); the stages
+    // that use it, and the host buffer that hands the hidden states between splits.
+    std::vector<std::unique_ptr<PassScratch>> scratch;
+    std::vector<Stage> stages;
+    std::vector<float> handover;
+    std::span<const Stage> stages_for(int32_t n_ctx, int32_t n_batch, int32_t n_seqs, const MatmulObserver* observer);
+    Backend& first() const { return *splits.front().be; }
 };
 
-PassScratch& Runtime::Impl::scratch_for(int32_t n_ctx, int32_t n_batch, int32_t n_seqs) {
-    if (!scratch || scratch->n_ctx < n_ctx || scratch->n_batch < n_batch || scratch->n_seqs < n_seqs) {
-        if (scratch) {
-            n_ctx = std::max(n_ctx, scratch->n_ctx);
-            n_batch = std::max(n_batch, scratch->n_batch);
-            n_seqs = std::max(n_seqs, scratch->n_seqs);
+std::span<const Stage> Runtime::Impl::stages_for(int32_t n_ctx, int32_t n_batch, int32_t n_seqs,
+                                                 const MatmulObserver* observer) {
+    const PassScratch* s = scratch.empty() ? nullptr : scratch.front().get();
+    if (!s || s->n_ctx < n_ctx || s->n_batch < n_batch || s->n_seqs < n_seqs) {
+        if (s) {
+            n_ctx = std::max(n_ctx, s->n_ctx);
+            n_batch = std::max(n_batch, s->n_batch);
+            n_seqs = std::max(n_seqs, s->n_seqs);
         }
-        scratch.reset(); // free the old scratch before the new one is made
-        scratch = std::make_unique<PassScratch>(make_pass_scratch(*model, *be, n_ctx, n_batch, n_seqs));
+        stages.clear();
+        scratch.clear(); // free the old scratch before the new one is made
+        for (const LayerSplit& sp : splits) {
+            scratch.push_back(std::make_unique<PassScratch>(make_pass_scratch(*model, *sp.be, n_ctx, n_batch, n_seqs)));
+            stages.push_back(Stage{ComputeCtx{sp.be, nullptr, sp.begin, sp.end}, scratch.back().get()});
+        }
+        if (splits.size() > 1) handover.assign(size_t(n_batch) * size_t(model->cfg.n_embd), 0.0f);
     }
-    return *scratch;
+    for (Stage& st : stages)
+        st.c.observer = observer;
+    return stages;
 }
 
 bool matryoshka_family(const std::string& name) {
@@ -54,6 +69,14 @@ bool matryoshka_family(const std::string& name) {
 
 namespace {
 
+std::unique_ptr<Backend> cpu_backend(const RuntimeOptions& opts) {
+    const int n =
+        opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const char* repack_env = std::getenv("HEARTH_REPACK");
+    const bool repack = opts.repack_weights && !(repack_env != nullptr && std::string(repack_env) == "0");
+    return make_cpu_backend(cpu::make_kernel_table(detect_cpu_features()), n, repack);
+}
+
 // The backend RuntimeOptions::device names (or HEARTH_DEVICE): "cpu", "cuda", "cuda:N".
 Result<std::unique_ptr<Backend>> make_backend(const RuntimeOptions& opts) {
     std::string device = opts.device;
@@ -61,13 +84,7 @@ Result<std::unique_ptr<Backend>> make_backend(const RuntimeOptions& opts) {
         const char* env = std::getenv("HEARTH_DEVICE");
         device = env != nullptr && *env != '\0' ? env : "cpu";
     }
-    if (device == "cpu") {
-        const int n =
-            opts.n_threads > 0 ? opts.n_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        const char* repack_env = std::getenv("HEARTH_REPACK");
-        const bool repack = opts.repack_weights && !(repack_env != nullptr && std::string(repack_env) == "0");
-        return make_cpu_backend(cpu::make_kernel_table(detect_cpu_features()), n, repack);
-    }
+    if (device == "cpu") return cpu_backend(opts);
     if (device == "cuda") return make_cuda_backend(0);
     if (device.rfind("cuda:", 0) == 0) {
         const std::string idx = device.substr(5);
@@ -92,6 +109,23 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
     auto be = make_backend(opts);
     if (!be) return be.status();
     im.be = std::move(*be);
+    // Partial offload: the last gpu_layers layers and the output on the device, the rest on the CPU (llama.cpp's
+    // -ngl); 0 layers: the CPU alone. Encoders run whole on one backend.
+    const int32_t n_layer = im.model->cfg.n_layer;
+    int32_t gpu_layers = opts.gpu_layers;
+    if (gpu_layers < 0)
+        if (const char* env = std::getenv("HEARTH_GPU_LAYERS"); env != nullptr && *env != '\0')
+            gpu_layers = std::atoi(env);
+    int32_t split = 0; // the first layer on im.be
+    if (im.be->device_memory_free() && gpu_layers >= 0 && gpu_layers < n_layer && im.model->cfg.causal) {
+        if (gpu_layers == 0)
+            im.be = cpu_backend(opts);
+        else
+            im.cpu_part = cpu_backend(opts);
+        split = gpu_layers == 0 ? 0 : n_layer - gpu_layers;
+    }
+    if (im.cpu_part) im.splits.push_back(LayerSplit{im.cpu_part.get(), 0, split});
+    im.splits.push_back(LayerSplit{im.be.get(), split, n_layer});
     // Matrices go through the backend; embedding rows are dequantized by the reference code.
     const ModelWeights& w = im.model->w;
     auto unsupported = [&](const std::string& name, DType t) {
@@ -100,23 +134,24 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
     };
     if (!ref::ref_can_dequantize(w.token_embd.type)) return unsupported("token_embd.weight", w.token_embd.type);
     if (w.output.present() && !im.be->supports(w.output.type)) return unsupported("output.weight", w.output.type);
+    uint64_t device_bytes = w.output.present() ? uint64_t(w.output.rows) * w.output.row_bytes : 0;
     for (size_t il = 0; il < w.layers.size(); ++il) {
         const LayerWeights& L = w.layers[il];
+        const bool on_be = int32_t(il) >= split;
         for (const Matrix* m : {&L.wq, &L.wk, &L.wv, &L.wqkv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down}) {
-            if (m->present() && !im.be->supports(m->type))
+            if (m->present() && !(on_be ? *im.be : *im.cpu_part).supports(m->type))
                 return unsupported("a matrix of layer " + std::to_string(il), m->type);
+            if (on_be && m->present()) device_bytes += uint64_t(m->rows) * m->row_bytes;
         }
     }
-    if (const auto free = im.be->device_memory_free()) {
-        uint64_t bytes = 0;
-        for (const auto& t : im.model->file.tensors())
-            bytes += t.n_bytes;
-        if (bytes > *free)
-            return error(path + ": the model's " + std::to_string(bytes >> 20) + " MiB of weights do not fit in the " +
-                         std::to_string(*free >> 20) + " MiB free on " + im.be->name() + " (" + im.be->isa() +
-                         "); use a smaller or more quantized model, or the CPU (--device cpu)");
-    }
-    prepare_weights(im.model->w, *im.be);
+    if (const auto free = im.be->device_memory_free(); free && device_bytes > *free)
+        return error(path + ": " + std::to_string(device_bytes >> 20) + " MiB of weights do not fit in the " +
+                     std::to_string(*free >> 20) + " MiB free on " + im.be->name() + " (" + im.be->isa() +
+                     "); put fewer layers on it (--gpu-layers N), use a smaller or more quantized model, or the CPU "
+                     "(--device cpu)");
+    for (size_t i = 0; i < im.splits.size(); ++i)
+        prepare_weights(im.model->w, *im.splits[i].be, im.splits[i].begin, im.splits[i].end, i == 0,
+                        i + 1 == im.splits.size());
     const ModelConfig& c = im.model->cfg;
     im.info.arch = c.arch->name;
     if (auto name = im.model->file.get_string("general.name")) im.info.name = *name;
@@ -145,8 +180,11 @@ const std::string& Runtime::kernel_isa() const {
 const std::string& Runtime::device() const {
     return impl_->be->name();
 }
+int32_t Runtime::device_layers() const {
+    return impl_->splits.back().end - impl_->splits.back().begin;
+}
 int Runtime::n_threads() const {
-    return impl_->be->n_threads();
+    return impl_->first().n_threads();
 }
 
 namespace {
@@ -244,7 +282,7 @@ Result<MemoryEstimate> Runtime::estimate_memory(const SessionOptions& opts) cons
     // a batched pass of kBatchTokens (the server's), whichever is larger.
     m.session_bytes = seq_state_bytes(c, *n_ctx);
     const int32_t n_batch = std::min(std::max(opts.n_batch, kBatchTokens), *n_ctx);
-    const uint64_t scratch = pass_scratch_bytes(c, *n_ctx, n_batch, impl_->be->n_threads());
+    const uint64_t scratch = pass_scratch_bytes(c, *n_ctx, n_batch, impl_->first().n_threads());
     const uint64_t held = scratch_bytes();
     m.scratch_bytes = scratch > held ? scratch - held : 0;
     if (const auto free = impl_->be->device_memory_free()) {
@@ -265,7 +303,7 @@ Result<std::unique_ptr<Session>> Runtime::create_session(const SessionOptions& o
     const int32_t n_batch = impl_->model->cfg.causal ? std::min(opts.n_batch, n_ctx) : n_ctx;
     std::unique_ptr<Session> s(new Session());
     s->runtime_ = this;
-    s->seq_ = std::make_unique<SeqState>(make_seq_state(*impl_->model, *impl_->be, n_ctx));
+    s->seq_ = std::make_unique<SeqState>(make_seq_state(*impl_->model, impl_->splits, n_ctx));
     s->n_batch_ = n_batch;
     return s;
 }
@@ -368,14 +406,14 @@ Status Session::run_passes(std::span<const int32_t> tokens, bool embed, size_t f
     Runtime::Impl& im = *runtime_->impl_;
     // Scored rows go through the output matrix kScoredRows at a time (one pass over it per group).
     constexpr int32_t kScoredRows = 64;
-    PassScratch& work = im.scratch_for(seq_->n_ctx, n_batch_, fn ? std::min(kScoredRows, n_batch_) : 1);
+    const int32_t n_seqs = fn ? std::min(kScoredRows, n_batch_) : 1;
     std::optional<NamedInputs> named;
     MatmulObserver observer;
     if (inputs != nullptr) {
         named.emplace(im.model->w, inputs);
         observer = MatmulObserver{&NamedInputs::observe, &*named};
     }
-    ComputeCtx c{*im.be, inputs != nullptr ? &observer : nullptr};
+    const std::span<const Stage> stages = im.stages_for(seq_->n_ctx, n_batch_, n_seqs, inputs ? &observer : nullptr);
     size_t done = 0;
     while (done < tokens.size()) {
         if (cancelled_.exchange(false)) return error(Code::Cancelled, "cancelled");
@@ -383,11 +421,11 @@ Status Session::run_passes(std::span<const int32_t> tokens, bool embed, size_t f
         const SeqSpan one{seq_.get(), n, n_past_};
         if (fn != nullptr && first < done + size_t(n)) {
             const auto row0 = static_cast<int32_t>(first > done ? first - done : 0);
-            forward_rows(*im.model, c, work, *seq_, tokens.data() + done, n, n_past_, row0,
+            forward_rows(*im.model, stages, im.handover.data(), *seq_, tokens.data() + done, n, n_past_, row0,
                          [&](int32_t i, std::span<const float> row) { (*fn)(done + size_t(i), row); });
         } else {
-            forward_batch(*im.model, c, work, tokens.data() + done, std::span<const SeqSpan>(&one, 1),
-                          embed ? PassOutput::Embedding : PassOutput::Logits);
+            forward_batch(*im.model, stages, im.handover.data(), tokens.data() + done,
+                          std::span<const SeqSpan>(&one, 1), embed ? PassOutput::Embedding : PassOutput::Logits);
         }
         n_past_ += n;
         done += size_t(n);
@@ -409,7 +447,13 @@ Status Session::embed(std::span<const int32_t> tokens) {
 }
 
 uint64_t Runtime::scratch_bytes() const {
-    return impl_->scratch ? allocated_bytes(*impl_->scratch) + impl_->be->workspace_bytes() : 0;
+    uint64_t bytes = 0;
+    for (const auto& s : impl_->scratch)
+        bytes += allocated_bytes(*s);
+    if (!impl_->scratch.empty())
+        for (const LayerSplit& sp : impl_->splits)
+            bytes += sp.be->workspace_bytes();
+    return bytes;
 }
 
 Status Runtime::feed_batch(std::span<const BatchItem> items) {
@@ -452,8 +496,7 @@ Status Runtime::run_batch(std::span<const BatchItem> items, bool embed) {
     }
     if (items.empty()) return Status::ok();
     const auto n_seqs = static_cast<int32_t>(std::min<size_t>(items.size(), size_t(kBatchTokens)));
-    PassScratch& work = im.scratch_for(n_ctx, kBatchTokens, n_seqs);
-    ComputeCtx c{*im.be};
+    const std::span<const Stage> stages = im.stages_for(n_ctx, kBatchTokens, n_seqs, nullptr);
     std::vector<size_t> done(items.size(), 0);
     std::vector<SeqSpan> seqs;
     std::vector<int32_t> tokens;
@@ -482,7 +525,8 @@ Status Runtime::run_batch(std::span<const BatchItem> items, bool embed) {
             more = more || done[i] < items[i].tokens.size();
         }
         if (!seqs.empty())
-            forward_batch(*im.model, c, work, tokens.data(), seqs, embed ? PassOutput::Embedding : PassOutput::Logits);
+            forward_batch(*im.model, stages, im.handover.data(), tokens.data(), seqs,
+                          embed ? PassOutput::Embedding : PassOutput::Logits);
     }
     return Status::ok();
 }

@@ -13,6 +13,7 @@
 // RoPE (NeoX) instead of learned positions, one fused attn_qkv projection, a SwiGLU FFN, and no biases (any that
 // a file has are used):
 //   per layer:  q,k,v = x·Wqkv ; rope(q, k) ; ... ; x = LN(x + (silu(x·Wgate) * x·Wup)·Wdown)
+#include "base/check.h"
 #include "model/archs/archs.h"
 #include "model/model.h"
 
@@ -106,7 +107,8 @@ void forward_bert(const Model& m, const ComputeCtx& c, PassScratch& b, const int
     const int64_t n_ff = cfg.n_ff;
     const float eps = cfg.norm_eps;
 
-    Backend& be = c.be;
+    HEARTH_CHECK(c.layer_begin == 0 && c.layer_end >= cfg.n_layer, "an encoder runs on one backend");
+    Backend& be = *c.be;
     be.get_rows(m.w.token_embd, tokens, n, b.x.data());
     if (m.w.pos_embd.present()) { // learned absolute positions: row pos[t] of the table
         be.get_rows(m.w.pos_embd, b.pos.data(), n, b.h.data());

@@ -10,6 +10,7 @@
 #include "model/archs/archs.h"
 #include "model/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace hearth {
@@ -34,9 +35,11 @@ void forward_gemma3(const Model& m, const ComputeCtx& c, PassScratch& b, const i
     const int64_t n_embd = cfg.n_embd;
     const int64_t n_ff = cfg.n_ff;
 
-    Backend& be = c.be;
-    be.get_rows(m.w.token_embd, tokens, n, b.x.data());
-    be.scale(b.x.data(), n * n_embd, std::sqrt(float(n_embd)));
+    Backend& be = *c.be;
+    if (c.layer_begin == 0) {
+        be.get_rows(m.w.token_embd, tokens, n, b.x.data());
+        be.scale(b.x.data(), n * n_embd, std::sqrt(float(n_embd)));
+    }
 
     RopeParams rp_global{cfg.rope_style, cfg.rope_dim, cfg.rope_base, 1.0f / cfg.rope_scale, nullptr};
     RopeParams rp_local{cfg.rope_style, cfg.rope_dim, cfg.rope_base_local, 1.0f, nullptr};
@@ -44,7 +47,7 @@ void forward_gemma3(const Model& m, const ComputeCtx& c, PassScratch& b, const i
     const float q_scale = cfg.attn_scale > 0 ? cfg.attn_scale : 1.0f / std::sqrt(float(cfg.head_dim_k));
     AttnParams ap{cfg.n_head, cfg.n_head_kv, cfg.head_dim_k, cfg.head_dim_v, 1.0f, 0, b.n_ctx};
 
-    for (int32_t il = 0; il < cfg.n_layer; ++il) {
+    for (int32_t il = c.layer_begin; il < std::min(cfg.n_layer, c.layer_end); ++il) {
         const LayerWeights& L = m.w.layers[size_t(il)];
         const bool local = cfg.swa_layer[size_t(il)];
         be.rms_norm(b.x.data(), L.attn_norm, b.h.data(), n, n_embd, cfg.rms_eps);

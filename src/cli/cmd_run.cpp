@@ -39,6 +39,8 @@ int fail(const std::string& msg, int code = 1) {
 struct Flags {
     std::string model, template_file, system, overflow = "error";
     std::string route, router_config; // the hybrid router (model "auto" or another alias in router.toml)
+    std::string device;               // what computes (RuntimeOptions::device); empty: $HEARTH_DEVICE
+    int32_t gpu_layers = -1;          // RuntimeOptions::gpu_layers
     std::vector<std::string> prompt, stop;
     bool verbose = false;
     // Command-line parameters (applied over the model's PARAMETERs); unset ones stay as they are.
@@ -153,7 +155,10 @@ int run(const Flags& f) {
     spec.path = src->path;
     if (!own_template) spec.template_text = override_tmpl;
     auto log = std::make_shared<EngineLog>();
-    engine::LocalEngine local(resolver_for(std::move(spec)), cli_engine_options(params.num_thread, log));
+    engine::LocalEngineOptions eo = cli_engine_options(params.num_thread, log);
+    eo.device = f.device;
+    eo.gpu_layers = f.gpu_layers;
+    engine::LocalEngine local(resolver_for(std::move(spec)), eo);
     setup.route = f.route;
     if (!routed) return run_with_engine(local, std::move(setup));
     router::RouterOptions ro;
@@ -215,6 +220,11 @@ Runner add_run_command(CLI::App& app) {
     cmd->add_option("-c,--ctx-size", f->ctx, "context size in tokens (0 = the model's, at most 4096)");
     cmd->add_option("-n,--num-predict", f->n_predict, "most tokens per answer (-1 = until the end of the turn)");
     cmd->add_option("-t,--threads", f->threads, "threads (0 = all cores)");
+    cmd->add_option("--device", f->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
+    cmd->add_option("--gpu-layers,--ngl", f->gpu_layers,
+                    "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, "
+                    "else all)")
+        ->check(CLI::Range(-1, 100000));
     cmd->add_option("--temp,--temperature", f->temp, "temperature (0 = greedy)");
     cmd->add_option("--top-k", f->top_k, "top-k (0 = off)");
     cmd->add_option("--top-p", f->top_p, "top-p (1 = off)");

@@ -1,5 +1,7 @@
 #include "cli/cli_engine.h"
 
+#include "cli/commands.h"
+
 #include <limits>
 
 namespace hearth::cli {
@@ -48,6 +50,14 @@ engine::Resolver resolver_for(engine::ModelSpec spec) {
 std::string failure_text(const Status& f, const EngineLog& log) {
     const std::string full = log.last();
     return full.empty() ? f.message() : full; // the engine logs only load errors
+}
+
+void add_device_options(CLI::App* cmd, std::string* device, int32_t* gpu_layers) {
+    cmd->add_option("--device", *device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
+    cmd->add_option("--gpu-layers,--ngl", *gpu_layers,
+                    "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, "
+                    "else all)")
+        ->check(CLI::Range(-1, 100000));
 }
 
 } // namespace hearth::cli

@@ -57,12 +57,8 @@ Runner add_generate_command(CLI::App& app) {
     cmd->add_option("--prompt-tokens", o->prompt_tokens, "prompt as space-separated token ids")->required();
     cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->check(CLI::Range(0, 1 << 20));
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
-    cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
+    add_device_options(cmd, &o->device, &o->gpu_layers);
     cmd->add_option("-c,--ctx-size", o->ctx, "context size (0 = model's, at most 4096)")->check(CLI::Range(0, 1 << 24));
-    cmd->add_option(
-           "--gpu-layers,--ngl", o->gpu_layers,
-           "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, else all)")
-        ->check(CLI::Range(-1, 100000));
     cmd->add_option("--temp", o->temp, "temperature (0 = greedy)");
     cmd->add_option("--top-k", o->top_k, "top-k (0 = off)");
     cmd->add_option("--top-p", o->top_p, "top-p (1 = off)");
@@ -149,12 +145,8 @@ Runner add_bench_command(CLI::App& app) {
     cmd->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens")->check(CLI::Range(1, 8192));
     cmd->add_option("-n,--n-gen", o->n_gen, "generated tokens")->check(CLI::Range(1, 8192));
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
-    cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
+    add_device_options(cmd, &o->device, &o->gpu_layers);
     cmd->add_option("-r,--repetitions", o->reps, "runs; the median is reported")->check(CLI::Range(1, 100));
-    cmd->add_option(
-           "--gpu-layers,--ngl", o->gpu_layers,
-           "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, else all)")
-        ->check(CLI::Range(-1, 100000));
     cmd->add_flag("--json", o->json, "JSON output");
     return [cmd, o]() -> int {
         if (!cmd->parsed()) return -1;

@@ -239,11 +239,7 @@ Runner add_perplexity_command(CLI::App& app) {
         ->check(CLI::Range(1, 1 << 30));
     cmd->add_option("-b,--batch-size", o->n_batch, "tokens per forward pass")->check(CLI::Range(1, 1 << 20));
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
-    cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
-    cmd->add_option("--gpu-layers,--ngl", o->gpu_layers,
-                    "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, "
-                    "else all)")
-        ->check(CLI::Range(-1, 100000));
+    add_device_options(cmd, &o->device, &o->gpu_layers);
     cmd->add_option("--kl-divergence-base", o->base_file,
                     "without --kl-divergence: save this model's scored rows here (the reference); with it: compare "
                     "against them (the tokens and chunking come from the file; -f optional)");

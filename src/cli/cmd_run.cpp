@@ -220,11 +220,7 @@ Runner add_run_command(CLI::App& app) {
     cmd->add_option("-c,--ctx-size", f->ctx, "context size in tokens (0 = the model's, at most 4096)");
     cmd->add_option("-n,--num-predict", f->n_predict, "most tokens per answer (-1 = until the end of the turn)");
     cmd->add_option("-t,--threads", f->threads, "threads (0 = all cores)");
-    cmd->add_option("--device", f->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
-    cmd->add_option("--gpu-layers,--ngl", f->gpu_layers,
-                    "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, "
-                    "else all)")
-        ->check(CLI::Range(-1, 100000));
+    add_device_options(cmd, &f->device, &f->gpu_layers);
     cmd->add_option("--temp,--temperature", f->temp, "temperature (0 = greedy)");
     cmd->add_option("--top-k", f->top_k, "top-k (0 = off)");
     cmd->add_option("--top-p", f->top_p, "top-p (1 = off)");

@@ -336,11 +336,7 @@ Runner add_serve_command(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(16, 1 << 20));
     cmd->add_option("-t,--threads", o->threads, "compute threads per model (0: all cores)")->capture_default_str();
-    cmd->add_option("--device", o->device, "what computes: cpu, cuda or cuda:N (default: $HEARTH_DEVICE, else cpu)");
-    cmd->add_option("--gpu-layers,--ngl", o->gpu_layers,
-                    "with a GPU device: the last N layers on it, the rest on the CPU (default: $HEARTH_GPU_LAYERS, "
-                    "else all)")
-        ->check(CLI::Range(-1, 100000));
+    add_device_options(cmd, &o->device, &o->gpu_layers);
     cmd->add_option("--drain-timeout", o->drain_timeout_s, "seconds in-flight requests may take after SIGTERM")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 3600.0));

@@ -3,12 +3,18 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace hearth::cli {
 
 using Runner = std::function<int()>;
+
+// --device and --gpu-layers (--ngl; main.cpp turns llama.cpp's -ngl into --ngl): what computes a model
+// (RuntimeOptions::device, gpu_layers). cli_engine.cpp.
+void add_device_options(CLI::App* cmd, std::string* device, int32_t* gpu_layers);
 
 // Adds `inspect` to `app`; the returned runner executes it after parsing.
 Runner add_inspect_command(CLI::App& app);

@@ -1,7 +1,8 @@
 // A model split across backends (partial offload, model.h Stage / LayerSplit) computes what it computes whole: with
 // CPU backends of one kernel table on both sides, bit for bit, for every tiny decoder architecture (RoPE factors,
 // q/k norms, fused projections, biases, sliding windows), through prefill, decode and a batch of two sequences, split
-// after the first layer, in the middle and before the last. The CUDA backend takes the second part the same way (Runtime: --gpu-layers).
+// after the first layer, in the middle and before the last. The CUDA backend takes the second part the same way
+// (Runtime: --gpu-layers).
 #include "backend/cpu_backend.h"
 #include "base/cpu_features.h"
 #include "model/model.h"

@@ -70,6 +70,12 @@ HEARTH_HD void k_scale_min(const uint8_t* q, int s, int* sc, int* m) {
     }
 }
 
+// Q2_K / Q3_K: the 2-bit quant of element i (0..255) of a super-block: in qs[32 * (i / 128) + i % 32] at bit shift
+// 2 * ((i % 128) / 32).
+HEARTH_HD int k_quant2(const uint8_t* qs, int i) {
+    return (qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
+}
+
 // Bytes of one group's block (legacy) or super-block (K, IQ4_XS), and groups per block.
 HEARTH_HD int groups_per_block(DType t) {
     switch (t) {
@@ -170,7 +176,7 @@ HEARTH_HD void dequant_group(DType t, const uint8_t* row, int64_t g, int n, floa
         const int i0 = int(g % 8) * 32;
         for (int l = 0; l < 32; ++l) {
             const int i = i0 + l, s = i / 16;
-            const int q = (b->qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
+            const int q = k_quant2(b->qs, i);
             out[l] = d * float(b->scales[s] & 0xF) * float(q) - dmin * float(b->scales[s] >> 4);
         }
         return;
@@ -183,7 +189,7 @@ HEARTH_HD void dequant_group(DType t, const uint8_t* row, int64_t g, int n, floa
             const int i = i0 + l, s = i / 16;
             const int lo = s < 8 ? b->scales[s] & 0xF : b->scales[s - 8] >> 4;
             const int sc = (lo | ((b->scales[8 + s % 4] >> (2 * (s / 4))) & 3) << 4) - 32;
-            const int q = (b->qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
+            const int q = k_quant2(b->qs, i);
             const int hbit = (b->hmask[i % 32] >> (i / 32)) & 1;
             out[l] = d * float(sc) * float(q - (hbit ? 0 : 4));
         }

@@ -71,49 +71,58 @@ __global__ void get_rows_kernel(const uint8_t* __restrict__ table, int64_t cols,
 // Calls f.template run<T>() for the runtime type t (every type group_decode.h decodes).
 template <class F> void dispatch(DType t, const F& f) {
     switch (t) {
-    case DType::F32: return f.template run<DType::F32>();
-    case DType::F16: return f.template run<DType::F16>();
-    case DType::BF16: return f.template run<DType::BF16>();
-    case DType::Q4_0: return f.template run<DType::Q4_0>();
-    case DType::Q4_1: return f.template run<DType::Q4_1>();
-    case DType::Q5_0: return f.template run<DType::Q5_0>();
-    case DType::Q5_1: return f.template run<DType::Q5_1>();
-    case DType::Q8_0: return f.template run<DType::Q8_0>();
-    case DType::IQ4_NL: return f.template run<DType::IQ4_NL>();
-    case DType::Q2_K: return f.template run<DType::Q2_K>();
-    case DType::Q3_K: return f.template run<DType::Q3_K>();
-    case DType::Q4_K: return f.template run<DType::Q4_K>();
-    case DType::Q5_K: return f.template run<DType::Q5_K>();
-    case DType::Q6_K: return f.template run<DType::Q6_K>();
-    case DType::IQ4_XS: return f.template run<DType::IQ4_XS>();
-    default: return; // the backend checks group_decodable first
+    case DType::F32:
+        return f.template run<DType::F32>();
+    case DType::F16:
+        return f.template run<DType::F16>();
+    case DType::BF16:
+        return f.template run<DType::BF16>();
+    case DType::Q4_0:
+        return f.template run<DType::Q4_0>();
+    case DType::Q4_1:
+        return f.template run<DType::Q4_1>();
+    case DType::Q5_0:
+        return f.template run<DType::Q5_0>();
+    case DType::Q5_1:
+        return f.template run<DType::Q5_1>();
+    case DType::Q8_0:
+        return f.template run<DType::Q8_0>();
+    case DType::IQ4_NL:
+        return f.template run<DType::IQ4_NL>();
+    case DType::Q2_K:
+        return f.template run<DType::Q2_K>();
+    case DType::Q3_K:
+        return f.template run<DType::Q3_K>();
+    case DType::Q4_K:
+        return f.template run<DType::Q4_K>();
+    case DType::Q5_K:
+        return f.template run<DType::Q5_K>();
+    case DType::Q6_K:
+        return f.template run<DType::Q6_K>();
+    case DType::IQ4_XS:
+        return f.template run<DType::IQ4_XS>();
+    default:
+        return; // the backend checks group_decodable first
     }
 }
 
-struct MatmulLaunch {
-    const uint8_t* w;
-    int64_t rows, cols;
+// One launch of either kernel, for the type dispatch picks.
+struct Launch {
+    bool gather;        // get_rows_kernel, else matmul_kernel
+    const uint8_t* w;   // the matrix or table, file layout
+    int64_t rows, cols; // the matrix's rows (matmul), and its columns
     size_t row_bytes;
-    const float* x;
-    int64_t n_tokens;
+    const float* x;     // matmul: the activations
+    const int32_t* idx; // get_rows: the table rows to gather
+    int64_t n;          // tokens (matmul) or rows gathered (get_rows)
     float* y;
     cudaStream_t s;
     template <DType T> void run() const {
-        matmul_kernel<T><<<grid_for(rows, kRowsPerBlock), 32 * kRowsPerBlock, 0, s>>>(w, rows, cols, row_bytes, x,
-                                                                                     n_tokens, y);
-    }
-};
-
-struct GetRowsLaunch {
-    const uint8_t* table;
-    int64_t cols;
-    size_t row_bytes;
-    const int32_t* rows;
-    int32_t n;
-    float* x;
-    cudaStream_t s;
-    template <DType T> void run() const {
-        get_rows_kernel<T><<<unsigned(n), 128, 0, s>>>(table, cols, row_bytes, rows, x);
+        if (gather)
+            get_rows_kernel<T><<<unsigned(n), 128, 0, s>>>(w, cols, row_bytes, idx, y);
+        else
+            matmul_kernel<T>
+                <<<grid_for(rows, kRowsPerBlock), 32 * kRowsPerBlock, 0, s>>>(w, rows, cols, row_bytes, x, n, y);
     }
 };
 
@@ -122,13 +131,15 @@ struct GetRowsLaunch {
 void matmul(DType t, const void* w, int64_t rows, int64_t cols, size_t row_bytes, const float* x, int64_t n_tokens,
             float* y, void* stream) {
     if (rows <= 0 || n_tokens <= 0) return;
-    dispatch(t, MatmulLaunch{static_cast<const uint8_t*>(w), rows, cols, row_bytes, x, n_tokens, y, as_stream(stream)});
+    dispatch(t, Launch{false, static_cast<const uint8_t*>(w), rows, cols, row_bytes, x, nullptr, n_tokens, y,
+                       as_stream(stream)});
 }
 
 void get_rows(DType t, const void* table, int64_t cols, size_t row_bytes, const int32_t* rows, int32_t n, float* x,
               void* stream) {
     if (n <= 0) return;
-    dispatch(t, GetRowsLaunch{static_cast<const uint8_t*>(table), cols, row_bytes, rows, n, x, as_stream(stream)});
+    dispatch(t, Launch{true, static_cast<const uint8_t*>(table), 0, cols, row_bytes, nullptr, rows, n, x,
+                       as_stream(stream)});
 }
 
 } // namespace hearth::cuda

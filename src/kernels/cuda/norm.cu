@@ -17,7 +17,8 @@ __global__ void rms_norm_kernel(const float* x, const float* w, float* y, int64_
         ss += xr[i] * xr[i];
     ss = block_sum(ss, red);
     const float s = 1.0f / sqrtf(ss / float(n) + eps);
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) // y may be x: each element is read, then written, by one thread
+    for (int64_t i = threadIdx.x; i < n;
+         i += blockDim.x) // y may be x: each element is read, then written, by one thread
         yr[i] = xr[i] * s * w[i];
 }
 

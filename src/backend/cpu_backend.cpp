@@ -43,8 +43,23 @@ void release_pages(const uint8_t* p, size_t n) {
     if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
+// Backend memory: zeroed, and 64-byte aligned (whole cache lines: the AVX-512 decode kernels write their results
+// without reading the lines first, kernels/cpu/avx512/util.h store_result). calloc keeps large blocks fresh zero pages
+// the kernel maps only when first touched; the block's own address sits just before the aligned one, for free_host.
+void* alloc_host(size_t bytes) {
+    constexpr uintptr_t kAlign = 64;
+    void* raw = std::calloc(1, bytes + kAlign + sizeof(void*));
+    HEARTH_CHECK(raw != nullptr, "out of memory");
+    const uintptr_t p = (reinterpret_cast<uintptr_t>(raw) + sizeof(void*) + kAlign - 1) / kAlign * kAlign;
+    std::memcpy(reinterpret_cast<void*>(p - sizeof(void*)), &raw, sizeof(void*));
+    return reinterpret_cast<void*>(p);
+}
+
 void free_host(void* p) {
-    std::free(p);
+    if (p == nullptr) return;
+    void* raw = nullptr;
+    std::memcpy(&raw, static_cast<uint8_t*>(p) - sizeof(void*), sizeof(void*));
+    std::free(raw);
 }
 
 // GELU (tanh approximation) as ggml evaluates it: on the f16-rounded input, the result rounded to f16. Every f16
@@ -79,12 +94,7 @@ public:
     int prepare_weights(std::span<Matrix* const> ms, Matrix* tied_embedding) override;
     const float* upload_vector(const float* host, int64_t /*n*/) override { return host; }
 
-    void* alloc_bytes(size_t bytes) override {
-        // calloc: large blocks come from fresh zero pages the kernel maps only when first touched.
-        void* p = std::calloc(1, bytes);
-        HEARTH_CHECK(p != nullptr, "out of memory");
-        return p;
-    }
+    void* alloc_bytes(size_t bytes) override { return alloc_host(bytes); }
     BackendFree free_fn() const override { return BackendFree{&free_host}; }
     void read(const float* src, float* host_dst, size_t n) override {
         if (src != host_dst) std::memcpy(host_dst, src, n * sizeof(float));

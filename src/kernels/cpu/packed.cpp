@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 #include <cstring>
 #include <type_traits>
 
@@ -15,6 +18,7 @@ namespace hearth::cpu {
 namespace {
 
 constexpr int64_t kBlock = 32;
+constexpr int64_t kQuantizeAloneTokens = 4;
 
 // Where the fields of a legacy block live, in the file's block and in a packed column (see packed.h).
 struct Layout {
@@ -228,6 +232,9 @@ void gemm_slice(const PackedArgs& a, int ith, int nth) {
                    a.y + t0 * a.n_out + g * kPackRows, size_t(a.n_out));
         }
     }
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_sfence(); // the kernels' non-temporal stores of y (avx512/util.h store_result) land before y is handed on
+#endif
 }
 
 } // namespace
@@ -325,17 +332,20 @@ void matmul_packed(const KernelTable& table, ThreadPool& pool, DType w_type, con
     HEARTH_CHECK(l.k_quant ? tt.vec_dot_type == DType::Q8_K
                            : (tt.vec_dot_type == DType::Q8_0 || tt.vec_dot_type == DType::Q8_1),
                  "x16 kernels take Q8_0 / Q8_1 / Q8_K activations");
-    if (l.k_quant)
-        pool.run(
-            [pa](int ith, int nth) { quantize_slice<BlockQ8_K, PackedActK, HEARTH_QK_K>(*pa, ith, nth, widen_k); });
-    else if (tt.vec_dot_type == DType::Q8_1)
-        pool.run([pa](int ith, int nth) {
+    const auto quantize = [pa, k_quant = l.k_quant, q8_1 = tt.vec_dot_type == DType::Q8_1](int ith, int nth) {
+        if (k_quant)
+            quantize_slice<BlockQ8_K, PackedActK, HEARTH_QK_K>(*pa, ith, nth, widen_k);
+        else if (q8_1)
             quantize_slice<BlockQ8_1, PackedAct, kBlock>(*pa, ith, nth, widen_legacy<BlockQ8_1>);
-        });
-    else
-        pool.run([pa](int ith, int nth) {
+        else
             quantize_slice<BlockQ8_0, PackedAct, kBlock>(*pa, ith, nth, widen_legacy<BlockQ8_0>);
-        });
+    };
+    // Decode's few rows are quantized by the caller alone: a pool round trip (and its barrier) per matmul cost more
+    // than the work it shares (the same bytes either way).
+    if (n_tokens <= kQuantizeAloneTokens)
+        quantize(0, 1);
+    else
+        pool.run(quantize);
     pool.run([pa](int ith, int nth) { gemm_slice(*pa, ith, nth); });
 }
 

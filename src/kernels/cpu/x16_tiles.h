@@ -48,21 +48,51 @@ template <typename F> inline void for_groups(F f) {
 // with these distances read 18.4-18.6 GB/s (1 thread) and 37.1 (2 threads) where 1.5 / 3 KB read 17.6-17.8 and 34.9
 // (plain: 16.7, 32-33); the 1.5B's tg +0-6% (Q4_0, Q8_0, Q4_K_M, Q6_K, 1 and 2 threads, interleaved), its pp128 1-4%
 // slower with them, so prefill keeps 1.5 KB.
+// Decode's requests, per column into L1 3 KB ahead and into L2 6 KB ahead, go out in one of two ways (kCursor):
+// - a burst before the column's arithmetic, one request per 64 bytes of the column (the K-quants: their columns are
+//   whole lines or nearly, 1344-3360 bytes);
+// - a cursor over the stream's lines after the column's arithmetic (the legacy types, whose 288-544-byte columns
+//   straddle lines: a burst asks for a line in nine twice, and the column's own loads go first): Q8_0 +2-4% in the
+//   stream, Q4_0 the same; the K-quants 9-10% slower that way (the cursor's loop of 21-53 lines).
+// Measured on a 1 GiB stream of 8960x1536 matrices, 1 token, this VM. Other distances with the cursor (L1 2 / 2.5 /
+// 4 KB, L2 1-2 KB further) 2-7% slower. Prefill's tiles ask for L1 only, a burst 1.5 KB ahead before each column.
 inline constexpr uintptr_t kPrefetchAhead = 1536;
 inline constexpr uintptr_t kPrefetchAheadDecode = 3072;
 inline constexpr uintptr_t kPrefetchFar = 6144;
 inline constexpr int kPrefetchFarTokens = 4;
-template <size_t kBytes, int kTokens> inline void prefetch_column(const uint8_t* col) {
-    constexpr uintptr_t kAhead = kTokens <= kPrefetchFarTokens ? kPrefetchAheadDecode : kPrefetchAhead;
-    const uintptr_t ahead = reinterpret_cast<uintptr_t>(col) + kAhead;
-    for (size_t q = 0; q < kBytes; q += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(ahead + q), _MM_HINT_T0);
-    if constexpr (kTokens <= kPrefetchFarTokens) {
-        const uintptr_t far = reinterpret_cast<uintptr_t>(col) + kPrefetchFar;
-        for (size_t q = 0; q < kBytes; q += 64)
-            _mm_prefetch(reinterpret_cast<const char*>(far + q), _MM_HINT_T1);
+
+// One per pass of a kernel over its columns: before(col) ahead of each column's arithmetic, after(col) behind it.
+template <size_t kBytes, int kTokens, bool kCursor> struct StreamPrefetch {
+    static constexpr bool kDecode = kTokens <= kPrefetchFarTokens;
+    uintptr_t next; // the cursor's next line to ask for into L1 (into L2: kPrefetchFar - kPrefetchAheadDecode on)
+
+    explicit StreamPrefetch(const uint8_t* first)
+        : next((reinterpret_cast<uintptr_t>(first) + kPrefetchAheadDecode) & ~uintptr_t{63}) {}
+
+    void before(const uint8_t* col) const {
+        if constexpr (!kDecode) {
+            const uintptr_t ahead = reinterpret_cast<uintptr_t>(col) + kPrefetchAhead;
+            for (size_t q = 0; q < kBytes; q += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(ahead + q), _MM_HINT_T0);
+        } else if constexpr (!kCursor) {
+            const uintptr_t ahead = reinterpret_cast<uintptr_t>(col) + kPrefetchAheadDecode;
+            const uintptr_t far = reinterpret_cast<uintptr_t>(col) + kPrefetchFar;
+            for (size_t q = 0; q < kBytes; q += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(ahead + q), _MM_HINT_T0);
+            for (size_t q = 0; q < kBytes; q += 64)
+                _mm_prefetch(reinterpret_cast<const char*>(far + q), _MM_HINT_T1);
+        }
     }
-}
+    void after(const uint8_t* col) {
+        if constexpr (kDecode && kCursor) {
+            const uintptr_t end = reinterpret_cast<uintptr_t>(col) + kBytes + kPrefetchAheadDecode;
+            for (; next < end; next += 64) {
+                _mm_prefetch(reinterpret_cast<const char*>(next), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(next + (kPrefetchFar - kPrefetchAheadDecode)), _MM_HINT_T1);
+            }
+        }
+    }
+};
 
 } // namespace
 } // namespace hearth::cpu

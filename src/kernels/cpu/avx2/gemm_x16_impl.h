@@ -191,9 +191,10 @@ void run_legacy(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t 
     __m256 acc[N];
     for (int t = 0; t < N; ++t)
         acc[t] = _mm256_setzero_ps();
+    StreamPrefetch<L::kColumn, N, true> pf(group);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * L::kColumn;
-        if constexpr (H == 0) prefetch_column<L::kColumn, N>(col); // the second half reads the group from cache
+        if constexpr (H == 0) pf.before(col); // the second half reads the group from cache
         const __m256 dw = _mm256_cvtph_ps(loadu128(col + 16 * H));
         [[maybe_unused]] __m256 mw;
         if constexpr (L::kHasMin) mw = _mm256_cvtph_ps(loadu128(col + 32 + 16 * H));
@@ -214,6 +215,7 @@ void run_legacy(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t 
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(a.d)), acc[t]);
             if constexpr (L::kHasMin) acc[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(a.ds), acc[t]);
         }
+        if constexpr (H == 0) pf.after(col);
     }
     for (int t = 0; t < N; ++t)
         _mm256_storeu_ps(y + size_t(t) * y_stride + 8 * H, acc[t]);
@@ -261,9 +263,10 @@ void run_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_
            Body body) {
     for (int t = 0; t < N; ++t)
         _mm256_storeu_ps(y + size_t(t) * y_stride + 8 * H, _mm256_setzero_ps());
+    StreamPrefetch<kColumn, N, false> pf(group);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
-        if constexpr (H == 0) prefetch_column<kColumn, N>(col); // the second half reads the group from cache
+        if constexpr (H == 0) pf.before(col); // the second half reads the group from cache
         __m256i isum[N], msum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = msum[t] = _mm256_setzero_si256();
@@ -274,6 +277,7 @@ void run_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_
                                  y_stride);
         else
             fold_isum<N, H>(isum, dw, act, act_nb, b, y, y_stride);
+        if constexpr (H == 0) pf.after(col);
     }
 }
 

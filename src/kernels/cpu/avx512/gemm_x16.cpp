@@ -65,9 +65,10 @@ void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb,
     __m512 acc[N];
     for (int t = 0; t < N; ++t)
         acc[t] = _mm512_setzero_ps();
+    StreamPrefetch<L::kColumn, N, true> pf(group);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * L::kColumn;
-        prefetch_column<L::kColumn, N>(col);
+        pf.before(col);
         const __m512 dw = _mm512_cvtph_ps(loadu256(col));
         [[maybe_unused]] __m512 mw;
         if constexpr (L::kHasMin) mw = _mm512_cvtph_ps(loadu256(col + 32));
@@ -97,9 +98,14 @@ void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb,
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(a.d)), acc[t]);
             if constexpr (L::kHasMin) acc[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(a.ds), acc[t]);
         }
+        pf.after(col);
     }
-    for (int t = 0; t < N; ++t)
-        _mm512_storeu_ps(y + size_t(t) * y_stride, acc[t]);
+    for (int t = 0; t < N; ++t) {
+        if constexpr (N <= kPrefetchFarTokens)
+            store_result(y + size_t(t) * y_stride, acc[t]);
+        else
+            _mm512_storeu_ps(y + size_t(t) * y_stride, acc[t]);
+    }
 }
 
 template <typename L>

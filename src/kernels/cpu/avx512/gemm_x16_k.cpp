@@ -70,9 +70,10 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         _mm_setr_epi8(2, -128, 3, -128, 6, -128, 7, -128, 10, -128, 11, -128, 14, -128, 15, -128));
     for (int t = 0; t < N; ++t)
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
+    StreamPrefetch<kColumn, N, false> pf(group);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
-        prefetch_column<kColumn, N>(col);
+        pf.before(col);
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
@@ -219,9 +220,10 @@ void run_isum(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
               Body body) {
     for (int t = 0; t < N; ++t)
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
+    StreamPrefetch<kColumn, N, false> pf(group);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
-        prefetch_column<kColumn, N>(col);
+        pf.before(col);
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
@@ -249,9 +251,10 @@ template <int N>
 void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
     for (int t = 0; t < N; ++t)
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
+    StreamPrefetch<1344, N, false> pf(group);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * 1344;
-        prefetch_column<1344, N>(col);
+        pf.before(col);
         __m512i isum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = _mm512_setzero_si512();
@@ -329,7 +332,15 @@ template <int kType>
 void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
     token_tiles<16>(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
                     [&]<int N>(const PackedActK* a, float* yt) {
-                        KQuant<kType>::template run<N>(nb, group, a, act_nb, yt, y_stride);
+                        if constexpr (N <= kPrefetchFarTokens) {
+                            // Decode sums in a buffer on the stack (its lines stay in L1), then writes y once.
+                            alignas(64) float sums[N][16];
+                            KQuant<kType>::template run<N>(nb, group, a, act_nb, sums[0], 16);
+                            for (int t = 0; t < N; ++t)
+                                store_result(yt + size_t(t) * y_stride, _mm512_load_ps(sums[t]));
+                        } else {
+                            KQuant<kType>::template run<N>(nb, group, a, act_nb, yt, y_stride);
+                        }
                     });
 }
 

@@ -1,0 +1,156 @@
+// bench_decode_stream: decode's weight stream as the model reads it. One 1 GiB buffer on transparent huge pages
+// (like the CPU backend's repacked-weight arena) holds consecutive x16-packed matrices of one shape; each pass runs
+// matmul_packed (1 token) over all of them in order, y 64-byte aligned as the backend allocates it, and the same
+// process times bench/membw's prefetching summing loop over the same buffer between passes: GB/s (1e9 bytes / s) of
+// weight bytes and the share of the loop's rate. The weights are random bytes with sane f16 scales (timing only).
+//
+//   bench_decode_stream [--threads N] [--reps R] [--shape N_OUT N_IN] [--types q4_0,q8_0,q4_K,q6_K]
+//
+// Built with bench_kernels (src/kernels/cpu/CMakeLists.txt); src/kernels/cpu/STATUS.md quotes its figures.
+#include "base/cpu_features.h"
+#include "base/thread_pool.h"
+#include "kernels/cpu/ops.h"
+#include "kernels/cpu/packed.h"
+#include "tensor/dtype.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <sys/mman.h>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace hearth;
+
+// bench/bench_membw.cpp's prefetching loop: each line asked for 3 KB ahead into L1 and 6 KB ahead into L2.
+__attribute__((noinline)) uint64_t sum_range(const uint64_t* p, size_t n) {
+    constexpr size_t kAheadL1 = 3072 / sizeof(uint64_t), kAheadL2 = 6144 / sizeof(uint64_t);
+    uint64_t a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        __builtin_prefetch(p + i + kAheadL1, 0, 3);
+        __builtin_prefetch(p + i + kAheadL2, 0, 2);
+        for (int k = 0; k < 8; ++k)
+            a[k] += p[i + k];
+    }
+    uint64_t s = 0;
+    for (uint64_t v : a)
+        s += v;
+    return s;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t m = v.size();
+    return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+}
+
+int usage() {
+    std::fprintf(stderr, "usage: bench_decode_stream [--threads N] [--reps R] [--shape N_OUT N_IN] [--types a,b,..]\n");
+    return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    int threads = 1, reps = 5;
+    int64_t n_out = 8960, n_in = 1536;
+    std::vector<DType> types = {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K};
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--threads" && i + 1 < argc)
+            threads = std::atoi(argv[++i]);
+        else if (a == "--reps" && i + 1 < argc)
+            reps = std::atoi(argv[++i]);
+        else if (a == "--shape" && i + 2 < argc) {
+            n_out = std::atoll(argv[++i]);
+            n_in = std::atoll(argv[++i]);
+        } else if (a == "--types" && i + 1 < argc) {
+            types.clear();
+            const std::string list = argv[++i];
+            for (size_t p = 0; p <= list.size();) {
+                size_t q = list.find(',', p);
+                if (q == std::string::npos) q = list.size();
+                const auto t = dtype_from_name(list.substr(p, q - p));
+                if (!t) return usage();
+                types.push_back(*t);
+                p = q + 1;
+            }
+        } else {
+            return usage();
+        }
+    }
+    if (threads < 1 || reps < 1) return usage();
+    const cpu::KernelTable table = cpu::make_kernel_table(detect_cpu_features());
+    for (DType t : types)
+        if (table.at(t).packed_gemm == nullptr || !cpu::packable(t, n_out, n_in)) {
+            std::fprintf(stderr, "bench_decode_stream: no x16 kernel for %s at %lldx%lld\n",
+                         std::string(dtype_name(t)).c_str(), (long long)n_out, (long long)n_in);
+            return 2;
+        }
+
+    constexpr size_t kBytes = size_t{1} << 30, kHuge = size_t{2} << 20;
+    auto* buf = static_cast<uint8_t*>(std::aligned_alloc(kHuge, kBytes));
+    if (buf == nullptr) return 1;
+    madvise(buf, kBytes, MADV_HUGEPAGE);
+    std::mt19937 rng(1);
+    for (size_t i = 0; i < kBytes / 4; ++i) // f16 fields below 2 (no inf / NaN), any quant bits
+        reinterpret_cast<uint32_t*>(buf)[i] = rng() & 0x3BFF3BFFu;
+    ThreadPool pool(threads);
+    std::vector<float> x(static_cast<size_t>(n_in));
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (float& v : x)
+        v = normal(rng);
+    std::vector<float> y_buf(size_t(n_out) + 16);
+    float* y = y_buf.data() + (64 - reinterpret_cast<uintptr_t>(y_buf.data()) % 64) % 64 / sizeof(float);
+    size_t act_bytes = 0;
+    for (DType t : types)
+        act_bytes = std::max(act_bytes, cpu::packed_act_bytes(t, 1, n_in));
+    std::vector<cpu::PackedActK> act(act_bytes / sizeof(cpu::PackedActK) + 1);
+
+    std::map<std::string, std::vector<double>> gbps;
+    uint64_t sink = 0;
+    for (int r = 0; r < reps; ++r) {
+        {
+            std::vector<std::thread> th;
+            std::vector<uint64_t> part(static_cast<size_t>(threads));
+            const size_t words = kBytes / 8 / size_t(threads);
+            const auto t0 = Clock::now();
+            for (int i = 0; i < threads; ++i)
+                th.emplace_back(
+                    [&, i] { part[size_t(i)] = sum_range(reinterpret_cast<uint64_t*>(buf) + words * i, words); });
+            for (auto& t : th)
+                t.join();
+            gbps["sum"].push_back(double(kBytes) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+            sink += part[0];
+        }
+        for (DType t : types) {
+            const size_t mat = cpu::packed_bytes(t, n_out, n_in);
+            const size_t n_mat = kBytes / mat;
+            const auto t0 = Clock::now();
+            for (size_t k = 0; k < n_mat; ++k)
+                cpu::matmul_packed(table, pool, t, buf + k * mat, n_out, n_in, x.data(), 1, y, act.data());
+            gbps[std::string(dtype_name(t))].push_back(double(n_mat * mat) /
+                                                       std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+            sink += uint64_t(y[1] != 0.0f);
+        }
+    }
+    const double sum = median(gbps["sum"]);
+    std::printf("decode stream: %lldx%lld matrices in 1 GiB on huge pages, %d thread(s), %d passes, isa %s\n\n",
+                (long long)n_out, (long long)n_in, threads, reps, table.isa);
+    std::printf("| read | median GB/s | min-max | share of the summing loop |\n|---|---:|---:|---:|\n");
+    for (const auto& [name, v] : gbps)
+        std::printf("| %s | %.2f | %.2f-%.2f | %.2f |\n", name == "sum" ? "summing loop (bench/membw's)" : name.c_str(),
+                    median(v), *std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()),
+                    median(v) / sum);
+    std::free(buf);
+    return sink == 42 ? 1 : 0;
+}

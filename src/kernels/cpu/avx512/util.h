@@ -34,11 +34,10 @@ inline __m512i shift16_by_lane(int64_t c0, int64_t c1, int64_t c2, int64_t c3) {
     return _mm512_set_epi64(c3 * kRep, c3 * kRep, c2 * kRep, c2 * kRep, c1 * kRep, c1 * kRep, c0 * kRep, c0 * kRep);
 }
 
-// 4 bytes at p broadcast to every 32-bit lane (the x16 kernels' activation groups).
 // A decode kernel's 16 results, written without reading y's line first: a non-temporal store where y is 64-byte
-// aligned (one whole line), else a plain one. A cold line of y taken for a plain store cost the 1.5B's weight stream
+// aligned (one whole line), else a plain one. A cold line of y taken for a plain store cost decode's weight stream
 // 3-5% (one per 16-row group; kernels/cpu/STATUS.md). The writer's thread ends its share with an sfence
-// (packed.cpp) before the pool hands y on.
+// (packed.cpp gemm_slice, the only caller of the x16 kernels) before the pool hands y on.
 inline void store_result(float* y, __m512 v) {
     if ((reinterpret_cast<uintptr_t>(y) & 63) == 0)
         _mm512_stream_ps(y, v);
@@ -46,6 +45,7 @@ inline void store_result(float* y, __m512 v) {
         _mm512_storeu_ps(y, v);
 }
 
+// 4 bytes at p broadcast to every 32-bit lane (the x16 kernels' activation groups).
 inline __m512i bcast32(const void* p) {
     int32_t v;
     std::memcpy(&v, p, 4);

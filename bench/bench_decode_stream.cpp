@@ -27,26 +27,13 @@
 #include <thread>
 #include <vector>
 
+// bench/membw's prefetching loop (bench/membw_loop.cpp, compiled as bench_membw is: -O3 -march=native).
+uint64_t membw_sum_prefetch(const uint64_t* p, size_t n);
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace hearth;
-
-// bench/bench_membw.cpp's prefetching loop: each line asked for 3 KB ahead into L1 and 6 KB ahead into L2.
-__attribute__((noinline)) uint64_t sum_range(const uint64_t* p, size_t n) {
-    constexpr size_t kAheadL1 = 3072 / sizeof(uint64_t), kAheadL2 = 6144 / sizeof(uint64_t);
-    uint64_t a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (size_t i = 0; i + 8 <= n; i += 8) {
-        __builtin_prefetch(p + i + kAheadL1, 0, 3);
-        __builtin_prefetch(p + i + kAheadL2, 0, 2);
-        for (int k = 0; k < 8; ++k)
-            a[k] += p[i + k];
-    }
-    uint64_t s = 0;
-    for (uint64_t v : a)
-        s += v;
-    return s;
-}
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -127,7 +114,7 @@ int main(int argc, char** argv) {
             const auto t0 = Clock::now();
             for (int i = 0; i < threads; ++i)
                 th.emplace_back(
-                    [&, i] { part[size_t(i)] = sum_range(reinterpret_cast<uint64_t*>(buf) + words * i, words); });
+                    [&, i] { part[size_t(i)] = membw_sum_prefetch(reinterpret_cast<uint64_t*>(buf) + words * i, words); });
             for (auto& t : th)
                 t.join();
             gbps["sum"].push_back(double(kBytes) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);

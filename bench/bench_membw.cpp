@@ -12,6 +12,8 @@
 // (model/weights.cpp): on a VM that grants them, one core reads about a quarter faster than on
 // 4 KiB pages (fewer TLB misses and page walks), and the ceiling must be the one the model can reach.
 // --small-pages measures the 4 KiB-page rate instead.
+#include "membw_loop.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -27,33 +29,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Eight independent accumulators so the loop is bound by loads, not by the add chain;
-// GCC/Clang vectorise this at -O3 (-march=native: 512-bit loads on AVX-512 parts).
-// kPrefetch: the same loop asking for each cache line 3 KB ahead into L1 and 6 KB ahead into L2, as hearth's decode
-// kernels do (src/kernels/cpu/x16_tiles.h). On some machines this reads faster than the hardware prefetchers alone
-// (on the 2-core AVX-512 VM of the README's tables 10-12% more: the best of L1 / L2 distances 0.75-6 / 2-12 KB), so
-// the ceiling is the faster of the two loops. Prefetches never fault: the requests past the buffer are addresses
-// only.
-template <bool kPrefetch> __attribute__((noinline)) uint64_t sum_range(const uint64_t* p, size_t n) {
-    constexpr size_t kAheadL1 = 3072 / sizeof(uint64_t), kAheadL2 = 6144 / sizeof(uint64_t);
-    uint64_t a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        if constexpr (kPrefetch) {
-            __builtin_prefetch(p + i + kAheadL1, 0, 3);
-            __builtin_prefetch(p + i + kAheadL2, 0, 2);
-        }
-        for (int k = 0; k < 8; ++k)
-            a[k] += p[i + k];
-    }
-    for (; i < n; ++i)
-        a[0] += p[i];
-    uint64_t s = 0;
-    for (uint64_t v : a)
-        s += v;
-    return s;
-}
 
 struct Barrier { // reusable spin barrier (the threads are pinned to nothing; cores are few)
     std::atomic<int> count{0};
@@ -110,7 +85,7 @@ Result measure(uint64_t* buf, size_t n_words, int n_threads, int reps) {
             for (int r = 0; r < passes; ++r) {
                 bar.wait(); // start
                 const uint64_t s =
-                    loop_of(r) ? sum_range<true>(buf + lo, hi - lo) : sum_range<false>(buf + lo, hi - lo);
+                    loop_of(r) ? membw::sum_range<true>(buf + lo, hi - lo) : membw::sum_range<false>(buf + lo, hi - lo);
                 end_s[size_t(t)] = std::chrono::duration<double>(Clock::now() - start).count();
                 sink.fetch_add(s, std::memory_order_relaxed);
                 bar.wait(); // end

@@ -38,14 +38,23 @@ struct SessionOptions {
     bool check_memory = true;
 };
 
-// Memory a session would need, and what the machine has (see Runtime::estimate_memory).
+// Memory a session would need, and what the machine has (see Runtime::estimate_memory). A model with layers on a GPU
+// (RuntimeOptions::device) has two parts: the host's (the fields without `device`: what stays in host memory, the
+// CPU layers of a partial offload, the sessions' outputs) and the device's.
 struct MemoryEstimate {
     int32_t n_ctx = 0;
-    uint64_t weight_bytes = 0;  // the model's tensors (memory-mapped; resident once read)
-    uint64_t session_bytes = 0; // the session's own: KV cache for n_ctx and its outputs
-    uint64_t scratch_bytes = 0; // what the runtime's pass scratch (shared by its sessions) would grow by
+    uint64_t weight_bytes = 0;  // the model's tensors in host memory (memory-mapped; resident once read)
+    uint64_t session_bytes = 0; // the session's own in host memory: the host layers' KV cache for n_ctx, its outputs
+    uint64_t scratch_bytes = 0; // what the runtime's host pass scratch (shared by its sessions) would grow by
     uint64_t available = 0;     // MemAvailable from /proc/meminfo (else physical memory); 0 = unknown
+    // The device's part (0 without one). Its weights are on it already (Runtime::load checked they fit), so what a
+    // session needs there is its KV cache and the growth of the device's pass scratch, against what is free.
+    uint64_t device_session_bytes = 0; // the device layers' KV cache for n_ctx
+    uint64_t device_scratch_bytes = 0; // what the device's pass scratch would grow by
+    uint64_t device_available = 0;     // free memory on the device (0: no device part)
+    bool on_device = false;            // the model has layers on a device
     uint64_t needed() const { return weight_bytes + session_bytes + scratch_bytes; }
+    uint64_t device_needed() const { return device_session_bytes + device_scratch_bytes; }
 };
 // ok, or an error saying how much is needed, how much is available and what to try.
 Status check_memory(const MemoryEstimate& m);
@@ -59,6 +68,8 @@ struct ModelInfo {
     int32_t n_layer = 0;
     uint64_t n_params = 0;
     uint64_t weight_bytes = 0;
+    uint64_t device_weight_bytes =
+        0;                           // of weight_bytes, what the device holds (its layers and the output); 0 on the CPU
     bool can_generate = true;        // has an output layer; false: an embedding-only model (BERT)
     Pooling pooling = Pooling::Last; // how embed() pools (the file's pooling_type, else the architecture's)
     bool embedding_model = false;    // the file declares a pooling (made for embeddings)
@@ -69,6 +80,7 @@ struct ModelInfo {
 
 struct Model;
 struct SeqState;
+class Backend;
 class Runtime;
 class Session;
 
@@ -138,6 +150,10 @@ bool matryoshka_family(const std::string& name);
 class Runtime {
 public:
     static Result<std::unique_ptr<Runtime>> load(const std::string& path, const RuntimeOptions& opts = {});
+    // load() with `device` computing instead of the backend opts.device names (backend/backend.h; the tests' simulated
+    // GPU over the CPU kernels, tests/model/test_device_memory.cpp, is one).
+    static Result<std::unique_ptr<Runtime>> load_on(const std::string& path, const RuntimeOptions& opts,
+                                                    std::unique_ptr<Backend> device);
     ~Runtime();
     const ModelInfo& info() const;
     const std::string& kernel_isa() const;
@@ -166,7 +182,9 @@ public:
     // Memory the pass scratch holds now (0 before the first pass): one for every pass of this runtime, sessions'
     // and batches' (a session holds only its KV cache and outputs); it grows with the most tokens and sessions
     // fed at once (one logits row each) and the longest context among them, and is kept for the next call.
+    // (Host memory; device_scratch_bytes: the same on the device of a model with layers on one.)
     uint64_t scratch_bytes() const;
+    uint64_t device_scratch_bytes() const;
 
 private:
     friend class Session;

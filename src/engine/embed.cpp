@@ -146,13 +146,21 @@ Scheduler::Admit Scheduler::admit_embed(const std::shared_ptr<Job>& job, std::un
     if (!est) return fail(Status::error(Code::Internal, est.message()));
     const size_t n_sessions = std::min(inputs.size(), kEmbedSessions);
     const uint64_t need = est->session_bytes * n_sessions + est->scratch_bytes + (fresh ? m->weight_bytes : 0);
+    const uint64_t need_device = est->device_session_bytes * n_sessions + est->device_scratch_bytes;
     auto available = [&]() -> uint64_t {
         auto e = rt.estimate_memory(so);
         return e ? e->available : 0;
     };
-    if (!make_room(need, m, available))
-        return fail(Status::error(Code::TooLarge, "model '" + rq.model + "' needs " + mib(need) +
-                                                      " more for embeddings than is left after unloading idle models"));
+    auto device_available = [&]() -> uint64_t {
+        auto e = rt.estimate_memory(so);
+        return e ? e->device_available : 0;
+    };
+    if (!make_room(need, need_device, m, available, device_available))
+        return fail(Status::error(
+            Code::TooLarge,
+            "model '" + rq.model + "' needs " + mib(need) + " more" +
+                (need_device > 0 ? " (and " + mib(need_device) + " on " + rt.device() + ")" : std::string()) +
+                " for embeddings than is left after unloading idle models"));
     std::vector<std::unique_ptr<Session>> sessions;
     for (size_t i = 0; i < n_sessions; ++i) {
         auto s = rt.create_session(so);

@@ -178,12 +178,13 @@ using Resolver = std::function<hearth::Result<ModelSpec>(const std::string& name
 struct LoadedModel {
     std::string name; // as requested
     std::string path;
-    uint64_t size_bytes = 0; // weights + sessions
+    uint64_t size_bytes = 0; // weights + sessions (host and GPU memory)
     double expires_in_s = 0;
     hearth::ModelInfo info = {}; // local models: architecture, sizes
     std::string kernels = {};    // local models: the kernels' instruction set
     int n_threads = 0;
-    int32_t gpu_layers = 0; // local models: layers on a GPU (size_vram: that share of size_bytes)
+    int32_t gpu_layers = 0;  // local models: layers on a GPU
+    uint64_t vram_bytes = 0; // local models: of size_bytes, what is in the GPU's memory (Ollama's size_vram)
 };
 
 // Counters for /metrics (monotonic totals since start, plus current gauges).

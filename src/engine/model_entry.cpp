@@ -24,7 +24,8 @@ std::unique_ptr<ModelEntry> ModelEntry::load(const Job& job, const LocalEngineOp
     m->path = path;
     m->runtime = std::move(*runtime);
     m->text = job.text;
-    m->weight_bytes = m->runtime->info().weight_bytes;
+    m->device_weight_bytes = m->runtime->info().device_weight_bytes;
+    m->weight_bytes = m->runtime->info().weight_bytes - m->device_weight_bytes;
     m->last_used = Clock::now();
     return m;
 }
@@ -54,13 +55,22 @@ void ModelEntry::drop_lru_idle() {
     idle.erase(lru);
 }
 
-uint64_t ModelEntry::bytes() const {
-    uint64_t n = weight_bytes + runtime->scratch_bytes();
+uint64_t ModelEntry::sessions_bytes(uint64_t PooledSession::*part) const {
+    uint64_t n = 0;
     for (const auto& s : idle)
-        n += s->bytes;
+        n += (*s).*part;
     for (const auto& s : active)
-        if (s->ps) n += s->ps->bytes;
+        if (s->ps) n += (*s->ps).*part;
     return n;
+}
+
+uint64_t ModelEntry::bytes() const {
+    return weight_bytes + runtime->scratch_bytes() + sessions_bytes(&PooledSession::bytes);
+}
+
+uint64_t ModelEntry::device_bytes() const {
+    if (device_weight_bytes == 0) return 0;
+    return device_weight_bytes + runtime->device_scratch_bytes() + sessions_bytes(&PooledSession::device_bytes);
 }
 
 Clock::time_point ModelEntry::expires_at() const {

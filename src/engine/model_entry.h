@@ -22,7 +22,8 @@ namespace hearth::engine {
 struct PooledSession {
     std::unique_ptr<hearth::Session> session;
     std::vector<int32_t> cached;
-    uint64_t bytes = 0; // KV cache + scratch
+    uint64_t bytes = 0;        // its KV cache and outputs in host memory
+    uint64_t device_bytes = 0; // its KV cache on the model's GPU
     Clock::time_point last_used;
 };
 
@@ -56,7 +57,11 @@ struct ModelEntry {
     std::unique_ptr<PooledSession> take_session(int32_t n_ctx, const std::vector<int32_t>& prompt);
     void drop_lru_idle();
 
-    uint64_t bytes() const; // weights + every session, idle or active + the batched passes' scratch
+    // Weights + every session, idle or active + the batched passes' scratch: in host memory (what the memory budget
+    // bounds), and on the model's GPU (its layers there; 0 on the CPU).
+    uint64_t bytes() const;
+    uint64_t device_bytes() const;
+    uint64_t sessions_bytes(uint64_t PooledSession::*part) const; // that part of every session, idle or active
     Clock::time_point expires_at() const;
 
     std::string path;
@@ -64,7 +69,8 @@ struct ModelEntry {
     std::unique_ptr<hearth::Runtime> runtime;
     std::shared_ptr<const ModelText> text; // the tokenizer (tok()) and chat template; shared with callers
     const Tokenizer& tok() const { return text->tok; }
-    uint64_t weight_bytes = 0;
+    uint64_t weight_bytes = 0;        // in host memory
+    uint64_t device_weight_bytes = 0; // on the GPU
     std::vector<std::unique_ptr<PooledSession>> idle;
     std::vector<std::unique_ptr<Slot>> active;
     Clock::time_point last_used;

@@ -81,7 +81,7 @@ std::vector<LoadedModel> Scheduler::loaded() const {
     std::vector<LoadedModel> out;
     const auto now = Clock::now();
     for (const auto& p : published_) {
-        LoadedModel m{p.name, p.path, p.size_bytes, 0, p.info, p.kernels, p.n_threads, p.gpu_layers};
+        LoadedModel m{p.name, p.path, p.size_bytes, 0, p.info, p.kernels, p.n_threads, p.gpu_layers, p.vram_bytes};
         if (p.never_expires)
             m.expires_in_s = std::numeric_limits<double>::infinity();
         else if (p.busy)
@@ -230,19 +230,28 @@ uint64_t Scheduler::used_bytes() const {
     return n;
 }
 
-// Frees memory until `need` more bytes fit: idle models first (least recently used first), then the idle
-// sessions of `keep`. `available` re-reads what the system has (for a budget of 0).
-bool Scheduler::make_room(uint64_t need, ModelEntry* keep, const std::function<uint64_t()>& available) {
-    auto fits = [&] {
-        if (opts_.memory_budget_bytes > 0) return used_bytes() + need <= opts_.memory_budget_bytes;
+// Frees memory until need_host more bytes fit in host memory and need_device more on keep's device: idle models
+// first (least recently used first; for the device, only those holding memory on keep's device), then the idle
+// sessions of `keep`. `available` and `device_available` re-read what the system and the device have (the budget, when
+// set, bounds host memory only: a GPU's memory is what it has free).
+bool Scheduler::make_room(uint64_t need_host, uint64_t need_device, ModelEntry* keep,
+                          const std::function<uint64_t()>& available,
+                          const std::function<uint64_t()>& device_available) {
+    auto host_fits = [&] {
+        if (opts_.memory_budget_bytes > 0) return used_bytes() + need_host <= opts_.memory_budget_bytes;
         const uint64_t avail = available();
-        return avail == 0 || need <= avail;
+        return avail == 0 || need_host <= avail;
     };
-    while (!fits()) {
+    auto device_fits = [&] { return need_device == 0 || need_device <= device_available(); };
+    const std::string device = keep != nullptr ? keep->runtime->device() : std::string();
+    for (;;) {
+        const bool host_ok = host_fits();
+        if (host_ok && device_fits()) return true;
         size_t lru = models_.size();
         for (size_t i = 0; i < models_.size(); ++i) {
             const ModelEntry& m = *models_[i];
             if (&m == keep || !m.active.empty()) continue;
+            if (host_ok && (m.device_bytes() == 0 || m.runtime->device() != device)) continue; // frees no device memory
             if (lru == models_.size() || m.last_used < models_[lru]->last_used) lru = i;
         }
         if (lru < models_.size()) {
@@ -255,7 +264,6 @@ bool Scheduler::make_room(uint64_t need, ModelEntry* keep, const std::function<u
         }
         return false;
     }
-    return true;
 }
 
 Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
@@ -372,16 +380,31 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
     if (auto ps = m.take_session(est.n_ctx, prompt)) return ps;
     if (int(m.idle.size() + m.active.size()) >= opts_.max_active) m.drop_lru_idle();
     const uint64_t need = est.session_bytes + est.scratch_bytes + (fresh ? m.weight_bytes : 0);
+    const uint64_t need_device = est.device_needed();
     auto available = [&]() -> uint64_t {
         auto e = m.runtime->estimate_memory(so);
         return e ? e->available : 0;
     };
-    if (!make_room(need, &m, available)) {
+    auto device_available = [&]() -> uint64_t {
+        auto e = m.runtime->estimate_memory(so);
+        return e ? e->device_available : 0;
+    };
+    if (!make_room(need, need_device, &m, available, device_available)) {
         if (!fresh && !m.active.empty()) {
             wait = true;
             return nullptr;
         }
         const uint64_t budget = opts_.memory_budget_bytes, used = used_bytes();
+        if (need_device > 0 && need_device > device_available()) {
+            why = Status::error(Code::TooLarge, "model '" + model + "' needs " + mib(need_device) + " more on " +
+                                                    m.runtime->device() + " (KV cache and scratch of its " +
+                                                    std::to_string(m.runtime->device_layers()) +
+                                                    " layers there for a context of " + std::to_string(est.n_ctx) +
+                                                    " tokens) but only " + mib(device_available()) +
+                                                    " is free there after unloading idle models; try a smaller "
+                                                    "num_ctx, fewer GPU layers or a smaller model");
+            return nullptr;
+        }
         const uint64_t room = budget > 0 ? (budget > used ? budget - used : 0) : available();
         why =
             Status::error(Code::TooLarge, "model '" + model + "' needs " + mib(need) + " more (" +
@@ -401,6 +424,7 @@ std::unique_ptr<PooledSession> Scheduler::session_for(ModelEntry& m, bool fresh,
     auto ps = std::make_unique<PooledSession>();
     ps->session = std::move(*session);
     ps->bytes = est.session_bytes; // the pass scratch is the runtime's, counted once (ModelEntry::bytes)
+    ps->device_bytes = est.device_session_bytes;
     return ps;
 }
 
@@ -580,7 +604,8 @@ void Scheduler::publish(uint64_t commands_done) {
         p.kernels = m->runtime->kernel_isa();
         p.gpu_layers = m->runtime->device().rfind("cuda", 0) == 0 ? m->runtime->device_layers() : 0;
         p.n_threads = m->runtime->n_threads();
-        p.size_bytes = m->bytes();
+        p.vram_bytes = m->device_bytes();
+        p.size_bytes = m->bytes() + p.vram_bytes;
         p.busy = !m->active.empty();
         p.keep_alive_s = m->keep_alive_s;
         p.never_expires = !std::isfinite(m->keep_alive_s) || m->keep_alive_s < 0;

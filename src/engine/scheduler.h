@@ -93,7 +93,7 @@ private:
     // A loaded model as other threads see it (loaded()).
     struct Published {
         std::string name, path;
-        uint64_t size_bytes = 0;
+        uint64_t size_bytes = 0, vram_bytes = 0;
         hearth::ModelInfo info;
         std::string kernels;
         int32_t gpu_layers = 0;
@@ -113,7 +113,11 @@ private:
     // An embedding job's whole run, on the inference thread between steps (embed.cpp).
     Admit admit_embed(const std::shared_ptr<Job>& job, std::unique_ptr<ModelEntry> fresh, ModelEntry* m, double load_s);
     ModelEntry* find_model(const std::string& path) const;
-    bool make_room(uint64_t need, ModelEntry* keep, const std::function<uint64_t()>& available);
+    // Unloads idle models (then keep's idle sessions) until need_host more bytes fit in host memory (the budget, or
+    // what available() says the system has) and need_device more on keep's device (what device_available() says is
+    // free there); false when they cannot.
+    bool make_room(uint64_t need_host, uint64_t need_device, ModelEntry* keep,
+                   const std::function<uint64_t()>& available, const std::function<uint64_t()>& device_available);
     uint64_t used_bytes() const;
     std::unique_ptr<PooledSession> session_for(ModelEntry& m, bool fresh, const SessionOptions& so,
                                                const MemoryEstimate& est, const std::vector<int32_t>& prompt,

@@ -116,11 +116,15 @@ uint64_t allocated_bytes(const SeqState& q) {
     return kv + 4 * (uint64_t(q.logits.capacity()) + uint64_t(q.embd.capacity()));
 }
 
+uint64_t backend_bytes(const PassScratch& b) {
+    return b.x.bytes() + b.h.bytes() + b.q.bytes() + b.k.bytes() + b.v.bytes() + b.qkv.bytes() + b.attn.bytes() +
+           b.gate.bytes() + b.up.bytes() + b.gate_up.bytes() + b.logits.bytes();
+}
+
 uint64_t allocated_bytes(const PassScratch& b) {
     auto bytes = [](const auto& v) { return uint64_t(v.capacity()) * sizeof(v[0]); };
-    return b.x.bytes() + b.h.bytes() + b.q.bytes() + b.k.bytes() + b.v.bytes() + b.qkv.bytes() + b.attn.bytes() +
-           b.gate.bytes() + b.up.bytes() + b.gate_up.bytes() + b.logits.bytes() + bytes(b.pos) + bytes(b.key_end) +
-           bytes(b.token_seq) + bytes(b.token_kv) + bytes(b.host_row);
+    return backend_bytes(b) + bytes(b.pos) + bytes(b.key_end) + bytes(b.token_seq) + bytes(b.token_kv) +
+           bytes(b.host_row);
 }
 
 namespace {

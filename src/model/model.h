@@ -85,6 +85,8 @@ PassScratch make_pass_scratch(const Model& m, Backend& be, int32_t n_ctx, int32_
 // Bytes they hold now (the KV cache counted whole; the backend's workspace is Backend::workspace_bytes).
 uint64_t allocated_bytes(const SeqState& s);
 uint64_t allocated_bytes(const PassScratch& p);
+// Of allocated_bytes(p), what is in its backend's memory (the rest: host arrays of positions and sequences).
+uint64_t backend_bytes(const PassScratch& p);
 // Bytes make_seq_state / make_pass_scratch (one sequence) would allocate (for the memory check before load).
 uint64_t seq_state_bytes(const ModelConfig& cfg, int32_t n_ctx);
 uint64_t pass_scratch_bytes(const ModelConfig& cfg, int32_t n_ctx, int32_t n_batch, int n_threads);

@@ -2,6 +2,7 @@
 
 #include "backend/cpu_backend.h"
 #include "backend/cuda_backend.h"
+#include "base/check.h"
 #include "base/cpu_features.h"
 #include "kernels/ref/quant.h"
 #include "model/archs/archs.h"
@@ -22,6 +23,7 @@ struct Runtime::Impl {
     std::unique_ptr<Backend> be;       // computes the output, and every layer unless the model is split
     std::unique_ptr<Backend> cpu_part; // partial offload: the CPU backend of the first layers; else null
     std::vector<LayerSplit> splits;    // (1 or 2) the layers each backend computes, in order
+    bool on_device = false;            // `be` is a device with memory of its own (its split is the last one)
     ModelInfo info;
     // The scratch of every pass (sessions' and batches'; one pass runs at a time), one per split, made at the first
     // pass and grown when a call needs more tokens, sequences or context than it has (never per token); the stages
@@ -101,14 +103,20 @@ Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
 Runtime::~Runtime() = default;
 
 Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const RuntimeOptions& opts) {
+    auto be = make_backend(opts);
+    if (!be) return be.status();
+    return load_on(path, opts, std::move(*be));
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::load_on(const std::string& path, const RuntimeOptions& opts,
+                                                  std::unique_ptr<Backend> device) {
+    HEARTH_CHECK(device != nullptr, "Runtime::load_on needs a backend");
     auto model = load_model(path);
     if (!model) return model.status();
     std::unique_ptr<Runtime> e(new Runtime());
     Impl& im = *e->impl_;
     im.model = std::move(*model);
-    auto be = make_backend(opts);
-    if (!be) return be.status();
-    im.be = std::move(*be);
+    im.be = std::move(device);
     // Partial offload: the last gpu_layers layers and the output on the device, the rest on the CPU (llama.cpp's
     // -ngl); 0 layers: the CPU alone. Encoders run whole on one backend.
     const int32_t n_layer = im.model->cfg.n_layer;
@@ -126,6 +134,7 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
     }
     if (im.cpu_part) im.splits.push_back(LayerSplit{im.cpu_part.get(), 0, split});
     im.splits.push_back(LayerSplit{im.be.get(), split, n_layer});
+    im.on_device = im.be->device_memory_free().has_value();
     // Matrices go through the backend; embedding rows are dequantized by the reference code.
     const ModelWeights& w = im.model->w;
     auto unsupported = [&](const std::string& name, DType t) {
@@ -168,6 +177,7 @@ Result<std::unique_ptr<Runtime>> Runtime::load(const std::string& path, const Ru
         im.info.n_params += t.n_elements;
         im.info.weight_bytes += t.n_bytes;
     }
+    if (im.on_device) im.info.device_weight_bytes = std::min(device_bytes, im.info.weight_bytes);
     return e;
 }
 
@@ -263,6 +273,12 @@ std::string mib(uint64_t bytes) {
 } // namespace
 
 Status check_memory(const MemoryEstimate& m) {
+    if (m.on_device && m.device_needed() > m.device_available)
+        return error("not enough device memory: the model's layers on the device need " + mib(m.device_needed()) +
+                     " more (KV cache " + mib(m.device_session_bytes) + " and scratch " + mib(m.device_scratch_bytes) +
+                     " for a context of " + std::to_string(m.n_ctx) + " tokens) but only " + mib(m.device_available) +
+                     " is free on it; try a smaller context (--ctx-size), fewer layers on the device (--gpu-layers "
+                     "N), or a smaller or more quantized model");
     if (m.available == 0 || m.needed() <= m.available) return Status::ok();
     return error("not enough memory: the model needs " + mib(m.needed()) + " (weights " + mib(m.weight_bytes) +
                  " + KV cache and scratch " + mib(m.session_bytes + m.scratch_bytes) + " for a context of " +
@@ -277,19 +293,29 @@ Result<MemoryEstimate> Runtime::estimate_memory(const SessionOptions& opts) cons
     if (!n_ctx) return n_ctx.status();
     MemoryEstimate m;
     m.n_ctx = *n_ctx;
-    m.weight_bytes = impl_->info.weight_bytes;
     // Its KV cache and outputs, and what the shared pass scratch would grow by for its passes: its own batch, or
     // a batched pass of kBatchTokens (the server's), whichever is larger.
-    m.session_bytes = seq_state_bytes(c, *n_ctx);
+    // The KV cache is the same per layer: the device's layers' share of it is on the device, the rest and the
+    // outputs in host memory (make_seq_state allocates it so).
+    const Impl& im = *impl_;
+    const uint64_t kv = seq_state_bytes(c, *n_ctx) - seq_state_bytes(c, 0);
+    const int32_t device_layers = im.on_device ? im.splits.back().end - im.splits.back().begin : 0;
+    m.device_session_bytes = c.n_layer > 0 ? kv / uint64_t(c.n_layer) * uint64_t(device_layers) : 0;
+    m.session_bytes = seq_state_bytes(c, *n_ctx) - m.device_session_bytes;
+    // Every split has a pass scratch of its own, on its backend.
     const int32_t n_batch = std::min(std::max(opts.n_batch, kBatchTokens), *n_ctx);
-    const uint64_t scratch = pass_scratch_bytes(c, *n_ctx, n_batch, impl_->first().n_threads());
-    const uint64_t held = scratch_bytes();
-    m.scratch_bytes = scratch > held ? scratch - held : 0;
-    if (const auto free = impl_->be->device_memory_free()) {
-        m.weight_bytes = 0; // on the device already: its free memory is what is left for the session
-        m.available = *free;
-    } else {
-        m.available = available_memory();
+    const uint64_t per_split = pass_scratch_bytes(c, *n_ctx, n_batch, im.first().n_threads());
+    const auto n_device_splits = uint64_t(im.on_device ? 1 : 0);
+    const uint64_t host = per_split * (uint64_t(im.splits.size()) - n_device_splits),
+                   device = per_split * n_device_splits;
+    const uint64_t held = scratch_bytes(), device_held = device_scratch_bytes();
+    m.scratch_bytes = host > held ? host - held : 0;
+    m.device_scratch_bytes = device > device_held ? device - device_held : 0;
+    m.weight_bytes = im.info.weight_bytes - im.info.device_weight_bytes;
+    m.available = available_memory();
+    if (im.on_device) {
+        m.on_device = true;
+        m.device_available = im.be->device_memory_free().value_or(0);
     }
     return m;
 }
@@ -447,13 +473,21 @@ Status Session::embed(std::span<const int32_t> tokens) {
 }
 
 uint64_t Runtime::scratch_bytes() const {
-    uint64_t bytes = 0;
-    for (const auto& s : impl_->scratch)
-        bytes += allocated_bytes(*s);
-    if (!impl_->scratch.empty())
-        for (const LayerSplit& sp : impl_->splits)
-            bytes += sp.be->workspace_bytes();
+    uint64_t bytes = uint64_t(impl_->handover.capacity()) * sizeof(float);
+    for (size_t i = 0; i < impl_->scratch.size() && i < impl_->splits.size(); ++i) {
+        const PassScratch& s = *impl_->scratch[i];
+        if (impl_->on_device && i + 1 == impl_->splits.size())
+            bytes += allocated_bytes(s) - backend_bytes(s); // the device's host arrays
+        else
+            bytes += allocated_bytes(s) + impl_->splits[i].be->workspace_bytes();
+    }
     return bytes;
+}
+
+uint64_t Runtime::device_scratch_bytes() const {
+    const Impl& im = *impl_;
+    if (!im.on_device || im.scratch.size() != im.splits.size()) return 0;
+    return backend_bytes(*im.scratch.back()) + im.splits.back().be->workspace_bytes();
 }
 
 Status Runtime::feed_batch(std::span<const BatchItem> items) {

@@ -195,13 +195,8 @@ HttpResponse handle_ps(const ApiContext& ctx) {
     json models = json::array();
     const auto now = std::chrono::system_clock::now();
     for (const auto& m : ctx.engine.loaded()) {
-        json entry = {
-            {"name", m.name},
-            {"model", m.name},
-            {"size", m.size_bytes},
-            {"digest", ""},
-            {"details", json::object()},
-            {"size_vram", m.info.n_layer > 0 ? m.size_bytes * uint64_t(m.gpu_layers) / uint64_t(m.info.n_layer) : 0}};
+        json entry = {{"name", m.name}, {"model", m.name},           {"size", m.size_bytes},
+                      {"digest", ""},   {"details", json::object()}, {"size_vram", m.vram_bytes}};
         const double secs = std::min(m.expires_in_s, kForeverS);
         entry["expires_at"] = rfc3339(now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                                                 std::chrono::duration<double>(std::max(0.0, secs))),

@@ -6,6 +6,7 @@
 #include "backend/cpu_backend.h"
 #include "base/cpu_features.h"
 #include "model/model.h"
+#include "tiny_decoders.h"
 
 #include <gtest/gtest.h>
 #include <random>
@@ -14,10 +15,6 @@
 
 namespace hearth {
 namespace {
-
-std::string tiny(const std::string& name) {
-    return std::string(HEARTH_TEST_DATA) + "/tiny/" + name + ".gguf";
-}
 
 std::vector<int32_t> random_tokens(size_t n, int32_t n_vocab, uint32_t seed) {
     std::mt19937 rng(seed);
@@ -30,7 +27,7 @@ std::vector<int32_t> random_tokens(size_t n, int32_t n_vocab, uint32_t seed) {
 class Split : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(Split, TwoBackendsGiveTheUnsplitLogitsBitForBit) {
-    const std::string path = tiny(GetParam());
+    const std::string path = tiny_decoder(GetParam());
     auto whole = load_model(path);
     ASSERT_TRUE(whole) << whole.message();
     const Model& mw = **whole;
@@ -82,14 +79,7 @@ TEST_P(Split, TwoBackendsGiveTheUnsplitLogitsBitForBit) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiny, Split,
-                         ::testing::Values("tiny-llama3", "tiny-qwen3", "tiny-phi3", "tiny-qwen2", "tiny-gemma3"),
-                         [](const auto& info) {
-                             std::string n = info.param;
-                             for (char& c : n)
-                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                             return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(Tiny, Split, ::testing::ValuesIn(kTinyDecoders), tiny_decoder_test_name);
 
 } // namespace
 } // namespace hearth

@@ -68,8 +68,8 @@ struct ModelInfo {
     int32_t n_layer = 0;
     uint64_t n_params = 0;
     uint64_t weight_bytes = 0;
-    uint64_t device_weight_bytes =
-        0;                           // of weight_bytes, what the device holds (its layers and the output); 0 on the CPU
+    // Of weight_bytes, what the device holds (its layers and the output); 0 on the CPU alone.
+    uint64_t device_weight_bytes = 0;
     bool can_generate = true;        // has an output layer; false: an embedding-only model (BERT)
     Pooling pooling = Pooling::Last; // how embed() pools (the file's pooling_type, else the architecture's)
     bool embedding_model = false;    // the file declares a pooling (made for embeddings)

@@ -48,8 +48,9 @@ struct LocalEngineOptions {
     int max_queue = 64;                // requests waiting for a slot; more fail with Busy
     int max_active = 4;                // requests decoded at once per model
     double default_keep_alive_s = 300; // for requests with keep_alive_s < 0
-    uint64_t memory_budget_bytes =
-        0; // host memory of all loaded models (weights + sessions); 0 = what is in use + MemAvailable
+    // Host memory of all loaded models (weights + sessions; a GPU's memory is what it has free); 0 = what is in
+    // use + MemAvailable.
+    uint64_t memory_budget_bytes = 0;
     int32_t max_default_ctx = 4096; // a request without num_ctx gets min(training context, this)
     int32_t prefill_chunk = 64;     // prompt tokens per job per step
     double drain_timeout_s = 30;    // the destructor's drain timeout

@@ -113,8 +113,9 @@ int main(int argc, char** argv) {
             const size_t words = kBytes / 8 / size_t(threads);
             const auto t0 = Clock::now();
             for (int i = 0; i < threads; ++i)
-                th.emplace_back(
-                    [&, i] { part[size_t(i)] = membw_sum_prefetch(reinterpret_cast<uint64_t*>(buf) + words * i, words); });
+                th.emplace_back([&, i] {
+                    part[size_t(i)] = membw_sum_prefetch(reinterpret_cast<uint64_t*>(buf) + words * i, words);
+                });
             for (auto& t : th)
                 t.join();
             gbps["sum"].push_back(double(kBytes) / std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);

@@ -2,4 +2,6 @@
 // so that it alone is compiled with -O3 -march=native, as bench_membw is (src/kernels/cpu/CMakeLists.txt).
 #include "membw_loop.h"
 
-uint64_t membw_sum_prefetch(const uint64_t* p, size_t n) { return membw::sum_range<true>(p, n); }
+uint64_t membw_sum_prefetch(const uint64_t* p, size_t n) {
+    return membw::sum_range<true>(p, n);
+}

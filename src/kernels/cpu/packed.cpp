@@ -1,6 +1,7 @@
 // kernels/cpu/packed.cpp: x16 repacking, its scalar kernel (the reference), and matmul over packed weights.
 #include "kernels/cpu/packed.h"
 
+#include "base/balanced_range.h"
 #include "base/check.h"
 #include "base/fp16.h"
 #include "kernels/cpu/packed_k.h"
@@ -221,17 +222,18 @@ void widen_k(const BlockQ8_K& in, PackedActK& out) {
     std::memcpy(out.q, in.qs, sizeof(out.q));
 }
 
-void gemm_slice(const PackedArgs& a, int ith, int nth) {
-    constexpr int64_t kTokenTile = 16;
-    const auto [g0, g1] = ThreadPool::split(a.n_out / kPackRows, ith, nth);
-    for (int64_t g = g0; g < g1; ++g) {
+// Phase 2: the 16-row groups, each thread's share balanced at the end (BalancedRange: a group runs whole on one
+// thread, the same call whichever thread runs it).
+void gemm_slice(const PackedArgs& a, BalancedRange& groups, int ith) {
+    groups.for_each(ith, [&a](int64_t g) {
+        constexpr int64_t kTokenTile = 16;
         const uint8_t* group = a.w + size_t(g) * a.group_bytes;
         for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenTile) {
             const int nt = int(std::min(kTokenTile, a.n_tokens - t0));
             a.gemm(a.nb, group, static_cast<const uint8_t*>(a.act) + size_t(t0 * a.nb) * a.act_bytes, a.nb, nt,
                    a.y + t0 * a.n_out + g * kPackRows, size_t(a.n_out));
         }
-    }
+    });
 #if defined(__x86_64__) || defined(__i386__)
     _mm_sfence(); // the kernels' non-temporal stores of y (avx512/util.h store_result) land before y is handed on
 #endif
@@ -346,7 +348,8 @@ void matmul_packed(const KernelTable& table, ThreadPool& pool, DType w_type, con
         quantize(0, 1);
     else
         pool.run(quantize);
-    pool.run([pa](int ith, int nth) { gemm_slice(*pa, ith, nth); });
+    BalancedRange groups(n_out / kPackRows, pool.size());
+    pool.run([pa, &groups](int ith, int) { gemm_slice(*pa, groups, ith); });
 }
 
 } // namespace hearth::cpu

@@ -32,6 +32,7 @@
 // and active jobs finish, cancels whatever is left when the timeout passes, and joins the thread.
 #pragma once
 
+#include "backend/backend.h"
 #include "engine/engine.h"
 
 #include <cstdint>
@@ -42,9 +43,12 @@
 namespace hearth::engine {
 
 struct LocalEngineOptions {
-    int n_threads = 0;                 // compute threads per loaded model; 0 = all cores
-    std::string device = {};           // RuntimeOptions::device: "cpu", "cuda", "cuda:N"; empty: $HEARTH_DEVICE
-    int32_t gpu_layers = -1;           // RuntimeOptions::gpu_layers
+    int n_threads = 0;       // compute threads per loaded model; 0 = all cores
+    std::string device = {}; // RuntimeOptions::device: "cpu", "cuda", "cuda:N"; empty: $HEARTH_DEVICE
+    int32_t gpu_layers = -1; // RuntimeOptions::gpu_layers
+    // The backend a model is loaded on (Runtime::load_on), for tests with a simulated GPU; empty: the one `device`
+    // names (Runtime::load).
+    std::function<std::unique_ptr<Backend>(const std::string& path)> make_backend;
     int max_queue = 64;                // requests waiting for a slot; more fail with Busy
     int max_active = 4;                // requests decoded at once per model
     double default_keep_alive_s = 300; // for requests with keep_alive_s < 0

@@ -8,16 +8,21 @@
 
 namespace hearth::engine {
 
-std::unique_ptr<ModelEntry> ModelEntry::load(const Job& job, const LocalEngineOptions& opts, Status& why) {
+std::unique_ptr<ModelEntry> ModelEntry::load(const Job& job, const LocalEngineOptions& opts, Status& why,
+                                             bool log_too_large) {
     const std::string& path = job.spec.path;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {
         why = load_failure(opts, Code::NotFound, job.req.model, path, "its file is missing");
         return nullptr;
     }
-    auto runtime = hearth::Runtime::load(path, RuntimeOptions{opts.n_threads, true, opts.device, opts.gpu_layers});
+    const RuntimeOptions ro{opts.n_threads, true, opts.device, opts.gpu_layers};
+    auto runtime = opts.make_backend ? hearth::Runtime::load_on(path, ro, opts.make_backend(path))
+                                     : hearth::Runtime::load(path, ro);
     if (!runtime) {
-        why = load_failure(opts, Code::Internal, job.req.model, path, runtime.message());
+        // TooLarge: its weights do not fit on the device (the scheduler may unload idle models there and retry).
+        const Code code = runtime.status().code() == Code::TooLarge ? Code::TooLarge : Code::Internal;
+        why = load_failure(opts, code, job.req.model, path, runtime.message(), code != Code::TooLarge || log_too_large);
         return nullptr;
     }
     auto m = std::make_unique<ModelEntry>();

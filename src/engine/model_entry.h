@@ -50,8 +50,10 @@ struct Slot {
 
 struct ModelEntry {
     // Loads the weights of the job's model, with the ModelText its prompt was made with. Failures are
-    // load_failure()s: NotFound when there is no such file, else Internal.
-    static std::unique_ptr<ModelEntry> load(const Job& job, const LocalEngineOptions& opts, Status& why);
+    // load_failure()s: NotFound when there is no such file, TooLarge when its weights do not fit on the device (not
+    // logged with log_too_large = false: the scheduler makes room and retries), else Internal.
+    static std::unique_ptr<ModelEntry> load(const Job& job, const LocalEngineOptions& opts, Status& why,
+                                            bool log_too_large = true);
 
     // An idle session of this context, the one sharing the longest prefix with `prompt`; null if none.
     std::unique_ptr<PooledSession> take_session(int32_t n_ctx, const std::vector<int32_t>& prompt);

@@ -47,9 +47,10 @@ Result<ModelText> load_model_text(const std::string& path) {
 } // namespace
 
 Status load_failure(const LocalEngineOptions& opts, Code code, const std::string& name, const std::string& path,
-                    const std::string& reason) {
+                    const std::string& reason, bool log) {
     const std::string full = "model '" + name + "' (" + path + ") could not be loaded: " + reason;
-    if (opts.log)
+    if (!log) {
+    } else if (opts.log)
         opts.log(full);
     else
         std::fprintf(stderr, "hearth: %s\n", full.c_str());

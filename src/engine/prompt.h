@@ -47,10 +47,10 @@ struct ModelText {
 // The model's VocabTrie (thread-safe; the first caller builds it).
 const grammar::VocabTrie& vocab_trie(const ModelText& text);
 
-// A load failure: the full text to opts.log (stderr when unset), and to the client `reason` with `path` (and
-// its folder) left out, after "model 'NAME' could not be loaded: ".
+// A load failure: the full text to opts.log (stderr when unset; not with log = false), and to the client `reason`
+// with `path` (and its folder) left out, after "model 'NAME' could not be loaded: ".
 Status load_failure(const LocalEngineOptions& opts, Code code, const std::string& name, const std::string& path,
-                    const std::string& reason);
+                    const std::string& reason, bool log = true);
 
 // Thread-safe.
 class ModelTextCache {

@@ -266,6 +266,18 @@ bool Scheduler::make_room(uint64_t need_host, uint64_t need_device, ModelEntry* 
     }
 }
 
+bool Scheduler::unload_lru_idle_on_device() {
+    size_t lru = models_.size();
+    for (size_t i = 0; i < models_.size(); ++i) {
+        const ModelEntry& m = *models_[i];
+        if (!m.active.empty() || m.device_bytes() == 0) continue;
+        if (lru == models_.size() || m.last_used < models_[lru]->last_used) lru = i;
+    }
+    if (lru == models_.size()) return false;
+    unload_entry(lru);
+    return true;
+}
+
 Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     const Request& rq = job->req;
     const auto t_admit = Clock::now();
@@ -280,7 +292,19 @@ Scheduler::Admit Scheduler::admit(const std::shared_ptr<Job>& job) {
     double load_s = 0;
     if (!m) {
         Status why;
-        fresh = ModelEntry::load(*job, opts_, why);
+        // Its weights do not fit on the device: unload idle models that hold device memory, least recently used
+        // first, until they fit or none is left (as make_room does for a session). Which device the model would
+        // have taken is not known until it loads: idle models on any device go (one GPU is the usual case). A
+        // failure that will be retried is not logged.
+        const auto idle_on_device = [&] {
+            return std::any_of(models_.begin(), models_.end(),
+                               [](const auto& e) { return e->active.empty() && e->device_bytes() > 0; });
+        };
+        fresh = ModelEntry::load(*job, opts_, why, !idle_on_device());
+        while (!fresh && why.code() == Code::TooLarge && unload_lru_idle_on_device()) {
+            why = Status::ok();
+            fresh = ModelEntry::load(*job, opts_, why, !idle_on_device());
+        }
         if (!fresh) return fail(std::move(why));
         m = fresh.get();
         load_s = secs(t_admit, Clock::now());

@@ -113,6 +113,8 @@ private:
     // An embedding job's whole run, on the inference thread between steps (embed.cpp).
     Admit admit_embed(const std::shared_ptr<Job>& job, std::unique_ptr<ModelEntry> fresh, ModelEntry* m, double load_s);
     ModelEntry* find_model(const std::string& path) const;
+    // Unloads the least recently used idle model holding device memory; false if there is none.
+    bool unload_lru_idle_on_device();
     // Unloads idle models (then keep's idle sessions) until need_host more bytes fit in host memory (the budget, or
     // what available() says the system has) and need_device more on keep's device (what device_available() says is
     // free there); false when they cannot.

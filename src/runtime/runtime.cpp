@@ -154,10 +154,12 @@ Result<std::unique_ptr<Runtime>> Runtime::load_on(const std::string& path, const
         }
     }
     if (const auto free = im.be->device_memory_free(); free && device_bytes > *free)
-        return error(path + ": " + std::to_string(device_bytes >> 20) + " MiB of weights do not fit in the " +
-                     std::to_string(*free >> 20) + " MiB free on " + im.be->name() + " (" + im.be->isa() +
-                     "); put fewer layers on it (--gpu-layers N), use a smaller or more quantized model, or the CPU "
-                     "(--device cpu)");
+        return error(
+            Code::TooLarge,
+            path + ": " + std::to_string(device_bytes >> 20) + " MiB of weights do not fit in the " +
+                std::to_string(*free >> 20) + " MiB free on " + im.be->name() + " (" + im.be->isa() +
+                "); put fewer layers on it (--gpu-layers N), use a smaller or more quantized model, or the CPU "
+                "(--device cpu)");
     for (size_t i = 0; i < im.splits.size(); ++i)
         prepare_weights(im.model->w, *im.splits[i].be, im.splits[i].begin, im.splits[i].end, i == 0,
                         i + 1 == im.splits.size());

@@ -6,6 +6,7 @@
 #include "engine/prompt.h"
 #include "gguf/gguf.h"
 #include "gguf/writer.h"
+#include "model/sim_gpu.h"
 #include "model_paths.h"
 #include "tokenizer/tokenizer.h"
 
@@ -435,6 +436,75 @@ TEST(LocalEngine, DrainRefusesNewRequests) {
     EXPECT_EQ(x.failed().code(), Code::Busy);
     EXPECT_EQ(x.failed().message(), "shutting down");
     EXPECT_TRUE(e.loaded().empty());
+}
+
+// Models on one simulated GPU (model/sim_gpu.h: the CPU kernels, its own account of device memory): a model whose
+// weights do not fit next to an idle one gets the room by unloading it (the load is retried), and a session that
+// does not fit next to an idle model on the same device gets it the same way (make_room's device branch).
+struct SimGpuEngine {
+    std::shared_ptr<test::SimGpuMemory> mem;
+    LocalEngine engine;
+    explicit SimGpuEngine(uint64_t capacity)
+        : mem(std::make_shared<test::SimGpuMemory>(capacity)), engine(fixture_resolver(), options(mem)) {}
+    static LocalEngineOptions options(const std::shared_ptr<test::SimGpuMemory>& mem) {
+        LocalEngineOptions o = small_options();
+        o.make_backend = [mem](const std::string&) { return std::make_unique<test::SimGpu>(mem); };
+        return o;
+    }
+    std::vector<std::string> loaded() const {
+        std::vector<std::string> names;
+        for (const LoadedModel& m : engine.loaded())
+            names.push_back(m.name);
+        return names;
+    }
+};
+
+// What a request at num_ctx leaves on the device: the model's weights and its pooled session.
+uint64_t device_use(const std::string& model, int32_t num_ctx) {
+    SimGpuEngine g(uint64_t{1} << 40);
+    Request r = greedy_chat(model, "Hi", 2);
+    r.num_ctx = num_ctx;
+    run(g.engine, r).done();
+    const auto loaded = g.engine.loaded();
+    EXPECT_EQ(loaded.size(), 1u);
+    if (!loaded.empty()) {
+        EXPECT_EQ(loaded[0].vram_bytes, g.mem->used.load()) << "size_vram is what is on the device";
+    }
+    return g.mem->used.load();
+}
+
+TEST(LocalEngine, IdleModelsLeaveTheGpuForAnotherModel) {
+    require_models();
+    const uint64_t smol = device_use("smollm2", 512), smol_long = device_use("smollm2", 4096),
+                   gemma = device_use("gemma", 512);
+    // Headroom over what a request leaves behind: a session's estimate is an upper bound (its scratch, rounding).
+    const uint64_t slack = uint64_t{32} << 20;
+    ASSERT_GT(smol_long, smol + 2 * slack) << "a 4096-token cache takes more device memory";
+
+    { // Weights: room for either model, not both.
+        const uint64_t cap = std::max(smol, gemma) + slack;
+        ASSERT_LT(cap, smol + gemma);
+        SimGpuEngine g(cap);
+        run(g.engine, greedy_chat("smollm2", "Hi", 2)).done();
+        EXPECT_EQ(g.loaded(), std::vector<std::string>{"smollm2"});
+        run(g.engine, greedy_chat("gemma", "Hi", 2)).done();
+        EXPECT_EQ(g.loaded(), std::vector<std::string>{"gemma"}) << "the idle smollm2 was unloaded for gemma";
+        EXPECT_LE(g.mem->used.load(), cap);
+    }
+    { // A session: both models fit with short contexts, not smollm2's long one next to gemma.
+        const uint64_t cap = gemma + smol + slack;
+        ASSERT_LT(cap, gemma + smol_long);
+        ASSERT_GE(cap, smol_long);
+        SimGpuEngine g(cap);
+        run(g.engine, greedy_chat("gemma", "Hi", 2)).done();
+        run(g.engine, greedy_chat("smollm2", "Hi", 2)).done();
+        EXPECT_EQ(g.loaded().size(), 2u) << "both fit with 512-token sessions";
+        Request long_ctx = greedy_chat("smollm2", "Hi", 2);
+        long_ctx.num_ctx = 4096;
+        run(g.engine, long_ctx).done();
+        EXPECT_EQ(g.loaded(), std::vector<std::string>{"smollm2"}) << "the idle gemma was unloaded for the session";
+        EXPECT_LE(g.mem->used.load(), cap);
+    }
 }
 
 TEST(LocalEngine, DrainCancelsWhatOutlastsTheTimeout) {

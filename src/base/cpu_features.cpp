@@ -30,10 +30,21 @@ std::string CpuFeatures::summary() const {
     return s.empty() ? "scalar" : s;
 }
 
-CpuFeatures detect_cpu_features() {
+namespace {
+
+// What the CPU and OS support, before the environment's caps.
+CpuFeatures detect_hardware() {
     CpuFeatures f;
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a, b, c, d;
+    if (__get_cpuid(0, &a, &b, &c, &d)) {
+        char vendor[13] = {};
+        std::memcpy(vendor, &b, 4);
+        std::memcpy(vendor + 4, &d, 4);
+        std::memcpy(vendor + 8, &c, 4);
+        f.amd = std::strcmp(vendor, "AuthenticAMD") == 0 || std::strcmp(vendor, "HygonGenuine") == 0;
+        f.sw_prefetch = !f.amd;
+    }
     if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
     const bool osxsave = c & (1u << 27);
     const bool avx = c & (1u << 28);
@@ -67,9 +78,23 @@ CpuFeatures detect_cpu_features() {
         f.avx512bf16 = os_avx512 && (a & (1u << 5));
     }
 #endif
+    return f;
+}
+
+} // namespace
+
+CpuFeatures detect_cpu_features() {
+    CpuFeatures f = detect_hardware();
+    if (const char* pf = std::getenv("HEARTH_PREFETCH")) {
+        if (std::strcmp(pf, "on") == 0) f.sw_prefetch = true;
+        if (std::strcmp(pf, "off") == 0) f.sw_prefetch = false;
+    }
     if (const char* cap = std::getenv("HEARTH_CPU")) {
         if (std::strcmp(cap, "scalar") == 0) {
-            f = CpuFeatures{};
+            CpuFeatures none;
+            none.amd = f.amd;
+            none.sw_prefetch = f.sw_prefetch;
+            f = none;
         } else if (std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "avxvnni") == 0) {
             f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = f.avx512bf16 = f.amx_int8 = false;
             if (std::strcmp(cap, "avx2") == 0) f.avxvnni = false;

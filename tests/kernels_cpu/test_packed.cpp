@@ -180,6 +180,11 @@ TEST_P(PackedMatmul, EqualsScalarKernelIsBatchInvariantAndMatchesOracle) {
         y[p] = run(table, pool(p), c.type, packed, c.n_out, c.n_in, x.data(), c.n_tokens);
     for (int p = 1; p < 3; ++p)
         ASSERT_EQ(std::memcmp(y[0].data(), y[p].data(), y[0].size() * sizeof(float)), 0) << p + 1 << " threads";
+    KernelTable flipped = table; // the software prefetch of the weight stream the other way (never changes a bit)
+    flipped.prefetch_stream = !table.prefetch_stream;
+    const auto y_flipped = run(flipped, pool(1), c.type, packed, c.n_out, c.n_in, x.data(), c.n_tokens);
+    ASSERT_EQ(std::memcmp(y[0].data(), y_flipped.data(), y[0].size() * sizeof(float)), 0)
+        << "prefetch_stream " << flipped.prefetch_stream;
     const auto y_ref = run(scalar, pool(0), c.type, packed, c.n_out, c.n_in, x.data(), c.n_tokens);
     ASSERT_EQ(std::memcmp(y[0].data(), y_ref.data(), y_ref.size() * sizeof(float)), 0) << "vs the scalar x16 kernel";
     for (int64_t t = 0; t < c.n_tokens; ++t) {

@@ -45,6 +45,7 @@ KernelTable make_scalar_table() {
 
 KernelTable make_kernel_table(const CpuFeatures& f) {
     KernelTable t = make_scalar_table();
+    t.prefetch_stream = f.sw_prefetch;
     if (f.avx2 && f.fma && f.f16c) {
         fill_avx2_table(t);
         if (f.avxvnni) fill_avxvnni_table(t);

@@ -116,9 +116,10 @@ static_assert(sizeof(PackedActK) == 372);
 
 // An x16 kernel (packed.h) over one 16-row group: y[t * y_stride + r] for t < n_tok, r < 16. act: PackedAct (legacy
 // types) or PackedActK (K-quants); token t's blocks start at act + t * act_nb, the first nb of them used (nb =
-// n_in / the type's block size).
+// n_in / the type's block size). prefetch: ask for the weight stream ahead in software (KernelTable::prefetch_stream;
+// never changes a result).
 using PackedGemmFn = void (*)(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y,
-                              size_t y_stride);
+                              size_t y_stride, bool prefetch);
 
 struct TypeTraits {
     DType vec_dot_type = DType::F32;
@@ -139,6 +140,8 @@ struct KernelTable {
     RmsNormFn rms_norm = nullptr;     // always set by the table makers
     RopeFn rope = nullptr;            // always set by the table makers
     QuantizeRowFn to_f16 = nullptr;   // f32 -> f16, round to nearest even (the KV cache's writes); always set
+    // The x16 kernels' software prefetch of the weight stream (x16_tiles.h StreamPrefetch): CpuFeatures::sw_prefetch.
+    bool prefetch_stream = true;
 
     bool supports(DType t) const;
     const TypeTraits& at(DType t) const; // t must be supported

@@ -148,7 +148,7 @@ inline float half_at(const uint8_t* p) {
 
 template <DType T>
 void gemm_scalar(int64_t nb, const uint8_t* group, const void* act_v, int64_t act_nb, int n_tok, float* y,
-                 size_t y_stride) {
+                 size_t y_stride, bool) {
     const auto* act = static_cast<const PackedAct*>(act_v);
     const Layout lay = layout_of(T);
     for (int t = 0; t < n_tok; ++t) {
@@ -180,6 +180,7 @@ struct PackedArgs {
     float* y;
     void* act;
     size_t act_bytes; // of one block's PackedAct / PackedActK
+    bool prefetch;    // KernelTable::prefetch_stream
 };
 
 // Phase 1: the activations as one long row of blocks split across threads, quantized by the table's quantizer for
@@ -231,7 +232,7 @@ void gemm_slice(const PackedArgs& a, BalancedRange& groups, int ith) {
         for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kTokenTile) {
             const int nt = int(std::min(kTokenTile, a.n_tokens - t0));
             a.gemm(a.nb, group, static_cast<const uint8_t*>(a.act) + size_t(t0 * a.nb) * a.act_bytes, a.nb, nt,
-                   a.y + t0 * a.n_out + g * kPackRows, size_t(a.n_out));
+                   a.y + t0 * a.n_out + g * kPackRows, size_t(a.n_out), a.prefetch);
         }
     });
 #if defined(__x86_64__) || defined(__i386__)
@@ -330,6 +331,7 @@ void matmul_packed(const KernelTable& table, ThreadPool& pool, DType w_type, con
     a.y = y;
     a.act = act_scratch;
     a.act_bytes = l.k_quant ? sizeof(PackedActK) : sizeof(PackedAct);
+    a.prefetch = table.prefetch_stream;
     const PackedArgs* pa = &a;
     HEARTH_CHECK(l.k_quant ? tt.vec_dot_type == DType::Q8_K
                            : (tt.vec_dot_type == DType::Q8_0 || tt.vec_dot_type == DType::Q8_1),

@@ -296,22 +296,22 @@ float fold_q2_k(const uint8_t* col, const PackedActK& a, int r, float acc) {
     return std::fma(-float(msum), half_at(col + 32 + 2 * r) * a.d, acc);
 }
 
-void gemm_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+void gemm_q4_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys, bool) {
     gemm_rows<kQ4KColumn>(nb, g, a, act_nb, n, y, ys, fold_q4_k<false>);
 }
-void gemm_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+void gemm_q5_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys, bool) {
     gemm_rows<kQ5KColumn>(nb, g, a, act_nb, n, y, ys, fold_q4_k<true>);
 }
-void gemm_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+void gemm_q6_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys, bool) {
     gemm_rows<kQ6KColumn>(nb, g, a, act_nb, n, y, ys, fold_q6_k);
 }
-void gemm_q3_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+void gemm_q3_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys, bool) {
     gemm_rows<kQ3KColumn>(nb, g, a, act_nb, n, y, ys, fold_q3_k);
 }
-void gemm_q2_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+void gemm_q2_k(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys, bool) {
     gemm_rows<kQ2KColumn>(nb, g, a, act_nb, n, y, ys, fold_q2_k);
 }
-void gemm_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys) {
+void gemm_iq4_xs(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys, bool) {
     gemm_rows<kIQ4XSColumn>(nb, g, a, act_nb, n, y, ys, fold_iq4_xs);
 }
 

@@ -14,17 +14,18 @@
 
 // ops.h's PackedGemmFn, one per type: gemm_x16_q8_0, ...
 #define HEARTH_X16_SIGNATURE(name)                                                                                     \
-    void gemm_x16_##name(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys)
+    void gemm_x16_##name(int64_t nb, const uint8_t* g, const void* a, int64_t act_nb, int n, float* y, size_t ys,      \
+                         bool prefetch)
 #define HEARTH_X16_DECLARE(name, type, impl) HEARTH_X16_SIGNATURE(name);
 #define HEARTH_X16_DECLARE_ALL() HEARTH_X16_LEGACY_TYPES(HEARTH_X16_DECLARE) HEARTH_X16_K_TYPES(HEARTH_X16_DECLARE)
 // Definitions in an ISA's namespace that has gemm_legacy<Layout> / gemm_k<kType> with PackedGemmFn's parameters.
 #define HEARTH_X16_DEFINE_LEGACY(name, type, layout)                                                                   \
     HEARTH_X16_SIGNATURE(name) {                                                                                       \
-        gemm_legacy<layout>(nb, g, a, act_nb, n, y, ys);                                                               \
+        gemm_legacy<layout>(nb, g, a, act_nb, n, y, ys, prefetch);                                                     \
     }
 #define HEARTH_X16_DEFINE_K(name, type, k)                                                                             \
     HEARTH_X16_SIGNATURE(name) {                                                                                       \
-        gemm_k<k>(nb, g, a, act_nb, n, y, ys);                                                                         \
+        gemm_k<k>(nb, g, a, act_nb, n, y, ys, prefetch);                                                               \
     }
 // table.traits[type].packed_gemm = gemm_x16_<name> for every type (KernelTable& table and the ISA's names in scope).
 #define HEARTH_X16_REGISTER(name, type, impl)                                                                          \

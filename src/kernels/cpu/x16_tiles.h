@@ -61,15 +61,21 @@ inline constexpr uintptr_t kPrefetchAheadDecode = 3072;
 inline constexpr uintptr_t kPrefetchFar = 6144;
 inline constexpr int kPrefetchFarTokens = 4;
 
+// None of this where the table says so (KernelTable::prefetch_stream, off on AMD): on a Zen 4 core the requests
+// cost the stream more than they bring (1 GiB of 8960x1536 matrices, 1 token, 1 thread, share of the summing loop,
+// with -> without: Q4_K 0.64-0.66 -> 0.87-1.0, Q6_K 0.46-0.48 -> 0.83-0.97, the legacy types 0.85-0.94 -> 0.87-1.07;
+// the 1.5B Q4_K_M's tg at 1 thread 16.2-17.4 -> 24.2-27.4 tok/s; prefill the same within 2%).
 // One per pass of a kernel over its columns: before(col) ahead of each column's arithmetic, after(col) behind it.
 template <size_t kBytes, int kTokens, bool kCursor> struct StreamPrefetch {
     static constexpr bool kDecode = kTokens <= kPrefetchFarTokens;
     uintptr_t next; // the cursor's next line to ask for into L1 (into L2: kPrefetchFar - kPrefetchAheadDecode on)
+    bool on;
 
-    explicit StreamPrefetch(const uint8_t* first)
-        : next((reinterpret_cast<uintptr_t>(first) + kPrefetchAheadDecode) & ~uintptr_t{63}) {}
+    StreamPrefetch(const uint8_t* first, bool prefetch)
+        : next((reinterpret_cast<uintptr_t>(first) + kPrefetchAheadDecode) & ~uintptr_t{63}), on(prefetch) {}
 
     void before(const uint8_t* col) const {
+        if (!on) return;
         if constexpr (!kDecode) {
             const uintptr_t ahead = reinterpret_cast<uintptr_t>(col) + kPrefetchAhead;
             for (size_t q = 0; q < kBytes; q += 64)
@@ -84,6 +90,7 @@ template <size_t kBytes, int kTokens, bool kCursor> struct StreamPrefetch {
         }
     }
     void after(const uint8_t* col) {
+        if (!on) return;
         if constexpr (kDecode && kCursor) {
             const uintptr_t end = reinterpret_cast<uintptr_t>(col) + kBytes + kPrefetchAheadDecode;
             for (; next < end; next += 64) {

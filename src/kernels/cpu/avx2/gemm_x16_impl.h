@@ -187,11 +187,12 @@ using LQ51 = LNibbles<0, 31, true, true>;
 using LIQ4NL = LNibbles<128, 255, false, false, true>;
 
 template <typename L, int N, int H>
-void run_legacy(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, float* y, size_t y_stride) {
+void run_legacy(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, float* y, size_t y_stride,
+                bool prefetch) {
     __m256 acc[N];
     for (int t = 0; t < N; ++t)
         acc[t] = _mm256_setzero_ps();
-    StreamPrefetch<L::kColumn, N, true> pf(group);
+    StreamPrefetch<L::kColumn, N, true> pf(group, prefetch);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * L::kColumn;
         if constexpr (H == 0) pf.before(col); // the second half reads the group from cache
@@ -223,11 +224,11 @@ void run_legacy(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t 
 
 template <typename L>
 void gemm_legacy(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y,
-                 size_t y_stride) {
+                 size_t y_stride, bool prefetch) {
     token_tiles<8>(static_cast<const PackedAct*>(act), act_nb, n_tok, y, y_stride,
                    [&]<int N>(const PackedAct* a, float* yt) {
-                       run_legacy<L, N, 0>(nb, group, a, act_nb, yt, y_stride);
-                       run_legacy<L, N, 1>(nb, group, a, act_nb, yt, y_stride);
+                       run_legacy<L, N, 0>(nb, group, a, act_nb, yt, y_stride, prefetch);
+                       run_legacy<L, N, 1>(nb, group, a, act_nb, yt, y_stride, prefetch);
                    });
 }
 
@@ -260,10 +261,10 @@ inline void fold_isum_msum(const __m256i* isum, const __m256i* msum, __m256 dw, 
 // kMins).
 template <int N, int H, size_t kColumn, bool kMins, typename Body>
 void run_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
-           Body body) {
+           bool prefetch, Body body) {
     for (int t = 0; t < N; ++t)
         _mm256_storeu_ps(y + size_t(t) * y_stride + 8 * H, _mm256_setzero_ps());
-    StreamPrefetch<kColumn, N, false> pf(group);
+    StreamPrefetch<kColumn, N, false> pf(group, prefetch);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
         if constexpr (H == 0) pf.before(col); // the second half reads the group from cache
@@ -292,7 +293,8 @@ inline void pair_sums(const __m256i* pairs, const PackedActK* act, int64_t act_n
 }
 
 template <bool kQ5, int N, int H>
-void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+              bool prefetch) {
     // Mins as int16 pairs per lane: even pairs from bytes 0, 1 of each dword, odd pairs from bytes 2, 3.
     const __m256i even = _mm256_broadcastsi128_si256(
         _mm_setr_epi8(0, -128, 1, -128, 4, -128, 5, -128, 8, -128, 9, -128, 12, -128, 13, -128));
@@ -300,7 +302,8 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         _mm_setr_epi8(2, -128, 3, -128, 6, -128, 7, -128, 10, -128, 11, -128, 14, -128, 15, -128));
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     run_k<N, H, kQ5 ? 2880 : 2368, true>(
-        nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i* msum) {
+        nb, group, act, act_nb, y, y_stride, prefetch,
+        [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i* msum) {
             for_groups([&]<int J>() {
                 __m256i w[8];
                 const uint8_t* chunk = col + 320 + 512 * (J / 2);
@@ -373,8 +376,9 @@ template <int S, int H> inline void unpack_q6_k(const uint8_t* col, __m256i* w) 
 }
 
 template <int N, int H>
-void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
-    run_k<N, H, 3360, false>(nb, group, act, act_nb, y, y_stride,
+void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+              bool prefetch) {
+    run_k<N, H, 3360, false>(nb, group, act, act_nb, y, y_stride, prefetch,
                              [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
                                  scale_offset<N, H, 8, 5>(col, act, act_nb, b, isum); // offset 32
                                  for_groups([&]<int G>() {
@@ -394,9 +398,10 @@ template <int G, int H> inline __m256i low2(const uint8_t* plane, int k) {
 }
 
 template <int N, int H>
-void run_q3_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+void run_q3_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+              bool prefetch) {
     run_k<N, H, 1824, false>(
-        nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
+        nb, group, act, act_nb, y, y_stride, prefetch, [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
             scale_offset<N, H, 8, 2>(col, act, act_nb, b, isum); // offset 4
             for_groups([&]<int G>() {
                 __m256i w[8];
@@ -409,9 +414,11 @@ void run_q3_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
 }
 
 template <int N, int H>
-void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+              bool prefetch) {
     run_k<N, H, 1344, true>(
-        nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i* msum) {
+        nb, group, act, act_nb, y, y_stride, prefetch,
+        [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i* msum) {
             const __m256i low4 = _mm256_set1_epi32(15);
             auto low_nibbles = [&](const uint8_t* p) { // the scales: low nibbles of the scale bytes
                 return scale_of(
@@ -440,11 +447,12 @@ void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
 }
 
 template <int N, int H>
-void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+                bool prefetch) {
     const __m256i table = iq4nl_table();
     const __m256i low4 = _mm256_set1_epi8(0x0F);
     run_k<N, H, 2208, false>(
-        nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
+        nb, group, act, act_nb, y, y_stride, prefetch, [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
             for_groups([&]<int J>() {
                 __m256i w[8];
                 const uint8_t* chunk = col + 160 + 256 * J;
@@ -472,25 +480,26 @@ void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t
 
 // The kernel for N tokens and half H: Q2_K (kType 2), Q3_K (3), Q4_K (4) / Q5_K (5), Q6_K (6), or IQ4_XS (0).
 template <int kType, int N, int H>
-void run_kquant(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
+void run_kquant(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys, bool prefetch) {
     if constexpr (kType == 6)
-        run_q6_k<N, H>(nb, g, a, act_nb, y, ys);
+        run_q6_k<N, H>(nb, g, a, act_nb, y, ys, prefetch);
     else if constexpr (kType == 3)
-        run_q3_k<N, H>(nb, g, a, act_nb, y, ys);
+        run_q3_k<N, H>(nb, g, a, act_nb, y, ys, prefetch);
     else if constexpr (kType == 2)
-        run_q2_k<N, H>(nb, g, a, act_nb, y, ys);
+        run_q2_k<N, H>(nb, g, a, act_nb, y, ys, prefetch);
     else if constexpr (kType == 0)
-        run_iq4_xs<N, H>(nb, g, a, act_nb, y, ys);
+        run_iq4_xs<N, H>(nb, g, a, act_nb, y, ys, prefetch);
     else
-        run_q4_k<kType == 5, N, H>(nb, g, a, act_nb, y, ys);
+        run_q4_k<kType == 5, N, H>(nb, g, a, act_nb, y, ys, prefetch);
 }
 
 template <int kType>
-void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
+void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride,
+            bool prefetch) {
     token_tiles<8>(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
                    [&]<int N>(const PackedActK* a, float* yt) {
-                       run_kquant<kType, N, 0>(nb, group, a, act_nb, yt, y_stride);
-                       run_kquant<kType, N, 1>(nb, group, a, act_nb, yt, y_stride);
+                       run_kquant<kType, N, 0>(nb, group, a, act_nb, yt, y_stride, prefetch);
+                       run_kquant<kType, N, 1>(nb, group, a, act_nb, yt, y_stride, prefetch);
                    });
 }
 

@@ -61,11 +61,12 @@ using LQ51 = LNibbles<0, true, true>;
 using LIQ4NL = LNibbles<128, false, false, true>;
 
 template <typename L, int N>
-void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, float* y, size_t y_stride) {
+void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, float* y, size_t y_stride,
+         bool prefetch) {
     __m512 acc[N];
     for (int t = 0; t < N; ++t)
         acc[t] = _mm512_setzero_ps();
-    StreamPrefetch<L::kColumn, N, true> pf(group);
+    StreamPrefetch<L::kColumn, N, true> pf(group, prefetch);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * L::kColumn;
         pf.before(col);
@@ -110,9 +111,10 @@ void run(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb,
 
 template <typename L>
 void gemm_legacy(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y,
-                 size_t y_stride) {
-    token_tiles<8>(static_cast<const PackedAct*>(act), act_nb, n_tok, y, y_stride,
-                   [&]<int N>(const PackedAct* a, float* yt) { run<L, N>(nb, group, a, act_nb, yt, y_stride); });
+                 size_t y_stride, bool prefetch) {
+    token_tiles<8>(
+        static_cast<const PackedAct*>(act), act_nb, n_tok, y, y_stride,
+        [&]<int N>(const PackedAct* a, float* yt) { run<L, N>(nb, group, a, act_nb, yt, y_stride, prefetch); });
 }
 
 } // namespace

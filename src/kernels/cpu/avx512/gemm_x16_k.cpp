@@ -61,7 +61,8 @@ inline void q4_k_sub(const uint8_t* col, const PackedActK* act, int64_t act_nb, 
 }
 
 template <bool kQ5, int N>
-void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+              bool prefetch) {
     constexpr size_t kColumn = kQ5 ? 2880 : 2368;
     // Mins as int16 pairs per lane: even pairs from bytes 0, 1 of each dword, odd pairs from bytes 2, 3.
     const __m512i even =
@@ -70,7 +71,7 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         _mm_setr_epi8(2, -128, 3, -128, 6, -128, 7, -128, 10, -128, 11, -128, 14, -128, 15, -128));
     for (int t = 0; t < N; ++t)
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
-    StreamPrefetch<kColumn, N, false> pf(group);
+    StreamPrefetch<kColumn, N, false> pf(group, prefetch);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
         pf.before(col);
@@ -217,10 +218,10 @@ inline void scale_offset(const uint8_t* col, const PackedActK* act, int64_t act_
 // body(col, b, isum) sums the 16 rows' isum of every token, folded with the rows' d.
 template <int N, size_t kColumn, typename Body>
 void run_isum(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
-              Body body) {
+              bool prefetch, Body body) {
     for (int t = 0; t < N; ++t)
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
-    StreamPrefetch<kColumn, N, false> pf(group);
+    StreamPrefetch<kColumn, N, false> pf(group, prefetch);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * kColumn;
         pf.before(col);
@@ -233,25 +234,28 @@ void run_isum(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
 }
 
 template <int N>
-void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
-    run_isum<N, 3360>(nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m512i* isum) {
+void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+              bool prefetch) {
+    run_isum<N, 3360>(nb, group, act, act_nb, y, y_stride, prefetch, [&](const uint8_t* col, int64_t b, __m512i* isum) {
         for_groups([&]<int G>() { q6_k_group<N, G>(col, act, act_nb, b, isum); });
     });
 }
 
 template <int N>
-void run_q3_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
-    run_isum<N, 1824>(nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m512i* isum) {
+void run_q3_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+              bool prefetch) {
+    run_isum<N, 1824>(nb, group, act, act_nb, y, y_stride, prefetch, [&](const uint8_t* col, int64_t b, __m512i* isum) {
         scale_offset<N, 8, 2>(col, act, act_nb, b, isum); // offset 4
         for_groups([&]<int G>() { q3_k_group<N, G>(col, act, act_nb, b, isum); });
     });
 }
 
 template <int N>
-void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+              bool prefetch) {
     for (int t = 0; t < N; ++t)
         _mm512_storeu_ps(y + size_t(t) * y_stride, _mm512_setzero_ps());
-    StreamPrefetch<1344, N, false> pf(group);
+    StreamPrefetch<1344, N, false> pf(group, prefetch);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + size_t(b) * 1344;
         pf.before(col);
@@ -303,9 +307,10 @@ inline void iq4_xs_sub(const uint8_t* col, __m512i table, const PackedActK* act,
 }
 
 template <int N>
-void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride) {
+void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
+                bool prefetch) {
     const __m512i table = iq4nl_table();
-    run_isum<N, 2208>(nb, group, act, act_nb, y, y_stride, [&](const uint8_t* col, int64_t b, __m512i* isum) {
+    run_isum<N, 2208>(nb, group, act, act_nb, y, y_stride, prefetch, [&](const uint8_t* col, int64_t b, __m512i* isum) {
         for_groups([&]<int J>() { iq4_xs_sub<N, J>(col, table, act, act_nb, b, isum); });
         scale_offset<N, 4, 7>(col, act, act_nb, b, isum); // offset 128
     });
@@ -314,32 +319,34 @@ void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t
 // The kernel for N tokens: Q2_K (kType 2), Q3_K (3), Q4_K (4) / Q5_K (5), Q6_K (6), or IQ4_XS (0).
 template <int kType> struct KQuant {
     template <int N>
-    static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys) {
+    static void run(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys,
+                    bool prefetch) {
         if constexpr (kType == 6)
-            run_q6_k<N>(nb, g, a, act_nb, y, ys);
+            run_q6_k<N>(nb, g, a, act_nb, y, ys, prefetch);
         else if constexpr (kType == 3)
-            run_q3_k<N>(nb, g, a, act_nb, y, ys);
+            run_q3_k<N>(nb, g, a, act_nb, y, ys, prefetch);
         else if constexpr (kType == 2)
-            run_q2_k<N>(nb, g, a, act_nb, y, ys);
+            run_q2_k<N>(nb, g, a, act_nb, y, ys, prefetch);
         else if constexpr (kType == 0) // IQ4_XS
-            run_iq4_xs<N>(nb, g, a, act_nb, y, ys);
+            run_iq4_xs<N>(nb, g, a, act_nb, y, ys, prefetch);
         else
-            run_q4_k<kType == 5, N>(nb, g, a, act_nb, y, ys);
+            run_q4_k<kType == 5, N>(nb, g, a, act_nb, y, ys, prefetch);
     }
 };
 
 template <int kType>
-void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride) {
+void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride,
+            bool prefetch) {
     token_tiles<16>(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
                     [&]<int N>(const PackedActK* a, float* yt) {
                         if constexpr (N <= kPrefetchFarTokens) {
                             // Decode sums in a buffer on the stack (its lines stay in L1), then writes y once.
                             alignas(64) float sums[N][16];
-                            KQuant<kType>::template run<N>(nb, group, a, act_nb, sums[0], 16);
+                            KQuant<kType>::template run<N>(nb, group, a, act_nb, sums[0], 16, prefetch);
                             for (int t = 0; t < N; ++t)
                                 store_result(yt + size_t(t) * y_stride, _mm512_load_ps(sums[t]));
                         } else {
-                            KQuant<kType>::template run<N>(nb, group, a, act_nb, yt, y_stride);
+                            KQuant<kType>::template run<N>(nb, group, a, act_nb, yt, y_stride, prefetch);
                         }
                     });
 }

@@ -21,7 +21,9 @@ inline size_t lane_byte(size_t base, int r, int i) {
 }
 
 // Q4_K offsets (packed_k.h).
-constexpr size_t kQ4Sc = 64, kQ4Min = 192, kQ4Qs = 320;
+constexpr size_t kQ4Sc = 64, kQ4Min = 192;
+// The nibbles' start in a Q4_K or Q5_K column.
+template <typename Block> constexpr size_t kQs = std::is_same_v<Block, BlockQ5_K> ? kQ5KQs : kQ4KQs;
 // Q6_K offsets.
 constexpr size_t kQ6Sc = 32, kQ6Q = 288;
 // IQ4_XS offsets.
@@ -57,7 +59,7 @@ void pack_k4_scales(const uint8_t sc[8], const uint8_t m[8], uint8_t out[12]) {
     }
 }
 
-// Q4_K, and Q5_K (the same plus qh: 2368 + 64 k, lane r = qh[r][4 k .. + 3]).
+// Q4_K, and Q5_K (the same plus qh: kQ5KQh + 64 k, lane r = qh[r][4 k .. + 3]; its qs at kQ5KQs).
 template <typename Block> void convert_q4_k(uint8_t* blk, uint8_t* col, int r, bool to_col) {
     auto* b = reinterpret_cast<Block*>(blk);
     auto move = [to_col](void* file, void* packed, size_t n) {
@@ -78,10 +80,10 @@ template <typename Block> void convert_q4_k(uint8_t* blk, uint8_t* col, int r, b
     if (!to_col) pack_k4_scales(sm, sm + 8, b->scales);
     for (int c = 0; c < 4; ++c)
         for (int k = 0; k < 8; ++k)
-            move(b->qs + 32 * c + 4 * k, col + lane_byte(kQ4Qs + 512 * size_t(c) + 64 * size_t(k), r, 0), 4);
+            move(b->qs + 32 * c + 4 * k, col + lane_byte(kQs<Block> + 512 * size_t(c) + 64 * size_t(k), r, 0), 4);
     if constexpr (std::is_same_v<Block, BlockQ5_K>)
         for (int k = 0; k < 8; ++k)
-            move(b->qh + 4 * k, col + lane_byte(kQ4KColumn + 64 * size_t(k), r, 0), 4);
+            move(b->qh + 4 * k, col + lane_byte(kQ5KQh + 64 * size_t(k), r, 0), 4);
 }
 
 // Q6_K's 6-bit quant e (0..255, unsigned) in the file block (ggml's layout: element 128 n + 32 m + l has the low nibble
@@ -199,9 +201,9 @@ inline float half_at(const uint8_t* p) {
 // Element e (0..255) of lane r, unsigned: Q4_K 0..15, Q6_K 0..63.
 template <bool kQ5> inline int q4_k_quant(const uint8_t* col, int r, int e) {
     const int c = e / 64, hi = (e % 64) / 32, k = (e % 32) / 4, i = e % 4;
-    const uint8_t byte = col[lane_byte(kQ4Qs + 512 * size_t(c) + 64 * size_t(k), r, i)];
+    const uint8_t byte = col[lane_byte((kQ5 ? kQ5KQs : kQ4KQs) + 512 * size_t(c) + 64 * size_t(k), r, i)];
     int q = hi ? byte >> 4 : byte & 0x0F;
-    if constexpr (kQ5) q |= ((col[lane_byte(kQ4KColumn + 64 * size_t(k), r, i)] >> (e / 32)) & 1) << 4;
+    if constexpr (kQ5) q |= ((col[lane_byte(kQ5KQh + 64 * size_t(k), r, i)] >> (e / 32)) & 1) << 4;
     return q;
 }
 inline int q6_k_quant(const uint8_t* col, int r, int e) {

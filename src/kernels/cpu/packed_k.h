@@ -8,8 +8,10 @@
 //     192 + 64 h: lane r = the mins of sub-blocks 4h .. 4h + 3 (u8);
 //     320 + 512 c + 64 k (c < 4, k < 8): lane r = qs[r][32 c + 4 k .. + 3]: low nibbles are elements 64 c + 4 k ..
 //     (sub-block 2 c), high nibbles elements 64 c + 32 + 4 k .. (sub-block 2 c + 1).
-//   Q5_K (2880 B, 64 more than the file blocks): Q4_K's column, then 2368 + 64 k: lane r = qh[r][4 k .. + 3]: bit s
-//     of byte i is the fifth bit of element 32 s + 4 k + i.
+//   Q5_K (2880 B, 64 more than the file blocks): Q4_K's first 320 bytes, then 320 + 64 k: lane r = qh[r][4 k .. + 3]:
+//     bit s of byte i is the fifth bit of element 32 s + 4 k + i; then Q4_K's qs at 832 (kQ5KQs) instead of 320. The
+//     fifth bits, which every sub-block reads, come before the nibbles: with them at the column's end, each column
+//     began by reading 2 KB ahead of the stream.
 //   Q6_K (3360 B, the same as the file blocks):
 //     0 d[16]; 32 + 16 j: the 16 rows' scale of sub-block j (j < 16, i8);
 //     288 + 192 s + 64 c (s < 16, c < 3): lane r, byte i = q[r][16 s + 4 c + i] (the unsigned 6-bit quant, bits 0-5)
@@ -54,6 +56,8 @@ inline constexpr size_t kQ4KColumn = 2368;
 inline constexpr size_t kQ5KColumn = 2880;
 inline constexpr size_t kQ6KColumn = 3360;
 inline constexpr size_t kIQ4XSColumn = 2208;
+// Where the nibbles (qs) start: Q4_K, Q5_K; Q5_K's fifth bits (qh).
+inline constexpr size_t kQ4KQs = 320, kQ5KQs = 832, kQ5KQh = 320;
 inline constexpr size_t kQ3KColumn = 1824;
 inline constexpr size_t kQ2KColumn = 1344;
 

@@ -25,6 +25,7 @@
 #include "kernels/cpu/avx2/kernels.h"
 #include "kernels/cpu/avx2/util.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/packed_k.h"
 #include "kernels/cpu/x16_tiles.h"
 #include "tensor/quant_blocks.h"
 
@@ -306,11 +307,12 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i* msum) {
             for_groups([&]<int J>() {
                 __m256i w[8];
-                const uint8_t* chunk = col + 320 + 512 * (J / 2);
+                const uint8_t* chunk = col + (kQ5 ? packed_k::kQ5KQs : packed_k::kQ4KQs) + 512 * (J / 2);
                 for (int k = 0; k < 8; ++k) {
                     const __m256i v = half<H>(chunk + 64 * k);
                     w[k] = _mm256_and_si256(J % 2 ? _mm256_srli_epi16(v, 4) : v, low4);
-                    if constexpr (kQ5) w[k] = _mm256_or_si256(w[k], bit_to<J, 4>(half<H>(col + 2368 + 64 * k)));
+                    if constexpr (kQ5)
+                        w[k] = _mm256_or_si256(w[k], bit_to<J, 4>(half<H>(col + packed_k::kQ5KQh + 64 * k)));
                 }
                 const Scale sc = scale_u8(col + 64 + 16 * J + 8 * H);
                 for (int t = 0; t < N; ++t)

@@ -10,6 +10,7 @@
 #include "kernels/cpu/avx512/kernels.h"
 #include "kernels/cpu/avx512/util.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/packed_k.h"
 #include "kernels/cpu/x16_tiles.h"
 
 #include <utility>
@@ -33,17 +34,17 @@ inline __m512i dot_chain(const __m512i* w, const int8_t* q, __m512i init = _mm51
     return s[0];
 }
 
-// Sub-block J's 8 registers of unsigned quants (Q5_K: with the fifth bits from the qh chunks at 2368).
+// Sub-block J's 8 registers of unsigned quants (Q5_K: with the fifth bits from its qh chunks).
 template <bool kQ5, int J> inline void unpack_k4(const uint8_t* col, __m512i w[8]) {
     const __m512i low4 = _mm512_set1_epi8(0x0F);
-    const uint8_t* chunk = col + 320 + 512 * (J / 2);
+    const uint8_t* chunk = col + (kQ5 ? packed_k::kQ5KQs : packed_k::kQ4KQs) + 512 * (J / 2);
     for (int k = 0; k < 8; ++k) {
         const __m512i v = loadu512(chunk + 64 * k);
         if constexpr (!kQ5 && J % 2)
             w[k] = _mm512_and_si512(v, _mm512_set1_epi8(char(0xF0))); // 16 x the quant: q4_k_sub shifts the sum
         else
             w[k] = _mm512_and_si512(J % 2 ? _mm512_srli_epi16(v, 4) : v, low4);
-        if constexpr (kQ5) w[k] = _mm512_or_si512(w[k], bit_to<J, 4>(loadu512(col + 2368 + 64 * k)));
+        if constexpr (kQ5) w[k] = _mm512_or_si512(w[k], bit_to<J, 4>(loadu512(col + packed_k::kQ5KQh + 64 * k)));
     }
 }
 
@@ -337,6 +338,14 @@ template <int kType> struct KQuant {
 template <int kType>
 void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, int n_tok, float* y, size_t y_stride,
             bool prefetch) {
+    // Decode's one token as its own call, built for that (the call token_tiles makes for one token; Q5_K's stream
+    // read 12-13 GB/s through token_tiles and 19-24 this way on Zen 4: STATUS.md).
+    if (n_tok == 1) {
+        alignas(64) float sums[16];
+        KQuant<kType>::template run<1>(nb, group, static_cast<const PackedActK*>(act), 1, sums, 16, prefetch);
+        store_result(y, _mm512_load_ps(sums));
+        return;
+    }
     token_tiles<16>(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
                     [&]<int N>(const PackedActK* a, float* yt) {
                         if constexpr (N <= kPrefetchFarTokens) {

@@ -27,6 +27,7 @@ std::string CpuFeatures::summary() const {
     add(avx512bf16, "AVX512_BF16");
     add(avxvnni, "AVX_VNNI");
     add(amx_int8, "AMX_INT8");
+    add(gfni, "GFNI");
     return s.empty() ? "scalar" : s;
 }
 
@@ -71,6 +72,7 @@ CpuFeatures detect_hardware() {
             f.avx512vl = b & (1u << 31);
             f.avx512vnni = c & (1u << 11);
         }
+        f.gfni = c & (1u << 8);
         f.amx_int8 = os_amx && (d & (1u << 25));
     }
     if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
@@ -96,7 +98,7 @@ CpuFeatures detect_cpu_features() {
             none.sw_prefetch = f.sw_prefetch;
             f = none;
         } else if (std::strcmp(cap, "avx2") == 0 || std::strcmp(cap, "avxvnni") == 0) {
-            f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = f.avx512bf16 = f.amx_int8 = false;
+            f.avx512f = f.avx512bw = f.avx512vl = f.avx512vnni = f.avx512bf16 = f.amx_int8 = f.gfni = false;
             if (std::strcmp(cap, "avx2") == 0) f.avxvnni = false;
         }
     }

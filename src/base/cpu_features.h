@@ -17,7 +17,8 @@ struct CpuFeatures {
     bool avx512bf16 = false;
     bool avxvnni = false;
     bool amx_int8 = false;
-    bool amd = false; // vendor AuthenticAMD or HygonGenuine
+    bool gfni = false; // GF2P8AFFINEQB (used with AVX-512 only)
+    bool amd = false;  // vendor AuthenticAMD or HygonGenuine
     // Whether the x16 kernels ask for the weight stream ahead in software (kernels/cpu/x16_tiles.h): yes on Intel,
     // where they read 0.53-0.80 of the bus without it; no on AMD, whose hardware prefetchers do better alone (Zen 4,
     // one core: the K-quants' stream 0.46-0.66 of the bus with the requests, 0.83-1.0 without).

@@ -15,8 +15,8 @@
 namespace hearth::cpu::test {
 
 // Weight types with a CPU kernel, and the ISAs this CPU can run ("scalar" always, then "avx2", "avx512"; the
-// "avxvnni" table, AVX2's with AVX-VNNI x16 kernels, only differs there: test_packed.cpp adds it). table_for takes
-// any of them.
+// "avxvnni" table, AVX2's with AVX-VNNI x16 kernels, and "avx512nogfni", AVX-512's without the GFNI Q5_K kernel,
+// only differ there: test_packed.cpp adds them). table_for takes any of them.
 const std::vector<DType>& weight_types();
 std::vector<std::string> available_isas();
 KernelTable table_for(const std::string& isa);

@@ -76,6 +76,17 @@ TEST(PackX16, TableChoiceByCpuFeatures) {
         EXPECT_EQ(avx2.traits[id].vec_dot, vnni.traits[id].vec_dot) << dtype_name(t); // row kernels: AVX2's
     }
     EXPECT_EQ(make_scalar_table().traits[static_cast<uint32_t>(DType::Q4_0)].packed_gemm, nullptr);
+    // GFNI replaces Q5_K's AVX-512 kernel and no other.
+    f.gfni = true;
+    const KernelTable gfni = make_kernel_table(f);
+    EXPECT_STREQ(gfni.isa, "avx512");
+    for (DType t : kPackedTypes) {
+        const auto id = static_cast<uint32_t>(t);
+        if (t == DType::Q5_K)
+            EXPECT_NE(gfni.traits[id].packed_gemm, avx512.traits[id].packed_gemm);
+        else
+            EXPECT_EQ(gfni.traits[id].packed_gemm, avx512.traits[id].packed_gemm) << dtype_name(t);
+    }
 
     const char* old = std::getenv("HEARTH_CPU");
     const std::string saved = old ? old : "";
@@ -129,6 +140,7 @@ std::vector<PackedCase> packed_cases() {
     std::vector<std::string> simd = available_isas();
     const CpuFeatures f = detect_cpu_features();
     if (f.avx2 && f.fma && f.f16c && f.avxvnni) simd.push_back("avxvnni"); // its own x16 kernels
+    if (f.gfni && table_for("avx512").isa == std::string("avx512")) simd.push_back("avx512nogfni");
     for (const auto& isa : simd)
         if (table_for(isa).traits[static_cast<uint32_t>(DType::Q4_0)].packed_gemm != nullptr) isas.push_back(isa);
     for (const auto& isa : isas)

@@ -8,8 +8,14 @@ namespace hearth::cpu {
 void fill_avx2_table(KernelTable&) {
     HEARTH_CHECK(false, "AVX2 kernels are not built for this architecture");
 }
+void fill_avxvnni_table(KernelTable&) {
+    HEARTH_CHECK(false, "AVX-VNNI kernels are not built for this architecture");
+}
 void fill_avx512_table(KernelTable&) {
     HEARTH_CHECK(false, "AVX-512 kernels are not built for this architecture");
+}
+void fill_avx512_gfni_table(KernelTable&) {
+    HEARTH_CHECK(false, "GFNI kernels are not built for this architecture");
 }
 
 } // namespace hearth::cpu

@@ -17,6 +17,8 @@ void fill_avx512_table(KernelTable& table);
 // AVX512_BF16 (VDPBF16PS) for BF16 weights: applied over the AVX-512 table (the isa string stays "avx512").
 // A no-op when the compiler lacks -mavx512bf16 (avx512/bf16_none.cpp is built instead).
 void fill_avx512bf16_table(KernelTable& table);
+// GFNI (GF2P8AFFINEQB) in the Q5_K x16 kernel: applied over the AVX-512 table (the isa string stays "avx512").
+void fill_avx512_gfni_table(KernelTable& table);
 
 // Internal linkage: this header is compiled with several ISAs' flags (see k_scales.h).
 namespace {

@@ -52,6 +52,7 @@ KernelTable make_kernel_table(const CpuFeatures& f) {
         if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni) {
             fill_avx512_table(t);
             if (f.avx512bf16) fill_avx512bf16_table(t);
+            if (f.gfni) fill_avx512_gfni_table(t);
         }
     }
     return t;

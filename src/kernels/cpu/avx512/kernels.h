@@ -42,6 +42,8 @@ void dot_tile_f16_f32(int64_t n, const void* w, size_t w_stride, int n_rows, con
 
 // ops.h's PackedGemmFn over x16-packed weights (packed.h; gemm_x16.cpp, gemm_x16_k.cpp): gemm_x16_q8_0, ...
 HEARTH_X16_DECLARE_ALL()
+// Q5_K's with GFNI (gemm_x16_k_gfni.cpp): only on CPUs with it.
+HEARTH_X16_SIGNATURE(q5_k_gfni);
 
 float dot_bf16_bf16(int64_t n, const void* w, const void* a);
 

@@ -65,8 +65,12 @@ template <int J> inline void unpack_q5_k(const uint8_t* col, __m512i w[8]) {
     for (int k = 0; k < 8; ++k) {
         const __m512i v = loadu512(chunk + 64 * k);
         const __m512i h = fifth_bit<J>(loadu512(col + packed_k::kQ5KQh + 64 * k));
+#ifdef HEARTH_X16_K_GFNI
         // Bits 0-3 from the nibble, 4-7 from h (ternary 0xE4: c ? a : b).
         w[k] = _mm512_ternarylogic_epi32(J % 2 ? _mm512_srli_epi16(v, 4) : v, h, low4, 0xE4);
+#else
+        w[k] = _mm512_or_si512(_mm512_and_si512(J % 2 ? _mm512_srli_epi16(v, 4) : v, low4), h);
+#endif
     }
 }
 
@@ -78,7 +82,7 @@ inline void k_sub(const __m512i w[8], __m512i sc, const PackedActK* act, int64_t
     for (int t = 0; t < N; ++t) {
         __m512i s = dot_chain<8, kChains>(w, act[t * act_nb + b].q + 32 * J);
         if constexpr (kShift) s = _mm512_srai_epi32(s, 4);
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc));
+        isum[t] = opaque(_mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc)));
     }
 }
 

@@ -54,6 +54,13 @@ inline __m512i bcast32(const void* p) {
 
 // Bit J of each byte of v moved to bit K, the rest 0 (16-bit shifts of at most 7 keep each byte's bit K within the
 // byte): the fifth bits of the x16 Q5_0 / Q5_1 / Q5_K layouts (K = 4), Q3_K's high bits (K = 2).
+// v itself, as a value the compiler may not reassociate across: an integer sum built from many parts (a super-block's
+// sub-block sums) stays a chain instead of a tree whose parts all live at once (GCC 12 spilled 30+ registers so).
+inline __m512i opaque(__m512i v) {
+    __asm__("" : "+v"(v));
+    return v;
+}
+
 template <int J, int K> inline __m512i bit_to(__m512i v) {
     const __m512i bit = _mm512_set1_epi8(char(1 << K));
     if constexpr (J <= K)

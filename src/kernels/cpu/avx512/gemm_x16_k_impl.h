@@ -82,7 +82,8 @@ inline void k_sub(const __m512i w[8], __m512i sc, const PackedActK* act, int64_t
     for (int t = 0; t < N; ++t) {
         __m512i s = dot_chain<8, kChains>(w, act[t * act_nb + b].q + 32 * J);
         if constexpr (kShift) s = _mm512_srai_epi32(s, 4);
-        isum[t] = opaque(_mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc)));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc));
+        if constexpr (N == 1) isum[t] = opaque(isum[t]); // decode: a chain (prefill's 16 sums keep their freedom)
     }
 }
 

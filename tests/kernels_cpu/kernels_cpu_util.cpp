@@ -32,7 +32,7 @@ KernelTable table_for(const std::string& isa) {
     if (isa == "scalar") return make_scalar_table();
     if (isa == "avx2" || isa == "avxvnni") f.avx512f = false;
     if (isa == "avx2") f.avxvnni = false;
-    if (isa == "avx512nogfni") f.gfni = false; // the AVX-512 kernels GFNI's replace (Q5_K's x16)
+    if (isa == "avx512nogfni") f.gfni = false; // without the kernels GFNI replaces (Q5_K)
     return make_kernel_table(f);
 }
 

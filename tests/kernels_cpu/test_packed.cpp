@@ -76,7 +76,7 @@ TEST(PackX16, TableChoiceByCpuFeatures) {
         EXPECT_EQ(avx2.traits[id].vec_dot, vnni.traits[id].vec_dot) << dtype_name(t); // row kernels: AVX2's
     }
     EXPECT_EQ(make_scalar_table().traits[static_cast<uint32_t>(DType::Q4_0)].packed_gemm, nullptr);
-    // GFNI replaces Q5_K's AVX-512 kernel and no other.
+    // GFNI replaces the AVX-512 kernel of Q5_K (kernels.h's HEARTH_X16_GFNI_TYPES), and no other.
     f.gfni = true;
     const KernelTable gfni = make_kernel_table(f);
     EXPECT_STREQ(gfni.isa, "avx512");

@@ -7,8 +7,9 @@
 
 namespace hearth::cpu {
 
-void fill_avx512_gfni_table(KernelTable& t) {
-    t.traits[static_cast<uint32_t>(DType::Q5_K)].packed_gemm = avx512::gemm_x16_q5_k_gfni;
+void fill_avx512_gfni_table(KernelTable& table) {
+    using namespace avx512;
+    HEARTH_X16_GFNI_TYPES(HEARTH_X16_REGISTER)
 }
 
 } // namespace hearth::cpu

@@ -39,6 +39,13 @@ inline __m512i dot_chain(const __m512i* w, const int8_t* q, __m512i init = _mm51
     return s[0];
 }
 
+// isum += v. Decode's one token keeps the super-block's sum a chain (opaque): GCC reassociated the integer adds into
+// a tree whose 8-16 parts all lived at once and spilled 30-50 registers a column. Prefill's 16 sums keep their freedom.
+template <int N> inline void add_isum(__m512i& isum, __m512i v) {
+    isum = _mm512_add_epi32(isum, v);
+    if constexpr (N == 1) isum = opaque(isum);
+}
+
 // Sub-block J's 8 registers of Q4_K's unsigned quants (odd J: 16 x the quant, in the high nibble).
 template <int J> inline void unpack_q4_k(const uint8_t* col, __m512i w[8]) {
     const uint8_t* chunk = col + packed_k::kQ4KQs + 512 * (J / 2);
@@ -82,8 +89,7 @@ inline void k_sub(const __m512i w[8], __m512i sc, const PackedActK* act, int64_t
     for (int t = 0; t < N; ++t) {
         __m512i s = dot_chain<8, kChains>(w, act[t * act_nb + b].q + 32 * J);
         if constexpr (kShift) s = _mm512_srai_epi32(s, 4);
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc));
-        if constexpr (N == 1) isum[t] = opaque(isum[t]); // decode: a chain (prefill's 16 sums keep their freedom)
+        add_isum<N>(isum[t], _mm512_mullo_epi32(s, sc));
     }
 }
 
@@ -133,8 +139,8 @@ inline void sub16_pair(const __m512i w[8], __m512i sc_a, __m512i sc_b, const Pac
         const int8_t* q = a.q + 32 * g;
         const __m512i init_a = kQ6Off ? _mm512_set1_epi32(a.q6_off[2 * g]) : _mm512_setzero_si512();
         const __m512i init_b = kQ6Off ? _mm512_set1_epi32(a.q6_off[2 * g + 1]) : _mm512_setzero_si512();
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w, q, init_a), sc_a));
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<4>(w + 4, q + 16, init_b), sc_b));
+        add_isum<N>(isum[t], _mm512_mullo_epi32(dot_chain<4>(w, q, init_a), sc_a));
+        add_isum<N>(isum[t], _mm512_mullo_epi32(dot_chain<4>(w + 4, q + 16, init_b), sc_b));
     }
 }
 
@@ -233,7 +239,8 @@ inline void scale_offset(const uint8_t* col, const PackedActK* act, int64_t act_
     for (int m = 0; m < NP; ++m)
         sp[m] = q6_scale_pair(col, m);
     for (int t = 0; t < N; ++t) {
-        isum[t] = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(pair_sums<NP>(sp, act[t * act_nb + b]), kShift));
+        add_isum<N>(isum[t], _mm512_sub_epi32(_mm512_setzero_si512(),
+                                              _mm512_slli_epi32(pair_sums<NP>(sp, act[t * act_nb + b]), kShift)));
     }
 }
 
@@ -344,7 +351,7 @@ inline void iq4_xs_sub(const uint8_t* col, __m512i table, const PackedActK* act,
     unpack_iq4_xs<J>(col, table, w);
     const __m512i sc = _mm512_cvtepi8_epi32(loadu128(col + 32 + 16 * J));
     for (int t = 0; t < N; ++t)
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot_chain<8>(w, act[t * act_nb + b].q + 32 * J), sc));
+        add_isum<N>(isum[t], _mm512_mullo_epi32(dot_chain<8>(w, act[t * act_nb + b].q + 32 * J), sc));
 }
 
 template <int N>
@@ -403,7 +410,7 @@ void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, i
 } // namespace
 
 #ifdef HEARTH_X16_K_GFNI
-HEARTH_X16_DEFINE_K(q5_k_gfni, Q5_K, 5)
+HEARTH_X16_GFNI_TYPES(HEARTH_X16_DEFINE_K)
 #else
 HEARTH_X16_K_TYPES(HEARTH_X16_DEFINE_K)
 #endif

@@ -42,8 +42,11 @@ void dot_tile_f16_f32(int64_t n, const void* w, size_t w_stride, int n_rows, con
 
 // ops.h's PackedGemmFn over x16-packed weights (packed.h; gemm_x16.cpp, gemm_x16_k.cpp): gemm_x16_q8_0, ...
 HEARTH_X16_DECLARE_ALL()
-// Q5_K's with GFNI (gemm_x16_k_gfni.cpp): only on CPUs with it.
-HEARTH_X16_SIGNATURE(q5_k_gfni);
+// The K-quant kernels that GFNI's affine byte transform makes faster (gemm_x16_k_gfni.cpp: gemm_x16_q5_k_gfni), only
+// on CPUs with it. (Q2_K's and Q3_K's 2-bit fields through it ran 10-15% slower on Zen 4: their shift and mask are
+// short already, and the transform's port is the scarcer one.)
+#define HEARTH_X16_GFNI_TYPES(X) X(q5_k_gfni, Q5_K, 5)
+HEARTH_X16_GFNI_TYPES(HEARTH_X16_DECLARE)
 
 float dot_bf16_bf16(int64_t n, const void* w, const void* a);
 

@@ -187,16 +187,18 @@ using LQ41 = LNibbles<0, 15, true, false>;
 using LQ51 = LNibbles<0, 31, true, true>;
 using LIQ4NL = LNibbles<128, 255, false, false, true>;
 
-template <typename L, int N, int H>
+// Halves H0 .. H0 + NH - 1 of every column (NH = 2: both in one pass, decode's one token: the weight stream never waits
+// for a second pass over cached columns; NH = 1: a pass per half, the tiles of several tokens, whose registers one
+// half fills).
+template <typename L, int N, int H0, int NH>
 void run_legacy(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t act_nb, float* y, size_t y_stride,
                 bool prefetch) {
-    __m256 acc[N];
-    for (int t = 0; t < N; ++t)
-        acc[t] = _mm256_setzero_ps();
+    __m256 acc[NH][N];
+    for (int h = 0; h < NH; ++h)
+        for (int t = 0; t < N; ++t)
+            acc[h][t] = _mm256_setzero_ps();
     StreamPrefetch<L::kColumn, N, true> pf(group, prefetch);
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* col = group + size_t(b) * L::kColumn;
-        if constexpr (H == 0) pf.before(col); // the second half reads the group from cache
+    auto half_step = [&]<int H>(const uint8_t* col, int64_t b, __m256* acc_h) {
         const __m256 dw = _mm256_cvtph_ps(loadu128(col + 16 * H));
         [[maybe_unused]] __m256 mw;
         if constexpr (L::kHasMin) mw = _mm256_cvtph_ps(loadu128(col + 32 + 16 * H));
@@ -214,13 +216,30 @@ void run_legacy(int64_t nb, const uint8_t* group, const PackedAct* act, int64_t 
             else
                 s = dot_u<8, L::kMaxW, false>(w, a.q, unscaled());
             if constexpr (L::kOffset != 0) s = _mm256_sub_epi32(s, _mm256_set1_epi32(L::kOffset * a.s));
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(a.d)), acc[t]);
-            if constexpr (L::kHasMin) acc[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(a.ds), acc[t]);
+            acc_h[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(a.d)), acc_h[t]);
+            if constexpr (L::kHasMin) acc_h[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(a.ds), acc_h[t]);
         }
-        if constexpr (H == 0) pf.after(col);
+    };
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* col = group + size_t(b) * L::kColumn;
+        if constexpr (H0 == 0) pf.before(col); // a second pass (H0 = 1) reads the group from cache
+        half_step.template operator()<H0>(col, b, acc[0]);
+        if constexpr (NH == 2) half_step.template operator()<H0 + 1>(col, b, acc[NH - 1]);
+        if constexpr (H0 == 0) pf.after(col);
     }
-    for (int t = 0; t < N; ++t)
-        _mm256_storeu_ps(y + size_t(t) * y_stride + 8 * H, acc[t]);
+    for (int h = 0; h < NH; ++h)
+        for (int t = 0; t < N; ++t)
+            _mm256_storeu_ps(y + size_t(t) * y_stride + 8 * (H0 + h), acc[h][t]);
+}
+
+// Decode's one token: both halves per column (run_legacy); more tokens: a pass per half.
+template <int N, typename Run> inline void by_halves(Run run) {
+    if constexpr (N == 1) {
+        run.template operator()<0, 2>();
+    } else {
+        run.template operator()<0, 1>();
+        run.template operator()<1, 1>();
+    }
 }
 
 template <typename L>
@@ -228,8 +247,9 @@ void gemm_legacy(int64_t nb, const uint8_t* group, const void* act, int64_t act_
                  size_t y_stride, bool prefetch) {
     token_tiles<8>(static_cast<const PackedAct*>(act), act_nb, n_tok, y, y_stride,
                    [&]<int N>(const PackedAct* a, float* yt) {
-                       run_legacy<L, N, 0>(nb, group, a, act_nb, yt, y_stride, prefetch);
-                       run_legacy<L, N, 1>(nb, group, a, act_nb, yt, y_stride, prefetch);
+                       by_halves<N>([&]<int H0, int NH>() {
+                           run_legacy<L, N, H0, NH>(nb, group, a, act_nb, yt, y_stride, prefetch);
+                       });
                    });
 }
 
@@ -258,28 +278,33 @@ inline void fold_isum_msum(const __m256i* isum, const __m256i* msum, __m256 dw, 
     }
 }
 
-// The super-block loop: y = 0, then per block column b, body(col, b, isum, msum) and the fold (with the mins when
-// kMins).
-template <int N, int H, size_t kColumn, bool kMins, typename Body>
+// The super-block loop over halves H0 .. H0 + NH - 1 (run_legacy's): y = 0, then per block column b and half H,
+// body.template operator()<H>(col, b, isum, msum) and the fold (with the mins when kMins).
+template <int N, int H0, int NH, size_t kColumn, bool kMins, typename Body>
 void run_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
            bool prefetch, Body body) {
-    for (int t = 0; t < N; ++t)
-        _mm256_storeu_ps(y + size_t(t) * y_stride + 8 * H, _mm256_setzero_ps());
+    for (int h = H0; h < H0 + NH; ++h)
+        for (int t = 0; t < N; ++t)
+            _mm256_storeu_ps(y + size_t(t) * y_stride + 8 * h, _mm256_setzero_ps());
     StreamPrefetch<kColumn, N, false> pf(group, prefetch);
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* col = group + size_t(b) * kColumn;
-        if constexpr (H == 0) pf.before(col); // the second half reads the group from cache
+    auto half_step = [&]<int H>(const uint8_t* col, int64_t b) {
         __m256i isum[N], msum[N];
         for (int t = 0; t < N; ++t)
             isum[t] = msum[t] = _mm256_setzero_si256();
-        body(col, b, isum, msum);
+        body.template operator()<H>(col, b, isum, msum);
         const __m256 dw = _mm256_cvtph_ps(loadu128(col + 16 * H));
         if constexpr (kMins)
             fold_isum_msum<N, H>(isum, msum, dw, _mm256_cvtph_ps(loadu128(col + 32 + 16 * H)), act, act_nb, b, y,
                                  y_stride);
         else
             fold_isum<N, H>(isum, dw, act, act_nb, b, y, y_stride);
-        if constexpr (H == 0) pf.after(col);
+    };
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* col = group + size_t(b) * kColumn;
+        if constexpr (H0 == 0) pf.before(col); // a second pass (H0 = 1) reads the group from cache
+        half_step.template operator()<H0>(col, b);
+        if constexpr (NH == 2) half_step.template operator()<H0 + 1>(col, b);
+        if constexpr (H0 == 0) pf.after(col);
     }
 }
 
@@ -293,7 +318,7 @@ inline void pair_sums(const __m256i* pairs, const PackedActK* act, int64_t act_n
     }
 }
 
-template <bool kQ5, int N, int H>
+template <bool kQ5, int N, int H0, int NH>
 void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
               bool prefetch) {
     // Mins as int16 pairs per lane: even pairs from bytes 0, 1 of each dword, odd pairs from bytes 2, 3.
@@ -302,9 +327,9 @@ void run_q4_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
     const __m256i odd = _mm256_broadcastsi128_si256(
         _mm_setr_epi8(2, -128, 3, -128, 6, -128, 7, -128, 10, -128, 11, -128, 14, -128, 15, -128));
     const __m256i low4 = _mm256_set1_epi8(0x0F);
-    run_k<N, H, kQ5 ? 2880 : 2368, true>(
+    run_k<N, H0, NH, kQ5 ? 2880 : 2368, true>(
         nb, group, act, act_nb, y, y_stride, prefetch,
-        [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i* msum) {
+        [&]<int H>(const uint8_t* col, int64_t b, __m256i* isum, __m256i* msum) {
             for_groups([&]<int J>() {
                 __m256i w[8];
                 const uint8_t* chunk = col + (kQ5 ? packed_k::kQ5KQs : packed_k::kQ4KQs) + 512 * (J / 2);
@@ -377,20 +402,21 @@ template <int S, int H> inline void unpack_q6_k(const uint8_t* col, __m256i* w) 
     w[3] = _mm256_or_si256(_mm256_or_si256(a, b), c);
 }
 
-template <int N, int H>
+template <int N, int H0, int NH>
 void run_q6_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
               bool prefetch) {
-    run_k<N, H, 3360, false>(nb, group, act, act_nb, y, y_stride, prefetch,
-                             [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
-                                 scale_offset<N, H, 8, 5>(col, act, act_nb, b, isum); // offset 32
-                                 for_groups([&]<int G>() {
-                                     __m256i w[8];
-                                     unpack_q6_k<2 * G, H>(col, w);
-                                     unpack_q6_k<2 * G + 1, H>(col, w + 4);
-                                     sub16_pair<N, 63>(w, scale_i8(col + 32 + 32 * G + 8 * H),
-                                                       scale_i8(col + 48 + 32 * G + 8 * H), act, act_nb, b, G, isum);
-                                 });
-                             });
+    run_k<N, H0, NH, 3360, false>(nb, group, act, act_nb, y, y_stride, prefetch,
+                                  [&]<int H>(const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
+                                      scale_offset<N, H, 8, 5>(col, act, act_nb, b, isum); // offset 32
+                                      for_groups([&]<int G>() {
+                                          __m256i w[8];
+                                          unpack_q6_k<2 * G, H>(col, w);
+                                          unpack_q6_k<2 * G + 1, H>(col, w + 4);
+                                          sub16_pair<N, 63>(w, scale_i8(col + 32 + 32 * G + 8 * H),
+                                                            scale_i8(col + 48 + 32 * G + 8 * H), act, act_nb, b, G,
+                                                            isum);
+                                      });
+                                  });
 }
 
 // Group G's low 2 bits from a 2-bit plane (Q2_K, Q3_K).
@@ -399,11 +425,12 @@ template <int G, int H> inline __m256i low2(const uint8_t* plane, int k) {
     return _mm256_and_si256(_mm256_srli_epi16(v, 2 * (G % 4)), _mm256_set1_epi8(3));
 }
 
-template <int N, int H>
+template <int N, int H0, int NH>
 void run_q3_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
               bool prefetch) {
-    run_k<N, H, 1824, false>(
-        nb, group, act, act_nb, y, y_stride, prefetch, [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
+    run_k<N, H0, NH, 1824, false>(
+        nb, group, act, act_nb, y, y_stride, prefetch,
+        [&]<int H>(const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
             scale_offset<N, H, 8, 2>(col, act, act_nb, b, isum); // offset 4
             for_groups([&]<int G>() {
                 __m256i w[8];
@@ -415,12 +442,12 @@ void run_q3_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         });
 }
 
-template <int N, int H>
+template <int N, int H0, int NH>
 void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
               bool prefetch) {
-    run_k<N, H, 1344, true>(
+    run_k<N, H0, NH, 1344, true>(
         nb, group, act, act_nb, y, y_stride, prefetch,
-        [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i* msum) {
+        [&]<int H>(const uint8_t* col, int64_t b, __m256i* isum, __m256i* msum) {
             const __m256i low4 = _mm256_set1_epi32(15);
             auto low_nibbles = [&](const uint8_t* p) { // the scales: low nibbles of the scale bytes
                 return scale_of(
@@ -448,51 +475,54 @@ void run_q2_k(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t a
         });
 }
 
-template <int N, int H>
+template <int N, int H0, int NH>
 void run_iq4_xs(int64_t nb, const uint8_t* group, const PackedActK* act, int64_t act_nb, float* y, size_t y_stride,
                 bool prefetch) {
     const __m256i table = iq4nl_table();
     const __m256i low4 = _mm256_set1_epi8(0x0F);
-    run_k<N, H, 2208, false>(
-        nb, group, act, act_nb, y, y_stride, prefetch, [&](const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
-            for_groups([&]<int J>() {
-                __m256i w[8];
-                const uint8_t* chunk = col + 160 + 256 * J;
-                for (int k = 0; k < 4; ++k) {
-                    const __m256i v = half<H>(chunk + 64 * k);
-                    w[k] = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low4));
-                    w[4 + k] = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
-                }
-                const Scale sc = scale_i8(col + 32 + 16 * J + 8 * H);
-                [[maybe_unused]] __m256i wa[8];
-                if constexpr (!kVnni)
-                    for (int k = 0; k < 8; ++k)
-                        wa[k] = _mm256_abs_epi8(w[k]);
-                for (int t = 0; t < N; ++t) {
-                    const int8_t* q = act[t * act_nb + b].q + 32 * J;
-                    if constexpr (kVnni)
-                        isum[t] = _mm256_add_epi32(isum[t], dot_u<8, 255>(w, q, sc));
-                    else
-                        isum[t] = _mm256_add_epi32(isum[t], dot_s<8>(w, wa, q, sc));
-                }
-            });
-            if constexpr (kVnni) scale_offset<N, H, 4, 7>(col, act, act_nb, b, isum); // offset 128
-        });
+    run_k<N, H0, NH, 2208, false>(nb, group, act, act_nb, y, y_stride, prefetch,
+                                  [&]<int H>(const uint8_t* col, int64_t b, __m256i* isum, __m256i*) {
+                                      for_groups([&]<int J>() {
+                                          __m256i w[8];
+                                          const uint8_t* chunk = col + 160 + 256 * J;
+                                          for (int k = 0; k < 4; ++k) {
+                                              const __m256i v = half<H>(chunk + 64 * k);
+                                              w[k] = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low4));
+                                              w[4 + k] = _mm256_shuffle_epi8(
+                                                  table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4));
+                                          }
+                                          const Scale sc = scale_i8(col + 32 + 16 * J + 8 * H);
+                                          [[maybe_unused]] __m256i wa[8];
+                                          if constexpr (!kVnni)
+                                              for (int k = 0; k < 8; ++k)
+                                                  wa[k] = _mm256_abs_epi8(w[k]);
+                                          for (int t = 0; t < N; ++t) {
+                                              const int8_t* q = act[t * act_nb + b].q + 32 * J;
+                                              if constexpr (kVnni)
+                                                  isum[t] = _mm256_add_epi32(isum[t], dot_u<8, 255>(w, q, sc));
+                                              else
+                                                  isum[t] = _mm256_add_epi32(isum[t], dot_s<8>(w, wa, q, sc));
+                                          }
+                                      });
+                                      if constexpr (kVnni)
+                                          scale_offset<N, H, 4, 7>(col, act, act_nb, b, isum); // offset 128
+                                  });
 }
 
-// The kernel for N tokens and half H: Q2_K (kType 2), Q3_K (3), Q4_K (4) / Q5_K (5), Q6_K (6), or IQ4_XS (0).
-template <int kType, int N, int H>
+// The kernel for N tokens and halves H0 .. H0 + NH - 1: Q2_K (kType 2), Q3_K (3), Q4_K (4) / Q5_K (5), Q6_K (6), or
+// IQ4_XS (0).
+template <int kType, int N, int H0, int NH>
 void run_kquant(int64_t nb, const uint8_t* g, const PackedActK* a, int64_t act_nb, float* y, size_t ys, bool prefetch) {
     if constexpr (kType == 6)
-        run_q6_k<N, H>(nb, g, a, act_nb, y, ys, prefetch);
+        run_q6_k<N, H0, NH>(nb, g, a, act_nb, y, ys, prefetch);
     else if constexpr (kType == 3)
-        run_q3_k<N, H>(nb, g, a, act_nb, y, ys, prefetch);
+        run_q3_k<N, H0, NH>(nb, g, a, act_nb, y, ys, prefetch);
     else if constexpr (kType == 2)
-        run_q2_k<N, H>(nb, g, a, act_nb, y, ys, prefetch);
+        run_q2_k<N, H0, NH>(nb, g, a, act_nb, y, ys, prefetch);
     else if constexpr (kType == 0)
-        run_iq4_xs<N, H>(nb, g, a, act_nb, y, ys, prefetch);
+        run_iq4_xs<N, H0, NH>(nb, g, a, act_nb, y, ys, prefetch);
     else
-        run_q4_k<kType == 5, N, H>(nb, g, a, act_nb, y, ys, prefetch);
+        run_q4_k<kType == 5, N, H0, NH>(nb, g, a, act_nb, y, ys, prefetch);
 }
 
 template <int kType>
@@ -500,8 +530,9 @@ void gemm_k(int64_t nb, const uint8_t* group, const void* act, int64_t act_nb, i
             bool prefetch) {
     token_tiles<8>(static_cast<const PackedActK*>(act), act_nb, n_tok, y, y_stride,
                    [&]<int N>(const PackedActK* a, float* yt) {
-                       run_kquant<kType, N, 0>(nb, group, a, act_nb, yt, y_stride, prefetch);
-                       run_kquant<kType, N, 1>(nb, group, a, act_nb, yt, y_stride, prefetch);
+                       by_halves<N>([&]<int H0, int NH>() {
+                           run_kquant<kType, N, H0, NH>(nb, group, a, act_nb, yt, y_stride, prefetch);
+                       });
                    });
 }
 

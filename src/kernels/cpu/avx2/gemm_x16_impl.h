@@ -6,7 +6,9 @@
 // its two 32-byte halves are rows 0-7 and rows 8-15, and every per-row array (half scales, byte scales) splits the
 // same way. A group is computed as two 8-row halves (H = 0, 1), each as avx512/gemm_x16*.cpp does 16 rows: the
 // block's quants unpacked once to 8 registers (register k: elements 4k .. 4k + 3, lane r = row 8H + r), then per
-// token the 4-byte activation groups broadcast to every lane.
+// token the 4-byte activation groups broadcast to every lane. Decode's one token does both halves of a column before
+// the next column (one pass over the weights); a tile of several tokens makes a pass per half (by_halves). (Keeping
+// the column's sum a chain, as the AVX-512 K-quant kernels do, changed nothing here: their spills are constants.)
 // - AVX2 has no dpbusd: vpmaddubsw (u8 x i8 -> pairs summed in int16) of up to G registers are added in int16 while
 //   that stays exact (G = 32767 / (2 * 127 * max quant): 8 for 4-bit quants, 4 for 5-bit, 2 for 6-bit), then
 //   vpmaddwd against the sub-block scale as an int16 pair (or 1) gives the scaled int32 sums, so the K-quants' scale

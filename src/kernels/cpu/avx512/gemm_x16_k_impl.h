@@ -76,6 +76,7 @@ template <int J> inline void unpack_q5_k(const uint8_t* col, __m512i w[8]) {
         // Bits 0-3 from the nibble, 4-7 from h (ternary 0xE4: c ? a : b).
         w[k] = _mm512_ternarylogic_epi32(J % 2 ? _mm512_srli_epi16(v, 4) : v, h, low4, 0xE4);
 #else
+        // And / or: the same select written as a ternary here read 17 GB/s against 22.6 (Zen 4, GCC 12).
         w[k] = _mm512_or_si512(_mm512_and_si512(J % 2 ? _mm512_srli_epi16(v, 4) : v, low4), h);
 #endif
     }
